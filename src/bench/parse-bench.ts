@@ -1,0 +1,120 @@
+// `npm run bench:parse`: throughput of the scrape hot path on one core (this process's main thread).
+// For each payload: the bare parser, the first scrape (every series a cache miss: labels parsed,
+// merged, sorted and encoded) and repeated scrapes (cache hits: value parse + byte copy), reporting
+// MB/s and samples/s. Payloads: the real cAdvisor captures in ../shared/fixtures/real/cadvisor and a
+// generated 200k-series page (../shared/bench/agents/gen-payload.py).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Entry, TextParser } from '../parse/text.js';
+import { TargetPipeline, type PipelineOptions } from '../scrape/pipeline.js';
+
+const shared = resolve(process.env.NODEGRAF_SHARED ?? join(import.meta.dirname, '..', '..', '..', 'shared'));
+const minSeconds = Number(process.env.BENCH_SECONDS ?? 2);
+
+function options(): PipelineOptions {
+  return {
+    targetLabels: [
+      ['instance', '127.0.0.1:10250'],
+      ['job', 'cadvisor'],
+      ['ident', 'node-1'],
+    ],
+    defaultLabels: [['cluster', 'bench']],
+    deleteLabels: [],
+    honorLabels: false,
+    // Captured timestamps never advance between our repeated "scrapes"; ignore them so that every
+    // sample is encoded every time, as it would be against a live cAdvisor.
+    honorTimestamps: false,
+    keepMetric: () => true,
+    ignoreLabel: () => false,
+    sampleLimit: 0,
+    labelLimit: 0,
+    labelValueLengthLimit: 0,
+    batch: 1000,
+  };
+}
+
+function timeIt(fn: () => number): { seconds: number; runs: number; samples: number } {
+  let runs = 0;
+  let samples = 0;
+  const t0 = process.hrtime.bigint();
+  let elapsed = 0;
+  while (elapsed < minSeconds || runs < 3) {
+    samples += fn();
+    runs++;
+    elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+  }
+  return { seconds: elapsed, runs, samples };
+}
+
+function parserOnly(body: Buffer): number {
+  const p = new TextParser(body);
+  let n = 0;
+  for (;;) {
+    const e = p.next();
+    if (e === Entry.EOF) return n;
+    if (e === Entry.Series) {
+      p.seriesKey();
+      n++;
+    }
+  }
+}
+
+function row(name: string, mode: string, bytes: number, r: { seconds: number; runs: number; samples: number }): string {
+  const mbps = (bytes * r.runs) / r.seconds / 1e6;
+  const sps = r.samples / r.seconds;
+  return `| ${name} | ${mode} | ${(bytes / 1e6).toFixed(2)} | ${mbps.toFixed(0)} | ${(sps / 1e6).toFixed(2)} M | ${r.runs} |`;
+}
+
+function bench(name: string, body: Buffer): string[] {
+  const rows: string[] = [];
+  rows.push(row(name, 'parser only', body.length, timeIt(() => parserOnly(body))));
+  const sink = () => undefined;
+  rows.push(
+    row(
+      name,
+      'first scrape',
+      body.length,
+      timeIt(() => new TargetPipeline(options()).process(body, false, Date.now(), sink).emitted),
+    ),
+  );
+  const pipe = new TargetPipeline(options());
+  pipe.process(body, false, Date.now(), sink);
+  rows.push(row(name, 'repeated scrape', body.length, timeIt(() => pipe.process(body, false, Date.now(), sink).emitted)));
+  return rows;
+}
+
+function generatedPayload(series: number): Buffer | undefined {
+  const gen = join(shared, 'bench', 'agents', 'gen-payload.py');
+  if (!existsSync(gen)) return undefined;
+  const dir = '/var/tmp/nodegraf-bench';
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `payload-${series}.txt`);
+  if (!existsSync(file)) execFileSync('python3', [gen, '-n', String(series), '-o', file], { stdio: 'inherit' });
+  return readFileSync(file);
+}
+
+const out: string[] = [
+  `node ${process.version}, one core (main thread), >= ${minSeconds}s per row`,
+  '',
+  '| payload | mode | MB | MB/s | samples/s | runs |',
+  '|---|---|---|---|---|---|',
+];
+const cadvisorDir = join(shared, 'fixtures', 'real', 'cadvisor');
+if (existsSync(cadvisorDir)) {
+  const files = readdirSync(cadvisorDir).filter((f) => f.endsWith('.txt'));
+  const pick = process.env.BENCH_ALL ? files : files.filter((f) => /1_35|1_33|1_16|gke/.test(f));
+  // All captures concatenated stand for one big node; each file alone for the per-version figures.
+  const all: Buffer[] = [];
+  for (const f of pick) {
+    const body = readFileSync(join(cadvisorDir, f));
+    all.push(body);
+    out.push(...bench(f.replace(/-metrics-cadvisor\.txt$/, ''), body));
+  }
+} else {
+  out.push(`(skipped real cAdvisor captures: ${cadvisorDir} not found)`);
+}
+const gen = generatedPayload(Number(process.env.BENCH_SERIES ?? 200_000));
+if (gen) out.push(...bench(`generated ${process.env.BENCH_SERIES ?? 200_000} series`, gen));
+else out.push('(skipped generated payload: gen-payload.py not found)');
+console.log(out.join('\n'));

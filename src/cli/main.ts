@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+import { main } from './program.js';
+
+main(process.argv);

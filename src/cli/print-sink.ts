@@ -1,0 +1,54 @@
+// `--test` output: every sample exactly as it would be written, in Categraf's line format
+// (`unix_ts HH:MM:SS metric k=v ... value`) or as exposition text (`--format prom`).
+import { decodeWriteRequest } from '../write/encode.js';
+import type { Chunk } from '../scrape/pipeline.js';
+import type { SampleSink } from '../scrape/target.js';
+
+export type PrintFormat = 'categraf' | 'prom';
+
+function two(n: number): string {
+  return n < 10 ? '0' + n : String(n);
+}
+
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+function escapeValue(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+export class PrintSink implements SampleSink {
+  samples = 0;
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    private readonly format: PrintFormat,
+  ) {}
+
+  push(chunk: Chunk): void {
+    const lines: string[] = [];
+    for (const s of decodeWriteRequest(chunk.body)) {
+      let name = '';
+      const rest: Array<[string, string]> = [];
+      for (const [k, v] of s.labels) {
+        if (k === '__name__') name = v;
+        else rest.push([k, v]);
+      }
+      const value = s.stale ? 'stale' : formatValue(s.value);
+      if (this.format === 'prom') {
+        const ls = rest.map(([k, v]) => `${k}="${escapeValue(v)}"`).join(',');
+        lines.push(`${name}${ls ? `{${ls}}` : ''} ${s.stale ? 'NaN' : value} ${s.timestampMs}`);
+      } else {
+        const d = new Date(s.timestampMs);
+        const hms = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+        const ls = rest.map(([k, v]) => `${k}=${v}`).join(' ');
+        lines.push(`${Math.floor(s.timestampMs / 1000)} ${hms} ${name} ${ls} ${value}`);
+      }
+      this.samples++;
+    }
+    if (lines.length) this.out.write(lines.join('\n') + '\n');
+  }
+}

@@ -1,0 +1,44 @@
+// `nodegraf --test`: scrape and print, write nothing (Categraf's test mode).
+import { loadConfig } from '../config/load.js';
+import { ScrapeManager } from '../scrape/manager.js';
+import type { ScrapeReport } from '../scrape/target.js';
+import { createLogger } from './log.js';
+import { inputList, type ConfigOptions } from './options.js';
+import { PrintSink, type PrintFormat } from './print-sink.js';
+
+export interface TestOptions extends ConfigOptions {
+  once?: boolean;
+  format: PrintFormat;
+}
+
+function reportLine(r: ScrapeReport): string {
+  if (!r.up) return `target ${r.target} (job ${r.job || '-'}): DOWN: ${r.error?.describe() ?? 'unknown error'}`;
+  const s = r.stats!;
+  const warn = r.warning ? `; ${r.warning}` : '';
+  return `target ${r.target} (job ${r.job || '-'}): up, ${s.scraped} samples in ${r.durationMs.toFixed(0)} ms${warn}`;
+}
+
+export async function runTest(o: TestOptions): Promise<number> {
+  const { config, warnings } = loadConfig(o.configs, { inputs: inputList(o) });
+  const log = createLogger(o.logLevel ?? 'warn', 'text');
+  for (const w of warnings) process.stderr.write(`warning: ${w.file}:${w.line}: ${w.key}: ${w.message}\n`);
+  const sink = new PrintSink(process.stdout, o.format);
+  const manager = new ScrapeManager(config, sink, log);
+  if (manager.targets.length === 0) {
+    process.stderr.write(`no targets: ${o.configs} has no input.prometheus/*.toml instances with urls\n`);
+    return 2;
+  }
+  if (o.once) {
+    const reports = await manager.scrapeAll();
+    for (const r of reports) process.stderr.write(reportLine(r) + '\n');
+    await manager.stop();
+    return reports.every((r) => r.up) ? 0 : 1;
+  }
+  manager.start((r) => process.stderr.write(reportLine(r) + '\n'));
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await manager.stop();
+  return 0;
+}

@@ -1,0 +1,172 @@
+// The effective configuration, after parsing, defaults and `$VAR` expansion.
+// Every stage reads these types; only config/ knows about TOML and Categraf's key names.
+
+export interface TlsOptions {
+  /** `use_tls`: Categraf's switch; an https:// URL implies TLS anyway. */
+  useTls: boolean;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  serverName?: string;
+  insecureSkipVerify: boolean;
+}
+
+export interface GlobalConfig {
+  hostname: string; // after expansion; OS hostname when `""`
+  omitHostname: boolean;
+  /** Label that carries the host identity; `ident` unless `hostname_label` says otherwise. */
+  hostnameLabel: string;
+  labels: Record<string, string>;
+  intervalMs: number;
+  providers: string[];
+  precision: string;
+  concurrency: number;
+  printConfigs: boolean;
+}
+
+export interface WriterOptions {
+  /** Samples per remote-write request. */
+  batch: number;
+  /** In-memory queue capacity, in samples, per writer. */
+  chanSize: number;
+}
+
+export interface WriterConfig {
+  url: string;
+  basicAuthUser?: string;
+  basicAuthPass?: string;
+  /** Flattened pairs from Categraf's `headers = ["Name", "value", ...]`. */
+  headers: Record<string, string>;
+  timeoutMs: number;
+  dialTimeoutMs: number;
+  maxIdleConnsPerHost: number;
+  tls: TlsOptions;
+  /** Concurrent requests in flight (one per shard). nodegraf extension, default 4. */
+  maxInFlight: number;
+}
+
+export interface QueueConfig {
+  /** Directory of the on-disk queue; empty string disables spilling to disk. */
+  dir: string;
+  maxBytes: number;
+}
+
+export interface LogConfig {
+  level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  format: 'text' | 'json';
+}
+
+export interface HttpConfig {
+  enable: boolean;
+  address: string; // host:port
+}
+
+export interface PodMetadataConfig {
+  enable: boolean;
+  source: 'apiserver' | 'kubelet';
+  nodeName: string;
+  kubeletUrl: string;
+  bearerTokenFile: string;
+  tlsCa: string;
+  insecureSkipVerify: boolean;
+  podLabels: string[];
+  podAnnotations: string[];
+  healthMetrics: boolean;
+}
+
+export type RelabelAction =
+  | 'replace'
+  | 'keep'
+  | 'drop'
+  | 'keepequal'
+  | 'dropequal'
+  | 'hashmod'
+  | 'labelmap'
+  | 'labeldrop'
+  | 'labelkeep'
+  | 'lowercase'
+  | 'uppercase';
+
+export interface RelabelConfig {
+  sourceLabels: string[];
+  separator: string; // default ";"
+  regex: string; // default "(.*)"
+  modulus: number;
+  targetLabel: string;
+  replacement: string; // default "$1"
+  action: RelabelAction; // default "replace"
+}
+
+/** Where a value came from, for error messages: file and 1-based line. */
+export interface Origin {
+  file: string;
+  line: number;
+}
+
+export interface ScrapeInstance {
+  /** Stable name for logs and metrics: `input.prometheus/prometheus.toml#2`. */
+  name: string;
+  origin: Origin;
+  urls: string[];
+  labels: Record<string, string>; // value "-" deletes the label
+  urlLabelKey: string; // "" when `-`
+  urlLabelValue: string; // template
+  honorLabels: boolean;
+  honorTimestamps: boolean;
+  bearerTokenFile?: string;
+  bearerTokenString?: string;
+  username?: string;
+  password?: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  intervalMs: number; // instance interval * interval_times, else input/global interval
+  tls: TlsOptions;
+  ignoreMetrics: string[];
+  ignoreLabelKeys: string[];
+  metricsPass: string[];
+  metricsDrop: string[];
+  relabelConfigs: RelabelConfig[];
+  duplicationAllowed: boolean;
+  sampleLimit: number; // 0 = none
+  labelLimit: number;
+  labelValueLengthLimit: number;
+  bodySizeLimit: number; // bytes
+}
+
+export interface InputConfig {
+  /** e.g. "prometheus" for conf/input.prometheus/ */
+  name: string;
+  instances: ScrapeInstance[];
+}
+
+export interface Config {
+  dir: string;
+  global: GlobalConfig;
+  writerOpt: WriterOptions;
+  writers: WriterConfig[];
+  queue: QueueConfig;
+  log: LogConfig;
+  http: HttpConfig;
+  podMetadata: PodMetadataConfig;
+  inputs: InputConfig[];
+}
+
+export interface ConfigWarning {
+  file: string;
+  line: number;
+  key: string;
+  message: string;
+}
+
+/** A configuration error: always names file, line and key. */
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly key: string,
+    message: string,
+  ) {
+    super(`${file}:${line}: ${key}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}

@@ -1,0 +1,467 @@
+// Pull parser for the Prometheus text format 0.0.4 and OpenMetrics 1.0 text.
+//
+// Performance contract (as Prometheus's textparse.Parser): `next()` only finds the boundaries of the
+// current line and reads the value and timestamp. The raw series text (`name{labels}`) is exposed as
+// byte offsets, so the caller can look it up in a cache keyed by those bytes and skip label parsing
+// entirely for a series it has seen before. Labels are decoded only on demand, by `labels()`.
+//
+// The parser is lenient by design: a malformed line yields `Entry.Invalid` with `error` and `line`
+// set, and parsing continues on the next line, so one bad line does not cost the whole scrape.
+
+export const enum Entry {
+  EOF = 0,
+  Series = 1,
+  Help = 2,
+  Type = 3,
+  Unit = 4,
+  Comment = 5,
+  Invalid = 6,
+}
+
+export type Labels = Array<[string, string]>;
+
+const LF = 10;
+const SPACE = 32;
+const TAB = 9;
+const HASH = 35;
+const LBRACE = 123;
+const RBRACE = 125;
+const QUOTE = 34;
+const BACKSLASH = 92;
+const COMMA = 44;
+const EQUALS = 61;
+
+// Character classes for metric and label names, indexed by byte.
+const NAME_START = new Uint8Array(256);
+const NAME_CHAR = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const ch = String.fromCharCode(c);
+  const alpha = /[A-Za-z_]/.test(ch);
+  NAME_START[c] = alpha || ch === ':' ? 1 : 0;
+  NAME_CHAR[c] = alpha || ch === ':' || /[0-9]/.test(ch) ? 1 : 0;
+}
+
+export class TextParser {
+  /** 1-based line number of the current entry. */
+  line = 0;
+  /** Byte offsets of the raw series text (`name` or `name{...}`) of the current Series entry. */
+  seriesStart = 0;
+  seriesEnd = 0;
+  nameEnd = 0;
+  labelsStart = 0;
+  value = 0;
+  /** Explicit timestamp in milliseconds, or NaN when the sample has none. */
+  timestamp = NaN;
+  /** For Help/Type/Unit: the metric family name and the rest of the line (unescaped for Help). */
+  metaName = '';
+  metaText = '';
+  /** Set when `next()` returns Invalid. */
+  error = '';
+  /** OpenMetrics: true once `# EOF` was seen. */
+  sawEOF = false;
+  /** OpenMetrics: exemplar present on the current sample line (offset of `#`, or -1). */
+  exemplarStart = -1;
+
+  private pos = 0;
+  private lineEnd = 0;
+  private readonly len: number;
+  private nextHash = -1; // position of the next '#' byte at or after pos (-1: none left)
+
+  constructor(
+    private readonly buf: Buffer,
+    readonly openMetrics = false,
+  ) {
+    this.len = buf.length;
+    this.nextHash = buf.indexOf(HASH, 0);
+  }
+
+  /** Advance to the next entry. */
+  next(): Entry {
+    const b = this.buf;
+    const n = this.len;
+    let p = this.pos;
+    // Skip blank lines (0.0.4 allows them; OpenMetrics does not, reported by the validator).
+    for (;;) {
+      if (p >= n) {
+        this.pos = p;
+        return Entry.EOF;
+      }
+      const c = b[p];
+      if (c === LF) {
+        p++;
+        this.line++;
+        continue;
+      }
+      if (!this.openMetrics && (c === SPACE || c === TAB)) {
+        let q = p + 1;
+        while (q < n && (b[q] === SPACE || b[q] === TAB)) q++;
+        if (q >= n || b[q] === LF) {
+          p = q;
+          continue;
+        }
+        p = q; // leading blanks before a series or comment
+      }
+      break;
+    }
+    if (this.sawEOF) {
+      this.pos = n;
+      return this.invalid(p, 'content after # EOF');
+    }
+    let eol = b.indexOf(LF, p);
+    if (eol < 0) eol = n;
+    this.line++;
+    this.lineEnd = eol;
+    this.pos = eol + 1;
+    if (b[p] === HASH) return this.comment(p, eol);
+    return this.series(p, eol);
+  }
+
+  private invalid(at: number, msg: string): Entry {
+    this.error = msg;
+    this.seriesStart = this.seriesEnd = at;
+    return Entry.Invalid;
+  }
+
+  private series(p: number, eol: number): Entry {
+    const b = this.buf;
+    this.seriesStart = p;
+    if (!NAME_START[b[p]]) {
+      return this.invalid(p, `invalid metric name start ${JSON.stringify(String.fromCharCode(b[p]))}`);
+    }
+    let q = p + 1;
+    while (q < eol && NAME_CHAR[b[q]]) q++;
+    this.nameEnd = q;
+    let end = q;
+    if (q < eol && (b[q] === SPACE || b[q] === TAB)) {
+      // 0.0.4 allows blanks between the name and its label set
+      let r = q + 1;
+      while (r < eol && (b[r] === SPACE || b[r] === TAB)) r++;
+      if (r < eol && b[r] === LBRACE && !this.openMetrics) q = r;
+    }
+    this.labelsStart = q;
+    if (q < eol && b[q] === LBRACE) {
+      // Fast path: without a '#' on this line (no exemplar, no '#' inside a label value) the series
+      // ends at the last '}' of the line. Otherwise walk the label set respecting quotes.
+      if (this.nextHash !== -1 && this.nextHash < p) this.nextHash = b.indexOf(HASH, p);
+      if (this.nextHash === -1 || this.nextHash >= eol) {
+        const rb = b.lastIndexOf(RBRACE, eol - 1);
+        if (rb < q) return this.invalid(q, 'unterminated label set: missing "}"');
+        end = rb + 1;
+      } else {
+        end = scanLabelSetEnd(b, q, eol);
+        if (end < 0) return this.invalid(q, 'unterminated label set: missing "}"');
+      }
+    }
+    this.seriesEnd = end;
+    // Value: separated from the series by at least one blank.
+    let v = end;
+    if (v >= eol || (b[v] !== SPACE && b[v] !== TAB)) {
+      return this.invalid(v, v >= eol ? 'missing value' : 'expected a blank between series and value');
+    }
+    while (v < eol && (b[v] === SPACE || b[v] === TAB)) v++;
+    let ve = v;
+    while (ve < eol && b[ve] !== SPACE && b[ve] !== TAB) ve++;
+    if (ve === v) return this.invalid(v, 'missing value');
+    const value = parseFloatToken(b, v, ve);
+    if (value === undefined) return this.invalid(v, `invalid value ${JSON.stringify(b.toString('latin1', v, ve))}`);
+    this.value = value;
+    this.timestamp = NaN;
+    this.exemplarStart = -1;
+    let t = ve;
+    while (t < eol && (b[t] === SPACE || b[t] === TAB)) t++;
+    if (t < eol && b[t] !== HASH) {
+      let te = t;
+      while (te < eol && b[te] !== SPACE && b[te] !== TAB) te++;
+      const ts = this.openMetrics ? parseOpenMetricsTimestamp(b, t, te) : parseIntToken(b, t, te);
+      if (ts === undefined) return this.invalid(t, `invalid timestamp ${JSON.stringify(b.toString('latin1', t, te))}`);
+      this.timestamp = ts;
+      t = te;
+      while (t < eol && (b[t] === SPACE || b[t] === TAB)) t++;
+    }
+    if (t < eol) {
+      if (this.openMetrics && b[t] === HASH) {
+        this.exemplarStart = t;
+      } else if (b[t] === '\r'.charCodeAt(0) && t + 1 === eol) {
+        // tolerate CRLF line endings
+      } else {
+        return this.invalid(t, 'unexpected text after value');
+      }
+    }
+    return Entry.Series;
+  }
+
+  private comment(p: number, eol: number): Entry {
+    const b = this.buf;
+    // "# HELP name text", "# TYPE name type", "# UNIT name unit", "# EOF"; anything else is a comment.
+    let q = p + 1;
+    if (q < eol && b[q] === SPACE) q++;
+    else if (this.openMetrics) return this.invalid(p, 'invalid comment');
+    let we = q;
+    while (we < eol && b[we] !== SPACE && b[we] !== TAB) we++;
+    const word = b.toString('latin1', q, we);
+    if (word === 'EOF' && we === eol) {
+      if (this.openMetrics) this.sawEOF = true;
+      return Entry.Comment;
+    }
+    const kind =
+      word === 'HELP' ? Entry.Help : word === 'TYPE' ? Entry.Type : word === 'UNIT' ? Entry.Unit : Entry.Comment;
+    if (kind === Entry.Comment) {
+      if (this.openMetrics) return this.invalid(p, 'invalid comment');
+      return Entry.Comment;
+    }
+    if (kind === Entry.Unit && !this.openMetrics) return Entry.Comment;
+    let ns = we;
+    while (ns < eol && (b[ns] === SPACE || b[ns] === TAB)) ns++;
+    let ne = ns;
+    while (ne < eol && b[ne] !== SPACE && b[ne] !== TAB) ne++;
+    if (ne === ns || !isValidMetricName(b, ns, ne)) {
+      return this.invalid(ns, `invalid metric name in ${word} line`);
+    }
+    this.metaName = b.toString('utf8', ns, ne);
+    let ts = ne;
+    if (ts < eol) ts++; // one separator
+    let te = eol;
+    if (te > ts && b[te - 1] === 13) te--; // CR
+    const text = b.toString('utf8', ts, te);
+    if (kind === Entry.Help) {
+      this.metaText = unescapeHelp(text, this.openMetrics);
+    } else if (kind === Entry.Type) {
+      const type = text.trim();
+      if (!(this.openMetrics ? OM_TYPES : TEXT_TYPES).has(type)) {
+        return this.invalid(ts, `invalid metric type ${JSON.stringify(type)}`);
+      }
+      this.metaText = type;
+    } else {
+      this.metaText = text;
+    }
+    return kind;
+  }
+
+  /** Raw series text of the current Series entry (the cache key). Latin-1 keeps it 1 byte per byte. */
+  seriesKey(): string {
+    return this.buf.latin1Slice(this.seriesStart, this.seriesEnd);
+  }
+
+  metricName(): string {
+    return this.buf.toString('latin1', this.seriesStart, this.nameEnd);
+  }
+
+  /**
+   * Decode the label set of the current Series entry into `out` (appended, in exposition order).
+   * Returns an error message, or undefined when the label set is well-formed.
+   */
+  labels(out: Labels): string | undefined {
+    const b = this.buf;
+    let p = this.labelsStart;
+    const end = this.seriesEnd;
+    if (p >= end || b[p] !== LBRACE) return undefined;
+    p++; // '{'
+    const close = end - 1;
+    for (;;) {
+      while (p < close && (b[p] === SPACE || b[p] === TAB)) p++;
+      if (p >= close) return undefined;
+      // label name
+      const ns = p;
+      if (!NAME_START[b[p]] || b[p] === 58 /* ':' not allowed in label names */) {
+        return `invalid label name at column ${p - this.seriesStart + 1}`;
+      }
+      p++;
+      while (p < close && NAME_CHAR[b[p]] && b[p] !== 58) p++;
+      const name = b.toString('latin1', ns, p);
+      while (p < close && (b[p] === SPACE || b[p] === TAB)) p++;
+      if (b[p] !== EQUALS) return `expected "=" after label name ${JSON.stringify(name)}`;
+      p++;
+      while (p < close && (b[p] === SPACE || b[p] === TAB)) p++;
+      if (b[p] !== QUOTE) return `expected quoted value for label ${JSON.stringify(name)}`;
+      p++;
+      const vs = p;
+      let escaped = false;
+      while (p < close && b[p] !== QUOTE) {
+        if (b[p] === BACKSLASH) {
+          escaped = true;
+          p++;
+        } else if (b[p] === LF) {
+          return `newline in value of label ${JSON.stringify(name)}`;
+        }
+        p++;
+      }
+      if (p >= close) return `unterminated value of label ${JSON.stringify(name)}`;
+      let value = b.toString('utf8', vs, p);
+      if (escaped) {
+        const u = unescapeLabelValue(value, this.openMetrics);
+        if (u === undefined) return `invalid escape in value of label ${JSON.stringify(name)}`;
+        value = u;
+      }
+      out.push([name, value]);
+      p++; // closing quote
+      while (p < close && (b[p] === SPACE || b[p] === TAB)) p++;
+      if (p >= close) return undefined;
+      if (b[p] !== COMMA) return `expected "," or "}" after value of label ${JSON.stringify(name)}`;
+      p++;
+      if (this.openMetrics) {
+        // OpenMetrics forbids a trailing comma
+        let r = p;
+        while (r < close && (b[r] === SPACE || b[r] === TAB)) r++;
+        if (r >= close) return 'trailing comma in label set';
+      }
+    }
+  }
+
+  /** Text of the current line (for error messages). */
+  lineText(): string {
+    let s = this.seriesStart;
+    while (s > 0 && this.buf[s - 1] !== LF) s--;
+    return this.buf.toString('utf8', s, Math.min(this.lineEnd, s + 200));
+  }
+
+  /** Exemplar text of the current OpenMetrics sample (after `#`), or ''. */
+  exemplarText(): string {
+    return this.exemplarStart < 0 ? '' : this.buf.toString('utf8', this.exemplarStart, this.lineEnd);
+  }
+}
+
+const TEXT_TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
+const OM_TYPES = new Set(['counter', 'gauge', 'histogram', 'gaugehistogram', 'summary', 'info', 'stateset', 'unknown']);
+
+function isValidMetricName(b: Buffer, s: number, e: number): boolean {
+  if (!NAME_START[b[s]]) return false;
+  for (let i = s + 1; i < e; i++) if (!NAME_CHAR[b[i]]) return false;
+  return true;
+}
+
+/** End offset (exclusive) of a `{...}` label set starting at `p`, honouring quoted values; -1 if none. */
+export function scanLabelSetEnd(b: Buffer, p: number, eol: number): number {
+  let inQuote = false;
+  for (let i = p + 1; i < eol; i++) {
+    const c = b[i];
+    if (inQuote) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inQuote = false;
+    } else if (c === QUOTE) {
+      inQuote = true;
+    } else if (c === RBRACE) {
+      return i + 1;
+    }
+  }
+  return -1;
+}
+
+function unescapeLabelValue(s: string, openMetrics: boolean): string | undefined {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c !== '\\') {
+      out += c;
+      continue;
+    }
+    const d = s[++i];
+    if (d === 'n') out += '\n';
+    else if (d === '\\') out += '\\';
+    else if (d === '"') out += '"';
+    else if (openMetrics) return undefined;
+    else out += '\\' + d; // 0.0.4: an unknown escape is kept as written, as Prometheus does
+  }
+  return out;
+}
+
+function unescapeHelp(s: string, openMetrics: boolean): string {
+  if (s.indexOf('\\') < 0) return s;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c !== '\\' || i + 1 >= s.length) {
+      out += c;
+      continue;
+    }
+    const d = s[++i];
+    if (d === 'n') out += '\n';
+    else if (d === '\\') out += '\\';
+    else if (d === '"' && openMetrics) out += '"';
+    else out += '\\' + d;
+  }
+  return out;
+}
+
+/** Integer milliseconds timestamp (text 0.0.4). Digits only, optional sign. */
+function parseIntToken(b: Buffer, s: number, e: number): number | undefined {
+  let i = s;
+  let neg = false;
+  if (b[i] === 45 /* - */ || b[i] === 43 /* + */) {
+    neg = b[i] === 45;
+    i++;
+  }
+  if (i >= e) return undefined;
+  let n = 0;
+  for (; i < e; i++) {
+    const d = b[i] - 48;
+    if (d < 0 || d > 9) return undefined;
+    n = n * 10 + d;
+  }
+  return neg ? -n : n;
+}
+
+/** OpenMetrics timestamps are seconds, possibly fractional. */
+function parseOpenMetricsTimestamp(b: Buffer, s: number, e: number): number | undefined {
+  const v = parseFloatToken(b, s, e);
+  if (v === undefined || !Number.isFinite(v)) return undefined;
+  return Math.round(v * 1000);
+}
+
+/**
+ * Parse a float the way Go's strconv.ParseFloat accepts it in expositions: decimal with optional
+ * exponent, NaN, [+-]Inf. Plain integers (the common case: counters, bytes) avoid building a string.
+ */
+export function parseFloatToken(b: Buffer, s: number, e: number): number | undefined {
+  let i = s;
+  let neg = false;
+  const c0 = b[i];
+  if (c0 === 45 || c0 === 43) {
+    neg = c0 === 45;
+    i++;
+  }
+  if (i >= e) return undefined;
+  // Fast path: up to 15 digits, exact in a double.
+  if (e - i <= 15) {
+    let n = 0;
+    let j = i;
+    for (; j < e; j++) {
+      const d = b[j] - 48;
+      if (d < 0 || d > 9) break;
+      n = n * 10 + d;
+    }
+    if (j === e) return neg ? -n : n;
+  }
+  const c = b[i] | 0x20;
+  if (c === 0x6e /* n */ || c === 0x69 /* i */) {
+    const word = b.toString('latin1', i, e).toLowerCase();
+    if (word === 'nan') return NaN;
+    if (word === 'inf' || word === 'infinity') return neg ? -Infinity : Infinity;
+    return undefined;
+  }
+  // Validate the grammar Number() would be more lenient about (hex, binary, underscores, blanks).
+  let j = i;
+  let digits = 0;
+  while (j < e && b[j] >= 48 && b[j] <= 57) (j++, digits++);
+  if (j < e && b[j] === 46 /* . */) {
+    j++;
+    while (j < e && b[j] >= 48 && b[j] <= 57) (j++, digits++);
+  }
+  if (digits === 0) return undefined;
+  if (j < e && (b[j] | 0x20) === 0x65 /* e */) {
+    j++;
+    if (j < e && (b[j] === 43 || b[j] === 45)) j++;
+    const es = j;
+    while (j < e && b[j] >= 48 && b[j] <= 57) j++;
+    if (j === es) return undefined;
+  }
+  if (j !== e) return undefined;
+  const v = Number(b.latin1Slice(i, e));
+  return neg ? -v : v;
+}
+
+declare module 'node:buffer' {
+  interface Buffer {
+    /** Undocumented but stable V8 binding: the fastest way to get a one-byte string. */
+    latin1Slice(start: number, end: number): string;
+  }
+}

@@ -1,0 +1,248 @@
+// One scrape target: its labels, its HTTP client, its pipeline and its schedule.
+import { createHash } from 'node:crypto';
+import type { GlobalConfig, ScrapeInstance, WriterOptions } from '../config/types.js';
+import { compileGlobs } from '../relabel/glob.js';
+import { compileRelabel } from '../relabel/relabel.js';
+import { encodeLabels, WriteRequestBuilder, type LabelPairs } from '../write/encode.js';
+import { TargetClient } from './client.js';
+import { ScrapeError } from './errors.js';
+import { sanitizeLabelName, TargetPipeline, type Chunk, type ScrapeStats } from './pipeline.js';
+
+export const VERSION = '0.1.0';
+
+/** Where scraped samples go: the writers' fan-out, or the `--test` printer. */
+export interface SampleSink {
+  /** `shard` is stable per target, so one target's samples stay in order. */
+  push(chunk: Chunk, shard: number): void;
+}
+
+export interface ScrapeReport {
+  target: string;
+  job: string;
+  up: boolean;
+  durationMs: number;
+  stats?: ScrapeStats;
+  error?: ScrapeError;
+  /** When the scrape succeeded but some lines were malformed: the first, with its line number. */
+  warning?: string;
+}
+
+export type TargetHealth = 'unknown' | 'up' | 'down';
+
+/** Expand Categraf's url_label_value template over a URL. */
+export function expandUrlTemplate(template: string, u: URL): string {
+  const fields: Record<string, string> = {
+    Scheme: u.protocol.replace(/:$/, ''),
+    Host: u.host,
+    Hostname: u.hostname,
+    Port: u.port || (u.protocol === 'https:' ? '443' : '80'),
+    Path: u.pathname,
+    Query: u.search.replace(/^\?/, ''),
+  };
+  return template.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (m, f: string) => fields[f] ?? m);
+}
+
+export class ScrapeTarget {
+  readonly url: URL;
+  readonly job: string;
+  /** Final target labels (override scraped ones), in name order. */
+  readonly labels: LabelPairs;
+  health: TargetHealth = 'unknown';
+  lastError = '';
+  lastWarning = '';
+  lastScrapeMs = 0;
+  lastDurationMs = 0;
+  lastSamples = 0;
+  scrapes = 0;
+  failures = 0;
+  readonly shard: number;
+  /** Stable offset of this target within its interval, so targets don't all fire at once. */
+  readonly offsetMs: number;
+  private readonly client: TargetClient;
+  private readonly pipeline: TargetPipeline;
+  private readonly synthetic: Record<string, Buffer>;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = false;
+
+  constructor(
+    readonly instance: ScrapeInstance,
+    url: string,
+    global: GlobalConfig,
+    writerOpt: WriterOptions,
+  ) {
+    this.url = new URL(url);
+    // Precedence (SPEC §3.2): URL label < instance labels < ident (override scraped labels, which
+    // are kept as exported_<name>); [global] labels only fill in missing keys.
+    const override = new Map<string, string>();
+    const deleted = new Set<string>();
+    const set = (k: string, v: string) => {
+      const name = sanitizeLabelName(k);
+      if (v === '-') {
+        override.delete(name);
+        deleted.add(name);
+      } else {
+        deleted.delete(name);
+        override.set(name, v);
+      }
+    };
+    if (instance.urlLabelKey) set(instance.urlLabelKey, expandUrlTemplate(instance.urlLabelValue, this.url));
+    for (const [k, v] of Object.entries(instance.labels)) set(k, v);
+    // An `ident` set explicitly in the instance labels is intent (e.g. a device's own name): it wins.
+    if (!global.omitHostname && !override.has(global.hostnameLabel) && !deleted.has(global.hostnameLabel)) {
+      set(global.hostnameLabel, global.hostname);
+    }
+    const defaults: LabelPairs = [];
+    for (const [k, v] of Object.entries(global.labels)) {
+      const name = sanitizeLabelName(k);
+      if (v === '-' || v === '') deleted.add(name);
+      else if (!override.has(name) && !deleted.has(name)) defaults.push([name, v]);
+    }
+    for (const [k, v] of override) if (v === '') override.delete(k);
+    this.labels = [...override, ...defaults].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    this.job = override.get('job') ?? '';
+
+    const pass = compileGlobs(instance.metricsPass);
+    const drop = compileGlobs([...instance.metricsDrop, ...instance.ignoreMetrics]);
+    const hasPass = instance.metricsPass.length > 0;
+    const ignoreKeys = compileGlobs(instance.ignoreLabelKeys);
+    this.pipeline = new TargetPipeline({
+      targetLabels: [...override],
+      defaultLabels: defaults,
+      deleteLabels: [...deleted],
+      honorLabels: instance.honorLabels,
+      honorTimestamps: instance.honorTimestamps,
+      keepMetric: (name) => (!hasPass || pass(name)) && !drop(name),
+      ignoreLabel: ignoreKeys,
+      relabel: instance.relabelConfigs.length ? compileRelabel(instance.relabelConfigs) : undefined,
+      sampleLimit: instance.sampleLimit,
+      labelLimit: instance.labelLimit,
+      labelValueLengthLimit: instance.labelValueLengthLimit,
+      batch: writerOpt.batch,
+    });
+    this.client = new TargetClient(this.url, {
+      timeoutMs: instance.timeoutMs,
+      bodySizeLimit: instance.bodySizeLimit,
+      tls: instance.tls,
+      bearerTokenFile: instance.bearerTokenFile,
+      bearerTokenString: instance.bearerTokenString,
+      username: instance.username,
+      password: instance.password,
+      headers: instance.headers,
+      userAgent: `nodegraf/${VERSION}`,
+    });
+    const key = createHash('sha256').update(`${instance.name}\0${url}`).digest();
+    this.shard = key.readUInt32BE(0);
+    this.offsetMs = key.readUInt32BE(4) % Math.max(1, instance.intervalMs);
+    this.synthetic = {};
+    for (const name of SYNTHETIC) {
+      const pairs: LabelPairs = [['__name__', name], ...this.labels];
+      pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      this.synthetic[name] = encodeLabels(pairs);
+    }
+  }
+
+  get id(): string {
+    return `${this.instance.name} ${this.url.href}`;
+  }
+
+  get seriesCount(): number {
+    return this.pipeline.seriesCount;
+  }
+
+  /** JWT expiry (s since epoch) of the bearer token last read, NaN when unknown. */
+  get tokenExpiry(): number {
+    return this.client.tokenExpiry;
+  }
+
+  /** Scrape once now and push samples (and synthetic series) to the sink. */
+  async scrape(sink: SampleSink, now = Date.now()): Promise<ScrapeReport> {
+    const t0 = performance.now();
+    const emit = (c: Chunk) => sink.push(c, this.shard);
+    let report: ScrapeReport;
+    try {
+      const res = await this.client.fetch();
+      if (res.status !== 200) throw new ScrapeError('unauthorized', `HTTP ${res.status}`);
+      const stats = this.pipeline.process(res.body, res.openMetrics, now, emit);
+      const durationMs = performance.now() - t0;
+      if (stats.limitError) {
+        report = { target: this.url.href, job: this.job, up: false, durationMs, stats, error: new ScrapeError('limit', stats.limitError, 'raise the limit in the instance, or drop series with metrics_drop / relabel_configs') };
+      } else if (stats.scraped === 0 && stats.invalidLines > 0) {
+        report = { target: this.url.href, job: this.job, up: false, durationMs, stats, error: new ScrapeError('parse', `unparseable payload: ${stats.firstError}`, 'is this a Prometheus text endpoint?') };
+      } else {
+        report = { target: this.url.href, job: this.job, up: true, durationMs, stats };
+        if (stats.invalidLines > 0) {
+          report.warning = `${stats.invalidLines} malformed line(s) skipped; first: ${stats.firstError}`;
+        }
+      }
+    } catch (err) {
+      const error = err instanceof ScrapeError ? err : new ScrapeError('other', String((err as Error)?.message ?? err));
+      this.pipeline.markDown(now, emit);
+      report = { target: this.url.href, job: this.job, up: false, durationMs: performance.now() - t0, error };
+    }
+    this.record(report, now);
+    this.emitSynthetic(report, now, emit);
+    return report;
+  }
+
+  private record(r: ScrapeReport, now: number): void {
+    this.scrapes++;
+    this.lastScrapeMs = now;
+    this.lastDurationMs = r.durationMs;
+    this.health = r.up ? 'up' : 'down';
+    this.lastSamples = r.stats?.scraped ?? 0;
+    this.lastWarning = r.warning ?? '';
+    if (!r.up) {
+      this.failures++;
+      this.lastError = r.error?.describe() ?? 'unknown error';
+    } else {
+      this.lastError = '';
+    }
+  }
+
+  private emitSynthetic(r: ScrapeReport, now: number, emit: (c: Chunk) => void): void {
+    const b = new WriteRequestBuilder(2048);
+    const s = r.up ? r.stats : undefined;
+    b.append(this.synthetic.up, r.up ? 1 : 0, now);
+    b.append(this.synthetic.scrape_duration_seconds, r.durationMs / 1000, now);
+    b.append(this.synthetic.scrape_samples_scraped, s?.scraped ?? 0, now);
+    b.append(this.synthetic.scrape_samples_post_metric_relabeling, s?.postRelabel ?? 0, now);
+    b.append(this.synthetic.scrape_series_added, s?.added ?? 0, now);
+    emit({ samples: b.samples, body: b.take() });
+  }
+
+  /** Scrape every interval, at a stable offset, until stop(). A slow target only delays itself. */
+  start(sink: SampleSink, onReport: (r: ScrapeReport) => void): void {
+    const interval = this.instance.intervalMs;
+    const tick = () => {
+      if (this.stopped) return;
+      const now = Date.now();
+      // Next slot: the offset within the interval grid, skipping a slot if a scrape overran it.
+      const next = Math.floor((now - this.offsetMs) / interval) * interval + this.offsetMs + interval;
+      this.timer = setTimeout(tick, next - now);
+      if (this.running) return; // previous scrape still running (cannot outlive its timeout)
+      this.running = this.scrape(sink, now)
+        .then(onReport, () => undefined)
+        .finally(() => (this.running = undefined));
+    };
+    const now = Date.now();
+    const first = Math.floor((now - this.offsetMs) / interval) * interval + this.offsetMs + interval - now;
+    this.timer = setTimeout(tick, first % interval);
+  }
+
+  /** Stop scheduling; wait for an in-flight scrape to finish. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    await this.client.close();
+  }
+}
+
+const SYNTHETIC = [
+  'up',
+  'scrape_duration_seconds',
+  'scrape_samples_scraped',
+  'scrape_samples_post_metric_relabeling',
+  'scrape_series_added',
+] as const;

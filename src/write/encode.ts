@@ -1,0 +1,238 @@
+// Prometheus remote write 1.0 protobuf, hand-encoded (prometheus/prompb/types.proto):
+//   WriteRequest { repeated TimeSeries timeseries = 1; }
+//   TimeSeries   { repeated Label labels = 1; repeated Sample samples = 2; }
+//   Label        { string name = 1; string value = 2; }
+//   Sample       { double value = 1; int64 timestamp = 2; }
+// A series' labels are encoded once (on a scrape-cache miss) and the bytes are reused for every
+// later sample: a sample then costs one copy plus 16 bytes. Because a WriteRequest is nothing but
+// its repeated field, concatenating encoded TimeSeries entries yields a valid request body.
+
+export type LabelPairs = Array<[string, string]>;
+
+/** The special NaN Prometheus uses as a staleness marker, as little-endian bytes. */
+export const STALE_NAN_BYTES = Buffer.from([0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
+
+export function varintLength(v: number): number {
+  let n = 1;
+  while (v >= 128) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+function writeVarint(buf: Buffer, pos: number, v: number): number {
+  while (v >= 128) {
+    buf[pos++] = (v % 128) | 128;
+    v = Math.floor(v / 128);
+  }
+  buf[pos++] = v;
+  return pos;
+}
+
+/** Encode labels (already sorted by name, `__name__` included) as the `labels` field of a TimeSeries. */
+export function encodeLabels(labels: LabelPairs): Buffer {
+  let size = 0;
+  const parts: Buffer[] = [];
+  for (const [name, value] of labels) {
+    const n = Buffer.from(name, 'utf8');
+    const v = Buffer.from(value, 'utf8');
+    parts.push(n, v);
+    const inner = 1 + varintLength(n.length) + n.length + 1 + varintLength(v.length) + v.length;
+    size += 1 + varintLength(inner) + inner;
+  }
+  const out = Buffer.allocUnsafeSlow(size);
+  let p = 0;
+  for (let i = 0; i < parts.length; i += 2) {
+    const n = parts[i];
+    const v = parts[i + 1];
+    const inner = 1 + varintLength(n.length) + n.length + 1 + varintLength(v.length) + v.length;
+    out[p++] = 0x0a;
+    p = writeVarint(out, p, inner);
+    out[p++] = 0x0a;
+    p = writeVarint(out, p, n.length);
+    p += n.copy(out, p);
+    out[p++] = 0x12;
+    p = writeVarint(out, p, v.length);
+    p += v.copy(out, p);
+  }
+  return out;
+}
+
+/** Decode the labels field written by `encodeLabels` (for `--test` output and tests). */
+export function decodeLabels(buf: Uint8Array): LabelPairs {
+  const out: LabelPairs = [];
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  let p = 0;
+  const readVarint = (): number => {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      const c = b[p++];
+      v += (c & 0x7f) * mul;
+      if (c < 128) return v;
+      mul *= 128;
+    }
+  };
+  while (p < b.length) {
+    p++; // tag 0x0a
+    const end = readVarint() + p;
+    let name = '';
+    let value = '';
+    while (p < end) {
+      const tag = b[p++];
+      const len = readVarint();
+      const s = b.toString('utf8', p, p + len);
+      p += len;
+      if (tag === 0x0a) name = s;
+      else value = s;
+    }
+    out.push([name, value]);
+  }
+  return out;
+}
+
+const f64 = new Float64Array(1);
+const f64bytes = new Uint8Array(f64.buffer);
+
+/** Accumulates encoded TimeSeries entries into one growing buffer: the body of a WriteRequest. */
+export class WriteRequestBuilder {
+  private buf: Buffer;
+  private pos = 0;
+  samples = 0;
+
+  constructor(initialBytes = 64 * 1024) {
+    this.buf = Buffer.allocUnsafeSlow(initialBytes);
+  }
+
+  get length(): number {
+    return this.pos;
+  }
+
+  private ensure(extra: number): void {
+    if (this.pos + extra <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + extra) size *= 2;
+    const next = Buffer.allocUnsafeSlow(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** Append one TimeSeries with a single sample. `stale` writes Prometheus's staleness NaN. */
+  append(labels: Uint8Array, value: number, timestampMs: number, stale = false): void {
+    const tsLen = varintLength(timestampMs);
+    const sampleLen = 1 + 8 + 1 + tsLen;
+    const seriesLen = labels.length + 1 + 1 + sampleLen; // sampleLen < 128: one-byte length
+    this.ensure(1 + 5 + seriesLen);
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = 0x0a;
+    p = writeVarint(b, p, seriesLen);
+    b.set(labels, p);
+    p += labels.length;
+    b[p++] = 0x12;
+    b[p++] = sampleLen;
+    b[p++] = 0x09;
+    if (stale) {
+      b.set(STALE_NAN_BYTES, p);
+    } else {
+      f64[0] = value;
+      b[p] = f64bytes[0];
+      b[p + 1] = f64bytes[1];
+      b[p + 2] = f64bytes[2];
+      b[p + 3] = f64bytes[3];
+      b[p + 4] = f64bytes[4];
+      b[p + 5] = f64bytes[5];
+      b[p + 6] = f64bytes[6];
+      b[p + 7] = f64bytes[7];
+    }
+    p += 8;
+    b[p++] = 0x10;
+    this.pos = writeVarint(b, p, timestampMs);
+    this.samples++;
+  }
+
+  /** The encoded request so far (a copy), and reset for reuse. */
+  take(): Buffer {
+    const out = Buffer.allocUnsafeSlow(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    this.pos = 0;
+    this.samples = 0;
+    return out;
+  }
+
+  /** A view of the encoded bytes, valid until the next append or reset. */
+  view(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  reset(): void {
+    this.pos = 0;
+    this.samples = 0;
+  }
+}
+
+/** One decoded sample, for tests and `--test` output. */
+export interface DecodedSample {
+  labels: LabelPairs;
+  value: number;
+  timestampMs: number;
+  stale: boolean;
+}
+
+/** Decode a WriteRequest body (uncompressed) produced by this module. */
+export function decodeWriteRequest(body: Uint8Array): DecodedSample[] {
+  const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const out: DecodedSample[] = [];
+  let p = 0;
+  const readVarint = (): number => {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      const c = b[p++];
+      v += (c & 0x7f) * mul;
+      if (c < 128) return v;
+      mul *= 128;
+    }
+  };
+  while (p < b.length) {
+    if (b[p++] !== 0x0a) throw new Error(`unexpected field in WriteRequest at ${p - 1}`);
+    const end = readVarint() + p;
+    const labelParts: Buffer[] = [];
+    let value = 0;
+    let ts = 0;
+    let stale = false;
+    while (p < end) {
+      const tag = b[p++];
+      const len = readVarint();
+      if (tag === 0x0a) {
+        labelParts.push(Buffer.concat([Buffer.from([0x0a]), encodeVarint(len), b.subarray(p, p + len)]));
+        p += len;
+      } else if (tag === 0x12) {
+        const se = p + len;
+        while (p < se) {
+          const t = b[p++];
+          if (t === 0x09) {
+            stale = b.subarray(p, p + 8).equals(STALE_NAN_BYTES);
+            value = b.readDoubleLE(p);
+            p += 8;
+          } else if (t === 0x10) {
+            ts = readVarint();
+          } else {
+            throw new Error(`unexpected field in Sample: ${t}`);
+          }
+        }
+      } else {
+        throw new Error(`unexpected field in TimeSeries: ${tag}`);
+      }
+    }
+    out.push({ labels: decodeLabels(Buffer.concat(labelParts)), value, timestampMs: ts, stale });
+  }
+  return out;
+}
+
+function encodeVarint(v: number): Buffer {
+  const b = Buffer.alloc(varintLength(v));
+  writeVarint(b, 0, v);
+  return b;
+}
