@@ -3,7 +3,7 @@
 import { loadConfig } from '../config/load.js';
 import type { Config, WriterConfig } from '../config/types.js';
 import { ScrapeManager } from '../scrape/manager.js';
-import type { ScrapeReport } from '../scrape/target.js';
+import type { SampleSink, ScrapeReport } from '../scrape/target.js';
 import { AgentServer } from '../server/server.js';
 import { Fanout } from '../write/fanout.js';
 import { RemoteWriter } from '../write/writer.js';
@@ -15,6 +15,10 @@ export interface RuntimeOptions {
   /** Seconds SIGTERM gives the writers to flush before persisting the rest. */
   graceMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Extra consumers of every scraped chunk (the demo's summary). */
+  observers?: SampleSink[];
+  /** Scrape every target right away instead of waiting for its first slot (demo). */
+  scrapeAtStart?: boolean;
 }
 
 export class Runtime {
@@ -74,12 +78,14 @@ export class Runtime {
   }
 
   private startScraping(): void {
-    this.fanout = new Fanout(this.writers);
+    this.fanout = new Fanout(this.writers, this.opts.observers);
     this.manager = new ScrapeManager(this.config, this.fanout, this.log);
-    this.manager.start((r: ScrapeReport) => {
+    const count = (r: ScrapeReport) => {
       this.scrapes++;
       if (r.stats) this.scrapedSamples += r.stats.scraped;
-    });
+    };
+    if (this.opts.scrapeAtStart) void this.manager.scrapeAll().then((rs) => rs.forEach(count));
+    this.manager.start(count);
     this.log.info(
       { targets: this.manager.targets.length, writers: this.writers.length },
       'scraping started',

@@ -21,6 +21,7 @@ export const enum Entry {
 export type Labels = Array<[string, string]>;
 
 const LF = 10;
+const CR = 13;
 const SPACE = 32;
 const TAB = 9;
 const HASH = 35;
@@ -105,13 +106,18 @@ export class TextParser {
     }
     if (this.sawEOF) {
       this.pos = n;
+      this.line++;
       return this.invalid(p, 'content after # EOF');
     }
     let eol = b.indexOf(LF, p);
     if (eol < 0) eol = n;
     this.line++;
-    this.lineEnd = eol;
     this.pos = eol + 1;
+    if (eol > p && b[eol - 1] === CR) {
+      eol--; // CRLF line ending (OpenMetrics forbids it: reported by the validator)
+      if (eol === p) return this.next(); // blank CRLF line
+    }
+    this.lineEnd = eol;
     if (b[p] === HASH) return this.comment(p, eol);
     return this.series(p, eol);
   }
@@ -156,7 +162,10 @@ export class TextParser {
     // Value: separated from the series by at least one blank.
     let v = end;
     if (v >= eol || (b[v] !== SPACE && b[v] !== TAB)) {
-      return this.invalid(v, v >= eol ? 'missing value' : 'expected a blank between series and value');
+      // 0.0.4 (as Prometheus and Go's expfmt): the value may follow the closing '}' directly.
+      if (v >= eol || this.openMetrics || end === this.nameEnd) {
+        return this.invalid(v, v >= eol ? 'missing value' : 'expected a blank between series and value');
+      }
     }
     while (v < eol && (b[v] === SPACE || b[v] === TAB)) v++;
     let ve = v;
@@ -181,8 +190,6 @@ export class TextParser {
     if (t < eol) {
       if (this.openMetrics && b[t] === HASH) {
         this.exemplarStart = t;
-      } else if (b[t] === '\r'.charCodeAt(0) && t + 1 === eol) {
-        // tolerate CRLF line endings
       } else {
         return this.invalid(t, 'unexpected text after value');
       }
@@ -196,6 +203,7 @@ export class TextParser {
     let q = p + 1;
     if (q < eol && b[q] === SPACE) q++;
     else if (this.openMetrics) return this.invalid(p, 'invalid comment');
+    if (!this.openMetrics) while (q < eol && (b[q] === SPACE || b[q] === TAB)) q++; // 0.0.4: "#[ \t]+HELP"
     let we = q;
     while (we < eol && b[we] !== SPACE && b[we] !== TAB) we++;
     const word = b.toString('latin1', q, we);
@@ -214,15 +222,14 @@ export class TextParser {
     while (ns < eol && (b[ns] === SPACE || b[ns] === TAB)) ns++;
     let ne = ns;
     while (ne < eol && b[ne] !== SPACE && b[ne] !== TAB) ne++;
+    if (ne === ns && !this.openMetrics) return Entry.Comment; // 0.0.4: "# HELP" alone is a comment (as Go's expfmt)
     if (ne === ns || !isValidMetricName(b, ns, ne)) {
       return this.invalid(ns, `invalid metric name in ${word} line`);
     }
     this.metaName = b.toString('utf8', ns, ne);
     let ts = ne;
     if (ts < eol) ts++; // one separator
-    let te = eol;
-    if (te > ts && b[te - 1] === 13) te--; // CR
-    const text = b.toString('utf8', ts, te);
+    const text = b.toString('utf8', ts, eol);
     if (kind === Entry.Help) {
       this.metaText = unescapeHelp(text, this.openMetrics);
     } else if (kind === Entry.Type) {
@@ -287,11 +294,7 @@ export class TextParser {
       }
       if (p >= close) return `unterminated value of label ${JSON.stringify(name)}`;
       let value = b.toString('utf8', vs, p);
-      if (escaped) {
-        const u = unescapeLabelValue(value, this.openMetrics);
-        if (u === undefined) return `invalid escape in value of label ${JSON.stringify(name)}`;
-        value = u;
-      }
+      if (escaped) value = unescapeLabelValue(value);
       out.push([name, value]);
       p++; // closing quote
       while (p < close && (b[p] === SPACE || b[p] === TAB)) p++;
@@ -346,7 +349,7 @@ export function scanLabelSetEnd(b: Buffer, p: number, eol: number): number {
   return -1;
 }
 
-function unescapeLabelValue(s: string, openMetrics: boolean): string | undefined {
+function unescapeLabelValue(s: string): string {
   let out = '';
   for (let i = 0; i < s.length; i++) {
     const c = s[i];
@@ -358,8 +361,7 @@ function unescapeLabelValue(s: string, openMetrics: boolean): string | undefined
     if (d === 'n') out += '\n';
     else if (d === '\\') out += '\\';
     else if (d === '"') out += '"';
-    else if (openMetrics) return undefined;
-    else out += '\\' + d; // 0.0.4: an unknown escape is kept as written, as Prometheus does
+    else out += '\\' + d; // an unknown escape is kept as written, as Prometheus and the OpenMetrics test suite do
   }
   return out;
 }

@@ -171,8 +171,8 @@ export class TargetClient {
       if (err instanceof ScrapeError) throw err;
       throw classifyNetworkError(err, url, opts.timeoutMs);
     } finally {
-      // An unread body would pin the connection (undici trap): always drain or destroy.
-      if (!res.body.readableEnded) res.body.destroy();
+      // An unread body would pin the connection (undici trap): drain what is small, drop the rest.
+      if (!res.body.readableEnded) await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
     }
   }
 

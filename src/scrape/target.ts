@@ -62,7 +62,7 @@ export class ScrapeTarget {
   private readonly pipeline: TargetPipeline;
   private readonly synthetic: Record<string, Buffer>;
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private running: Promise<ScrapeReport> | undefined;
   private stopped = false;
 
   constructor(
@@ -155,8 +155,22 @@ export class ScrapeTarget {
     return this.client.tokenExpiry;
   }
 
-  /** Scrape once now and push samples (and synthetic series) to the sink. */
-  async scrape(sink: SampleSink, now = Date.now()): Promise<ScrapeReport> {
+  /**
+   * Scrape once now and push samples (and synthetic series) to the sink. A scrape never overlaps
+   * another of the same target: a call during one returns that one's report.
+   */
+  scrape(sink: SampleSink, now = Date.now()): Promise<ScrapeReport> {
+    if (this.running) return this.running;
+    const run = this.scrapeNow(sink, now);
+    this.running = run;
+    const clear = () => {
+      if (this.running === run) this.running = undefined;
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  private async scrapeNow(sink: SampleSink, now: number): Promise<ScrapeReport> {
     const t0 = performance.now();
     const emit = (c: Chunk) => sink.push(c, this.shard);
     let report: ScrapeReport;
@@ -220,10 +234,8 @@ export class ScrapeTarget {
       // Next slot: the offset within the interval grid, skipping a slot if a scrape overran it.
       const next = Math.floor((now - this.offsetMs) / interval) * interval + this.offsetMs + interval;
       this.timer = setTimeout(tick, next - now);
-      if (this.running) return; // previous scrape still running (cannot outlive its timeout)
-      this.running = this.scrape(sink, now)
-        .then(onReport, () => undefined)
-        .finally(() => (this.running = undefined));
+      if (this.running) return; // previous scrape still running (it cannot outlive its timeout)
+      this.scrape(sink, now).then(onReport, () => undefined);
     };
     const now = Date.now();
     const first = Math.floor((now - this.offsetMs) / interval) * interval + this.offsetMs + interval - now;
@@ -234,7 +246,7 @@ export class ScrapeTarget {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.running?.catch(() => undefined);
     await this.client.close();
   }
 }

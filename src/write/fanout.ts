@@ -5,11 +5,14 @@ import type { SampleSink } from '../scrape/target.js';
 import type { RemoteWriter } from './writer.js';
 
 export class Fanout implements SampleSink {
-  scrapedSamples = 0;
-  constructor(readonly writers: RemoteWriter[]) {}
+  constructor(
+    readonly writers: RemoteWriter[],
+    /** Other consumers (the demo's summary, tests). */
+    readonly observers: SampleSink[] = [],
+  ) {}
 
   push(chunk: Chunk, shard: number): void {
-    this.scrapedSamples += chunk.samples;
     for (const w of this.writers) w.push(chunk, shard);
+    for (const o of this.observers) o.push(chunk, shard);
   }
 }

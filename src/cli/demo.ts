@@ -1,0 +1,165 @@
+// `nodegraf demo`: the whole job on a machine without Kubernetes. Starts the node simulator, writes a
+// token file and the article's configuration (SPEC §3.4) pointed at it, runs the agent with its
+// status page, and shows what it collects (and writes, with --remote-write).
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../config/load.js';
+import type { Chunk } from '../scrape/pipeline.js';
+import type { SampleSink } from '../scrape/target.js';
+import { startSimulator, type Simulator } from '../sim/simulator.js';
+import { decodeWriteRequest } from '../write/encode.js';
+import { demoToken } from './demo-token.js';
+import { createLogger } from './log.js';
+import { Runtime } from './runtime.js';
+
+export interface DemoOptions {
+  remoteWrite?: string;
+  http: string;
+  interval: string;
+  duration?: string;
+}
+
+/** Counts samples per job and keeps one example series of each, for the summary lines. */
+class DemoSummary implements SampleSink {
+  samples = new Map<string, number>();
+  examples = new Map<string, string>();
+  push(chunk: Chunk): void {
+    for (const s of decodeWriteRequest(chunk.body)) {
+      const l = Object.fromEntries(s.labels);
+      const job = l.job ?? '-';
+      this.samples.set(job, (this.samples.get(job) ?? 0) + 1);
+      const name = l.__name__ ?? '';
+      const preferred = name === 'container_cpu_usage_seconds_total' && Boolean(l.container);
+      if (name !== 'up' && !name.startsWith('scrape_') && (preferred || (!this.examples.has(job) && job !== 'cadvisor'))) {
+        const { __name__, ...rest } = l;
+        this.examples.set(job, `${__name__}{${Object.entries(rest).map(([k, v]) => `${k}="${v}"`).join(',')}} ${s.value}`);
+      }
+    }
+  }
+}
+
+async function startSimulatorOnFreePorts(token: string): Promise<Simulator> {
+  try {
+    return await startSimulator({ tokens: [token] });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    // A real kubelet or kube-proxy (or another demo) holds the standard ports: use free ones.
+    return startSimulator({ tokens: [token], kubeProxyPort: 0, kubeProxyHealthPort: 0, kubeletPort: 0 });
+  }
+}
+
+export async function runDemo(o: DemoOptions): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'nodegraf-demo-'));
+  const token = demoToken();
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, token + '\n', { mode: 0o600 });
+  const sim = await startSimulatorOnFreePorts(token);
+  const conf = join(dir, 'conf');
+  mkdirSync(join(conf, 'input.prometheus'), { recursive: true });
+  // The article's files, verbatim but for the local URLs, the token path and the writer.
+  writeFileSync(
+    join(conf, 'config.toml'),
+    `[global]
+hostname = "$HOSTNAME"
+interval = ${Number(o.interval)}
+providers = ["local"]
+[writer_opt]
+batch = 2000
+chan_size = 10000
+${
+  o.remoteWrite
+    ? `[[writers]]
+url = "${o.remoteWrite}"
+timeout = 5000
+dial_timeout = 2500
+max_idle_conns_per_host = 100
+`
+    : ''
+}[queue]
+dir = "${join(dir, 'queue')}"
+[http]
+address = "${o.http}"
+`,
+  );
+  writeFileSync(
+    join(conf, 'input.prometheus', 'prometheus.toml'),
+    `[[instances]]
+urls = ["${sim.kubeProxyUrl}"]
+labels = { job="kube-proxy" }
+[[instances]]
+urls = ["${sim.kubeletUrl}/metrics"]
+bearer_token_file = "${tokenFile}"
+use_tls = true
+insecure_skip_verify = true
+labels = { job="kubelet" }
+[[instances]]
+urls = ["${sim.kubeletUrl}/metrics/cadvisor"]
+bearer_token_file = "${tokenFile}"
+use_tls = true
+insecure_skip_verify = true
+labels = { job="cadvisor" }
+`,
+  );
+  const env = { ...process.env, HOSTNAME: process.env.HOSTNAME || hostname() };
+  const { config, warnings } = loadConfig(conf, { env });
+  const log = createLogger('warn', 'text');
+  for (const w of warnings) log.warn({ file: w.file, line: w.line }, w.message);
+  const summary = new DemoSummary();
+  const rt = new Runtime({ configDir: conf, env, observers: [summary], scrapeAtStart: true, graceMs: 3000 }, log);
+  try {
+    await rt.start(config);
+  } catch (err) {
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(`${o.http} is in use: pass --http 127.0.0.1:<port> for the status page`);
+    }
+    throw err;
+  }
+  const out = process.stdout;
+  out.write(
+    [
+      'nodegraf demo: the agent scraping a simulated worker node',
+      `  kube-proxy  ${sim.kubeProxyUrl}`,
+      `  kubelet     ${sim.kubeletUrl}/metrics        (HTTPS, bearer token ${tokenFile})`,
+      `  cadvisor    ${sim.kubeletUrl}/metrics/cadvisor`,
+      `  config      ${conf}   (the article's files; try: nodegraf check --configs ${conf})`,
+      `  status page http://${rt.server?.address}/   metrics: http://${rt.server?.address}/metrics   targets: http://${rt.server?.address}/targets`,
+      o.remoteWrite ? `  writing to  ${o.remoteWrite}` : '  no --remote-write given: showing what would be written',
+      '  Ctrl-C to stop',
+      '',
+    ].join('\n'),
+  );
+  let printed = 0;
+  const report = () => {
+    const targets = rt.manager.targets;
+    if (!targets.some((t) => t.scrapes > 0)) return;
+    const time = new Date().toISOString().slice(11, 19);
+    for (const t of targets) {
+      const n = summary.samples.get(t.job) ?? 0;
+      const state = t.health === 'up' ? 'up  ' : t.health === 'down' ? 'DOWN' : '... ';
+      out.write(`${time} ${state} ${t.job.padEnd(10)} ${String(t.lastSamples).padStart(6)} samples/scrape, ${t.seriesCount} series, ${n} samples sent so far${t.lastError ? `  error: ${t.lastError}` : ''}\n`);
+    }
+    for (const w of rt.writers) {
+      out.write(`${time} writer ${w.name}: ${w.state}, ${w.stats.sentSamples} samples delivered, ${w.memorySamples + w.diskSamples} queued${w.stats.lastError ? `, last error: ${w.stats.lastError}` : ''}\n`);
+    }
+    if (printed++ === 0) {
+      for (const [job, ex] of summary.examples) out.write(`  e.g. ${job}: ${ex.length > 230 ? ex.slice(0, 230) + '…' : ex}\n`);
+    }
+  };
+  const timer = setInterval(report, Math.max(1000, Number(o.interval) * 1000));
+  setTimeout(report, 2000).unref();
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+    if (o.duration) setTimeout(resolve, Number(o.duration) * 1000).unref();
+  });
+  clearInterval(timer);
+  report();
+  out.write('stopping…\n');
+  await rt.stop();
+  await sim.close();
+  rmSync(dir, { recursive: true, force: true });
+  out.write('stopped\n');
+}

@@ -1,0 +1,172 @@
+// `doctor` against the node simulator with each fault injected: one diagnosis each, with the fix.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Config, ScrapeInstance } from '../config/types.js';
+import { startSimulator, type Simulator } from '../sim/simulator.js';
+import { testGlobal, testInstance, testWriter, testWriterOpt } from '../testing/config.js';
+import { startFaultProxy } from '../testing/fault-proxy.js';
+import { freePort } from '../testing/net.js';
+import { demoToken } from './demo-token.js';
+import { diagnoseTargets, diagnoseWriter, formatDiagnosis, type Diagnosis } from './doctor.js';
+
+function config(instances: ScrapeInstance[]): Config {
+  return {
+    dir: '/tmp',
+    global: testGlobal(),
+    writerOpt: testWriterOpt,
+    writers: [],
+    queue: { dir: '', maxBytes: 0 },
+    log: { level: 'info', format: 'text' },
+    http: { enable: false, address: '127.0.0.1:0' },
+    podMetadata: {
+      enable: false,
+      source: 'kubelet',
+      nodeName: '',
+      kubeletUrl: '',
+      bearerTokenFile: '',
+      tlsCa: '',
+      insecureSkipVerify: false,
+      podLabels: [],
+      podAnnotations: [],
+      healthMetrics: false,
+    },
+    inputs: [{ name: 'prometheus', instances }],
+  };
+}
+
+async function diagnose(inst: Partial<ScrapeInstance>): Promise<Diagnosis> {
+  const [d] = await diagnoseTargets(config([testInstance({ labels: { job: 'kubelet' }, ...inst })]));
+  console.log('# ' + formatDiagnosis(d).replace(/\n/g, '\n# '));
+  return d;
+}
+
+describe('doctor: targets', () => {
+  let sim: Simulator;
+  let dir: string;
+  const good = demoToken();
+  const tls = { useTls: true, insecureSkipVerify: true };
+  const file = (name: string, content: string) => {
+    const f = join(dir, name);
+    writeFileSync(f, content);
+    return f;
+  };
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nodegraf-doctor-'));
+    sim = await startSimulator({ kubeProxyPort: 0, kubeProxyHealthPort: 0, kubeletPort: 0, tokens: [good], forbiddenTokens: ['no-rbac'] });
+  });
+  after(() => sim.close());
+
+  test('healthy kubelet, cAdvisor and kube-proxy: OK with series count and latency', async () => {
+    const token = file('good', good);
+    const ds = await diagnoseTargets(
+      config([
+        testInstance({ urls: [sim.kubeProxyUrl], labels: { job: 'kube-proxy' } }),
+        testInstance({ urls: [`${sim.kubeletUrl}/metrics`, `${sim.kubeletUrl}/metrics/cadvisor`], bearerTokenFile: token, tls }),
+      ]),
+    );
+    assert.equal(ds.length, 3);
+    for (const d of ds) {
+      assert.equal(d.ok, true, formatDiagnosis(d));
+      assert.match(d.message, /^\d+ series in \d+ ms/);
+    }
+    assert.match(ds[1].message, /valid until/);
+  });
+
+  test('connection refused: suggests $HOSTIP / metricsBindAddress', async () => {
+    const port = await freePort();
+    const d = await diagnose({ urls: [`http://127.0.0.1:${port}/metrics`] });
+    assert.equal(d.ok, false);
+    assert.match(d.message, /connection refused/);
+    const k = await diagnose({ urls: ['https://127.0.0.1:10250/metrics'].map((u) => u.replace('10250', String(port))) });
+    assert.match(k.message, /connection refused/);
+  });
+
+  test('plain HTTP to the kubelet: use https:// and use_tls', async () => {
+    const d = await diagnose({ urls: [`http://127.0.0.1:${sim.ports.kubelet}/metrics`], bearerTokenString: good });
+    assert.equal(d.ok, false);
+    assert.match(d.message, /server speaks HTTPS/);
+    assert.match(d.hint ?? '', /https:\/\/.*use_tls = true/);
+  });
+
+  test('certificate not trusted: insecure_skip_verify or tls_ca', async () => {
+    const d = await diagnose({ urls: [`${sim.kubeletUrl}/metrics`], bearerTokenString: good });
+    assert.match(d.message, /certificate/);
+    assert.match(d.hint ?? '', /insecure_skip_verify = true, or tls_ca/);
+    const ok = await diagnose({
+      urls: [`${sim.kubeletUrl}/metrics`],
+      bearerTokenString: good,
+      tls: { useTls: true, insecureSkipVerify: false, caFile: sim.certFile },
+    });
+    assert.equal(ok.ok, true, 'tls_ca with the simulator certificate works');
+  });
+
+  test('401 with a missing, an empty and an expired token file: says which, prints exp', async () => {
+    const missing = await diagnose({ urls: [`${sim.kubeletUrl}/metrics`], bearerTokenFile: join(dir, 'nope'), tls });
+    assert.match(missing.message, /cannot read bearer_token_file .*nope: ENOENT/);
+    const empty = await diagnose({ urls: [`${sim.kubeletUrl}/metrics`], bearerTokenFile: file('empty', '\n'), tls });
+    assert.match(empty.message, /is empty/);
+    const exp = Math.floor(Date.now() / 1000) - 3600;
+    const expired = await diagnose({ urls: [`${sim.kubeletUrl}/metrics`], bearerTokenFile: file('expired', demoToken(exp)), tls });
+    assert.match(expired.message, /401 Unauthorized/);
+    assert.match(expired.message, new RegExp(`EXPIRED at .* \\(exp ${exp}\\)`));
+    assert.match(expired.hint ?? '', /token is missing, invalid or expired/);
+  });
+
+  test('403: names the ClusterRole rule that is missing', async () => {
+    const d = await diagnose({ urls: [`${sim.kubeletUrl}/metrics/cadvisor`], bearerTokenString: 'no-rbac', tls });
+    assert.match(d.message, /403 Forbidden/);
+    assert.match(d.hint ?? '', /resources: \["nodes\/metrics"\], verbs: \["get"\]/);
+  });
+
+  test('404: wrong path', async () => {
+    const d = await diagnose({ urls: [`${sim.kubeletUrl}/metrics/cadvisr`], bearerTokenString: good, tls });
+    assert.match(d.message, /404 Not Found: \/metrics\/cadvisr/);
+    assert.match(d.hint ?? '', /wrong path/);
+  });
+
+  test('https:// to the plain-HTTP kube-proxy port: use http://', async () => {
+    const d = await diagnose({ urls: [sim.kubeProxyUrl.replace('http:', 'https:')], tls });
+    assert.equal(d.ok, false);
+    assert.match(d.hint ?? '', /use http:\/\//);
+  });
+});
+
+describe('doctor: writers', () => {
+  for (const [status, hint] of [
+    [400, /not a remote-write endpoint|is this URL a remote-write endpoint/],
+    [404, /wrong write URL path/],
+    [413, /lower \[writer_opt\] batch/],
+  ] as const) {
+    test(`writer answering ${status}: ${hint.source}`, async () => {
+      const proxy = await startFaultProxy('http://127.0.0.1:1/unused', { status });
+      try {
+        const d = await diagnoseWriter(testWriter(proxy.url));
+        console.log('# ' + formatDiagnosis(d).replace(/\n/g, '\n# '));
+        assert.equal(d.ok, false);
+        assert.match(d.message, new RegExp(`^HTTP ${status}`));
+        assert.match(d.hint ?? '', hint);
+      } finally {
+        await proxy.close();
+      }
+    });
+  }
+
+  test('writer refused: check host and port', async () => {
+    const d = await diagnoseWriter(testWriter(`http://127.0.0.1:${await freePort()}/api/v1/write`));
+    assert.match(d.message, /connection refused/);
+    assert.match(d.hint ?? '', /host and port/);
+  });
+
+  test('writer accepting an empty remote-write request: OK', async () => {
+    const proxy = await startFaultProxy('http://127.0.0.1:1/unused', { status: 204 });
+    try {
+      const d = await diagnoseWriter(testWriter(proxy.url));
+      assert.equal(d.ok, true, formatDiagnosis(d));
+    } finally {
+      await proxy.close();
+    }
+  });
+});

@@ -1,0 +1,168 @@
+// `nodegraf doctor`: one probe per target and per writer, one line each: OK with series count and
+// latency, or the failure with its most likely cause and the fix. Exit 1 when anything failed.
+import { compressSync } from 'snappy';
+import { Agent } from 'undici';
+import { readFileSync } from 'node:fs';
+import type { Config, WriterConfig } from '../config/types.js';
+import { loadConfig } from '../config/load.js';
+import { TargetClient, jwtExpiry } from '../scrape/client.js';
+import { classifyNetworkError, ScrapeError } from '../scrape/errors.js';
+import { TextParser, Entry } from '../parse/text.js';
+import { VERSION } from '../scrape/target.js';
+import { inputList, type ConfigOptions } from './options.js';
+
+export interface Diagnosis {
+  ok: boolean;
+  subject: string;
+  message: string;
+  hint?: string;
+}
+
+function countSeries(body: Buffer, openMetrics: boolean): { series: number; invalid: number; firstError: string } {
+  const p = new TextParser(body, openMetrics);
+  let series = 0;
+  let invalid = 0;
+  let firstError = '';
+  for (let e = p.next(); e !== Entry.EOF; e = p.next()) {
+    if (e === Entry.Series) series++;
+    else if (e === Entry.Invalid) {
+      invalid++;
+      if (!firstError) firstError = `line ${p.line}: ${p.error}`;
+    }
+  }
+  return { series, invalid, firstError };
+}
+
+/** What the token file says about itself: missing, empty, expired (with its exp), or fine. */
+function tokenNote(file: string | undefined): string {
+  if (!file) return '';
+  let token: string;
+  try {
+    token = readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    return `token file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`;
+  }
+  if (!token) return `token file ${file} is empty`;
+  const exp = jwtExpiry(token);
+  if (exp === undefined) return `token file ${file}: not a JWT (no exp)`;
+  const when = new Date(exp * 1000).toISOString();
+  return exp * 1000 < Date.now() ? `token in ${file} EXPIRED at ${when} (exp ${exp})` : `token in ${file} valid until ${when} (exp ${exp})`;
+}
+
+export async function diagnoseTargets(config: Config): Promise<Diagnosis[]> {
+  const probes: Array<Promise<Diagnosis>> = [];
+  for (const input of config.inputs) {
+    for (const inst of input.instances) {
+      for (const url of inst.urls) {
+        const job = inst.labels.job ?? input.name;
+        const subject = `target ${job} ${url}`;
+        probes.push(
+          (async (): Promise<Diagnosis> => {
+            const client = new TargetClient(new URL(url), {
+              timeoutMs: inst.timeoutMs,
+              bodySizeLimit: inst.bodySizeLimit,
+              tls: inst.tls,
+              bearerTokenFile: inst.bearerTokenFile,
+              bearerTokenString: inst.bearerTokenString,
+              username: inst.username,
+              password: inst.password,
+              headers: inst.headers,
+              userAgent: `nodegraf/${VERSION} (doctor)`,
+            });
+            const t0 = performance.now();
+            try {
+              const res = await client.fetch();
+              const ms = performance.now() - t0;
+              const c = countSeries(res.body, res.openMetrics);
+              if (c.series === 0) {
+                return { ok: false, subject, message: `answered 200 but no samples${c.firstError ? ` (${c.firstError})` : ''}`, hint: 'is this a Prometheus metrics endpoint? check the path' };
+              }
+              const extra = c.invalid ? `, ${c.invalid} malformed line(s), first: ${c.firstError}` : '';
+              const tok = inst.bearerTokenFile ? `; ${tokenNote(inst.bearerTokenFile)}` : '';
+              return { ok: true, subject, message: `${c.series} series in ${ms.toFixed(0)} ms${extra}${tok}` };
+            } catch (err) {
+              const e = err instanceof ScrapeError ? err : classifyNetworkError(err, new URL(url), inst.timeoutMs);
+              let message = e.message;
+              if (e.kind === 'unauthorized' || e.kind === 'token-file') {
+                const note = tokenNote(inst.bearerTokenFile);
+                if (note && !message.includes(note)) message += `; ${note}`;
+              }
+              return { ok: false, subject, message, hint: e.hint };
+            } finally {
+              await client.close();
+            }
+          })(),
+        );
+      }
+    }
+  }
+  return Promise.all(probes);
+}
+
+function writerHint(status: number): string {
+  if (status === 404) return 'wrong write URL path: VictoriaMetrics and Prometheus use /api/v1/write (Prometheus needs --web.enable-remote-write-receiver), Nightingale /prometheus/v1/write';
+  if (status === 400) return 'the server refused a remote-write request: is this URL a remote-write endpoint? (VictoriaMetrics answers 400 for unknown paths)';
+  if (status === 413) return 'request too large: lower [writer_opt] batch, or raise the server limit';
+  if (status === 401 || status === 403) return 'credentials refused: check basic_auth_user / basic_auth_pass or headers';
+  if (status === 405) return 'method not allowed: this URL is not a remote-write endpoint';
+  return '';
+}
+
+export async function diagnoseWriter(w: WriterConfig): Promise<Diagnosis> {
+  const url = new URL(w.url);
+  const shown = new URL(w.url);
+  shown.password = shown.password ? '<redacted>' : '';
+  const subject = `writer ${shown.href}`;
+  const agent = new Agent({
+    connect: { timeout: w.dialTimeoutMs, rejectUnauthorized: !w.tls.insecureSkipVerify, ca: w.tls.caFile ? readFileSync(w.tls.caFile) : undefined },
+  });
+  const headers: Record<string, string> = {
+    'content-encoding': 'snappy',
+    'content-type': 'application/x-protobuf',
+    'x-prometheus-remote-write-version': '0.1.0',
+    'user-agent': `nodegraf/${VERSION} (doctor)`,
+  };
+  for (const [k, v] of Object.entries(w.headers)) headers[k.toLowerCase()] = v;
+  if (w.basicAuthUser !== undefined) {
+    headers.authorization = 'Basic ' + Buffer.from(`${w.basicAuthUser}:${w.basicAuthPass ?? ''}`).toString('base64');
+  }
+  const t0 = performance.now();
+  try {
+    // An empty WriteRequest: a valid remote-write call that stores nothing.
+    const res = await agent.request({
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method: 'POST',
+      headers,
+      body: compressSync(Buffer.alloc(0), { copyOutputData: true }),
+      signal: AbortSignal.timeout(w.timeoutMs),
+    });
+    const text = (await res.body.text()).trim().slice(0, 200);
+    const ms = performance.now() - t0;
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      return { ok: true, subject, message: `accepts remote write (HTTP ${res.statusCode} in ${ms.toFixed(0)} ms)` };
+    }
+    return { ok: false, subject, message: `HTTP ${res.statusCode}${text ? ': ' + text : ''}`, hint: writerHint(res.statusCode) };
+  } catch (err) {
+    const e = classifyNetworkError(err, url, w.timeoutMs);
+    const hint = e.kind === 'refused' ? 'nothing listens there: check the host and port of the write URL' : e.hint;
+    return { ok: false, subject, message: e.message, hint };
+  } finally {
+    await agent.close().catch(() => undefined);
+  }
+}
+
+export function formatDiagnosis(d: Diagnosis): string {
+  return d.ok ? `OK    ${d.subject}: ${d.message}` : `FAIL  ${d.subject}: ${d.message}${d.hint ? `\n      fix: ${d.hint}` : ''}`;
+}
+
+export async function runDoctor(o: ConfigOptions): Promise<number> {
+  const { config, warnings } = loadConfig(o.configs, { inputs: inputList(o) });
+  for (const w of warnings) process.stdout.write(`WARN  ${w.file}:${w.line}: ${w.key}: ${w.message}\n`);
+  const results = [...(await diagnoseTargets(config)), ...(await Promise.all(config.writers.map(diagnoseWriter)))];
+  for (const d of results) process.stdout.write(formatDiagnosis(d) + '\n');
+  if (config.writers.length === 0) process.stdout.write('WARN  no [[writers]] configured: nothing would be written\n');
+  const failed = results.filter((d) => !d.ok).length;
+  process.stdout.write(failed ? `${failed} problem(s) found\n` : 'all checks passed\n');
+  return failed ? 1 : 0;
+}

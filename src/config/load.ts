@@ -1,0 +1,298 @@
+// Loads Categraf's configuration layout (DIR/config.toml + DIR/input.<name>/*.toml) into the
+// effective Config: defaults, `$VAR` expansion, validation with file:line:key in every message.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { TomlError, parse } from 'smol-toml';
+import { KeyLines } from './lines.js';
+import { parseInput, SUPPORTED_INPUTS } from './inputs.js';
+import { Table, type FileContext } from './reader.js';
+import { checkHttpUrl, parseHeaders, parseTls, SA_CA_FILE, SA_TOKEN_FILE } from './common.js';
+import {
+  ConfigError,
+  type Config,
+  type ConfigWarning,
+  type GlobalConfig,
+  type HttpConfig,
+  type InputConfig,
+  type LogConfig,
+  type PodMetadataConfig,
+  type QueueConfig,
+  type WriterConfig,
+  type WriterOptions,
+} from './types.js';
+import { Expander, UnsetVariableError } from './values.js';
+
+export interface LoadOptions {
+  /** Environment for `$VAR` expansion; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  /** OS hostname for `$hostname` and `hostname = ""` (tests); os.hostname() by default. */
+  hostname?: string;
+  /** Address for `$ip`; else $HOSTIP, else the first non-loopback IPv4. */
+  ip?: string;
+  /** Only these inputs (`--inputs prometheus:kubelet`). */
+  inputs?: string[];
+}
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const LOG_LEVELS: LogConfig['level'][] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+const categrafOnly = (what: string) => `${what} is a Categraf setting nodegraf does not support; ignored`;
+
+// Categraf sections and keys that have no meaning here: warned about, never an error.
+const IGNORED_SECTIONS: Record<string, string> = {
+  heartbeat: categrafOnly('[heartbeat] (Nightingale heartbeat)'),
+  ibex: categrafOnly('[ibex] (Nightingale remote scripts)'),
+  prometheus: categrafOnly("[prometheus] (Categraf's embedded Prometheus agent)"),
+  logs: categrafOnly('[logs] (log collection)'),
+  traces: categrafOnly('[traces] (trace collection)'),
+  http_provider: categrafOnly('[http_provider] (remote input configuration)'),
+};
+const IGNORED_LOG_KEYS = ['file_name', 'max_size', 'max_age', 'max_backups', 'local_time', 'compress'];
+const IGNORED_HTTP_KEYS = [
+  'print_access',
+  'run_mode',
+  'ignore_hostname',
+  'ignore_global_labels',
+  'cert_file',
+  'key_file',
+  'read_timeout',
+  'write_timeout',
+  'idle_timeout',
+];
+
+function ignoredKeys(keys: string[], section: string): Record<string, string> {
+  return Object.fromEntries(keys.map((k) => [k, categrafOnly(`[${section}] ${k}`)]));
+}
+
+export function loadConfig(dir: string, opts: LoadOptions = {}): { config: Config; warnings: ConfigWarning[] } {
+  if (!isDir(dir)) throw new ConfigError(dir, 0, 'configs', 'configuration directory not found (use --configs DIR)');
+  const warnings: ConfigWarning[] = [];
+  const expander = new Expander({ env: opts.env ?? process.env, hostname: opts.hostname, ip: opts.ip });
+
+  const mainFile = join(dir, 'config.toml');
+  // No config.toml: every default applies (handy for `--test` against input files only).
+  const root = isFile(mainFile) ? openToml(mainFile, warnings, expander) : emptyTable(mainFile, warnings, expander);
+
+  const global = parseGlobal(root);
+  const config: Config = {
+    dir,
+    global,
+    writerOpt: parseWriterOpt(root),
+    writers: root.tables('writers').map(parseWriter),
+    queue: parseQueue(root),
+    log: parseLog(root),
+    http: parseHttp(root),
+    podMetadata: parsePodMetadata(root),
+    inputs: [],
+  };
+  root.finish(IGNORED_SECTIONS);
+  config.inputs = loadInputs(dir, global, opts.inputs, warnings, expander);
+  return { config, warnings };
+}
+
+/** Parses one TOML file; syntax errors become ConfigErrors with smol-toml's line. */
+export function openToml(file: string, warnings: ConfigWarning[], expander: Expander): Table {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+  } catch (err) {
+    throw new ConfigError(file, 0, 'file', `cannot read: ${(err as Error).message}`);
+  }
+  let raw: Record<string, unknown>;
+  try {
+    raw = parse(text);
+  } catch (err) {
+    if (err instanceof TomlError) {
+      const reason = err.message.split('\n')[0]!.replace(/^Invalid TOML document: /, '');
+      throw new ConfigError(file, err.line, 'TOML syntax', `${reason} (column ${err.column})`);
+    }
+    throw err;
+  }
+  const ctx: FileContext = { file, lines: new KeyLines(text), warnings, expander };
+  return new Table(ctx, raw, []);
+}
+
+function emptyTable(file: string, warnings: ConfigWarning[], expander: Expander): Table {
+  return new Table({ file, lines: new KeyLines(''), warnings, expander }, {}, []);
+}
+
+/** The sub-table `key` of `t`, or an empty one so defaults flow through the same code. */
+function section(t: Table, key: string): Table {
+  return t.table(key) ?? new Table(t.ctx, {}, [...t.path, key]);
+}
+
+function parseGlobal(root: Table): GlobalConfig {
+  const g = section(root, 'global');
+  // `""` (and a variable that expands to nothing) means the OS hostname, as in Categraf.
+  const hostname = g.expand('hostname', g.str('hostname', '')) || g.ctx.expander.osHostname();
+  const hostnameLabel = g.str('hostname_label', 'ident');
+  if (!LABEL_NAME.test(hostnameLabel)) throw g.error('hostname_label', `${JSON.stringify(hostnameLabel)} is not a valid label name`);
+  const providers = g.strArray('providers', ['local']);
+  const other = providers.filter((p) => p !== 'local');
+  if (other.length) {
+    throw g.error(
+      'providers',
+      `only the "local" provider is supported (configuration from this directory); ${other.map((p) => JSON.stringify(p)).join(', ')} is not`,
+    );
+  }
+  const global: GlobalConfig = {
+    hostname,
+    omitHostname: g.bool('omit_hostname', false),
+    hostnameLabel,
+    labels: g.expandedMap('labels'),
+    intervalMs: g.duration('interval', 15_000, 1000),
+    providers: providers.length ? providers : ['local'],
+    precision: g.str('precision', 'ms'),
+    concurrency: g.int('concurrency', -1),
+    printConfigs: g.bool('print_configs', false),
+  };
+  g.finish();
+  return global;
+}
+
+function parseWriterOpt(root: Table): WriterOptions {
+  const w = section(root, 'writer_opt');
+  // Categraf treats 0 or less as "use the default".
+  const batch = w.int('batch', 1000);
+  const chanSize = w.int('chan_size', 1_000_000);
+  w.finish();
+  return { batch: batch > 0 ? batch : 1000, chanSize: chanSize > 0 ? chanSize : 1_000_000 };
+}
+
+function parseWriter(w: Table): WriterConfig {
+  if (!w.has('url')) throw w.error('url', 'every [[writers]] needs a url');
+  const url = checkHttpUrl(w, 'url', w.expand('url', w.str('url', '')));
+  const writer: WriterConfig = {
+    url,
+    basicAuthUser: w.optStr('basic_auth_user') || undefined,
+    basicAuthPass: w.optStr('basic_auth_pass') || undefined,
+    headers: parseHeaders(w),
+    // Categraf's writer timeouts are integers in milliseconds.
+    timeoutMs: w.duration('timeout', 5000, 1),
+    dialTimeoutMs: w.duration('dial_timeout', 2500, 1),
+    maxIdleConnsPerHost: w.int('max_idle_conns_per_host', 100, 0),
+    tls: parseTls(w),
+    maxInFlight: w.int('max_in_flight', 4, 1),
+  };
+  w.finish(ignoredKeys(['tls_key_pwd', 'tls_min_version', 'tls_max_version', 'tls_cipher_suites'], 'writers'));
+  return writer;
+}
+
+function parseQueue(root: Table): QueueConfig {
+  const q = section(root, 'queue');
+  const queue = { dir: q.expand('dir', q.str('dir', './data/queue')), maxBytes: q.size('max_bytes', 1024 ** 3) };
+  q.finish();
+  return queue;
+}
+
+function parseLog(root: Table): LogConfig {
+  const l = section(root, 'log');
+  const level = l.str('level', 'info').toLowerCase() as LogConfig['level'];
+  if (!LOG_LEVELS.includes(level)) throw l.error('level', `unknown log level ${JSON.stringify(level)}; one of ${LOG_LEVELS.join(', ')}`);
+  const format = l.str('format', 'text');
+  if (format !== 'text' && format !== 'json') throw l.error('format', `unknown log format ${JSON.stringify(format)}; "text" or "json"`);
+  l.finish(ignoredKeys(IGNORED_LOG_KEYS, 'log'));
+  return { level, format };
+}
+
+function parseHttp(root: Table): HttpConfig {
+  const h = section(root, 'http');
+  const address = h.str('address', '127.0.0.1:9101');
+  const m = /^(\[[^\]]*\]|[^:\s[\]]*):(\d{1,5})$/.exec(address);
+  if (!m || Number(m[2]) > 65535) throw h.error('address', `expected host:port (e.g. "127.0.0.1:9101"), got ${JSON.stringify(address)}`);
+  const http = { enable: h.bool('enable', true), address };
+  h.finish(ignoredKeys(IGNORED_HTTP_KEYS, 'http'));
+  return http;
+}
+
+function parsePodMetadata(root: Table): PodMetadataConfig {
+  const p = section(root, 'pod_metadata');
+  const enable = p.bool('enable', false);
+  const source = p.str('source', 'kubelet');
+  if (source !== 'kubelet' && source !== 'apiserver') {
+    throw p.error('source', `unknown source ${JSON.stringify(source)}; "kubelet" (its /pods) or "apiserver"`);
+  }
+  // While pod metadata is off, an unset variable in its settings (HOSTNAME by default) is no error.
+  const lenient = (key: string, def: string): string => {
+    const raw = p.str(key, def);
+    try {
+      return p.ctx.expander.expand(raw);
+    } catch (err) {
+      if (!(err instanceof UnsetVariableError)) throw err;
+      if (!enable) return '';
+      throw p.error(key, err.message + (p.raw[key] === undefined ? ` (${key} defaults to ${def})` : ''));
+    }
+  };
+  const pm: PodMetadataConfig = {
+    enable,
+    source,
+    nodeName: lenient('node_name', '$HOSTNAME'),
+    kubeletUrl: lenient('kubelet_url', 'https://127.0.0.1:10250'),
+    bearerTokenFile: lenient('bearer_token_file', SA_TOKEN_FILE),
+    tlsCa: lenient('tls_ca', SA_CA_FILE),
+    insecureSkipVerify: p.bool('insecure_skip_verify', false),
+    podLabels: p.strArray('pod_labels'),
+    podAnnotations: p.strArray('pod_annotations'),
+    healthMetrics: p.bool('health_metrics', true),
+  };
+  if (enable && source === 'kubelet') checkHttpUrl(p, 'kubelet_url', pm.kubeletUrl);
+  if (enable && source === 'apiserver' && !pm.nodeName) {
+    throw p.error('node_name', 'is empty: the apiserver source watches the pods of this node and needs its name');
+  }
+  p.finish();
+  return pm;
+}
+
+function loadInputs(
+  dir: string,
+  global: GlobalConfig,
+  only: string[] | undefined,
+  warnings: ConfigWarning[],
+  expander: Expander,
+): InputConfig[] {
+  // statSync follows symlinks: ConfigMap mounts are made of them.
+  const names = readdirSync(dir)
+    .filter((n) => n.startsWith('input.') && n.length > 6 && isDir(join(dir, n)))
+    .map((n) => n.slice(6))
+    .sort();
+  for (const want of only ?? []) {
+    if (!names.includes(want)) {
+      warnings.push({ file: join(dir, `input.${want}`), line: 0, key: want, message: `--inputs names ${want} but this directory does not exist` });
+    }
+  }
+  const inputs: InputConfig[] = [];
+  for (const name of names) {
+    if (only && !only.includes(name)) continue;
+    const inputDir = join(dir, `input.${name}`);
+    const files = readdirSync(inputDir)
+      .filter((f) => f.endsWith('.toml') && !f.startsWith('.') && isFile(join(inputDir, f)))
+      .sort();
+    if (!SUPPORTED_INPUTS.includes(name)) {
+      const file = files.length ? join(inputDir, files[0]!) : inputDir;
+      warnings.push({ file, line: files.length ? 1 : 0, key: `input.${name}`, message: `input ${name} is not supported by nodegraf, ignored` });
+      continue;
+    }
+    const instances = files.flatMap((f) => {
+      const rel = `input.${name}/${f}`;
+      return parseInput(name, openToml(join(dir, rel), warnings, expander), rel, global);
+    });
+    inputs.push({ name, instances });
+  }
+  return inputs;
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}

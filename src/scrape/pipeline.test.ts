@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { decodeWriteRequest, type DecodedSample } from '../write/encode.js';
+import { TargetPipeline, type Chunk, type PipelineOptions } from './pipeline.js';
+
+function opts(o: Partial<PipelineOptions> = {}): PipelineOptions {
+  return {
+    targetLabels: [
+      ['instance', '127.0.0.1:10250'],
+      ['job', 'kubelet'],
+      ['ident', 'node-1'],
+    ],
+    defaultLabels: [['cluster', 'prod']],
+    deleteLabels: [],
+    honorLabels: false,
+    honorTimestamps: true,
+    keepMetric: () => true,
+    ignoreLabel: () => false,
+    sampleLimit: 0,
+    labelLimit: 0,
+    labelValueLengthLimit: 0,
+    batch: 1000,
+    ...o,
+  };
+}
+
+function run(p: TargetPipeline, text: string, now = 1_000_000) {
+  const chunks: Chunk[] = [];
+  const stats = p.process(Buffer.from(text), false, now, (c) => chunks.push(c));
+  const samples: DecodedSample[] = chunks.flatMap((c) => decodeWriteRequest(c.body));
+  const byName = (n: string) => samples.filter((s) => s.labels.find(([k]) => k === '__name__')?.[1] === n);
+  return { stats, samples, chunks, byName };
+}
+
+const labelsOf = (s: DecodedSample) => Object.fromEntries(s.labels);
+
+test('target labels override scraped ones, keeping them as exported_*; global labels only fill gaps', () => {
+  const p = new TargetPipeline(opts());
+  const { samples } = run(p, 'm{job="app",instance="10.0.0.1:80",cluster="dev",a="1"} 5\n');
+  assert.equal(samples.length, 1);
+  assert.deepEqual(labelsOf(samples[0]), {
+    __name__: 'm',
+    a: '1',
+    cluster: 'dev', // scraped value wins over [global] labels
+    exported_instance: '10.0.0.1:80',
+    exported_job: 'app',
+    ident: 'node-1',
+    instance: '127.0.0.1:10250',
+    job: 'kubelet',
+  });
+  assert.deepEqual(
+    samples[0].labels.map(([k]) => k),
+    [...samples[0].labels.map(([k]) => k)].sort(),
+    'labels sorted by name',
+  );
+});
+
+test('honor_labels keeps scraped values; empty values mean no label; "-" deletes', () => {
+  const p = new TargetPipeline(opts({ honorLabels: true, deleteLabels: ['drop_me'] }));
+  const { samples } = run(p, 'm{job="app",empty="",drop_me="x"} 1\n');
+  assert.deepEqual(labelsOf(samples[0]), { __name__: 'm', cluster: 'prod', ident: 'node-1', instance: '127.0.0.1:10250', job: 'app' });
+});
+
+test('a series that disappears gets one staleness marker; unchanged series are served from the cache', () => {
+  const p = new TargetPipeline(opts());
+  const first = run(p, 'a 1\nb 2\n', 1000);
+  assert.equal(first.stats.added, 2);
+  const second = run(p, 'a 3\n', 2000);
+  assert.equal(second.stats.added, 0, 'a is a cache hit');
+  assert.equal(second.stats.stale, 1);
+  const stale = second.samples.filter((s) => s.stale);
+  assert.equal(stale.length, 1);
+  assert.equal(labelsOf(stale[0]).__name__, 'b');
+  assert.equal(stale[0].timestampMs, 2000);
+  const third = run(p, 'a 4\n', 3000);
+  assert.equal(third.stats.stale, 0, 'marker sent once only');
+});
+
+test('target down: every live series goes stale once', () => {
+  const p = new TargetPipeline(opts());
+  run(p, 'a 1\nb{x="1"} 2\n', 1000);
+  const chunks: Chunk[] = [];
+  assert.equal(p.markDown(2000, (c) => chunks.push(c)), 2);
+  assert.ok(chunks.flatMap((c) => decodeWriteRequest(c.body)).every((s) => s.stale));
+  assert.equal(p.markDown(3000, () => assert.fail('no second marker')), 0);
+});
+
+test('explicit timestamps are honoured and a sample whose timestamp did not advance is not re-sent', () => {
+  const p = new TargetPipeline(opts());
+  const a = run(p, 'c 1 1500\nd 2\n', 2000);
+  assert.equal(a.byName('c')[0].timestampMs, 1500);
+  assert.equal(a.byName('d')[0].timestampMs, 2000);
+  const b = run(p, 'c 1 1500\nd 2\n', 3000);
+  assert.equal(b.byName('c').length, 0, 'same timestamp: skipped');
+  assert.equal(b.stats.stale, 0, 'but the series is still alive');
+  const c = run(p, 'c 7 2500\n', 4000);
+  assert.equal(c.byName('c')[0].value, 7);
+  assert.equal(c.stats.stale, 1, 'd went away');
+});
+
+test('malformed lines are counted with their line number and the rest is used', () => {
+  const p = new TargetPipeline(opts());
+  const r = run(p, '# HELP a help\na 1\nbad line here\nb{x="1" 2\nc 3\n');
+  assert.equal(r.stats.invalidLines, 2);
+  assert.match(r.stats.firstError, /^line 3: /);
+  assert.deepEqual(r.samples.map((s) => labelsOf(s).__name__), ['a', 'c']);
+});
+
+test('metric filters, ignored label keys and duplicates', () => {
+  const p = new TargetPipeline(opts({ keepMetric: (n) => !n.startsWith('go_'), ignoreLabel: (k) => k === 'id' }));
+  const r = run(p, 'go_goroutines 5\nm{id="/kubepods/x",pod="p"} 1\nm{id="/kubepods/x",pod="p"} 2\n');
+  assert.equal(r.stats.scraped, 3, 'every sample line counts, as in Prometheus');
+  assert.equal(r.stats.postRelabel, 1);
+  assert.equal(r.stats.duplicates, 1);
+  assert.deepEqual(labelsOf(r.samples[0]).id, undefined);
+});
+
+test('relabeling runs last and can drop', () => {
+  const p = new TargetPipeline(
+    opts({
+      relabel: (m) => {
+        if (m.get('__name__') === 'drop_me') return false;
+        m.set('node', m.get('ident') ?? '');
+        return true;
+      },
+    }),
+  );
+  const r = run(p, 'drop_me 1\nkeep 2\n');
+  assert.equal(r.samples.length, 1);
+  assert.equal(labelsOf(r.samples[0]).node, 'node-1');
+});
+
+test('sample_limit fails the whole scrape and sends nothing but staleness for the previous scrape', () => {
+  const p = new TargetPipeline(opts({ sampleLimit: 2 }));
+  assert.equal(run(p, 'a 1\nb 1\n').stats.limitError, '');
+  const r = run(p, 'a 1\nb 1\nc 1\n');
+  assert.match(r.stats.limitError, /sample_limit exceeded: 3 samples > 2/);
+  assert.ok(r.samples.every((s) => s.stale));
+});
+
+test('label_limit and label_value_length_limit fail every scrape that has the offending series', () => {
+  const p = new TargetPipeline(opts({ labelLimit: 5 }));
+  assert.match(run(p, 'm{a="1",b="2",c="3"} 1\n').stats.limitError, /label_limit exceeded/);
+  assert.match(run(p, 'm{a="1",b="2",c="3"} 1\n').stats.limitError, /label_limit exceeded/, 'also from the cache');
+  const q = new TargetPipeline(opts({ labelValueLengthLimit: 3 }));
+  assert.match(run(q, 'm{a="long value"} 1\n').stats.limitError, /label_value_length_limit/);
+});
+
+test('batches: chunks hold at most `batch` samples', () => {
+  const p = new TargetPipeline(opts({ batch: 10 }));
+  const text = Array.from({ length: 35 }, (_, i) => `m{i="${i}"} ${i}`).join('\n') + '\n';
+  const r = run(p, text);
+  assert.deepEqual(r.chunks.map((c) => c.samples), [10, 10, 10, 5]);
+  assert.equal(r.stats.emitted, 35);
+});

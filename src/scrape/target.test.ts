@@ -1,0 +1,295 @@
+// Scraping over real loopback sockets: HTTP and HTTPS, tokens, slow and hung servers, gzip, limits,
+// and the error messages an SRE gets for each failure.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startFixtureServer, type FixtureServer } from '../testing/fixture-server.js';
+import { freePort, selfSignedCert, type TestCert } from '../testing/net.js';
+import { testGlobal, testInstance, testWriterOpt } from '../testing/config.js';
+import type { ScrapeInstance } from '../config/types.js';
+import { decodeWriteRequest, type DecodedSample } from '../write/encode.js';
+import { ScrapeTarget, expandUrlTemplate, type SampleSink } from './target.js';
+import type { Chunk } from './pipeline.js';
+
+const PAYLOAD = '# HELP a A.\n# TYPE a counter\na{x="1"} 1\na{x="2"} 2\nb 3\n';
+
+class Collect implements SampleSink {
+  chunks: Chunk[] = [];
+  push(c: Chunk): void {
+    this.chunks.push(c);
+  }
+  get samples(): DecodedSample[] {
+    return this.chunks.flatMap((c) => decodeWriteRequest(c.body));
+  }
+  named(n: string): DecodedSample[] {
+    return this.samples.filter((s) => s.labels.some(([k, v]) => k === '__name__' && v === n));
+  }
+}
+
+async function scrapeOnce(url: string, inst: Partial<ScrapeInstance> = {}, global = testGlobal()) {
+  const t = new ScrapeTarget(testInstance({ urls: [url], ...inst }), url, global, testWriterOpt);
+  const sink = new Collect();
+  try {
+    const report = await t.scrape(sink);
+    return { report, sink, target: t };
+  } finally {
+    await t.stop();
+  }
+}
+
+let cert: TestCert;
+before(() => {
+  cert = selfSignedCert();
+});
+
+describe('plain HTTP target', () => {
+  let srv: FixtureServer;
+  before(async () => {
+    srv = await startFixtureServer({ routes: { '/metrics': PAYLOAD }, gzip: true });
+  });
+  after(() => srv.close());
+
+  test('scrapes, labels with instance/job/ident and adds the synthetic series', async () => {
+    const { report, sink } = await scrapeOnce(`${srv.url}/metrics`, { labels: { job: 'kube-proxy' } });
+    assert.equal(report.up, true);
+    assert.equal(report.stats?.scraped, 3);
+    const a = sink.named('a');
+    assert.equal(a.length, 2);
+    assert.deepEqual(Object.fromEntries(a[0].labels), {
+      __name__: 'a',
+      ident: 'node-1',
+      instance: `127.0.0.1:${srv.port}`,
+      job: 'kube-proxy',
+      x: '1',
+    });
+    assert.equal(sink.named('up')[0].value, 1);
+    assert.equal(sink.named('scrape_samples_scraped')[0].value, 3);
+    assert.equal(sink.named('scrape_series_added')[0].value, 3);
+    assert.ok(sink.named('scrape_duration_seconds')[0].value > 0);
+    assert.equal(Object.fromEntries(sink.named('up')[0].labels).job, 'kube-proxy');
+  });
+
+  test('asks for gzip and the text formats, and says who it is', async () => {
+    await scrapeOnce(`${srv.url}/metrics`);
+    const req = srv.requests.at(-1)!;
+    assert.match(String(req.headers['accept-encoding']), /gzip/);
+    assert.match(String(req.headers.accept), /text\/plain;version=0\.0\.4/);
+    assert.match(String(req.headers.accept), /application\/openmetrics-text/);
+    assert.match(String(req.headers['user-agent']), /^nodegraf\//);
+  });
+
+  test('keeps the connection alive between scrapes', async () => {
+    const t = new ScrapeTarget(testInstance({ urls: [`${srv.url}/metrics`] }), `${srv.url}/metrics`, testGlobal(), testWriterOpt);
+    const sink = new Collect();
+    const before = srv.requests.length;
+    await t.scrape(sink);
+    await t.scrape(sink);
+    await t.stop();
+    const reqs = srv.requests.slice(before);
+    assert.equal(reqs.length, 2);
+    assert.equal(reqs[0].socket, reqs[1].socket, 'same socket reused');
+  });
+
+  test('url_label_key/url_label_value; "-" disables the URL label', async () => {
+    const u = new URL('https://user:pw@10.0.0.1:10250/metrics/cadvisor?x=1');
+    assert.equal(expandUrlTemplate('{{.Scheme}}://{{.Hostname}}:{{.Port}}{{.Path}}?{{.Query}}', u), 'https://10.0.0.1:10250/metrics/cadvisor?x=1');
+    const { sink } = await scrapeOnce(`${srv.url}/metrics`, { urlLabelKey: 'target', urlLabelValue: '{{.Path}}' });
+    assert.equal(Object.fromEntries(sink.named('b')[0].labels).target, '/metrics');
+    const none = await scrapeOnce(`${srv.url}/metrics`, { urlLabelKey: '' });
+    assert.equal(Object.fromEntries(none.sink.named('b')[0].labels).instance, undefined);
+  });
+
+  test('global labels fill gaps, hostname_label renames ident, omit_hostname drops it', async () => {
+    const g = testGlobal({ labels: { cluster: 'prod' }, hostnameLabel: 'agent_hostname' });
+    const { sink } = await scrapeOnce(`${srv.url}/metrics`, {}, g);
+    const l = Object.fromEntries(sink.named('b')[0].labels);
+    assert.equal(l.cluster, 'prod');
+    assert.equal(l.agent_hostname, 'node-1');
+    assert.equal(l.ident, undefined);
+    const o = await scrapeOnce(`${srv.url}/metrics`, {}, testGlobal({ omitHostname: true }));
+    assert.equal(Object.fromEntries(o.sink.named('b')[0].labels).ident, undefined);
+  });
+
+  test('404 names the path', async () => {
+    const { report } = await scrapeOnce(`${srv.url}/nope`);
+    assert.equal(report.up, false);
+    assert.equal(report.error?.kind, 'not-found');
+    assert.match(report.error!.describe(), /404 Not Found: \/nope.*wrong path/);
+  });
+});
+
+describe('failures', () => {
+  test('connection refused: per-target error, up 0, and a hint for the kubelet port', async () => {
+    const port = await freePort();
+    const { report, sink } = await scrapeOnce(`http://127.0.0.1:${port}/metrics`);
+    assert.equal(report.up, false);
+    assert.equal(report.error?.kind, 'refused');
+    assert.equal(sink.named('up')[0].value, 0);
+    assert.equal(sink.named('scrape_samples_scraped')[0].value, 0);
+  });
+
+  test('a hung target times out at its timeout and never delays another target', async () => {
+    const hung = await startFixtureServer({ routes: { '/metrics': PAYLOAD }, hang: true });
+    const fast = await startFixtureServer({ routes: { '/metrics': PAYLOAD } });
+    try {
+      const slowScrape = scrapeOnce(`${hung.url}/metrics`, { timeoutMs: 800 });
+      const fastResult = await scrapeOnce(`${fast.url}/metrics`);
+      // the fast target finished while the hung one is still waiting
+      assert.equal(fastResult.report.up, true);
+      const r = await slowScrape;
+      assert.equal(r.report.up, false);
+      assert.equal(r.report.error?.kind, 'timeout');
+      assert.match(r.report.error!.message, /800 ms/);
+    } finally {
+      await hung.close();
+      await fast.close();
+    }
+  });
+
+  test('body larger than body_size_limit: clear error, plain and gzip', async () => {
+    const big = 'x_metric{a="' + 'y'.repeat(100) + '"} 1\n';
+    const srv = await startFixtureServer({ routes: { '/metrics': big.repeat(200) } });
+    const gz = await startFixtureServer({ routes: { '/metrics': big.repeat(200) }, gzip: true });
+    try {
+      for (const s of [srv, gz]) {
+        const { report } = await scrapeOnce(`${s.url}/metrics`, { bodySizeLimit: 4096 });
+        assert.equal(report.up, false);
+        assert.equal(report.error?.kind, 'body-too-large');
+        assert.match(report.error!.message, /body_size_limit \(4096 bytes\)/);
+      }
+    } finally {
+      await srv.close();
+      await gz.close();
+    }
+  });
+
+  test('unparseable payload: up 0 with the line number', async () => {
+    const srv = await startFixtureServer({ routes: { '/metrics': '<html>\n<body>hello</body>\n' } });
+    try {
+      const { report } = await scrapeOnce(`${srv.url}/metrics`);
+      assert.equal(report.up, false);
+      assert.equal(report.error?.kind, 'parse');
+      assert.match(report.error!.message, /line 1: /);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('a malformed line is reported, the rest is used', async () => {
+    const srv = await startFixtureServer({ routes: { '/metrics': 'a 1\nb{ 2\nc 3\n' } });
+    try {
+      const { report, sink } = await scrapeOnce(`${srv.url}/metrics`);
+      assert.equal(report.up, true);
+      assert.match(report.warning ?? '', /1 malformed line.*line 2/);
+      assert.equal(sink.named('c').length, 1);
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe('HTTPS and credentials (kubelet-like)', () => {
+  let srv: FixtureServer;
+  let dir: string;
+  before(async () => {
+    srv = await startFixtureServer({ routes: { '/metrics': PAYLOAD }, tls: cert, tokens: ['good-token'], forbiddenTokens: ['no-rbac'] });
+    dir = mkdtempSync(join(tmpdir(), 'nodegraf-token-'));
+  });
+  after(() => srv.close());
+
+  const tokenFile = (token: string) => {
+    const f = join(dir, `token-${Math.random().toString(36).slice(2)}`);
+    writeFileSync(f, token + '\n');
+    return f;
+  };
+
+  test('self-signed certificate: error suggests insecure_skip_verify or tls_ca', async () => {
+    const { report } = await scrapeOnce(`${srv.url}/metrics`, { bearerTokenString: 'good-token' });
+    assert.equal(report.error?.kind, 'tls-cert');
+    assert.match(report.error!.describe(), /insecure_skip_verify.*tls_ca/);
+  });
+
+  test('insecure_skip_verify, or tls_ca with tls_server_name, make it work', async () => {
+    const a = await scrapeOnce(`${srv.url}/metrics`, {
+      bearerTokenFile: tokenFile('good-token'),
+      tls: { useTls: true, insecureSkipVerify: true },
+    });
+    assert.equal(a.report.up, true, a.report.error?.message);
+    const b = await scrapeOnce(`${srv.url}/metrics`, {
+      bearerTokenString: 'good-token',
+      tls: { useTls: true, insecureSkipVerify: false, caFile: cert.certFile, serverName: 'localhost' },
+    });
+    assert.equal(b.report.up, true, b.report.error?.message);
+  });
+
+  test('401: the token is missing or expired; the token file is re-read and the request retried once', async () => {
+    const f = tokenFile('stale-token');
+    const t = new ScrapeTarget(
+      testInstance({ urls: [`${srv.url}/metrics`], bearerTokenFile: f, tls: { useTls: true, insecureSkipVerify: true } }),
+      `${srv.url}/metrics`,
+      testGlobal(),
+      testWriterOpt,
+    );
+    const sink = new Collect();
+    const r1 = await t.scrape(sink);
+    assert.equal(r1.error?.kind, 'unauthorized');
+    assert.match(r1.error!.describe(), /bearer token is missing, invalid or expired/);
+    const n = srv.requests.length;
+    writeFileSync(f, 'good-token'); // the kubelet rotated the projected token
+    const r2 = await t.scrape(sink);
+    assert.equal(r2.up, true, 'new token read on the next scrape');
+    assert.equal(srv.requests.length, n + 1);
+    await t.stop();
+  });
+
+  test('403 names the missing RBAC rule', async () => {
+    const { report } = await scrapeOnce(`${srv.url}/metrics`, {
+      bearerTokenString: 'no-rbac',
+      tls: { useTls: true, insecureSkipVerify: true },
+    });
+    assert.equal(report.error?.kind, 'forbidden');
+    assert.match(report.error!.describe(), /resources: \["nodes\/metrics"\], verbs: \["get"\]/);
+  });
+
+  test('missing token file: clear error naming the file', async () => {
+    const { report } = await scrapeOnce(`${srv.url}/metrics`, {
+      bearerTokenFile: join(dir, 'absent'),
+      tls: { useTls: true, insecureSkipVerify: true },
+    });
+    assert.equal(report.error?.kind, 'token-file');
+    assert.match(report.error!.message, /absent: ENOENT/);
+  });
+
+  test('the JWT exp of the token is exposed', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    const jwt = `e30.${Buffer.from(JSON.stringify({ exp })).toString('base64url')}.sig`;
+    const s = await startFixtureServer({ routes: { '/metrics': PAYLOAD }, tokens: [jwt] });
+    try {
+      const { target, report } = await scrapeOnce(`${s.url}/metrics`, { bearerTokenFile: tokenFile(jwt) });
+      assert.equal(report.up, true);
+      assert.equal(target.tokenExpiry, exp);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('plain http:// to a TLS port: says the server speaks HTTPS', async () => {
+    const { report } = await scrapeOnce(`http://127.0.0.1:${srv.port}/metrics`, { timeoutMs: 2000 });
+    assert.equal(report.up, false);
+    assert.match(report.error!.describe(), /https/i);
+  });
+
+  test('basic auth and custom headers are sent', async () => {
+    const s = await startFixtureServer({ routes: { '/metrics': PAYLOAD } });
+    try {
+      await scrapeOnce(`${s.url}/metrics`, { username: 'u', password: 'p', headers: { 'X-Scope-OrgID': 'team-a' } });
+      const req = s.requests.at(-1)!;
+      assert.equal(req.headers.authorization, 'Basic ' + Buffer.from('u:p').toString('base64'));
+      assert.equal(req.headers['x-scope-orgid'], 'team-a');
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -1,0 +1,1529 @@
+// The simulated node: its pods and containers, their life cycles (crash loop,
+// OOM kills, completed Job) and every value as a deterministic function of time,
+// so two scrapes taken 15 s apart differ the way a real node's do.
+
+import {
+  GiB,
+  MiB,
+  Wave,
+  cpuQuantity,
+  hash32,
+  k8sSuffix,
+  memQuantity,
+  rfc3339,
+  rngFor,
+  sha256hex,
+  uuidFrom,
+  type Rng,
+} from './util.js';
+
+export type Behavior =
+  /** steady usage, below its limits */
+  | 'normal'
+  /** uses its whole CPU quota: throttled periods grow almost as fast as periods */
+  | 'throttled'
+  /** working set ~95 % of its memory limit */
+  | 'nearLimit'
+  /** memory ramps to the limit; a worker process is OOM-killed every 4 min, the main one every 12 min (restart, lastState OOMKilled) */
+  | 'oomLoop'
+  /** runs 20 s, exits with an error, waits the 5 min back-off (CrashLoopBackOff), restarts */
+  | 'crashLoop'
+  /** a Job container that ran to completion before the simulator started */
+  | 'completed';
+
+export interface Resources {
+  cpuReqM?: number;
+  cpuLimM?: number;
+  memReq?: number;
+  memLim?: number;
+}
+
+export type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
+export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob' | 'Pod';
+
+export const CRASH_RUN_S = 20;
+export const CRASH_BACKOFF_S = 300;
+export const CRASH_CYCLE_S = CRASH_RUN_S + CRASH_BACKOFF_S;
+export const OOM_KILL_PERIOD_S = 240;
+export const OOM_KILLS_PER_INSTANCE = 3;
+export const OOM_INSTANCE_S = OOM_KILL_PERIOD_S * OOM_KILLS_PER_INSTANCE;
+export const JOB_RUN_S = 45;
+
+export const PAUSE_IMAGE = 'registry.k8s.io/pause:3.9';
+export const BLOCK_DEVICE = '/dev/nvme0n1';
+export const ROOT_PARTITION = '/dev/nvme0n1p1';
+
+/** A process group with a cgroup: an app container, a pod sandbox or a system service. */
+export interface SimContainer {
+  name: string;
+  image: string;
+  imageID: string;
+  res: Resources;
+  behavior: Behavior;
+  pause: boolean;
+  /** mean CPU use in cores */
+  cpuCores: number;
+  /** mean working set in bytes */
+  memBytes: number;
+  readBps: number;
+  writeBps: number;
+  procs: number;
+  threads: number;
+  fds: number;
+  sockets: number;
+  logBps: number;
+  ports: { name: string; containerPort: number; protocol: string }[];
+  /** epoch seconds when its first instance started */
+  firstStart: number;
+  cpuWave: Wave;
+  memWave: Wave;
+  ioWave: Wave;
+  thrWave: Wave;
+  userFrac: number;
+  /** cAdvisor housekeeping phase of this cgroup (ms) */
+  phaseMs: number;
+  ids: Map<number, string>;
+  seedKey: string;
+}
+
+export interface OwnerRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+}
+
+export interface SimPod {
+  namespace: string;
+  name: string;
+  uid: string;
+  generateName?: string;
+  labels: Record<string, string>;
+  owner?: OwnerRef;
+  workloadKind: WorkloadKind;
+  workloadName: string;
+  containers: SimContainer[];
+  pauseC: SimContainer;
+  phase: 'Running' | 'Succeeded';
+  /** epoch seconds: created, sandbox started */
+  created: number;
+  started: number;
+  qos: QosClass;
+  /** cgroup path of the pod, e.g. /kubepods/burstable/pod<uid> */
+  cgroup: string;
+  sandboxId: string;
+  podIP: string;
+  hostNetwork: boolean;
+  rxBps: number;
+  txBps: number;
+  netWave: Wave;
+  pvc?: { claim: string; capacity: number; used: number; growBps: number };
+  configMaps: string[];
+  hostPaths: { name: string; path: string; type: string }[];
+  emptyDirs: string[];
+  restartPolicy: 'Always' | 'OnFailure' | 'Never';
+  serviceAccount: string;
+  priorityClassName?: string;
+  priority: number;
+  tokenVolume: string;
+  phaseMs: number;
+}
+
+export interface NodeModel {
+  seed: number;
+  nodeName: string;
+  hostIP: string;
+  cgroupDriver: 'cgroupfs' | 'systemd';
+  /** epoch seconds */
+  bootSec: number;
+  startSec: number;
+  cpuCores: number;
+  memBytes: number;
+  housekeepingMs: number;
+  pods: SimPod[];
+  /** kubelet.service, containerd.service and the rest of the host, for node-level cgroups */
+  system: SimContainer[];
+  hostOther: SimContainer;
+  hostRxBps: number;
+  hostTxBps: number;
+  hostNetWave: Wave;
+  bootId: string;
+  machineId: string;
+}
+
+export interface ModelOptions {
+  seed?: number;
+  pods?: number;
+  extraSeries?: number;
+  nodeName?: string;
+  hostIP?: string;
+  cgroupDriver?: 'cgroupfs' | 'systemd';
+  housekeepingMs?: number;
+  cpuCores?: number;
+  memoryBytes?: number;
+  /** epoch ms at which the simulator starts */
+  startMs: number;
+}
+
+// ---------------------------------------------------------------------------
+// Pod templates
+
+interface ContainerTemplate {
+  name: string;
+  image: string;
+  res: Resources;
+  behavior?: Behavior;
+  cpu: number;
+  mem: number;
+  read?: number;
+  write?: number;
+  procs?: number;
+  threads?: number;
+  fds?: number;
+  sockets?: number;
+  ports?: { name: string; containerPort: number; protocol: string }[];
+}
+
+interface PodTemplate {
+  namespace: string;
+  kind: WorkloadKind;
+  workload: string;
+  /** Deployment: the ReplicaSet's pod-template-hash */
+  rsHash?: string;
+  /** explicit pod name (StatefulSet, bare pods) */
+  podName?: string;
+  labels: Record<string, string>;
+  containers: ContainerTemplate[];
+  phase?: 'Running' | 'Succeeded';
+  /** seconds the pod has been running when the simulator starts */
+  ageS: number;
+  rx: number;
+  tx: number;
+  pvc?: { claim: string; capacity: number; used: number; growBps: number };
+  configMaps?: string[];
+  hostPaths?: { name: string; path: string; type: string }[];
+  emptyDirs?: string[];
+  hostNetwork?: boolean;
+  priorityClassName?: string;
+  serviceAccount?: string;
+  restartPolicy?: 'Always' | 'OnFailure' | 'Never';
+}
+
+const KB = 1024;
+const HOUR = 3600;
+const DAY = 86400;
+
+function specialPods(bootAgeS: number): PodTemplate[] {
+  const web = (n: number): PodTemplate => ({
+    namespace: 'shop',
+    kind: 'Deployment',
+    workload: 'web',
+    rsHash: '5d4f8c7b9',
+    labels: { app: 'web', region: 'eu-west-1', dept: 'retail' },
+    containers: [
+      {
+        name: 'web',
+        image: 'docker.io/library/nginx:1.27.3',
+        res: { cpuReqM: 100, cpuLimM: 500, memReq: 128 * MiB, memLim: 256 * MiB },
+        cpu: 0.045 + 0.01 * n,
+        mem: 58 * MiB,
+        read: 2 * KB,
+        write: 24 * KB,
+        procs: 5,
+        threads: 5,
+        fds: 46,
+        sockets: 31,
+        ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+      },
+      {
+        name: 'metrics-exporter',
+        image: 'docker.io/nginx/nginx-prometheus-exporter:1.4.0',
+        res: { cpuReqM: 10, cpuLimM: 50, memReq: 16 * MiB, memLim: 32 * MiB },
+        cpu: 0.0015,
+        mem: 9 * MiB,
+        procs: 1,
+        threads: 8,
+        fds: 9,
+        sockets: 3,
+        ports: [{ name: 'metrics', containerPort: 9113, protocol: 'TCP' }],
+      },
+    ],
+    ageS: 2 * DAY - n * 3 * HOUR,
+    rx: 180 * KB,
+    tx: 420 * KB,
+    configMaps: ['web-nginx-conf'],
+  });
+  return [
+    web(0),
+    {
+      namespace: 'shop',
+      kind: 'Deployment',
+      workload: 'checkout',
+      rsHash: '7c9f6d5b8',
+      labels: { app: 'checkout', region: 'eu-west-1', dept: 'payments' },
+      containers: [
+        {
+          name: 'checkout',
+          image: 'ghcr.io/example-shop/checkout:2.14.1',
+          res: { cpuReqM: 100, cpuLimM: 200, memReq: 256 * MiB, memLim: 512 * MiB },
+          behavior: 'throttled',
+          cpu: 0.194,
+          mem: 305 * MiB,
+          read: 1 * KB,
+          write: 6 * KB,
+          procs: 1,
+          threads: 38,
+          fds: 112,
+          sockets: 87,
+          ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+        },
+      ],
+      ageS: 26 * HOUR,
+      rx: 95 * KB,
+      tx: 140 * KB,
+    },
+    {
+      namespace: 'shop',
+      kind: 'StatefulSet',
+      workload: 'db',
+      podName: 'db-0',
+      labels: {
+        app: 'db',
+        region: 'eu-west-1',
+        dept: 'retail',
+        'apps.kubernetes.io/pod-index': '0',
+        'controller-revision-hash': 'db-6d9f7c8b4c',
+        'statefulset.kubernetes.io/pod-name': 'db-0',
+      },
+      containers: [
+        {
+          name: 'postgres',
+          image: 'docker.io/library/postgres:16.4',
+          res: { cpuReqM: 1000, cpuLimM: 1000, memReq: 1 * GiB, memLim: 1 * GiB },
+          behavior: 'nearLimit',
+          cpu: 0.12,
+          mem: 973 * MiB,
+          read: 220 * KB,
+          write: 410 * KB,
+          procs: 14,
+          threads: 14,
+          fds: 160,
+          sockets: 24,
+          ports: [{ name: 'postgres', containerPort: 5432, protocol: 'TCP' }],
+        },
+      ],
+      ageS: 2 * DAY + 5 * HOUR,
+      rx: 60 * KB,
+      tx: 240 * KB,
+      pvc: { claim: 'data-db-0', capacity: 20 * GiB, used: 7.3 * GiB, growBps: 9 * KB },
+    },
+    {
+      namespace: 'shop',
+      kind: 'Deployment',
+      workload: 'recommender',
+      rsHash: '6b8d9c7f5',
+      labels: { app: 'recommender', region: 'us-east-1', dept: 'ml' },
+      containers: [
+        {
+          name: 'recommender',
+          image: 'ghcr.io/example-shop/recommender:0.9.3',
+          res: { cpuReqM: 200, cpuLimM: 1000, memReq: 384 * MiB, memLim: 512 * MiB },
+          behavior: 'oomLoop',
+          cpu: 0.31,
+          mem: 400 * MiB,
+          read: 4 * KB,
+          write: 2 * KB,
+          procs: 4,
+          threads: 27,
+          fds: 64,
+          sockets: 12,
+          ports: [{ name: 'grpc', containerPort: 9090, protocol: 'TCP' }],
+        },
+      ],
+      ageS: 3 * HOUR + 7 * 60,
+      rx: 40 * KB,
+      tx: 35 * KB,
+    },
+    {
+      namespace: 'default',
+      kind: 'Deployment',
+      workload: 'flaky-api',
+      rsHash: '5f6d7c8b9',
+      labels: { app: 'flaky-api', region: 'us-east-1', dept: 'platform' },
+      containers: [
+        {
+          name: 'api',
+          image: 'ghcr.io/example-shop/flaky-api:1.0.7',
+          res: { cpuReqM: 50, cpuLimM: 200, memReq: 64 * MiB, memLim: 128 * MiB },
+          behavior: 'crashLoop',
+          cpu: 0.08,
+          mem: 41 * MiB,
+          read: 8 * KB,
+          write: 1 * KB,
+          procs: 1,
+          threads: 9,
+          fds: 14,
+          sockets: 2,
+          ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+        },
+      ],
+      ageS: 47 * 60,
+      rx: 1 * KB,
+      tx: 0.5 * KB,
+    },
+    {
+      namespace: 'kube-system',
+      kind: 'DaemonSet',
+      workload: 'kube-proxy',
+      labels: {
+        'controller-revision-hash': '7b5c9d8f6',
+        'k8s-app': 'kube-proxy',
+        'pod-template-generation': '1',
+      },
+      containers: [
+        {
+          name: 'kube-proxy',
+          image: 'registry.k8s.io/kube-proxy:v1.30.4',
+          res: {},
+          cpu: 0.004,
+          mem: 27 * MiB,
+          write: 1 * KB,
+          procs: 1,
+          threads: 12,
+          fds: 14,
+          sockets: 6,
+        },
+      ],
+      ageS: bootAgeS - 40,
+      rx: 3 * KB,
+      tx: 2 * KB,
+      configMaps: ['kube-proxy'],
+      hostPaths: [
+        { name: 'xtables-lock', path: '/run/xtables.lock', type: 'FileOrCreate' },
+        { name: 'lib-modules', path: '/lib/modules', type: '' },
+      ],
+      hostNetwork: true,
+      priorityClassName: 'system-node-critical',
+      serviceAccount: 'kube-proxy',
+    },
+    {
+      namespace: 'kube-system',
+      kind: 'Deployment',
+      workload: 'coredns',
+      rsHash: '7db6d8ff4d',
+      labels: { 'k8s-app': 'kube-dns' },
+      containers: [
+        {
+          name: 'coredns',
+          image: 'registry.k8s.io/coredns/coredns:v1.11.1',
+          res: { cpuReqM: 100, memReq: 70 * MiB, memLim: 170 * MiB },
+          cpu: 0.006,
+          mem: 19 * MiB,
+          procs: 1,
+          threads: 11,
+          fds: 16,
+          sockets: 9,
+          ports: [
+            { name: 'dns', containerPort: 53, protocol: 'UDP' },
+            { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
+            { name: 'metrics', containerPort: 9153, protocol: 'TCP' },
+          ],
+        },
+      ],
+      ageS: bootAgeS - 75,
+      rx: 14 * KB,
+      tx: 16 * KB,
+      configMaps: ['coredns'],
+      priorityClassName: 'system-cluster-critical',
+      serviceAccount: 'coredns',
+    },
+    {
+      namespace: 'batch',
+      kind: 'Job',
+      workload: 'report-generator',
+      labels: {},
+      containers: [
+        {
+          name: 'report',
+          image: 'ghcr.io/example-shop/report-generator:3.2.0',
+          res: { cpuReqM: 500, cpuLimM: 1000, memReq: 512 * MiB, memLim: 1 * GiB },
+          cpu: 0.46,
+          mem: 420 * MiB,
+          read: 600 * KB,
+          write: 150 * KB,
+          procs: 1,
+          threads: 17,
+          fds: 21,
+          sockets: 3,
+        },
+      ],
+      ageS: 25 * 60,
+      rx: 30 * KB,
+      tx: 8 * KB,
+      restartPolicy: 'Never',
+      emptyDirs: ['scratch'],
+    },
+    {
+      namespace: 'batch',
+      kind: 'CronJob',
+      workload: 'cleanup',
+      labels: {},
+      phase: 'Succeeded',
+      containers: [
+        {
+          name: 'cleanup',
+          image: 'docker.io/library/busybox:1.36.1',
+          res: { cpuReqM: 10, memReq: 16 * MiB, memLim: 32 * MiB },
+          behavior: 'completed',
+          cpu: 0.02,
+          mem: 2 * MiB,
+        },
+      ],
+      ageS: 0, // derived from the schedule below
+      rx: 0,
+      tx: 0,
+      restartPolicy: 'OnFailure',
+    },
+    {
+      namespace: 'default',
+      kind: 'Pod',
+      workload: 'debug-shell',
+      podName: 'debug-shell',
+      labels: { run: 'debug-shell' },
+      containers: [
+        {
+          name: 'debug-shell',
+          image: 'docker.io/library/ubuntu:24.04',
+          res: {},
+          cpu: 0.0008,
+          mem: 6 * MiB,
+          procs: 2,
+          threads: 2,
+          fds: 7,
+          sockets: 0,
+        },
+      ],
+      ageS: 5 * HOUR + 12 * 60,
+      rx: 0.05 * KB,
+      tx: 0.02 * KB,
+    },
+    {
+      namespace: 'nodegraf',
+      kind: 'DaemonSet',
+      workload: 'nodegraf',
+      labels: {
+        'app.kubernetes.io/name': 'nodegraf',
+        'controller-revision-hash': '6c8f9d7b5d',
+        'pod-template-generation': '3',
+      },
+      containers: [
+        {
+          name: 'nodegraf',
+          image: 'ghcr.io/nodegraf/nodegraf:0.1.0',
+          res: { cpuReqM: 50, cpuLimM: 500, memReq: 64 * MiB, memLim: 256 * MiB },
+          cpu: 0.018,
+          mem: 71 * MiB,
+          write: 12 * KB,
+          procs: 1,
+          threads: 11,
+          fds: 38,
+          sockets: 14,
+          ports: [{ name: 'http', containerPort: 9101, protocol: 'TCP' }],
+        },
+      ],
+      ageS: 9 * HOUR,
+      rx: 6 * KB,
+      tx: 55 * KB,
+      configMaps: ['nodegraf-config'],
+      emptyDirs: ['queue'],
+      hostNetwork: true,
+      priorityClassName: 'system-node-critical',
+      serviceAccount: 'nodegraf',
+    },
+    web(1),
+  ];
+}
+
+const FILLER_APPS: [string, string, string][] = [
+  ['api', 'shop', 'retail'],
+  ['worker', 'shop', 'retail'],
+  ['frontend', 'shop', 'retail'],
+  ['payments-api', 'payments', 'payments'],
+  ['ledger', 'payments', 'payments'],
+  ['search', 'search', 'discovery'],
+  ['indexer', 'search', 'discovery'],
+  ['auth', 'platform', 'platform'],
+  ['notifications', 'platform', 'platform'],
+  ['inventory', 'shop', 'retail'],
+  ['analytics-etl', 'analytics', 'data'],
+  ['feature-store', 'analytics', 'ml'],
+];
+const REGIONS = ['eu-west-1', 'us-east-1', 'ap-southeast-1'];
+
+function fillerDeployment(i: number, rng: Rng): { tpl: PodTemplate; replicas: number } {
+  const [base, ns, dept] = FILLER_APPS[i % FILLER_APPS.length]!;
+  const round = Math.floor(i / FILLER_APPS.length);
+  const name = round === 0 ? base : `${base}-${round + 1}`;
+  const limited = rng() < 0.8;
+  const cpuReq = [50, 100, 200, 250, 500][Math.floor(rng() * 5)]!;
+  const memReq = [64, 128, 256, 512][Math.floor(rng() * 4)]! * MiB;
+  const res: Resources = limited
+    ? { cpuReqM: cpuReq, cpuLimM: cpuReq * 2, memReq, memLim: memReq * 2 }
+    : { cpuReqM: cpuReq, memReq };
+  const containers: ContainerTemplate[] = [
+    {
+      name: base.replace(/-\d+$/, ''),
+      image: `ghcr.io/example-shop/${base}:1.${Math.floor(rng() * 20)}.${Math.floor(rng() * 10)}`,
+      res,
+      cpu: (cpuReq / 1000) * (0.1 + 0.5 * rng()),
+      mem: memReq * (0.3 + 0.5 * rng()),
+      read: rng() * 20 * KB,
+      write: rng() * 60 * KB,
+      procs: 1 + Math.floor(rng() * 3),
+      threads: 8 + Math.floor(rng() * 40),
+      fds: 10 + Math.floor(rng() * 100),
+      sockets: Math.floor(rng() * 60),
+      ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+    },
+  ];
+  if (rng() < 0.3) {
+    containers.push({
+      name: 'envoy',
+      image: 'docker.io/envoyproxy/envoy:v1.31.2',
+      res: { cpuReqM: 50, cpuLimM: 200, memReq: 64 * MiB, memLim: 128 * MiB },
+      cpu: 0.01 + 0.02 * rng(),
+      mem: (30 + 20 * rng()) * MiB,
+      procs: 1,
+      threads: 14,
+      fds: 60,
+      sockets: 40,
+      ports: [{ name: 'envoy-admin', containerPort: 9901, protocol: 'TCP' }],
+    });
+  }
+  const tpl: PodTemplate = {
+    namespace: ns,
+    kind: 'Deployment',
+    workload: name,
+    rsHash: hash32(name)
+      .toString(16)
+      .replace(/[aeiou01]/g, '7')
+      .slice(0, 9)
+      .padEnd(9, 'c'),
+    labels: { app: name, region: REGIONS[i % REGIONS.length]!, dept },
+    containers,
+    ageS: HOUR + rng() * 2 * DAY,
+    rx: rng() * 120 * KB,
+    tx: rng() * 150 * KB,
+  };
+  return { tpl, replicas: 1 + Math.floor(rng() * 3) };
+}
+
+// ---------------------------------------------------------------------------
+// Building the model
+
+function qosOf(containers: ContainerTemplate[]): QosClass {
+  let any = false;
+  let guaranteed = true;
+  for (const c of containers) {
+    const r = c.res;
+    if (r.cpuReqM || r.cpuLimM || r.memReq || r.memLim) any = true;
+    const cpuReq = r.cpuReqM ?? r.cpuLimM;
+    const memReq = r.memReq ?? r.memLim;
+    if (!r.cpuLimM || !r.memLim || cpuReq !== r.cpuLimM || memReq !== r.memLim) guaranteed = false;
+  }
+  if (!any) return 'BestEffort';
+  return guaranteed ? 'Guaranteed' : 'Burstable';
+}
+
+function podCgroup(driver: 'cgroupfs' | 'systemd', qos: QosClass, uid: string): string {
+  if (driver === 'systemd') {
+    const u = uid.replace(/-/g, '_');
+    if (qos === 'Guaranteed') return `/kubepods.slice/kubepods-pod${u}.slice`;
+    const q = qos.toLowerCase();
+    return `/kubepods.slice/kubepods-${q}.slice/kubepods-${q}-pod${u}.slice`;
+  }
+  if (qos === 'Guaranteed') return `/kubepods/pod${uid}`;
+  return `/kubepods/${qos.toLowerCase()}/pod${uid}`;
+}
+
+/** cgroup path of a container (or sandbox) id inside a pod cgroup. */
+export function containerCgroup(model: NodeModel, pod: SimPod, id: string): string {
+  return model.cgroupDriver === 'systemd'
+    ? `${pod.cgroup}/cri-containerd-${id}.scope`
+    : `${pod.cgroup}/${id}`;
+}
+
+export function qosSlice(model: NodeModel, qos: QosClass): string {
+  if (model.cgroupDriver === 'systemd') {
+    return qos === 'Guaranteed' ? '/kubepods.slice' : `/kubepods.slice/kubepods-${qos.toLowerCase()}.slice`;
+  }
+  return qos === 'Guaranteed' ? '/kubepods' : `/kubepods/${qos.toLowerCase()}`;
+}
+
+function makeContainer(
+  seed: number,
+  key: string,
+  t: ContainerTemplate,
+  firstStart: number,
+  housekeepingMs: number,
+  pause = false,
+): SimContainer {
+  const rng = rngFor(seed, key);
+  const behavior = t.behavior ?? 'normal';
+  return {
+    name: t.name,
+    image: t.image,
+    imageID: `${t.image.replace(/:[^:/]+$/, '')}@sha256:${sha256hex('image:' + t.image)}`,
+    res: t.res,
+    behavior,
+    pause,
+    cpuCores: t.cpu,
+    memBytes: t.mem,
+    readBps: t.read ?? 0,
+    writeBps: t.write ?? 0,
+    procs: t.procs ?? 1,
+    threads: t.threads ?? 4,
+    fds: t.fds ?? 8,
+    sockets: t.sockets ?? 0,
+    logBps: pause ? 0 : 20 + rng() * 400,
+    ports: t.ports ?? [],
+    firstStart,
+    cpuWave: new Wave(rng, behavior === 'throttled' ? 0.02 : 0.35, 300, 5400),
+    memWave: new Wave(rng, 0.08, 600, 7200),
+    ioWave: new Wave(rng, 0.6, 120, 1800),
+    thrWave: new Wave(rng, 0.2, 300, 3600),
+    userFrac: 0.62 + 0.2 * rng(),
+    phaseMs: Math.floor(rng() * housekeepingMs),
+    ids: new Map(),
+    seedKey: key,
+  };
+}
+
+function pauseTemplate(): ContainerTemplate {
+  return {
+    name: 'POD',
+    image: PAUSE_IMAGE,
+    res: {},
+    cpu: 0.00002,
+    mem: 0.3 * MiB,
+    procs: 1,
+    threads: 1,
+    fds: 3,
+    sockets: 0,
+  };
+}
+
+export function buildModel(opts: ModelOptions): NodeModel {
+  const seed = opts.seed ?? 1;
+  const startSec = opts.startMs / 1000;
+  const nodeRng = rngFor(seed, 'node');
+  const bootAgeS = 3 * DAY + Math.floor(nodeRng() * 20 * HOUR);
+  const bootSec = Math.floor(startSec - bootAgeS);
+  const housekeepingMs = Math.max(1, opts.housekeepingMs ?? 10000);
+  const nodeName = opts.nodeName ?? 'sim-node-1';
+  const hostIP = opts.hostIP ?? '10.0.12.34';
+  const driver = opts.cgroupDriver ?? 'cgroupfs';
+  const wanted = Math.max(0, Math.floor(opts.pods ?? 12));
+
+  const templates = specialPods(bootAgeS).slice(0, wanted);
+  const fillRng = rngFor(seed, 'filler');
+  for (let i = 0; templates.length < wanted; i++) {
+    const { tpl, replicas } = fillerDeployment(i, fillRng);
+    for (let r = 0; r < replicas && templates.length < wanted; r++) templates.push(tpl);
+  }
+
+  // Extra containers (sidecars) to reach the requested extra cAdvisor series.
+  const extra = Math.max(0, Math.ceil((opts.extraSeries ?? 0) / 55));
+  const extraPerPod = new Map<number, number>();
+  if (extra > 0) {
+    const hosts = templates
+      .map((t, i) => ({ t, i }))
+      .filter(
+        ({ t }) =>
+          t.phase !== 'Succeeded' && t.containers.every((c) => (c.behavior ?? 'normal') === 'normal'),
+      )
+      .map(({ i }) => i);
+    const pool = hosts.length ? hosts : templates.map((_, i) => i);
+    for (let k = 0; k < extra && pool.length; k++) {
+      const i = pool[k % pool.length]!;
+      extraPerPod.set(i, (extraPerPod.get(i) ?? 0) + 1);
+    }
+  }
+
+  const pods: SimPod[] = [];
+  const usedNames = new Set<string>();
+  let ipN = 10;
+  templates.forEach((tpl0, idx) => {
+    const key = `pod:${idx}:${tpl0.namespace}:${tpl0.workload}`;
+    const rng = rngFor(seed, key);
+    const n = extraPerPod.get(idx) ?? 0;
+    const tpl: PodTemplate = n
+      ? {
+          ...tpl0,
+          containers: [
+            ...tpl0.containers,
+            ...Array.from({ length: n }, (_, j) => ({
+              name: `extra-${j + 1}`,
+              image: 'ghcr.io/example-shop/sidecar:0.3.1',
+              res: { cpuReqM: 10, cpuLimM: 100, memReq: 16 * MiB, memLim: 64 * MiB },
+              cpu: 0.002 + 0.01 * rng(),
+              mem: (8 + 20 * rng()) * MiB,
+              write: rng() * 4 * KB,
+              procs: 1,
+              threads: 6,
+              fds: 9,
+              sockets: 2,
+            })),
+          ],
+        }
+      : tpl0;
+    const uid = uuidFrom(rng);
+    let name: string;
+    let generateName: string | undefined;
+    let owner: OwnerRef | undefined;
+    const labels: Record<string, string> = { ...tpl.labels };
+    let workloadKind = tpl.kind;
+    let workloadName = tpl.workload;
+    let ageS = tpl.ageS;
+    if (tpl.kind === 'Deployment') {
+      const rs = `${tpl.workload}-${tpl.rsHash ?? k8sSuffix(rng, 9)}`;
+      generateName = rs + '-';
+      owner = {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        name: rs,
+        uid: uuidFrom(rngFor(seed, 'rs:' + rs)),
+      };
+      labels['pod-template-hash'] = rs.slice(tpl.workload.length + 1);
+    } else if (tpl.kind === 'DaemonSet') {
+      generateName = tpl.workload + '-';
+      owner = {
+        apiVersion: 'apps/v1',
+        kind: 'DaemonSet',
+        name: tpl.workload,
+        uid: uuidFrom(rngFor(seed, 'ds:' + tpl.workload)),
+      };
+    } else if (tpl.kind === 'StatefulSet') {
+      owner = {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        name: tpl.workload,
+        uid: uuidFrom(rngFor(seed, 'sts:' + tpl.workload)),
+      };
+    } else if (tpl.kind === 'Job' || tpl.kind === 'CronJob') {
+      let job = tpl.workload;
+      if (tpl.kind === 'CronJob') {
+        // Scheduled at the last full hour (or the one before), ran JOB_RUN_S and completed.
+        let sched = Math.floor(startSec / HOUR) * HOUR;
+        if (startSec - sched < 120) sched -= HOUR;
+        job = `${tpl.workload}-${Math.floor(sched / 60)}`;
+        ageS = startSec - sched - 2;
+      }
+      const jobUid = uuidFrom(rngFor(seed, 'job:' + job));
+      generateName = job + '-';
+      owner = { apiVersion: 'batch/v1', kind: 'Job', name: job, uid: jobUid };
+      Object.assign(labels, {
+        'batch.kubernetes.io/controller-uid': jobUid,
+        'batch.kubernetes.io/job-name': job,
+        'controller-uid': jobUid,
+        'job-name': job,
+      });
+      workloadName = tpl.kind === 'CronJob' ? tpl.workload : job;
+    }
+    if (tpl.podName) name = tpl.podName;
+    else {
+      do name = generateName! + k8sSuffix(rng, 5);
+      while (usedNames.has(`${tpl.namespace}/${name}`));
+    }
+    if (usedNames.has(`${tpl.namespace}/${name}`)) name = `${name}-${idx}`;
+    usedNames.add(`${tpl.namespace}/${name}`);
+    workloadKind = tpl.kind;
+
+    const started = Math.floor(startSec - Math.max(60, ageS));
+    const created = started - 1;
+    const qos = qosOf(tpl.containers);
+    const containers = tpl.containers.map((ct, ci) =>
+      makeContainer(
+        seed,
+        `${key}:c:${ct.name}`,
+        ct,
+        started + 2 + ci + (hash32(uid + ct.name) % 4),
+        housekeepingMs,
+      ),
+    );
+    const pauseC = makeContainer(seed, `${key}:pause`, pauseTemplate(), started, housekeepingMs, true);
+    const pod: SimPod = {
+      namespace: tpl.namespace,
+      name,
+      uid,
+      ...(generateName !== undefined ? { generateName } : {}),
+      labels,
+      ...(owner ? { owner } : {}),
+      workloadKind,
+      workloadName,
+      containers,
+      pauseC,
+      phase: tpl.phase ?? 'Running',
+      created,
+      started,
+      qos,
+      cgroup: podCgroup(driver, qos, uid),
+      sandboxId: sha256hex(`sandbox:${seed}:${uid}`),
+      podIP: tpl.hostNetwork ? hostIP : `10.244.3.${ipN++ % 250}`,
+      hostNetwork: !!tpl.hostNetwork,
+      rxBps: tpl.rx,
+      txBps: tpl.tx,
+      netWave: new Wave(rng, 0.5, 180, 3600),
+      ...(tpl.pvc ? { pvc: tpl.pvc } : {}),
+      configMaps: tpl.configMaps ?? [],
+      hostPaths: tpl.hostPaths ?? [],
+      emptyDirs: tpl.emptyDirs ?? [],
+      restartPolicy: tpl.restartPolicy ?? 'Always',
+      serviceAccount: tpl.serviceAccount ?? 'default',
+      ...(tpl.priorityClassName ? { priorityClassName: tpl.priorityClassName } : {}),
+      priority:
+        tpl.priorityClassName === 'system-node-critical'
+          ? 2000001000
+          : tpl.priorityClassName
+            ? 2000000000
+            : 0,
+      tokenVolume: `kube-api-access-${k8sSuffix(rng, 5)}`,
+      phaseMs: Math.floor(rng() * housekeepingMs),
+    };
+    pods.push(pod);
+  });
+
+  const sys = (
+    name: string,
+    cpu: number,
+    mem: number,
+    read: number,
+    write: number,
+    procs: number,
+    threads: number,
+  ) =>
+    makeContainer(
+      seed,
+      'sys:' + name,
+      { name, image: '', res: {}, cpu, mem, read, write, procs, threads, fds: 0, sockets: 0 },
+      bootSec + 8,
+      housekeepingMs,
+    );
+  const cpuCores = opts.cpuCores ?? 8;
+  const memBytes = opts.memoryBytes ?? 33280753664;
+  return {
+    seed,
+    nodeName,
+    hostIP,
+    cgroupDriver: driver,
+    bootSec,
+    startSec,
+    cpuCores,
+    memBytes,
+    housekeepingMs,
+    pods,
+    system: [
+      sys('/system.slice/containerd.service', 0.021, 118 * MiB, 2 * KB, 40 * KB, 0, 0),
+      sys('/system.slice/kubelet.service', 0.043, 86 * MiB, 0.5 * KB, 18 * KB, 0, 0),
+    ],
+    hostOther: sys('host', 0.09, 640 * MiB, 6 * KB, 30 * KB, 0, 0),
+    hostRxBps: 90 * KB,
+    hostTxBps: 60 * KB,
+    hostNetWave: new Wave(nodeRng, 0.3, 300, 3600),
+    bootId: uuidFrom(nodeRng),
+    machineId: uuidFrom(nodeRng).replace(/-/g, ''),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Life cycle
+
+export interface Instance {
+  /** restart count of this instance (0 for the first) */
+  index: number;
+  /** epoch seconds */
+  start: number;
+  running: boolean;
+  /** epoch seconds it exited (NaN while running) */
+  end: number;
+}
+
+export function instanceAt(c: SimContainer, t: number): Instance {
+  const u = Math.max(0, t - c.firstStart);
+  switch (c.behavior) {
+    case 'crashLoop': {
+      const k = Math.floor(u / CRASH_CYCLE_S);
+      const start = c.firstStart + k * CRASH_CYCLE_S;
+      const running = u - k * CRASH_CYCLE_S < CRASH_RUN_S;
+      return { index: k, start, running, end: running ? NaN : start + CRASH_RUN_S };
+    }
+    case 'oomLoop': {
+      const k = Math.floor(u / OOM_INSTANCE_S);
+      return { index: k, start: c.firstStart + k * OOM_INSTANCE_S, running: true, end: NaN };
+    }
+    case 'completed':
+      return {
+        index: 0,
+        start: c.firstStart,
+        running: u < JOB_RUN_S,
+        end: u < JOB_RUN_S ? NaN : c.firstStart + JOB_RUN_S,
+      };
+    default:
+      return { index: 0, start: c.firstStart, running: true, end: NaN };
+  }
+}
+
+/** The previous instance (its start and exit time), for lastState. */
+export function previousInstance(c: SimContainer, inst: Instance): Instance | undefined {
+  if (inst.index === 0) return undefined;
+  if (c.behavior === 'crashLoop') {
+    const start = inst.start - CRASH_CYCLE_S;
+    return { index: inst.index - 1, start, running: false, end: start + CRASH_RUN_S };
+  }
+  if (c.behavior === 'oomLoop') {
+    return { index: inst.index - 1, start: inst.start - OOM_INSTANCE_S, running: false, end: inst.start - 1 };
+  }
+  return undefined;
+}
+
+export function containerId(pod: SimPod, c: SimContainer, index: number): string {
+  let id = c.ids.get(index);
+  if (!id) {
+    if (c.ids.size > 8) c.ids.clear();
+    id = sha256hex(`${c.seedKey}:${pod.uid}:${index}`);
+    c.ids.set(index, id);
+  }
+  return id;
+}
+
+/** Seconds the container's instances have been running in total up to t. */
+function activeTime(c: SimContainer, t: number): number {
+  const u = t - c.firstStart;
+  if (u <= 0) return 0;
+  if (c.behavior === 'crashLoop') {
+    const k = Math.floor(u / CRASH_CYCLE_S);
+    return k * CRASH_RUN_S + Math.min(u - k * CRASH_CYCLE_S, CRASH_RUN_S);
+  }
+  if (c.behavior === 'completed') return Math.min(u, JOB_RUN_S);
+  return u;
+}
+
+// ---------------------------------------------------------------------------
+// Values
+
+/** Indices into a value vector (Float64Array of V_LEN). */
+export const V = {
+  CPU: 0,
+  CPU_USER: 1,
+  CPU_SYS: 2,
+  PERIODS: 3,
+  THR_PERIODS: 4,
+  THR_SECS: 5,
+  RBYTES: 6,
+  WBYTES: 7,
+  ROPS: 8,
+  WOPS: 9,
+  PGFAULT: 10,
+  PGMAJ: 11,
+  PSI_CPU_W: 12,
+  PSI_CPU_S: 13,
+  PSI_IO_W: 14,
+  PSI_IO_S: 15,
+  PSI_MEM_W: 16,
+  PSI_MEM_S: 17,
+  FAILCNT: 18,
+  OOM: 19,
+  NET_RX: 20,
+  NET_TX: 21,
+  NET_RXP: 22,
+  NET_TXP: 23,
+  // gauges
+  WS: 24,
+  USAGE: 25,
+  RSS: 26,
+  CACHE: 27,
+  MAPPED: 28,
+  KERNEL: 29,
+  ACTIVE_FILE: 30,
+  INACTIVE_FILE: 31,
+  MAX_USAGE: 32,
+  PROCS: 33,
+  THREADS: 34,
+  FDS: 35,
+  SOCKETS: 36,
+} as const;
+export const V_LEN = 37;
+const COUNTERS_END = V.NET_TXP + 1;
+
+function limitCores(c: SimContainer): number {
+  return (c.res.cpuLimM ?? 0) / 1000;
+}
+
+/**
+ * Adds the container's cumulative counters (over all its instances since the
+ * first started) at t to v, times k (use k = -1 to subtract).
+ */
+function addSlotCounters(c: SimContainer, t: number, v: Float64Array, k: number): void {
+  const A = activeTime(c, t);
+  if (A <= 0) return;
+  const continuous = c.behavior !== 'crashLoop' && c.behavior !== 'completed';
+  const end = c.firstStart + A; // for continuous containers equal to t
+  const cpuInt = continuous ? c.cpuWave.integral(c.firstStart, end) : A;
+  const cpu = c.cpuCores * cpuInt;
+  v[V.CPU]! += k * cpu;
+  v[V.CPU_USER]! += k * cpu * c.userFrac;
+  v[V.CPU_SYS]! += k * cpu * (1 - c.userFrac);
+  const lim = limitCores(c);
+  if (lim > 0) {
+    const throttled = c.behavior === 'throttled';
+    const activeFrac = throttled ? 0.98 : Math.min(1, 0.25 + c.cpuCores / lim);
+    const periods = 10 * activeFrac * A;
+    const ratio = c.cpuCores / lim;
+    const frac = throttled ? 0.7 : Math.min(0.25, 0.002 + 0.3 * ratio * ratio * ratio);
+    const thr = 10 * activeFrac * frac * (continuous ? c.thrWave.integral(c.firstStart, end) : A);
+    v[V.PERIODS]! += k * periods;
+    v[V.THR_PERIODS]! += k * thr;
+    v[V.THR_SECS]! += k * thr * (throttled ? 0.046 : 0.008);
+    v[V.PSI_CPU_W]! += k * cpu * (throttled ? 0.42 : 0.03);
+    v[V.PSI_CPU_S]! += k * cpu * (throttled ? 0.25 : 0.015);
+  } else {
+    v[V.PSI_CPU_W]! += k * cpu * 0.02;
+    v[V.PSI_CPU_S]! += k * cpu * 0.01;
+  }
+  if (!c.pause) {
+    const ioInt = continuous ? c.ioWave.integral(c.firstStart, end) : A;
+    const rb = c.readBps * ioInt;
+    const wb = c.writeBps * ioInt;
+    v[V.RBYTES]! += k * rb;
+    v[V.WBYTES]! += k * wb;
+    v[V.ROPS]! += k * (rb / 32768);
+    v[V.WOPS]! += k * (wb / 8192);
+    v[V.PSI_IO_W]! += k * (rb + wb) * 4e-10;
+    v[V.PSI_IO_S]! += k * (rb + wb) * 3e-10;
+  }
+  const faults = A * (2 + c.memBytes / (4 * MiB));
+  v[V.PGFAULT]! += k * faults;
+  v[V.PGMAJ]! += k * faults * 0.0007;
+  if (c.behavior === 'nearLimit' || c.behavior === 'oomLoop') {
+    v[V.PSI_MEM_W]! += k * A * 0.004;
+    v[V.PSI_MEM_S]! += k * A * 0.0025;
+    v[V.FAILCNT]! += k * A * 0.02;
+  }
+}
+
+/** Adds the gauges of a running instance at t to v. */
+function addGauges(c: SimContainer, inst: Instance, t: number, v: Float64Array): void {
+  const since = Math.max(0, t - inst.start);
+  const lim = c.res.memLim ?? 0;
+  const noise = (c.memWave.at(t) - 1) / 0.08; // in [-1, 1]
+  let ws: number;
+  let peak: number;
+  switch (c.behavior) {
+    case 'nearLimit':
+      ws = lim * 0.95 * (1 + 0.01 * noise);
+      peak = lim * 0.985;
+      break;
+    case 'oomLoop': {
+      const phase = (since % OOM_KILL_PERIOD_S) / OOM_KILL_PERIOD_S;
+      ws = lim * (0.42 + 0.56 * phase);
+      peak = since >= OOM_KILL_PERIOD_S ? lim : Math.max(ws, lim * 0.5);
+      break;
+    }
+    default: {
+      const warm = 0.55 + 0.45 * Math.min(1, since / 300);
+      ws = c.memBytes * (1 + 0.06 * noise) * warm;
+      peak = c.memBytes * 1.22;
+    }
+  }
+  if (lim > 0) ws = Math.min(ws, lim * 0.99);
+  const inactive = c.pause ? 0 : ws * 0.045;
+  const active = c.pause ? 0 : ws * (c.behavior === 'nearLimit' ? 0.3 : 0.11);
+  let usage = ws + inactive;
+  if (lim > 0 && usage > lim) usage = lim;
+  v[V.WS]! += ws;
+  v[V.USAGE]! += usage;
+  v[V.RSS]! += ws * 0.78;
+  v[V.CACHE]! += active + inactive;
+  v[V.MAPPED]! += c.pause ? 0 : ws * 0.021;
+  v[V.KERNEL]! += ws * 0.016;
+  v[V.ACTIVE_FILE]! += active;
+  v[V.INACTIVE_FILE]! += inactive;
+  v[V.MAX_USAGE]! += Math.max(peak, usage);
+  v[V.PROCS]! += c.procs;
+  v[V.THREADS]! += c.threads;
+  v[V.FDS]! += c.fds;
+  v[V.SOCKETS]! += c.sockets;
+  if (c.behavior === 'oomLoop')
+    v[V.OOM]! += Math.min(OOM_KILLS_PER_INSTANCE - 1, Math.floor(since / OOM_KILL_PERIOD_S));
+}
+
+const scratch = new Float64Array(V_LEN);
+
+/** Values of one container instance at t: counters since the instance started, gauges now. */
+export function evalInstance(c: SimContainer, inst: Instance, t: number, v: Float64Array): void {
+  v.fill(0);
+  addSlotCounters(c, t, v, 1);
+  if (inst.start > c.firstStart) addSlotCounters(c, inst.start, v, -1);
+  for (let i = 0; i < COUNTERS_END; i++) if (v[i]! < 0) v[i] = 0;
+  if (inst.running) addGauges(c, inst, t, v);
+}
+
+/** Values of a pod's cgroup at t (sum of its containers, all instances, and the sandbox). */
+export function addPod(pod: SimPod, t: number, v: Float64Array): void {
+  let maxPeriods = 0;
+  let maxThr = 0;
+  let maxThrS = 0;
+  for (const c of pod.containers) {
+    scratch.fill(0);
+    addSlotCounters(c, t, scratch, 1);
+    const inst = instanceAt(c, t);
+    if (inst.running) addGauges(c, inst, t, scratch);
+    // The pod cgroup is runnable in a period if any container is: max, not sum.
+    maxPeriods = Math.max(maxPeriods, scratch[V.PERIODS]!);
+    maxThr = Math.max(maxThr, scratch[V.THR_PERIODS]!);
+    maxThrS = Math.max(maxThrS, scratch[V.THR_SECS]!);
+    scratch[V.PERIODS] = 0;
+    scratch[V.THR_PERIODS] = 0;
+    scratch[V.THR_SECS] = 0;
+    // cAdvisor counts OOM events on the killed process's own cgroup only.
+    scratch[V.OOM] = 0;
+    for (let i = 0; i < V_LEN; i++) v[i]! += scratch[i]!;
+  }
+  v[V.PERIODS]! += maxPeriods;
+  v[V.THR_PERIODS]! += maxThr;
+  v[V.THR_SECS]! += maxThrS;
+  addSlotCounters(pod.pauseC, t, v, 1);
+  addGauges(pod.pauseC, instanceAt(pod.pauseC, t), t, v);
+  addNet(pod, t, v);
+}
+
+/** The pod's network counters (they belong to the sandbox's network namespace). */
+export function addNet(pod: SimPod, t: number, v: Float64Array): void {
+  const int = pod.netWave.integral(pod.started, t);
+  const rx = pod.rxBps * int;
+  const tx = pod.txBps * int;
+  v[V.NET_RX]! += rx;
+  v[V.NET_TX]! += tx;
+  v[V.NET_RXP]! += rx / 870;
+  v[V.NET_TXP]! += tx / 690;
+}
+
+export function addSystem(c: SimContainer, t: number, v: Float64Array): void {
+  addSlotCounters(c, t, v, 1);
+  addGauges(c, instanceAt(c, t), t, v);
+}
+
+/** CPU shares (cgroup v1 semantics, as cAdvisor reports them) from millicores. */
+export function sharesOf(milli: number): number {
+  return Math.max(2, Math.floor((milli * 1024) / 1000));
+}
+
+export function podCpuRequestM(pod: SimPod): number {
+  return pod.containers.reduce((s, c) => s + (c.res.cpuReqM ?? c.res.cpuLimM ?? 0), 0);
+}
+
+/** Pod-level quota (µs per 100 ms period) when every container has a CPU limit, else 0. */
+export function podQuota(pod: SimPod): number {
+  if (!pod.containers.every((c) => c.res.cpuLimM)) return 0;
+  return pod.containers.reduce((s, c) => s + c.res.cpuLimM! * 100, 0);
+}
+
+export function podMemLimit(pod: SimPod): number {
+  if (!pod.containers.every((c) => c.res.memLim)) return 0;
+  return pod.containers.reduce((s, c) => s + c.res.memLim!, 0);
+}
+
+export function isRunning(pod: SimPod): boolean {
+  return pod.phase === 'Running';
+}
+
+/** Total restarts of every container on the node up to t (kubelet runtime counters). */
+export function totalRestarts(model: NodeModel, t: number): number {
+  let n = 0;
+  for (const p of model.pods) for (const c of p.containers) n += instanceAt(c, t).index;
+  return n;
+}
+
+// ---------------------------------------------------------------------------
+// /pods (v1 PodList)
+
+function resourcesJson(r: Resources): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  const limits: Record<string, string> = {};
+  const requests: Record<string, string> = {};
+  if (r.cpuLimM) limits.cpu = cpuQuantity(r.cpuLimM);
+  if (r.memLim) limits.memory = memQuantity(r.memLim);
+  const cpuReq = r.cpuReqM ?? r.cpuLimM;
+  const memReq = r.memReq ?? r.memLim;
+  if (cpuReq) requests.cpu = cpuQuantity(cpuReq);
+  if (memReq) requests.memory = memQuantity(memReq);
+  if (Object.keys(limits).length) out.limits = limits;
+  if (Object.keys(requests).length) out.requests = requests;
+  return out;
+}
+
+interface ContainerStatusJson {
+  name: string;
+  ready: boolean;
+  [k: string]: unknown;
+}
+
+function containerStatus(pod: SimPod, c: SimContainer, t: number): ContainerStatusJson {
+  const inst = instanceAt(c, t);
+  const id = 'containerd://' + containerId(pod, c, inst.index);
+  const base = { name: c.name };
+  const tail = {
+    image: c.image,
+    imageID: c.imageID,
+    containerID: id,
+  };
+  const prev = previousInstance(c, inst);
+  switch (c.behavior) {
+    case 'completed':
+      return {
+        ...base,
+        state: {
+          terminated: {
+            exitCode: 0,
+            reason: 'Completed',
+            startedAt: rfc3339(inst.start),
+            finishedAt: rfc3339(inst.start + JOB_RUN_S),
+            containerID: id,
+          },
+        },
+        lastState: {},
+        ready: false,
+        restartCount: 0,
+        ...tail,
+        started: false,
+      };
+    case 'crashLoop': {
+      if (inst.running) {
+        return {
+          ...base,
+          state: { running: { startedAt: rfc3339(inst.start) } },
+          lastState: prev ? { terminated: terminated(pod, c, prev, 1, 'Error') } : {},
+          ready: false,
+          restartCount: inst.index,
+          ...tail,
+          started: true,
+        };
+      }
+      return {
+        ...base,
+        state: {
+          waiting: {
+            reason: 'CrashLoopBackOff',
+            message: `back-off 5m0s restarting failed container=${c.name} pod=${pod.name}_${pod.namespace}(${pod.uid})`,
+          },
+        },
+        lastState: { terminated: terminated(pod, c, inst, 1, 'Error') },
+        ready: false,
+        restartCount: inst.index,
+        ...tail,
+        started: false,
+      };
+    }
+    case 'oomLoop':
+      return {
+        ...base,
+        state: { running: { startedAt: rfc3339(inst.start) } },
+        lastState: prev ? { terminated: terminated(pod, c, prev, 137, 'OOMKilled') } : {},
+        ready: true,
+        restartCount: inst.index,
+        ...tail,
+        started: true,
+      };
+    default:
+      return {
+        ...base,
+        state: { running: { startedAt: rfc3339(inst.start) } },
+        lastState: {},
+        ready: true,
+        restartCount: inst.index,
+        ...tail,
+        started: true,
+      };
+  }
+}
+
+function terminated(pod: SimPod, c: SimContainer, inst: Instance, exitCode: number, reason: string) {
+  return {
+    exitCode,
+    reason,
+    startedAt: rfc3339(inst.start),
+    finishedAt: rfc3339(inst.end),
+    containerID: 'containerd://' + containerId(pod, c, inst.index),
+  };
+}
+
+function podJson(model: NodeModel, pod: SimPod, t: number): unknown {
+  const statuses = pod.containers.map((c) => containerStatus(pod, c, t));
+  const unready = statuses.filter((s) => !s.ready).map((s) => s.name);
+  const running = pod.phase === 'Running';
+  const lastChange = Math.max(
+    pod.started + 6,
+    ...pod.containers.map((c) => {
+      const inst = instanceAt(c, t);
+      if (c.behavior === 'crashLoop') return inst.running ? inst.start : inst.end;
+      return c.behavior === 'completed' ? inst.end : inst.start + 3;
+    }),
+  );
+  const readyCond = (type: string) =>
+    pod.phase === 'Succeeded'
+      ? {
+          type,
+          status: 'False',
+          lastProbeTime: null,
+          lastTransitionTime: rfc3339(pod.started + JOB_RUN_S + 3),
+          reason: 'PodCompleted',
+        }
+      : unready.length
+        ? {
+            type,
+            status: 'False',
+            lastProbeTime: null,
+            lastTransitionTime: rfc3339(lastChange),
+            reason: 'ContainersNotReady',
+            message: `containers with unready status: [${unready.join(' ')}]`,
+          }
+        : { type, status: 'True', lastProbeTime: null, lastTransitionTime: rfc3339(lastChange) };
+
+  const volumes: unknown[] = [];
+  if (pod.pvc) volumes.push({ name: 'data', persistentVolumeClaim: { claimName: pod.pvc.claim } });
+  for (const cm of pod.configMaps)
+    volumes.push({
+      name: cm === 'kube-proxy' ? 'kube-proxy' : 'config',
+      configMap: { name: cm, defaultMode: 420 },
+    });
+  for (const hp of pod.hostPaths) volumes.push({ name: hp.name, hostPath: { path: hp.path, type: hp.type } });
+  for (const ed of pod.emptyDirs) volumes.push({ name: ed, emptyDir: {} });
+  volumes.push({
+    name: pod.tokenVolume,
+    projected: {
+      sources: [
+        { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+        { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+        {
+          downwardAPI: {
+            items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }],
+          },
+        },
+      ],
+      defaultMode: 420,
+    },
+  });
+  const mounts = [
+    { name: pod.tokenVolume, readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' },
+  ];
+
+  const metadata: Record<string, unknown> = { name: pod.name };
+  if (pod.generateName) metadata.generateName = pod.generateName;
+  Object.assign(metadata, {
+    namespace: pod.namespace,
+    uid: pod.uid,
+    resourceVersion: String(1000 + (hash32(pod.uid) % 900000)),
+    creationTimestamp: rfc3339(pod.created),
+    labels: pod.labels,
+    annotations: {
+      'kubernetes.io/config.seen': new Date(pod.created * 1000 + 412).toISOString().replace('Z', '481Z'),
+      'kubernetes.io/config.source': 'api',
+    },
+  });
+  if (pod.owner) metadata.ownerReferences = [{ ...pod.owner, controller: true, blockOwnerDeletion: true }];
+
+  const spec: Record<string, unknown> = {
+    volumes,
+    containers: pod.containers.map((c) => ({
+      name: c.name,
+      image: c.image,
+      ...(c.ports.length ? { ports: c.ports } : {}),
+      resources: resourcesJson(c.res),
+      volumeMounts: mounts,
+      terminationMessagePath: '/dev/termination-log',
+      terminationMessagePolicy: 'File',
+      imagePullPolicy: 'IfNotPresent',
+    })),
+    restartPolicy: pod.restartPolicy,
+    terminationGracePeriodSeconds: 30,
+    dnsPolicy: pod.hostNetwork ? 'ClusterFirstWithHostNet' : 'ClusterFirst',
+    serviceAccountName: pod.serviceAccount,
+    serviceAccount: pod.serviceAccount,
+    nodeName: model.nodeName,
+    ...(pod.hostNetwork ? { hostNetwork: true } : {}),
+    securityContext: {},
+    schedulerName: 'default-scheduler',
+    tolerations:
+      pod.workloadKind === 'DaemonSet'
+        ? [
+            { operator: 'Exists' },
+            { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
+            { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
+          ]
+        : [
+            {
+              key: 'node.kubernetes.io/not-ready',
+              operator: 'Exists',
+              effect: 'NoExecute',
+              tolerationSeconds: 300,
+            },
+            {
+              key: 'node.kubernetes.io/unreachable',
+              operator: 'Exists',
+              effect: 'NoExecute',
+              tolerationSeconds: 300,
+            },
+          ],
+    ...(pod.priorityClassName ? { priorityClassName: pod.priorityClassName } : {}),
+    priority: pod.priority,
+    enableServiceLinks: true,
+    preemptionPolicy: 'PreemptLowerPriority',
+  };
+
+  return {
+    metadata,
+    spec,
+    status: {
+      phase: pod.phase,
+      conditions: [
+        {
+          type: 'PodReadyToStartContainers',
+          status: running ? 'True' : 'False',
+          lastProbeTime: null,
+          lastTransitionTime: rfc3339(running ? pod.started + 1 : pod.started + JOB_RUN_S + 3),
+        },
+        {
+          type: 'Initialized',
+          status: 'True',
+          lastProbeTime: null,
+          lastTransitionTime: rfc3339(pod.created + 1),
+        },
+        readyCond('Ready'),
+        readyCond('ContainersReady'),
+        {
+          type: 'PodScheduled',
+          status: 'True',
+          lastProbeTime: null,
+          lastTransitionTime: rfc3339(pod.created),
+        },
+      ],
+      hostIP: model.hostIP,
+      hostIPs: [{ ip: model.hostIP }],
+      podIP: pod.podIP,
+      podIPs: [{ ip: pod.podIP }],
+      startTime: rfc3339(pod.created + 1),
+      containerStatuses: statuses,
+      qosClass: pod.qos,
+    },
+  };
+}
+
+/** The kubelet's /pods body at epoch second t. */
+export function podListJson(model: NodeModel, t: number): string {
+  return JSON.stringify({
+    kind: 'PodList',
+    apiVersion: 'v1',
+    metadata: {},
+    items: model.pods.map((p) => podJson(model, p, t)),
+  });
+}

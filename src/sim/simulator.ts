@@ -1,0 +1,447 @@
+// The node simulator (SPEC §9): what a Kubernetes worker node serves on
+// 127.0.0.1, for the demo, tests and benchmarks.
+//
+//   kube-proxy  http://HOST:10249/metrics   (also /healthz -> ok, /proxyMode)
+//               http://HOST:10256/healthz   ({"lastUpdated": ...,"currentTime": ..., "nodeEligible": true}; also /livez)
+//   kubelet     https://HOST:10250          self-signed certificate, bearer tokens
+//               /metrics  /metrics/cadvisor  /pods  /healthz
+//
+// Kubelet authentication and authorization behave like a kubelet with webhook
+// authn/authz: no or unknown token -> 401 "Unauthorized"; a token that
+// authenticates but is not allowed -> 403 "Forbidden (user=..., verb=get,
+// resource=nodes, subresource=metrics)". A plain-HTTP request to the TLS port is
+// answered as Go's net/http does: "HTTP/1.0 400 Bad Request" with the body
+// "Client sent an HTTP request to an HTTPS server.\n".
+//
+// All values are deterministic functions of the (injectable) clock: counters
+// never go down, histograms are cumulative and consistent, cAdvisor samples carry
+// the millisecond timestamp of each cgroup's last housekeeping.
+
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { X509Certificate } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { gzip } from 'node:zlib';
+
+import { CadvisorRenderer } from './cadvisor.js';
+import { generateServingCert, loadServingCert, type ServingCert } from './cert.js';
+import { KubeletMetrics, KubeProxyMetrics } from './components.js';
+import { buildModel, podListJson, type NodeModel } from './model.js';
+import { goTimeString } from './util.js';
+
+/** Failure modes to exercise an agent's error handling. Mutable at run time with setFaults(). */
+export interface SimulatorFaults {
+  /** The kubelet port speaks plain HTTP instead of TLS (a misconfigured or very old kubelet). */
+  kubeletPlainHttp?: boolean;
+  /** Answer every kubelet request with this status (before authentication), e.g. 500 or 503. */
+  kubeletStatus?: number;
+  /** Answer every kube-proxy :10249 request with this status. */
+  kubeProxyStatus?: number;
+  /** Delay every kubelet response by this many milliseconds (timeouts, slow targets). */
+  kubeletDelayMs?: number;
+  /** Delay every kube-proxy response (both ports) by this many milliseconds. */
+  kubeProxyDelayMs?: number;
+  /** Append one malformed sample line to /metrics/cadvisor. */
+  cadvisorMalformedLine?: boolean;
+}
+
+export interface SimulatorOptions {
+  /** Address every server binds to. Default '127.0.0.1' (as a real node's kube-proxy metrics and the article's setup). */
+  host?: string;
+  /** kube-proxy metrics port (metricsBindAddress). Default 10249; 0 = ephemeral. */
+  kubeProxyPort?: number;
+  /** kube-proxy health port (healthzBindAddress). Default 10256; 0 = ephemeral. */
+  kubeProxyHealthPort?: number;
+  /** kubelet HTTPS port. Default 10250; 0 = ephemeral. */
+  kubeletPort?: number;
+  /** Pods on the node. Default 12 (the scenario pods below); more adds Deployment replicas, up to e.g. 110 (the kubelet's default maximum) for benchmarks; fewer keeps the first ones. */
+  pods?: number;
+  /** Approximate extra cAdvisor series, added as small sidecar containers (~55 series each) in ordinary pods; they appear in /pods too. Default 0. */
+  extraSeries?: number;
+  /** Bearer tokens the kubelet accepts. Default ['nodegraf-sim-token']. */
+  tokens?: string[];
+  /** Bearer tokens that authenticate but are not authorized (403). Default []. */
+  forbiddenTokens?: string[];
+  /** User name in 403 messages. Default 'system:serviceaccount:nodegraf:nodegraf'. */
+  user?: string;
+  /** PEM serving certificate and key for the kubelet; when absent a self-signed one is generated with openssl. */
+  certFile?: string;
+  keyFile?: string;
+  /** Seed of every name, UID and profile. Default 1. */
+  seed?: number;
+  /** Default 'sim-node-1'. */
+  nodeName?: string;
+  /** status.hostIP of the pods. Default '10.0.12.34'. */
+  hostIP?: string;
+  /** Layout of cgroup ids in cAdvisor: '/kubepods/burstable/pod<uid>/<id>' (cgroupfs, default) or systemd slices. */
+  cgroupDriver?: 'cgroupfs' | 'systemd';
+  /** cAdvisor housekeeping interval: samples are stamped with each cgroup's last housekeeping time. Default 10000. */
+  housekeepingIntervalMs?: number;
+  /** machine_cpu_cores. Default 8. */
+  cpuCores?: number;
+  /** machine_memory_bytes. Default 33280753664 (31 GiB usable). */
+  memoryBytes?: number;
+  /** Clock in epoch milliseconds. Default Date.now. Inject to make two scrapes minutes apart without waiting. */
+  now?: () => number;
+  faults?: SimulatorFaults;
+}
+
+export interface Simulator {
+  /** http://HOST:PORT/metrics of kube-proxy */
+  kubeProxyUrl: string;
+  /** http://HOST:PORT/healthz of kube-proxy */
+  kubeProxyHealthUrl: string;
+  /** https://HOST:PORT of the kubelet (append /metrics, /metrics/cadvisor, /pods, /healthz) */
+  kubeletUrl: string;
+  ports: { kubeProxy: number; kubeProxyHealth: number; kubelet: number };
+  /** The kubelet's serving certificate (self-signed: usable as tls_ca). */
+  caCertPem: string;
+  certFile: string;
+  keyFile: string;
+  /** Current allowed and forbidden tokens. */
+  readonly tokens: string[];
+  readonly forbiddenTokens: string[];
+  /** The simulated node (pods, containers, life cycles). */
+  readonly model: NodeModel;
+  /** Replaces the active faults. */
+  setFaults(faults: SimulatorFaults): void;
+  /** Replaces the accepted (and optionally the forbidden) tokens, e.g. to simulate token rotation. */
+  setTokens(allowed: string[], forbidden?: string[]): void;
+  /** The response bodies, without HTTP (for benchmarks). nowMs defaults to the simulator's clock. */
+  render: {
+    kubeProxyMetrics(nowMs?: number): string;
+    kubeletMetrics(nowMs?: number): string;
+    cadvisor(nowMs?: number): string;
+    pods(nowMs?: number): string;
+  };
+  /** Stops every server, drops open connections, removes a generated certificate. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_TOKEN = 'nodegraf-sim-token';
+const METRICS_CT = 'text/plain; version=0.0.4; charset=utf-8';
+const TEXT_CT = 'text/plain; charset=utf-8';
+const KEEP_ALIVE_MS = 120_000;
+const GO_HTTPS_400 = 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
+
+function listen(server: net.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error) => reject(e);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+  });
+}
+
+function send(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  status: number,
+  body: string,
+  contentType: string,
+  gzipOk = true,
+): void {
+  res.setHeader('Content-Type', contentType);
+  if (status === 404 || contentType === TEXT_CT) res.setHeader('X-Content-Type-Options', 'nosniff');
+  const ae = req.headers['accept-encoding'];
+  if (gzipOk && body.length > 0 && typeof ae === 'string' && /\bgzip\b/i.test(ae)) {
+    gzip(body, (err, buf) => {
+      if (res.destroyed) return;
+      if (err) {
+        res.statusCode = 500;
+        res.end(String(err));
+        return;
+      }
+      res.statusCode = status;
+      res.setHeader('Content-Encoding', 'gzip');
+      res.setHeader('Vary', 'Accept-Encoding');
+      res.setHeader('Content-Length', buf.length);
+      res.end(buf);
+    });
+    return;
+  }
+  res.statusCode = status;
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
+}
+
+function later(ms: number | undefined, fn: () => void): void {
+  if (ms && ms > 0) setTimeout(fn, ms).unref();
+  else fn();
+}
+
+function looksLikeHttp(b: Buffer): boolean {
+  const s = b.subarray(0, 5).toString('latin1');
+  return ['GET /', 'HEAD ', 'POST ', 'PUT /', 'OPTIO', 'DELET', 'PATCH', 'CONNE', 'TRACE'].some((p) =>
+    s.startsWith(p.slice(0, Math.min(5, s.length))),
+  );
+}
+
+function subresourceOf(path: string): string {
+  if (path === '/metrics' || path.startsWith('/metrics/')) return 'metrics';
+  if (path === '/stats' || path.startsWith('/stats/')) return 'stats';
+  if (path === '/pods' || path === '/pods/') return 'pods';
+  if (path === '/healthz' || path.startsWith('/healthz/')) return 'healthz';
+  if (path === '/logs' || path.startsWith('/logs/')) return 'log';
+  return 'proxy';
+}
+
+function verbOf(method: string | undefined): string {
+  switch (method) {
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return 'delete';
+    default:
+      return 'get';
+  }
+}
+
+/** Starts kube-proxy's two servers and the kubelet's on `host`. Port 0 picks a free port; `ports` reports the actual ones. */
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
+  const host = opts.host ?? '127.0.0.1';
+  const now = opts.now ?? Date.now;
+  const user = opts.user ?? 'system:serviceaccount:nodegraf:nodegraf';
+  let allowed = new Set(opts.tokens ?? [DEFAULT_TOKEN]);
+  let forbidden = new Set(opts.forbiddenTokens ?? []);
+  let faults: SimulatorFaults = { ...(opts.faults ?? {}) };
+  const startMs = now();
+  const model = buildModel({
+    startMs,
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(opts.pods !== undefined ? { pods: opts.pods } : {}),
+    ...(opts.extraSeries !== undefined ? { extraSeries: opts.extraSeries } : {}),
+    ...(opts.nodeName !== undefined ? { nodeName: opts.nodeName } : {}),
+    ...(opts.hostIP !== undefined ? { hostIP: opts.hostIP } : {}),
+    ...(opts.cgroupDriver !== undefined ? { cgroupDriver: opts.cgroupDriver } : {}),
+    ...(opts.housekeepingIntervalMs !== undefined ? { housekeepingMs: opts.housekeepingIntervalMs } : {}),
+    ...(opts.cpuCores !== undefined ? { cpuCores: opts.cpuCores } : {}),
+    ...(opts.memoryBytes !== undefined ? { memoryBytes: opts.memoryBytes } : {}),
+  });
+  const cadvisor = new CadvisorRenderer(model);
+  const kubelet = new KubeletMetrics(model);
+  const kubeProxy = new KubeProxyMetrics(model);
+
+  if ((opts.certFile === undefined) !== (opts.keyFile === undefined))
+    throw new Error('certFile and keyFile must be given together');
+  const cert: ServingCert = opts.certFile
+    ? await loadServingCert(opts.certFile, opts.keyFile!)
+    : await generateServingCert(host, model.nodeName);
+  try {
+    kubelet.certNotAfter = Date.parse(new X509Certificate(cert.certPem).validTo) / 1000;
+  } catch {
+    // not a parseable certificate: keep +Inf
+  }
+
+  const nowMs = () => Math.floor(now());
+  const render = {
+    kubeProxyMetrics: (ms = nowMs()) => kubeProxy.render(ms),
+    kubeletMetrics: (ms = nowMs()) => kubelet.render(ms),
+    cadvisor: (ms = nowMs()) => cadvisor.render(ms, { malformedLine: !!faults.cadvisorMalformedLine }),
+    pods: (ms = nowMs()) => podListJson(model, ms / 1000),
+  };
+  const pathOf = (req: http.IncomingMessage) => {
+    const u = req.url ?? '/';
+    const q = u.indexOf('?');
+    return q < 0 ? u : u.slice(0, q);
+  };
+
+  // kube-proxy :10249
+  const proxyMetrics = http.createServer((req, res) => {
+    later(faults.kubeProxyDelayMs, () => {
+      const path = pathOf(req);
+      if (faults.kubeProxyStatus)
+        return send(
+          req,
+          res,
+          faults.kubeProxyStatus,
+          `${http.STATUS_CODES[faults.kubeProxyStatus] ?? 'error'}\n`,
+          TEXT_CT,
+        );
+      if (path === '/metrics') return send(req, res, 200, render.kubeProxyMetrics(), METRICS_CT);
+      if (path === '/healthz') return send(req, res, 200, 'ok', TEXT_CT, false);
+      if (path === '/proxyMode') return send(req, res, 200, 'iptables', TEXT_CT, false);
+      send(req, res, 404, '404 page not found\n', TEXT_CT, false);
+    });
+  });
+  // kube-proxy :10256
+  const proxyStartMono = performance.now();
+  const proxyHealth = http.createServer((req, res) => {
+    later(faults.kubeProxyDelayMs, () => {
+      const path = pathOf(req);
+      const ms = nowMs();
+      const ts = goTimeString(ms, (performance.now() - proxyStartMono) / 1000 + 12.5);
+      if (path === '/healthz')
+        return send(
+          req,
+          res,
+          200,
+          `{"lastUpdated": "${ts}","currentTime": "${ts}", "nodeEligible": true}`,
+          'application/json',
+          false,
+        );
+      if (path === '/livez')
+        return send(
+          req,
+          res,
+          200,
+          `{"lastUpdated": "${ts}","currentTime": "${ts}"}`,
+          'application/json',
+          false,
+        );
+      send(req, res, 404, '404 page not found\n', TEXT_CT, false);
+    });
+  });
+
+  // kubelet :10250
+  const kubeletHandler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    later(faults.kubeletDelayMs, () => {
+      const path = pathOf(req);
+      if (faults.kubeletStatus)
+        return send(
+          req,
+          res,
+          faults.kubeletStatus,
+          `${http.STATUS_CODES[faults.kubeletStatus] ?? 'error'}`,
+          TEXT_CT,
+          false,
+        );
+      const auth = req.headers.authorization;
+      const m = typeof auth === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
+      const token = m ? m[1]! : '';
+      if (token && forbidden.has(token)) {
+        return send(
+          req,
+          res,
+          403,
+          `Forbidden (user=${user}, verb=${verbOf(req.method)}, resource=nodes, subresource=${subresourceOf(path)})`,
+          TEXT_CT,
+          false,
+        );
+      }
+      if (!token || !allowed.has(token)) return send(req, res, 401, 'Unauthorized', TEXT_CT, false);
+      const label =
+        path === '/metrics'
+          ? 'metrics'
+          : path === '/metrics/cadvisor'
+            ? 'metrics/cadvisor'
+            : path === '/pods' || path === '/pods/'
+              ? 'pods'
+              : path === '/healthz'
+                ? 'healthz'
+                : 'other';
+      kubelet.countRequest(label);
+      switch (label) {
+        case 'metrics':
+          return send(req, res, 200, render.kubeletMetrics(), METRICS_CT);
+        case 'metrics/cadvisor':
+          return send(req, res, 200, render.cadvisor(), METRICS_CT);
+        case 'pods':
+          return send(req, res, 200, render.pods(), 'application/json');
+        case 'healthz':
+          return send(req, res, 200, 'ok', TEXT_CT, false);
+        default:
+          return send(req, res, 404, '404 page not found\n', TEXT_CT, false);
+      }
+    });
+  };
+  const kubeletTls = https.createServer({ cert: cert.certPem, key: cert.keyPem }, kubeletHandler);
+  const kubeletPlain = http.createServer(kubeletHandler);
+  const sockets = new Set<net.Socket>();
+  for (const s of [proxyMetrics, proxyHealth, kubeletTls, kubeletPlain]) {
+    s.keepAliveTimeout = KEEP_ALIVE_MS;
+    s.headersTimeout = KEEP_ALIVE_MS + 1000;
+  }
+  for (const s of [proxyMetrics, proxyHealth]) {
+    s.on('connection', (sock: net.Socket) => {
+      sockets.add(sock);
+      sock.once('close', () => sockets.delete(sock));
+    });
+  }
+  // Peek at the first byte: 0x16 is a TLS handshake record.
+  const kubeletFront = net.createServer((sock) => {
+    sockets.add(sock);
+    sock.once('close', () => sockets.delete(sock));
+    sock.on('error', () => sock.destroy());
+    sock.once('data', (chunk: Buffer) => {
+      sock.pause();
+      sock.unshift(chunk);
+      if (faults.kubeletPlainHttp) {
+        kubeletPlain.emit('connection', sock);
+        sock.resume();
+      } else if (chunk[0] === 0x16) {
+        kubeletTls.emit('connection', sock);
+      } else if (looksLikeHttp(chunk)) {
+        sock.end(GO_HTTPS_400);
+      } else {
+        sock.destroy();
+      }
+    });
+  });
+  kubeletTls.on('tlsClientError', (_e, s) => s.destroy());
+
+  const servers: net.Server[] = [];
+  const ports = { kubeProxy: 0, kubeProxyHealth: 0, kubelet: 0 };
+  try {
+    ports.kubeProxy = await listen(proxyMetrics, opts.kubeProxyPort ?? 10249, host);
+    servers.push(proxyMetrics);
+    ports.kubeProxyHealth = await listen(proxyHealth, opts.kubeProxyHealthPort ?? 10256, host);
+    servers.push(proxyHealth);
+    ports.kubelet = await listen(kubeletFront, opts.kubeletPort ?? 10250, host);
+    servers.push(kubeletFront);
+  } catch (e) {
+    await Promise.all(servers.map(closeServer));
+    if (cert.tmpDir) await rm(cert.tmpDir, { recursive: true, force: true });
+    throw e;
+  }
+  const h = host.includes(':') ? `[${host}]` : host;
+  let closed: Promise<void> | undefined;
+  return {
+    kubeProxyUrl: `http://${h}:${ports.kubeProxy}/metrics`,
+    kubeProxyHealthUrl: `http://${h}:${ports.kubeProxyHealth}/healthz`,
+    kubeletUrl: `https://${h}:${ports.kubelet}`,
+    ports,
+    caCertPem: cert.certPem,
+    certFile: cert.certFile,
+    keyFile: cert.keyFile,
+    get tokens() {
+      return [...allowed];
+    },
+    get forbiddenTokens() {
+      return [...forbidden];
+    },
+    model,
+    setFaults(f) {
+      faults = { ...f };
+    },
+    setTokens(a, f) {
+      allowed = new Set(a);
+      if (f) forbidden = new Set(f);
+    },
+    render,
+    close() {
+      closed ??= (async () => {
+        const done = Promise.all(servers.map(closeServer));
+        for (const s of [proxyMetrics, proxyHealth, kubeletTls, kubeletPlain]) s.closeAllConnections();
+        for (const s of sockets) s.destroy();
+        await done;
+        if (cert.tmpDir) await rm(cert.tmpDir, { recursive: true, force: true });
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,254 @@
+// Small deterministic helpers shared by the node simulator: seeded randomness,
+// Go-compatible number formatting, smooth time functions and histograms.
+
+import { createHash } from 'node:crypto';
+
+export type Rng = () => number;
+
+/** mulberry32: small, fast, seeded PRNG in [0, 1). */
+export function mulberry32(seed: number): Rng {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** FNV-1a 32-bit hash of a string. */
+export function hash32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** An independent PRNG for one named entity, so adding entities does not reshuffle others. */
+export function rngFor(seed: number, key: string): Rng {
+  return mulberry32((hash32(key) ^ Math.imul(seed | 0, 0x9e3779b1)) >>> 0);
+}
+
+export function sha256hex(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+export function hexFrom(rng: Rng, n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += Math.floor(rng() * 16).toString(16);
+  return s;
+}
+
+/** A random (version 4 shaped) UUID drawn from rng. */
+export function uuidFrom(rng: Rng): string {
+  const h = hexFrom(rng, 32).split('');
+  h[12] = '4';
+  h[16] = '89ab'[Math.floor(rng() * 4)]!;
+  const s = h.join('');
+  return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
+}
+
+// Kubernetes' rand.String alphabet (no vowels, no confusable digits).
+const K8S_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+export function k8sSuffix(rng: Rng, n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += K8S_ALPHABET[Math.floor(rng() * K8S_ALPHABET.length)];
+  return s;
+}
+
+/**
+ * Formats a float exactly like Go's strconv.FormatFloat(v, 'g', -1, 64), which is
+ * what the Prometheus client libraries use in the text format: shortest digits,
+ * exponent form when the decimal exponent is < -4 or >= 6 ("1.048576e+06").
+ */
+export function fmt(v: number): string {
+  if (Number.isInteger(v)) {
+    if (v < 1e6 && v > -1e6) return v === 0 ? '0' : String(v);
+  } else if (Number.isFinite(v)) {
+    const a = v < 0 ? -v : v;
+    if (a >= 1e-4 && a < 1e6) return String(v);
+  } else {
+    return v !== v ? 'NaN' : v > 0 ? '+Inf' : '-Inf';
+  }
+  const s = v.toExponential();
+  const i = s.indexOf('e');
+  const sign = s[i + 1]!;
+  const digits = s.slice(i + 2);
+  return s.slice(0, i) + 'e' + sign + (digits.length < 2 ? '0' + digits : digits);
+}
+
+/** Escapes a label value for the Prometheus text format. */
+export function esc(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/** Formats `name="value"` pairs in the given order (callers pass them sorted by name). */
+export function labelPairs(pairs: [string, string][]): string {
+  return pairs.map(([k, v]) => `${k}="${esc(v)}"`).join(',');
+}
+
+/** Pushes the `# HELP` and `# TYPE` lines of a family. */
+export function family(out: string[], name: string, type: string, help: string): void {
+  out.push('# HELP ', name, ' ', help, '\n# TYPE ', name, ' ', type, '\n');
+}
+
+/** Pushes one sample line: `name{labels} value`. labels without braces; may be ''. */
+export function sample(out: string[], name: string, labels: string, v: number): void {
+  if (labels) out.push(name, '{', labels, '} ', fmt(v), '\n');
+  else out.push(name, ' ', fmt(v), '\n');
+}
+
+/**
+ * A smooth, strictly positive multiplier 1 + a1·sin(w1·t + p1) + a2·sin(w2·t + p2)
+ * (amplitude a1 + a2 < 1) with a closed-form integral, so counters built from it
+ * advance at a varying rate but never go down.
+ */
+export class Wave {
+  private readonly a1: number;
+  private readonly a2: number;
+  private readonly w1: number;
+  private readonly w2: number;
+  private readonly p1: number;
+  private readonly p2: number;
+
+  constructor(rng: Rng, amp: number, minPeriodS = 240, maxPeriodS = 3600) {
+    const amplitude = Math.min(Math.max(amp, 0), 0.95);
+    const split = 0.35 + 0.3 * rng();
+    this.a1 = amplitude * split;
+    this.a2 = amplitude * (1 - split);
+    this.w1 = (2 * Math.PI) / (minPeriodS + (maxPeriodS - minPeriodS) * rng());
+    this.w2 = (2 * Math.PI) / (minPeriodS / 4 + (minPeriodS / 2) * rng());
+    this.p1 = 2 * Math.PI * rng();
+    this.p2 = 2 * Math.PI * rng();
+  }
+
+  /** The multiplier at t (seconds). */
+  at(t: number): number {
+    return 1 + this.a1 * Math.sin(this.w1 * t + this.p1) + this.a2 * Math.sin(this.w2 * t + this.p2);
+  }
+
+  /** An antiderivative of at(); the integral over [t0, t] is cum(t) - cum(t0). */
+  cum(t: number): number {
+    return (
+      t -
+      (this.a1 / this.w1) * Math.cos(this.w1 * t + this.p1) -
+      (this.a2 / this.w2) * Math.cos(this.w2 * t + this.p2)
+    );
+  }
+
+  /** Integral of at() over [t0, t] (0 when t <= t0). */
+  integral(t0: number, t: number): number {
+    return t > t0 ? this.cum(t) - this.cum(t0) : 0;
+  }
+}
+
+// Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7).
+function erf(x: number): number {
+  const s = x < 0 ? -1 : 1;
+  const a = Math.abs(x);
+  const t = 1 / (1 + 0.3275911 * a);
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+      t *
+      Math.exp(-a * a);
+  return s * y;
+}
+
+/** CDF of a log-normal distribution (given median and sigma of ln) at each bound. */
+export function lognormalCdf(bounds: readonly number[], median: number, sigma: number): number[] {
+  const mu = Math.log(median);
+  return bounds.map((b) => (b <= 0 ? 0 : 0.5 * (1 + erf((Math.log(b) - mu) / (sigma * Math.SQRT2)))));
+}
+
+/** One population of observations of a simulated histogram. */
+export interface HistComponent {
+  /** Observations so far (monotone in t). */
+  count: (t: number) => number;
+  /** Cumulative fraction of observations <= each finite bound (non-decreasing). */
+  cdf: number[];
+  /** Mean observed value, for _sum. */
+  mean: number;
+}
+
+export function component(
+  count: (t: number) => number,
+  bounds: readonly number[],
+  median: number,
+  sigma: number,
+): HistComponent {
+  return { count, cdf: lognormalCdf(bounds, median, sigma), mean: median * Math.exp((sigma * sigma) / 2) };
+}
+
+/**
+ * A histogram whose buckets are consistent by construction: each component's
+ * bucket count is floor(count · cdf), non-decreasing in le and in time; +Inf ==
+ * _count. Pass `labels` as 'a="b",c="d"' (or '').
+ */
+export class SimHistogram {
+  readonly leLabels: string[];
+  constructor(
+    readonly bounds: readonly number[],
+    readonly components: HistComponent[],
+  ) {
+    this.leLabels = bounds.map((b) => `le="${fmt(b)}"`);
+  }
+
+  write(out: string[], name: string, labels: string, t: number): void {
+    const comps = this.components;
+    const counts = comps.map((c) => Math.max(0, Math.floor(c.count(t))));
+    const pre = labels ? labels + ',' : '';
+    const bucket = name + '_bucket{' + pre;
+    let total = 0;
+    let sum = 0;
+    for (let j = 0; j < comps.length; j++) {
+      total += counts[j]!;
+      sum += counts[j]! * comps[j]!.mean;
+    }
+    for (let i = 0; i < this.bounds.length; i++) {
+      let n = 0;
+      for (let j = 0; j < comps.length; j++) n += Math.floor(counts[j]! * comps[j]!.cdf[i]!);
+      out.push(bucket, this.leLabels[i]!, '} ', fmt(n), '\n');
+    }
+    out.push(bucket, 'le="+Inf"} ', fmt(total), '\n');
+    sample(out, name + '_sum', labels, sum);
+    sample(out, name + '_count', labels, total);
+  }
+}
+
+/** Go's time.Time.String() for a UTC time with a monotonic reading, as kube-proxy's /healthz prints it. */
+export function goTimeString(ms: number, monotonicS: number): string {
+  const d = new Date(ms);
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  let frac = '';
+  const msPart = d.getUTCMilliseconds();
+  if (msPart) frac = '.' + p(msPart, 3).replace(/0+$/, '');
+  const date = `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}`;
+  const time = `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}${frac}`;
+  return `${date} ${time} +0000 UTC m=+${monotonicS.toFixed(9)}`;
+}
+
+/** RFC 3339 (seconds precision) as Kubernetes serialises metav1.Time. */
+export function rfc3339(sec: number): string {
+  return new Date(Math.floor(sec) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/** Kubernetes quantity strings for CPU millicores and memory bytes. */
+export function cpuQuantity(milli: number): string {
+  return milli % 1000 === 0 ? String(milli / 1000) : `${milli}m`;
+}
+
+export function memQuantity(bytes: number): string {
+  const Mi = 1024 * 1024;
+  if (bytes % (1024 * Mi) === 0) return `${bytes / (1024 * Mi)}Gi`;
+  if (bytes % Mi === 0) return `${bytes / Mi}Mi`;
+  if (bytes % 1024 === 0) return `${bytes / 1024}Ki`;
+  return String(bytes);
+}
+
+export const MiB = 1024 * 1024;
+export const GiB = 1024 * MiB;

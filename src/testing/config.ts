@@ -1,0 +1,60 @@
+// Config objects for tests that build targets and writers directly, without TOML.
+import type { GlobalConfig, ScrapeInstance, WriterConfig, WriterOptions } from '../config/types.js';
+
+export function testGlobal(o: Partial<GlobalConfig> = {}): GlobalConfig {
+  return {
+    hostname: 'node-1',
+    omitHostname: false,
+    hostnameLabel: 'ident',
+    labels: {},
+    intervalMs: 15_000,
+    providers: ['local'],
+    precision: 'ms',
+    concurrency: -1,
+    printConfigs: false,
+    ...o,
+  };
+}
+
+export function testInstance(o: Partial<ScrapeInstance> = {}): ScrapeInstance {
+  return {
+    name: 'input.prometheus/test.toml#1',
+    origin: { file: 'test.toml', line: 1 },
+    urls: [],
+    labels: {},
+    urlLabelKey: 'instance',
+    urlLabelValue: '{{.Host}}',
+    honorLabels: false,
+    honorTimestamps: true,
+    headers: {},
+    timeoutMs: 3000,
+    intervalMs: 15_000,
+    tls: { useTls: false, insecureSkipVerify: false },
+    ignoreMetrics: [],
+    ignoreLabelKeys: [],
+    metricsPass: [],
+    metricsDrop: [],
+    relabelConfigs: [],
+    duplicationAllowed: false,
+    sampleLimit: 0,
+    labelLimit: 0,
+    labelValueLengthLimit: 0,
+    bodySizeLimit: 64 * 1024 * 1024,
+    ...o,
+  };
+}
+
+export const testWriterOpt: WriterOptions = { batch: 1000, chanSize: 1_000_000 };
+
+export function testWriter(url: string, o: Partial<WriterConfig> = {}): WriterConfig {
+  return {
+    url,
+    headers: {},
+    timeoutMs: 5000,
+    dialTimeoutMs: 2500,
+    maxIdleConnsPerHost: 100,
+    tls: { useTls: false, insecureSkipVerify: false },
+    maxInFlight: 4,
+    ...o,
+  };
+}

@@ -1,0 +1,859 @@
+// An on-disk FIFO queue of opaque records: the buffer between the scrape pipeline and remote write
+// that keeps samples while the store is down. Same idea as VictoriaMetrics's lib/persistentqueue:
+// append-only segment files plus a persisted read position; fully read segments are deleted.
+//
+// Layout of `dir`:
+//   NNNNNNNNNNNNNNNN.seg   segments, 16-digit zero-padded increasing sequence numbers; records
+//                          are appended to the newest one, which rolls over past segmentBytes
+//   reader.json            {"segment": seq, "offset": bytes}: where the oldest unacked record is,
+//                          replaced atomically (tmp + rename); it may lag (records re-sent), it
+//                          never runs ahead of what was acked
+//   LOCK                   pid of the owning process
+//
+// Record framing (13-byte header, little endian):
+//   u8 magic/version | u32 payload length | u32 samples | u32 CRC-32 of (length, samples, payload)
+//   then the payload.
+//
+// Recovery: sealed segments are walked header by header (cheap); the newest segment, the only one
+// a crash can tear, is CRC-checked in full and truncated at the first bad record. A CRC mismatch
+// met later while reading skips the rest of that segment. Nothing here throws on a full queue:
+// the oldest records are dropped and counted instead.
+
+import { Buffer } from 'node:buffer';
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+
+export interface DiskQueueOptions {
+  dir: string;
+  /** Bound on unread bytes (headers included); the oldest records are dropped to stay under it. */
+  maxBytes: number;
+  /** Roll to a new segment file past this many bytes; default 32 MiB. */
+  segmentBytes?: number;
+  /** Called after records were dropped to respect maxBytes (exceptions are ignored). */
+  onDrop?: (records: number, samples: number, bytes: number) => void;
+}
+
+const MAGIC = 0xa7; // format version 1
+const HEADER = 13;
+/** Largest payload accepted; a larger length in a header means corruption. */
+export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+const DEFAULT_SEGMENT_BYTES = 32 * 1024 * 1024;
+const SYNC_INTERVAL_MS = 1000;
+const READER_PERSIST_MS = 100;
+const READER_PERSIST_ACKS = 256;
+const SCAN_WINDOW = 64 * 1024;
+const SEGMENT_RE = /^(\d{16})\.seg$/;
+const READER_FILE = 'reader.json';
+const LOCK_FILE = 'LOCK';
+
+// ---------------------------------------------------------------------------------------------
+// CRC-32 (IEEE): node:zlib has it since 20.15; the table version covers older 20.x.
+
+let crcTable: Uint32Array | undefined;
+
+/** Table-driven CRC-32 (IEEE 802.3), same results and chaining as zlib.crc32. Exported for tests. */
+export function tableCrc32(data: Uint8Array, prev = 0): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = (prev ^ 0xffffffff) >>> 0;
+  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+const crc32: (data: Uint8Array, prev?: number) => number =
+  typeof zlib.crc32 === 'function' ? (data, prev = 0) => zlib.crc32(data, prev) : tableCrc32;
+
+interface Header {
+  len: number;
+  samples: number;
+  crc: number;
+}
+
+function parseHeader(b: Buffer): Header | undefined {
+  if (b.length < HEADER || b[0] !== MAGIC) return undefined;
+  const len = b.readUInt32LE(1);
+  if (len > MAX_RECORD_BYTES) return undefined;
+  return { len, samples: b.readUInt32LE(5), crc: b.readUInt32LE(9) };
+}
+
+/** CRC of the length and samples fields (header bytes 1..8) followed by the payload. */
+function recordCrc(header: Buffer, payload: Uint8Array): number {
+  return crc32(payload, crc32(header.subarray(1, 9)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small file helpers
+
+function errCode(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function errMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** An Error naming the queue and the operation, keeping the errno code (ENOSPC, EACCES, ...). */
+function diskError(op: string, dir: string, e: unknown): Error {
+  const err: NodeJS.ErrnoException = new Error(`diskqueue ${dir}: ${op} failed: ${errMessage(e)}`, {
+    cause: e,
+  });
+  const code = errCode(e);
+  if (code) err.code = code;
+  return err;
+}
+
+/** Reads until `buf` is full or EOF; returns the number of bytes read. */
+async function readFully(fh: FileHandle, buf: Buffer, position: number): Promise<number> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesRead } = await fh.read(buf, done, buf.length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+async function writeFully(fh: FileHandle, parts: Buffer[], position: number): Promise<void> {
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  let done = 0;
+  while (done < total) {
+    // the parts not yet (fully) written
+    const rest: Buffer[] = [];
+    let skip = done;
+    for (const p of parts) {
+      if (skip >= p.length) {
+        skip -= p.length;
+        continue;
+      }
+      rest.push(skip > 0 ? p.subarray(skip) : p);
+      skip = 0;
+    }
+    const { bytesWritten } = await fh.writev(rest, position + done);
+    if (bytesWritten <= 0) throw new Error('write made no progress');
+    done += bytesWritten;
+  }
+}
+
+/** Makes created, renamed and deleted names durable; best effort (not every platform can). */
+async function syncDir(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await fsp.open(dir, 'r');
+    await fh.sync();
+  } catch {
+    // ignore
+  } finally {
+    await fh?.close().catch(() => {});
+  }
+}
+
+async function unlinkQuiet(file: string): Promise<void> {
+  await fsp.unlink(file).catch(() => {});
+}
+
+/** Sequential reads through a 64 KiB window: header walks touch the disk once per window. */
+class ScanReader {
+  private buf = Buffer.allocUnsafe(SCAN_WINDOW);
+  private start = 0;
+  private len = 0;
+  constructor(private readonly fh: FileHandle) {}
+
+  /** Exactly n bytes at pos, or undefined past EOF. Valid until the next call. */
+  async read(pos: number, n: number): Promise<Buffer | undefined> {
+    if (pos >= this.start && pos + n <= this.start + this.len) {
+      return this.buf.subarray(pos - this.start, pos - this.start + n);
+    }
+    if (n > this.buf.length) {
+      const b = Buffer.allocUnsafe(n);
+      return (await readFully(this.fh, b, pos)) === n ? b : undefined;
+    }
+    this.start = pos;
+    this.len = await readFully(this.fh, this.buf, pos);
+    return n <= this.len ? this.buf.subarray(0, n) : undefined;
+  }
+}
+
+interface ScanResult {
+  /** Offset just past the last good record. */
+  end: number;
+  records: number;
+  samples: number;
+}
+
+/** Walks records from `start`; stops at EOF or at the first bad one (bad header, record running
+ * past the file end, or, with verifyCrc, a CRC mismatch). */
+async function scanSegment(
+  fh: FileHandle,
+  size: number,
+  start: number,
+  verifyCrc: boolean,
+): Promise<ScanResult> {
+  const r = new ScanReader(fh);
+  let off = start;
+  let records = 0;
+  let samples = 0;
+  while (size - off >= HEADER) {
+    const h = await r.read(off, HEADER);
+    const hdr = h && parseHeader(h);
+    if (!h || !hdr || off + HEADER + hdr.len > size) break;
+    if (verifyCrc) {
+      const headCrc = crc32(h.subarray(1, 9)); // before the next read reuses the window
+      const payload = hdr.len > 0 ? await r.read(off + HEADER, hdr.len) : Buffer.alloc(0);
+      if (!payload || crc32(payload, headCrc) !== hdr.crc) break;
+    }
+    records++;
+    samples += hdr.samples;
+    off += HEADER + hdr.len;
+  }
+  return { end: off, records, samples };
+}
+
+/** The record boundary at or before `target`, walking headers from the segment start. A reader
+ * offset off a boundary (hand edits, bugs) is moved back: re-sending beats skipping. */
+async function alignToRecord(fh: FileHandle, size: number, target: number): Promise<number> {
+  const r = new ScanReader(fh);
+  let off = 0;
+  while (off < target) {
+    const h = size - off >= HEADER ? await r.read(off, HEADER) : undefined;
+    const hdr = h && parseHeader(h);
+    if (!hdr) return target; // damaged before the read position: that part was consumed anyway
+    const next = off + HEADER + hdr.len;
+    if (next > target) return off;
+    off = next;
+  }
+  return off;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lock: dir/LOCK holds the owner's pid. Created atomically with its content (link of a temp
+// file); a lock whose pid is dead is taken over. Known limit: a dead owner's pid reused by an
+// unrelated live process makes open fail until LOCK is removed by hand.
+
+const heldLocks = new Set<string>();
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errCode(e) === 'EPERM';
+  }
+}
+
+async function tryCreateLock(lockPath: string, content: string): Promise<boolean> {
+  const tmp = `${lockPath}.${process.pid}.tmp`;
+  await fsp.writeFile(tmp, content);
+  try {
+    await fsp.link(tmp, lockPath);
+    return true;
+  } catch (e) {
+    if (errCode(e) === 'EEXIST') return false;
+    // no hard links on this file system: exclusive create instead
+    try {
+      await fsp.writeFile(lockPath, content, { flag: 'wx' });
+      return true;
+    } catch (e2) {
+      if (errCode(e2) === 'EEXIST') return false;
+      throw e2;
+    }
+  } finally {
+    await unlinkQuiet(tmp);
+  }
+}
+
+async function acquireLock(dir: string): Promise<void> {
+  if (heldLocks.has(dir)) throw new Error(`diskqueue ${dir}: already open in this process`);
+  heldLocks.add(dir); // reserved synchronously: a concurrent open in this process fails above
+  const lockPath = path.join(dir, LOCK_FILE);
+  try {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (await tryCreateLock(lockPath, `${process.pid}\n`)) return;
+      let text: string;
+      try {
+        text = await fsp.readFile(lockPath, 'utf8');
+      } catch (e) {
+        if (errCode(e) === 'ENOENT') continue; // released meanwhile
+        throw e;
+      }
+      const pid = Number(text.trim());
+      // Our own pid is not in heldLocks, so it is a previous run that had the same pid (containers).
+      const live = Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid);
+      if (live) {
+        throw new Error(
+          `diskqueue ${dir}: locked by another running process (pid ${pid}); ` +
+            `only one process may own a queue directory (lock file ${lockPath})`,
+        );
+      }
+      try {
+        await fsp.unlink(lockPath); // stale: its owner is gone
+      } catch (e) {
+        if (errCode(e) !== 'ENOENT') throw e;
+      }
+    }
+    throw new Error(`diskqueue ${dir}: could not take the lock file ${lockPath}`);
+  } catch (e) {
+    heldLocks.delete(dir);
+    throw e;
+  }
+}
+
+async function releaseLock(dir: string): Promise<void> {
+  const lockPath = path.join(dir, LOCK_FILE);
+  try {
+    const text = await fsp.readFile(lockPath, 'utf8');
+    if (Number(text.trim()) === process.pid) await fsp.unlink(lockPath);
+  } catch {
+    // already gone
+  } finally {
+    heldLocks.delete(dir);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Segment {
+  seq: number;
+  /** Readable limit: just past the last good record. For the writer segment, the append offset. */
+  end: number;
+  /** Unread records/samples in the segment (from the read offset for the first one). */
+  records: number;
+  samples: number;
+}
+
+interface Peeked {
+  seq: number;
+  offset: number;
+  next: number;
+  body: Buffer;
+  samples: number;
+}
+
+interface DropTally {
+  records: number;
+  samples: number;
+  bytes: number;
+}
+
+export class DiskQueue {
+  private readonly dir: string;
+  private readonly maxBytes: number;
+  private readonly segmentBytes: number;
+  private readonly onDrop: DiskQueueOptions['onDrop'];
+
+  /** Oldest first; never empty; the last one is being appended to. */
+  private segs: Segment[] = [];
+  /** Read position inside segs[0]. */
+  private readOffset = 0;
+  private writer: FileHandle | undefined;
+  private writerDirty = false;
+  /** Set when a failed append could not be undone: the next append starts a new segment. */
+  private writerNeedsRoll = false;
+  private reader: { seq: number; fh: FileHandle } | undefined;
+  private peeked: Peeked | undefined;
+
+  private chain: Promise<unknown> = Promise.resolve();
+  private closing = false;
+  private closed: Promise<void> | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private persistTimer: NodeJS.Timeout | undefined;
+  private readerDirty = false;
+  private pendingAcks = 0;
+  private lastPersist = 0;
+
+  private _droppedRecords = 0;
+  private _droppedSamples = 0;
+  private _droppedBytes = 0;
+  private _corruptRecords = 0;
+
+  private constructor(dir: string, opts: DiskQueueOptions) {
+    this.dir = dir;
+    this.maxBytes = opts.maxBytes;
+    this.segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    this.onDrop = opts.onDrop;
+  }
+
+  /** Creates `dir` if needed, takes its lock, and recovers whatever a previous run left. */
+  static async open(opts: DiskQueueOptions): Promise<DiskQueue> {
+    if (!opts || typeof opts.dir !== 'string' || opts.dir === '')
+      throw new Error('diskqueue: dir is required');
+    if (!(Number.isFinite(opts.maxBytes) && opts.maxBytes > 0)) {
+      throw new Error(`diskqueue: maxBytes must be a positive number, got ${opts.maxBytes}`);
+    }
+    if (opts.segmentBytes !== undefined && !(Number.isFinite(opts.segmentBytes) && opts.segmentBytes > 0)) {
+      throw new Error(`diskqueue: segmentBytes must be a positive number, got ${opts.segmentBytes}`);
+    }
+    const dir = path.resolve(opts.dir);
+    try {
+      await fsp.mkdir(dir, { recursive: true });
+    } catch (e) {
+      throw diskError('creating the directory', dir, e);
+    }
+    await acquireLock(dir);
+    const q = new DiskQueue(dir, opts);
+    try {
+      await q.recover();
+    } catch (e) {
+      await q.writer?.close().catch(() => {});
+      await releaseLock(dir);
+      throw diskError('recovery', dir, e);
+    }
+    return q;
+  }
+
+  /** Unread bytes, record headers included. */
+  get bytes(): number {
+    let n = -this.readOffset;
+    for (const s of this.segs) n += s.end;
+    return n;
+  }
+  get records(): number {
+    let n = 0;
+    for (const s of this.segs) n += s.records;
+    return n;
+  }
+  get samples(): number {
+    let n = 0;
+    for (const s of this.segs) n += s.samples;
+    return n;
+  }
+  /** Records dropped to respect maxBytes (including records larger than maxBytes itself). */
+  get droppedRecords(): number {
+    return this._droppedRecords;
+  }
+  get droppedSamples(): number {
+    return this._droppedSamples;
+  }
+  get droppedBytes(): number {
+    return this._droppedBytes;
+  }
+  /** Records lost to corruption: torn tails, CRC mismatches and what was skipped after them. */
+  get corruptRecords(): number {
+    return this._corruptRecords;
+  }
+
+  /** Appends one record. Written to the file before resolving; fsynced within a second and when
+   * its segment is closed. Never throws because the queue is full (drops oldest); throws an
+   * Error with the errno `code` on disk errors, leaving the queue as it was. */
+  append(body: Buffer, samples: number): Promise<void> {
+    if (!(body instanceof Uint8Array))
+      return Promise.reject(new TypeError('diskqueue: body must be a Buffer'));
+    if (!Number.isInteger(samples) || samples < 0 || samples > 0xffffffff) {
+      return Promise.reject(new RangeError(`diskqueue: samples must be a uint32, got ${samples}`));
+    }
+    if (body.length > MAX_RECORD_BYTES) {
+      return Promise.reject(
+        new RangeError(`diskqueue: record of ${body.length} bytes exceeds the ${MAX_RECORD_BYTES} limit`),
+      );
+    }
+    const u8: Uint8Array = body;
+    const buf = Buffer.isBuffer(u8) ? u8 : Buffer.from(u8.buffer, u8.byteOffset, u8.length);
+    return this.run(() => this.doAppend(buf, samples));
+  }
+
+  /** The oldest record, not removed. Repeated peeks return the same record until ack. */
+  peek(): Promise<{ body: Buffer; samples: number } | undefined> {
+    return this.run(() => this.doPeek());
+  }
+
+  /** Removes the record last returned by peek. A no-op if there was none, or if it was dropped
+   * (maxBytes) since it was peeked. */
+  ack(): Promise<void> {
+    return this.run(() => this.doAck());
+  }
+
+  /** Persists the read position, fsyncs, closes files, releases the lock. Idempotent. */
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closing = true;
+      this.closed = this.chain.then(() => this.shutdown());
+    }
+    return this.closed;
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closing) return Promise.reject(new Error(`diskqueue ${this.dir}: closed`));
+    const p = this.chain.then(fn);
+    this.chain = p.then(
+      () => {},
+      () => {},
+    );
+    return p;
+  }
+
+  private segPath(seq: number): string {
+    return path.join(this.dir, `${String(seq).padStart(16, '0')}.seg`);
+  }
+
+  private get writerSeg(): Segment {
+    return this.segs[this.segs.length - 1];
+  }
+
+  private async recover(): Promise<void> {
+    const names = await fsp.readdir(this.dir);
+    const seqs = names
+      .map((n) => SEGMENT_RE.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+    await unlinkQuiet(path.join(this.dir, `${READER_FILE}.tmp`));
+
+    const pos = await this.loadReadPosition();
+    let readOffset = 0;
+    if (pos) {
+      // segments before the read position were consumed; a crash may have left them behind
+      while (seqs.length > 0 && seqs[0] < pos.seq) await unlinkQuiet(this.segPath(seqs.shift()!));
+      if (seqs.length > 0 && seqs[0] === pos.seq) readOffset = pos.offset;
+    }
+    if (seqs.length === 0) {
+      const seq = (pos?.seq ?? 0) + 1;
+      await fsp.writeFile(this.segPath(seq), '', { flag: 'wx' });
+      await syncDir(this.dir);
+      seqs.push(seq);
+    }
+
+    for (let i = 0; i < seqs.length; i++) {
+      const seq = seqs[i];
+      const last = i === seqs.length - 1;
+      const fh = await fsp.open(this.segPath(seq), last ? 'r+' : 'r');
+      try {
+        const size = (await fh.stat()).size;
+        let start = 0;
+        if (i === 0 && readOffset > 0) start = await alignToRecord(fh, size, Math.min(readOffset, size));
+        // Only the newest segment can be torn by a crash (older ones were fsynced when sealed):
+        // check it fully, walk the others header by header and verify their CRCs when read.
+        const res = await scanSegment(fh, size, start, last);
+        if (res.end < size) {
+          this._corruptRecords++;
+          if (last) {
+            await fh.truncate(res.end);
+            await fh.sync();
+          }
+        }
+        this.segs.push({ seq, end: res.end, records: res.records, samples: res.samples });
+        if (i === 0) {
+          if (start !== readOffset) this.readerDirty = true;
+          this.readOffset = start;
+        }
+        if (last) this.writer = fh;
+      } catch (e) {
+        await fh.close().catch(() => {});
+        throw e;
+      }
+      if (!last) await fh.close();
+    }
+    if (!pos || pos.seq !== this.segs[0].seq) this.readerDirty = true;
+  }
+
+  private async loadReadPosition(): Promise<{ seq: number; offset: number } | undefined> {
+    let text: string;
+    try {
+      text = await fsp.readFile(path.join(this.dir, READER_FILE), 'utf8');
+    } catch (e) {
+      if (errCode(e) === 'ENOENT') return undefined;
+      throw e;
+    }
+    try {
+      const v = JSON.parse(text) as { segment?: unknown; offset?: unknown };
+      if (
+        Number.isSafeInteger(v.segment) &&
+        Number.isSafeInteger(v.offset) &&
+        (v.segment as number) >= 0 &&
+        (v.offset as number) >= 0
+      ) {
+        return { seq: v.segment as number, offset: v.offset as number };
+      }
+    } catch {
+      // unreadable: start from the oldest segment (re-send rather than skip)
+    }
+    return undefined;
+  }
+
+  private async doAppend(body: Buffer, samples: number): Promise<void> {
+    const need = HEADER + body.length;
+    const drop: DropTally = { records: 0, samples: 0, bytes: 0 };
+    try {
+      if (need > this.maxBytes) {
+        // can never fit: this record is the one dropped
+        drop.records = 1;
+        drop.samples = samples;
+        drop.bytes = need;
+        return;
+      }
+      try {
+        while (this.bytes + need > this.maxBytes && this.bytes > 0) await this.dropOldest(drop);
+      } catch (e) {
+        throw diskError('dropping old records', this.dir, e);
+      }
+
+      let w = this.writerSeg;
+      if (this.writerNeedsRoll || (w.end > 0 && w.end + need > this.segmentBytes)) {
+        try {
+          await this.roll();
+        } catch (e) {
+          throw diskError('starting a new segment', this.dir, e);
+        }
+        w = this.writerSeg;
+      }
+      const header = Buffer.allocUnsafe(HEADER);
+      header[0] = MAGIC;
+      header.writeUInt32LE(body.length, 1);
+      header.writeUInt32LE(samples, 5);
+      header.writeUInt32LE(recordCrc(header, body), 9);
+      const at = w.end;
+      try {
+        await writeFully(this.writer!, [header, body], at);
+      } catch (e) {
+        // Cut off whatever part was written. Even if that fails, `end` hides it from readers and
+        // the next append starts a new segment; recovery treats it as a torn tail.
+        try {
+          await this.writer!.truncate(at);
+        } catch {
+          this.writerNeedsRoll = true;
+        }
+        throw diskError('append', this.dir, e);
+      }
+      w.end = at + need;
+      w.records++;
+      w.samples += samples;
+      this.writerDirty = true;
+      this.scheduleSync();
+    } finally {
+      if (drop.records > 0 || drop.bytes > 0) this.reportDrop(drop);
+    }
+  }
+
+  /** Frees room by dropping the oldest unread data: a whole segment while there are sealed ones,
+   * then single records of the segment being written. */
+  private async dropOldest(drop: DropTally): Promise<void> {
+    const first = this.segs[0];
+    if (this.segs.length > 1) {
+      drop.records += first.records;
+      drop.samples += first.samples;
+      drop.bytes += first.end - this.readOffset;
+      await this.removeFirstSegment();
+      return;
+    }
+    const h = Buffer.allocUnsafe(HEADER);
+    const got = await readFully(this.writer!, h, this.readOffset);
+    const hdr = got === HEADER ? parseHeader(h) : undefined;
+    if (!hdr || this.readOffset + HEADER + hdr.len > first.end) {
+      await this.skipCorruptSegment();
+      return;
+    }
+    const n = HEADER + hdr.len;
+    this.readOffset += n;
+    first.records--;
+    first.samples -= hdr.samples;
+    drop.records++;
+    drop.samples += hdr.samples;
+    drop.bytes += n;
+    this.readerMoved();
+  }
+
+  private reportDrop(drop: DropTally): void {
+    this._droppedRecords += drop.records;
+    this._droppedSamples += drop.samples;
+    this._droppedBytes += drop.bytes;
+    try {
+      this.onDrop?.(drop.records, drop.samples, drop.bytes);
+    } catch {
+      // the callback's problem
+    }
+  }
+
+  private async doPeek(): Promise<{ body: Buffer; samples: number } | undefined> {
+    for (;;) {
+      const first = this.segs[0];
+      const p = this.peeked;
+      if (p && p.seq === first.seq && p.offset === this.readOffset)
+        return { body: p.body, samples: p.samples };
+      if (this.readOffset >= first.end) {
+        if (this.segs.length === 1) return undefined;
+        await this.removeFirstSegment();
+        continue;
+      }
+      const fh = await this.readHandle(first);
+      if (!fh) {
+        await this.skipCorruptSegment(); // file vanished
+        continue;
+      }
+      const header = Buffer.allocUnsafe(HEADER);
+      const got = await readFully(fh, header, this.readOffset);
+      const hdr = got === HEADER ? parseHeader(header) : undefined;
+      if (!hdr || this.readOffset + HEADER + hdr.len > first.end) {
+        await this.skipCorruptSegment();
+        continue;
+      }
+      const body = Buffer.allocUnsafe(hdr.len);
+      if (
+        (await readFully(fh, body, this.readOffset + HEADER)) !== hdr.len ||
+        recordCrc(header, body) !== hdr.crc
+      ) {
+        await this.skipCorruptSegment();
+        continue;
+      }
+      this.peeked = {
+        seq: first.seq,
+        offset: this.readOffset,
+        next: this.readOffset + HEADER + hdr.len,
+        body,
+        samples: hdr.samples,
+      };
+      return { body, samples: hdr.samples };
+    }
+  }
+
+  private async doAck(): Promise<void> {
+    const p = this.peeked;
+    this.peeked = undefined;
+    const first = this.segs[0];
+    if (!p || p.seq !== first.seq || p.offset !== this.readOffset) return;
+    this.readOffset = p.next;
+    first.records--;
+    first.samples -= p.samples;
+    if (this.readOffset >= first.end && this.segs.length > 1) await this.removeFirstSegment();
+    this.readerDirty = true;
+    this.pendingAcks++;
+    if (this.pendingAcks >= READER_PERSIST_ACKS || Date.now() - this.lastPersist >= READER_PERSIST_MS) {
+      await this.persistReader(false).catch(() => {}); // a stale position only means re-sends
+    } else {
+      this.schedulePersist();
+    }
+  }
+
+  private async readHandle(seg: Segment): Promise<FileHandle | undefined> {
+    if (seg === this.writerSeg) return this.writer;
+    if (this.reader?.seq === seg.seq) return this.reader.fh;
+    await this.closeReader();
+    try {
+      this.reader = { seq: seg.seq, fh: await fsp.open(this.segPath(seg.seq), 'r') };
+    } catch (e) {
+      if (errCode(e) === 'ENOENT') return undefined;
+      throw e;
+    }
+    return this.reader.fh;
+  }
+
+  private async closeReader(): Promise<void> {
+    const r = this.reader;
+    this.reader = undefined;
+    await r?.fh.close().catch(() => {});
+  }
+
+  /** The record at the read position is unreadable: give up the rest of its segment. */
+  private async skipCorruptSegment(): Promise<void> {
+    if (this.segs.length === 1) await this.roll(); // seal the segment being written first
+    const first = this.segs[0];
+    this._corruptRecords += Math.max(1, first.records);
+    first.records = 0;
+    first.samples = 0;
+    await this.removeFirstSegment();
+  }
+
+  /** Deletes segs[0] (fully read, dropped or corrupt); the reader moves to the next segment. */
+  private async removeFirstSegment(): Promise<void> {
+    const s = this.segs.shift()!;
+    if (this.reader?.seq === s.seq) await this.closeReader();
+    this.readOffset = 0;
+    await unlinkQuiet(this.segPath(s.seq));
+    this.readerMoved();
+  }
+
+  private readerMoved(): void {
+    this.peeked = undefined;
+    this.readerDirty = true;
+    this.schedulePersist();
+  }
+
+  /** Seals the segment being written (fsync) and starts the next one. */
+  private async roll(): Promise<void> {
+    const old = this.writer!;
+    if (this.writerDirty) {
+      await old.sync();
+      this.writerDirty = false;
+    }
+    const seq = this.writerSeg.seq + 1;
+    const fh = await fsp.open(this.segPath(seq), 'wx+');
+    await syncDir(this.dir);
+    this.writer = fh;
+    this.writerNeedsRoll = false;
+    this.segs.push({ seq, end: 0, records: 0, samples: 0 });
+    await old.close().catch(() => {});
+  }
+
+  private scheduleSync(): void {
+    if (this.syncTimer) return;
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = undefined;
+      this.run(async () => {
+        if (!this.writerDirty) return;
+        await this.writer!.sync();
+        this.writerDirty = false;
+      }).catch(() => {});
+    }, SYNC_INTERVAL_MS);
+    this.syncTimer.unref();
+  }
+
+  private schedulePersist(): void {
+    if (this.persistTimer) return;
+    const wait = Math.max(0, READER_PERSIST_MS - (Date.now() - this.lastPersist));
+    this.persistTimer = setTimeout(() => {
+      this.persistTimer = undefined;
+      this.run(() => this.persistReader(false)).catch(() => {});
+    }, wait);
+    this.persistTimer.unref();
+  }
+
+  /** Writes reader.json atomically: temp file, then rename over the old one. */
+  private async persistReader(durable: boolean): Promise<void> {
+    if (!this.readerDirty) return;
+    const file = path.join(this.dir, READER_FILE);
+    const tmp = `${file}.tmp`;
+    const text = `${JSON.stringify({ segment: this.segs[0].seq, offset: this.readOffset })}\n`;
+    const fh = await fsp.open(tmp, 'w');
+    try {
+      await fh.writeFile(text);
+      if (durable) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(tmp, file);
+    if (durable) await syncDir(this.dir);
+    this.readerDirty = false;
+    this.pendingAcks = 0;
+    this.lastPersist = Date.now();
+  }
+
+  private async shutdown(): Promise<void> {
+    clearTimeout(this.syncTimer);
+    clearTimeout(this.persistTimer);
+    this.syncTimer = this.persistTimer = undefined;
+    const errors: unknown[] = [];
+    try {
+      this.readerDirty = true;
+      await this.persistReader(true);
+    } catch (e) {
+      errors.push(e);
+    }
+    try {
+      if (this.writerDirty) await this.writer!.sync();
+      this.writerDirty = false;
+    } catch (e) {
+      errors.push(e);
+    }
+    await this.writer!.close().catch((e: unknown) => errors.push(e));
+    await this.closeReader();
+    await releaseLock(this.dir);
+    if (errors.length > 0) throw diskError('close', this.dir, errors[0]);
+  }
+}

@@ -1,0 +1,190 @@
+// Delivery under faults, against a real VictoriaMetrics behind a fault-injecting proxy. Each test
+// writes numbered samples (series `fault_test{test,seq}` = seq) and counts, through the query API,
+// exactly which arrived. Bounded in time: every wait has a deadline.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createLogger } from '../cli/log.js';
+import { testWriter } from '../testing/config.js';
+import { startFaultProxy } from '../testing/fault-proxy.js';
+import { freePort, waitFor } from '../testing/net.js';
+import { flushVm, peerMissing, startVictoriaMetrics, VM_BIN, type Receiver } from '../testing/peers.js';
+import { encodeLabels, WriteRequestBuilder } from './encode.js';
+import { RemoteWriter } from './writer.js';
+import type { Chunk } from '../scrape/pipeline.js';
+
+const skip = peerMissing(VM_BIN);
+const log = createLogger('silent', 'text');
+const T0 = Date.now() - 60_000;
+
+/** `n` chunks of `per` samples: series fault_test{test=name, seq=i}, value i, one timestamp each. */
+function chunks(name: string, n: number, per: number, from = 0): Chunk[] {
+  const out: Chunk[] = [];
+  for (let c = 0; c < n; c++) {
+    const b = new WriteRequestBuilder();
+    for (let i = 0; i < per; i++) {
+      const seq = from + c * per + i;
+      b.append(encodeLabels([['__name__', 'fault_test'], ['seq', String(seq)], ['test', name]]), seq, T0 + seq);
+    }
+    out.push({ samples: b.samples, body: b.take() });
+  }
+  return out;
+}
+
+async function arrived(vm: Receiver, name: string): Promise<number> {
+  await flushVm(vm);
+  const r = await vm.query(`count(last_over_time(fault_test{test="${name}"}[1h]))`);
+  return r.length ? Number(r[0].value[1]) : 0;
+}
+
+async function writer(url: string, o: { dir?: string; maxBytes?: number; chanSize?: number; batch?: number; timeoutMs?: number } = {}) {
+  const w = new RemoteWriter(
+    testWriter(url, { timeoutMs: o.timeoutMs ?? 5000, maxInFlight: 2 }),
+    { batch: o.batch ?? 100, chanSize: o.chanSize ?? 1_000_000 },
+    { dir: o.dir ?? '', maxBytes: o.maxBytes ?? 1 << 30 },
+    log,
+  );
+  await w.start();
+  return w;
+}
+
+describe('remote write under faults (real VictoriaMetrics)', { skip }, () => {
+  let vm: Receiver;
+  const dirs: string[] = [];
+  const tmp = () => {
+    const d = mkdtempSync(join(tmpdir(), 'nodegraf-queue-'));
+    dirs.push(d);
+    return d;
+  };
+  before(async () => {
+    vm = await startVictoriaMetrics();
+  });
+  after(async () => {
+    await vm?.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  test('500 and 429 (Retry-After) are retried: 2000 sent, 2000 arrive', async () => {
+    const proxy = await startFaultProxy(vm.writeUrl);
+    proxy.faults.push({ status: 500 }, { status: 503 }, { status: 429, retryAfter: '1' }, { status: 500 });
+    const w = await writer(proxy.url);
+    for (const c of chunks('retry', 20, 100)) w.push(c, 0);
+    await waitFor('delivery', () => w.idle, 60_000);
+    assert.equal(await arrived(vm, 'retry'), 2000);
+    assert.ok(w.stats.retriedSamples >= 400, `retried ${w.stats.retriedSamples}`);
+    assert.ok(proxy.answered.includes(429));
+    await w.close(1000);
+    await proxy.close();
+    console.log(`# retry: 2000 sent, 2000 arrived, ${w.stats.retriedSamples} samples retried`);
+  });
+
+  test('400 is not retried: the batch is dropped and counted, the rest arrives', async () => {
+    const proxy = await startFaultProxy(vm.writeUrl);
+    proxy.faults.push({ status: 400 });
+    const w = await writer(proxy.url);
+    for (const c of chunks('reject', 10, 100)) w.push(c, 0);
+    await waitFor('delivery', () => w.idle, 60_000);
+    assert.equal(w.stats.droppedSamples.rejected, 100);
+    assert.equal(await arrived(vm, 'reject'), 900);
+    await w.close(1000);
+    await proxy.close();
+    console.log('# reject: 1000 sent, 100 rejected by 400 and counted, 900 arrived');
+  });
+
+  test('receiver down for a while, then back: every sample arrives (memory queue)', async () => {
+    const proxy = await startFaultProxy(vm.writeUrl, { status: 502 });
+    const w = await writer(proxy.url);
+    for (const c of chunks('outage', 30, 100)) w.push(c, 0);
+    await waitFor('some failed attempts', () => proxy.answered.length >= 3, 30_000);
+    assert.equal(await arrived(vm, 'outage'), 0);
+    proxy.fallback = 'forward';
+    await waitFor('delivery after recovery', () => w.idle, 90_000);
+    assert.equal(await arrived(vm, 'outage'), 3000);
+    await w.close(1000);
+    await proxy.close();
+    console.log(`# outage: 3000 sent during the outage, 3000 arrived after it, ${proxy.answered.filter((s) => s === 502).length} failed attempts`);
+  });
+
+  test('a slow receiver does not stall another writer', async () => {
+    const slow = await startFaultProxy(vm.writeUrl, { delayMs: 3000 });
+    const fast = await startFaultProxy(vm.writeUrl);
+    const ws = await writer(slow.url, { timeoutMs: 10_000 });
+    const wf = await writer(fast.url);
+    const cs = chunks('slowfast', 10, 100);
+    for (const c of cs) {
+      ws.push(c, 0);
+      wf.push(c, 0);
+    }
+    await waitFor('fast writer delivery', () => wf.idle, 30_000);
+    assert.equal(ws.idle, false, 'the slow writer is still busy');
+    assert.equal(wf.stats.sentSamples, 1000);
+    await ws.close(0);
+    await wf.close(1000);
+    await slow.close();
+    await fast.close();
+  });
+
+  test('memory full without a disk queue: dropped and counted, never blocks', async () => {
+    const proxy = await startFaultProxy(vm.writeUrl, { status: 503 });
+    const w = await writer(proxy.url, { chanSize: 1000 });
+    for (const c of chunks('full', 30, 100)) w.push(c, 0);
+    assert.ok(w.stats.droppedSamples.queue_full >= 1000, `dropped ${w.stats.droppedSamples.queue_full}`);
+    assert.ok(w.memorySamples <= 1000);
+    await w.close(0);
+    await proxy.close();
+    console.log(`# queue full: 3000 pushed, ${w.stats.droppedSamples.queue_full} dropped and counted, memory bounded at ${1000}`);
+  });
+
+  test('outage longer than memory: spills to disk, replays in order, every sample arrives', async () => {
+    const proxy = await startFaultProxy(vm.writeUrl, 'drop-connection');
+    const dir = tmp();
+    const w = await writer(proxy.url, { dir, chanSize: 400 });
+    for (const c of chunks('spill', 50, 100)) w.push(c, 0);
+    await waitFor('spill to disk', () => w.diskSamples > 0, 30_000);
+    assert.ok(w.memorySamples <= 400);
+    proxy.fallback = 'forward';
+    await waitFor('delivery from disk', () => w.idle, 90_000);
+    assert.equal(await arrived(vm, 'spill'), 5000);
+    await w.close(1000);
+    await proxy.close();
+    console.log('# spill: 5000 sent during the outage with a 400-sample memory queue, 5000 arrived');
+  });
+
+  test('restart during an outage: the on-disk backlog survives and is delivered', async () => {
+    const deadPort = await freePort();
+    const dir = tmp();
+    const w1 = await writer(`http://127.0.0.1:${deadPort}/api/v1/write`, { dir, chanSize: 200 });
+    for (const c of chunks('restart', 20, 100)) w1.push(c, 0);
+    await w1.close(500); // SIGTERM path: flush fails, the rest is persisted
+    assert.equal(w1.stats.droppedSamples.shutdown, 0);
+    const w2 = await writer(vm.writeUrl.replace(/:(\d+)\//, `:${vm.port}/`), { dir });
+    assert.ok(w2.diskSamples > 0, 'backlog found on start');
+    await waitFor('backlog delivery', () => w2.idle, 60_000);
+    assert.equal(await arrived(vm, 'restart'), 2000);
+    await w2.close(1000);
+    console.log('# restart: 2000 queued while down, persisted at shutdown, 2000 delivered after restart');
+  });
+
+  test('disk queue full: the oldest are dropped and counted, the newest arrive', async () => {
+    const proxy = await startFaultProxy(vm.writeUrl, 'drop-connection');
+    const dir = tmp();
+    // 2 shards x 1 MiB (the per-shard minimum) of disk; each chunk of 1000 samples is ~25 KB compressed
+    const w = await writer(proxy.url, { dir, chanSize: 1000, maxBytes: 2 << 20, batch: 1000 });
+    const cs = chunks('diskfull', 400, 1000);
+    for (const c of cs) w.push(c, 0);
+    await waitFor('disk appends', () => w.stats.droppedSamples.disk_full > 0, 60_000);
+    proxy.fallback = 'forward';
+    await waitFor('delivery', () => w.idle, 120_000);
+    const got = await arrived(vm, 'diskfull');
+    const dropped = w.stats.droppedSamples.disk_full;
+    assert.ok(dropped > 0);
+    assert.ok(got > 0 && got < 400_000);
+    const newest = await vm.query(`max(last_over_time(fault_test{test="diskfull"}[1h]))`);
+    assert.equal(Number(newest[0].value[1]), 399_999, 'the newest sample survived');
+    await w.close(1000);
+    await proxy.close();
+    console.log(`# disk full: 400000 sent during the outage, ${dropped} oldest dropped and counted, ${got} arrived`);
+  });
+});
