@@ -60,7 +60,12 @@ function parserOnly(body: Buffer): number {
   }
 }
 
-function row(name: string, mode: string, bytes: number, r: { seconds: number; runs: number; samples: number }): string {
+function row(
+  name: string,
+  mode: string,
+  bytes: number,
+  r: { seconds: number; runs: number; samples: number },
+): string {
   const mbps = (bytes * r.runs) / r.seconds / 1e6;
   const sps = r.samples / r.seconds;
   return `| ${name} | ${mode} | ${(bytes / 1e6).toFixed(2)} | ${mbps.toFixed(0)} | ${(sps / 1e6).toFixed(2)} M | ${r.runs} |`;
@@ -68,7 +73,14 @@ function row(name: string, mode: string, bytes: number, r: { seconds: number; ru
 
 function bench(name: string, body: Buffer): string[] {
   const rows: string[] = [];
-  rows.push(row(name, 'parser only', body.length, timeIt(() => parserOnly(body))));
+  rows.push(
+    row(
+      name,
+      'parser only',
+      body.length,
+      timeIt(() => parserOnly(body)),
+    ),
+  );
   const sink = () => undefined;
   rows.push(
     row(
@@ -80,7 +92,14 @@ function bench(name: string, body: Buffer): string[] {
   );
   const pipe = new TargetPipeline(options());
   pipe.process(body, false, Date.now(), sink);
-  rows.push(row(name, 'repeated scrape', body.length, timeIt(() => pipe.process(body, false, Date.now(), sink).emitted)));
+  rows.push(
+    row(
+      name,
+      'repeated scrape',
+      body.length,
+      timeIt(() => pipe.process(body, false, Date.now(), sink).emitted),
+    ),
+  );
   return rows;
 }
 
@@ -90,7 +109,8 @@ function generatedPayload(series: number): Buffer | undefined {
   const dir = '/var/tmp/nodegraf-bench';
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `payload-${series}.txt`);
-  if (!existsSync(file)) execFileSync('python3', [gen, '-n', String(series), '-o', file], { stdio: 'inherit' });
+  if (!existsSync(file))
+    execFileSync('python3', [gen, '-n', String(series), '-o', file], { stdio: 'inherit' });
   return readFileSync(file);
 }
 

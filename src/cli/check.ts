@@ -7,7 +7,10 @@ export function runCheck(o: ConfigOptions): number {
   const { config, warnings } = loadConfig(o.configs, { inputs: inputList(o) });
   for (const w of warnings) process.stderr.write(`warning: ${w.file}:${w.line}: ${w.key}: ${w.message}\n`);
   process.stdout.write(renderEffectiveConfig(config));
-  const targets = config.inputs.reduce((a, i) => a + i.instances.reduce((b, inst) => b + inst.urls.length, 0), 0);
+  const targets = config.inputs.reduce(
+    (a, i) => a + i.instances.reduce((b, inst) => b + inst.urls.length, 0),
+    0,
+  );
   process.stderr.write(
     `configuration OK: ${targets} target(s), ${config.writers.length} writer(s)${warnings.length ? `, ${warnings.length} warning(s)` : ''}\n`,
   );

@@ -13,7 +13,11 @@ import { fixture, fixturesMissing } from '../testing/shared.js';
 
 const MAIN = join(import.meta.dirname, 'main.ts');
 
-export function nodegraf(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+export function nodegraf(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 60_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
       env: { ...process.env, ...env },
@@ -71,76 +75,107 @@ insecure_skip_verify = true
 labels = { job="cadvisor" }
 `;
 
-describe("--test --once with the article's configuration and the real captures", { skip: fixturesMissing() }, () => {
-  let proxy: FixtureServer;
-  let kubelet: FixtureServer;
-  let conf: string;
-  const files = {
-    'kube-proxy': fixture('kube-proxy', 'beats-k8s-v1_30-kube-proxy-metrics.txt'),
-    kubelet: fixture('kubelet', 'dd-k8s-v1_21_2-kubelet-metrics.txt'),
-    cadvisor: fixture('cadvisor', 'nri-k8s-1_35-metrics-cadvisor.txt'),
-  };
-  before(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nodegraf-cli-'));
-    const tokenFile = join(dir, 'token');
-    writeFileSync(tokenFile, 'article-token\n');
-    proxy = await startFixtureServer({ routes: { '/metrics': readFileSync(files['kube-proxy']) } });
-    kubelet = await startFixtureServer({
-      tls: selfSignedCert(),
-      tokens: ['article-token'],
-      gzip: true,
-      routes: { '/metrics': readFileSync(files.kubelet), '/metrics/cadvisor': readFileSync(files.cadvisor) },
+describe(
+  "--test --once with the article's configuration and the real captures",
+  { skip: fixturesMissing() },
+  () => {
+    let proxy: FixtureServer;
+    let kubelet: FixtureServer;
+    let conf: string;
+    const files = {
+      'kube-proxy': fixture('kube-proxy', 'beats-k8s-v1_30-kube-proxy-metrics.txt'),
+      kubelet: fixture('kubelet', 'dd-k8s-v1_21_2-kubelet-metrics.txt'),
+      cadvisor: fixture('cadvisor', 'nri-k8s-1_35-metrics-cadvisor.txt'),
+    };
+    before(async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'nodegraf-cli-'));
+      const tokenFile = join(dir, 'token');
+      writeFileSync(tokenFile, 'article-token\n');
+      proxy = await startFixtureServer({ routes: { '/metrics': readFileSync(files['kube-proxy']) } });
+      kubelet = await startFixtureServer({
+        tls: selfSignedCert(),
+        tokens: ['article-token'],
+        gzip: true,
+        routes: {
+          '/metrics': readFileSync(files.kubelet),
+          '/metrics/cadvisor': readFileSync(files.cadvisor),
+        },
+      });
+      const deadWriter = `http://127.0.0.1:${await freePort()}/prometheus/v1/write`;
+      conf = writeConf(dir, ARTICLE_CONFIG(deadWriter), ARTICLE_INPUT(proxy.url, kubelet.url, tokenFile));
     });
-    const deadWriter = `http://127.0.0.1:${await freePort()}/prometheus/v1/write`;
-    conf = writeConf(dir, ARTICLE_CONFIG(deadWriter), ARTICLE_INPUT(proxy.url, kubelet.url, tokenFile));
-  });
-  after(async () => {
-    await proxy.close();
-    await kubelet.close();
-  });
-
-  for (const format of ['categraf', 'prom'] as const) {
-    test(`prints every series of every capture with job and ident (--format ${format})`, async () => {
-      const r = await nodegraf(['--test', '--inputs', 'prometheus', '--once', '--configs', conf, '--format', format], { HOSTNAME: 'worker-7' });
-      assert.equal(r.code, 0, r.stderr);
-      const lines = r.stdout.trim().split('\n');
-      for (const [job, file] of Object.entries(files)) {
-        const expected = parseAll(readFileSync(file), { openMetrics: false }).samples;
-        const mine = lines.filter((l) => (format === 'prom' ? l.includes(`job="${job}"`) : l.includes(` job=${job} `)));
-        const payload = mine.filter((l) => !/ (up|scrape_[a-z_]+) |^(up|scrape_[a-z_]+)\{/.test(l));
-        assert.equal(payload.length, expected.length, `${job}: ${payload.length} lines printed, ${expected.length} samples in the capture`);
-        assert.ok(mine.every((l) => (format === 'prom' ? l.includes('ident="worker-7"') : l.includes(' ident=worker-7 '))));
-      }
-      assert.match(r.stderr, /kube-proxy\): up, \d+ samples/);
-      if (format === 'categraf') {
-        // unix_ts HH:MM:SS metric k=v ... value
-        assert.match(lines[0], /^\d{10} \d\d:\d\d:\d\d [a-zA-Z_:][a-zA-Z0-9_:]* (\S+=\S* )*\S+$/);
-      }
+    after(async () => {
+      await proxy.close();
+      await kubelet.close();
     });
-  }
 
-  test('a target down: its error on stderr, the others still printed, exit 1', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nodegraf-cli-'));
-    const port = await freePort();
-    const c = writeConf(dir, ARTICLE_CONFIG('http://127.0.0.1:1/write'), `[[instances]]
+    for (const format of ['categraf', 'prom'] as const) {
+      test(`prints every series of every capture with job and ident (--format ${format})`, async () => {
+        const r = await nodegraf(
+          ['--test', '--inputs', 'prometheus', '--once', '--configs', conf, '--format', format],
+          { HOSTNAME: 'worker-7' },
+        );
+        assert.equal(r.code, 0, r.stderr);
+        const lines = r.stdout.trim().split('\n');
+        for (const [job, file] of Object.entries(files)) {
+          const expected = parseAll(readFileSync(file), { openMetrics: false }).samples;
+          const mine = lines.filter((l) =>
+            format === 'prom' ? l.includes(`job="${job}"`) : l.includes(` job=${job} `),
+          );
+          const payload = mine.filter((l) => !/ (up|scrape_[a-z_]+) |^(up|scrape_[a-z_]+)\{/.test(l));
+          assert.equal(
+            payload.length,
+            expected.length,
+            `${job}: ${payload.length} lines printed, ${expected.length} samples in the capture`,
+          );
+          assert.ok(
+            mine.every((l) =>
+              format === 'prom' ? l.includes('ident="worker-7"') : l.includes(' ident=worker-7 '),
+            ),
+          );
+        }
+        assert.match(r.stderr, /kube-proxy\): up, \d+ samples/);
+        if (format === 'categraf') {
+          // unix_ts HH:MM:SS metric k=v ... value
+          assert.match(lines[0], /^\d{10} \d\d:\d\d:\d\d [a-zA-Z_:][a-zA-Z0-9_:]* (\S+=\S* )*\S+$/);
+        }
+      });
+    }
+
+    test('a target down: its error on stderr, the others still printed, exit 1', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'nodegraf-cli-'));
+      const port = await freePort();
+      const c = writeConf(
+        dir,
+        ARTICLE_CONFIG('http://127.0.0.1:1/write'),
+        `[[instances]]
 urls = ["http://127.0.0.1:${port}/metrics", "${proxy.url}/metrics"]
 labels = { job="kube-proxy" }
-`);
-    const r = await nodegraf(['--test', '--once', '--configs', c], { HOSTNAME: 'w' });
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`127\\.0\\.0\\.1:${port}/metrics \\(job kube-proxy\\): DOWN: connection refused`));
-    assert.match(r.stdout, /kubeproxy_sync_proxy_rules_duration_seconds_bucket/);
-  });
-});
+`,
+      );
+      const r = await nodegraf(['--test', '--once', '--configs', c], { HOSTNAME: 'w' });
+      assert.equal(r.code, 1);
+      assert.match(
+        r.stderr,
+        new RegExp(`127\\.0\\.0\\.1:${port}/metrics \\(job kube-proxy\\): DOWN: connection refused`),
+      );
+      assert.match(r.stdout, /kubeproxy_sync_proxy_rules_duration_seconds_bucket/);
+    });
+  },
+);
 
 describe('check', () => {
   test("the article's files parse unchanged; secrets are redacted", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nodegraf-cli-'));
     const c = writeConf(
       dir,
-      ARTICLE_CONFIG('http://127.0.0.1:19000/prometheus/v1/write') + 'basic_auth_user = "u"\nbasic_auth_pass = "s3cret-pass"\n',
-      ARTICLE_INPUT('http://127.0.0.1:10249', 'https://127.0.0.1:10250', '/var/run/secrets/kubernetes.io/serviceaccount/token') +
-        'bearer_token_string = "s3cret-token"\n',
+      ARTICLE_CONFIG('http://127.0.0.1:19000/prometheus/v1/write') +
+        'basic_auth_user = "u"\nbasic_auth_pass = "s3cret-pass"\n',
+      ARTICLE_INPUT(
+        'http://127.0.0.1:10249',
+        'https://127.0.0.1:10250',
+        '/var/run/secrets/kubernetes.io/serviceaccount/token',
+      ) + 'bearer_token_string = "s3cret-token"\n',
     );
     const r = await nodegraf(['check', '--configs', c], { HOSTNAME: 'worker-7' });
     assert.equal(r.code, 0, r.stderr);
@@ -152,7 +187,11 @@ describe('check', () => {
 
   test('a type error names file, line and key, exit 2, no stack trace', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nodegraf-cli-'));
-    const c = writeConf(dir, '[global]\nhostname = "x"\ninterval = "soon"\n', '[[instances]]\nurls = ["http://127.0.0.1:1/metrics"]\n');
+    const c = writeConf(
+      dir,
+      '[global]\nhostname = "x"\ninterval = "soon"\n',
+      '[[instances]]\nurls = ["http://127.0.0.1:1/metrics"]\n',
+    );
     const r = await nodegraf(['check', '--configs', c]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /config\.toml:3: .*interval/);
@@ -161,12 +200,20 @@ describe('check', () => {
 
   test('an unset $VAR is an error naming the variable; an unknown key a warning with a suggestion', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nodegraf-cli-'));
-    const c = writeConf(dir, '[global]\nhostname = "$NODEGRAF_TEST_UNSET_VAR"\n', '[[instances]]\nurls = ["http://127.0.0.1:1/metrics"]\n');
+    const c = writeConf(
+      dir,
+      '[global]\nhostname = "$NODEGRAF_TEST_UNSET_VAR"\n',
+      '[[instances]]\nurls = ["http://127.0.0.1:1/metrics"]\n',
+    );
     const r = await nodegraf(['check', '--configs', c]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /config\.toml:2: .*hostname.*NODEGRAF_TEST_UNSET_VAR/);
     const d2 = mkdtempSync(join(tmpdir(), 'nodegraf-cli-'));
-    const c2 = writeConf(d2, '[global]\nhostname = "x"\n', '[[instances]]\nurls = ["http://127.0.0.1:1/metrics"]\nbearer_token_fil = "/t"\n');
+    const c2 = writeConf(
+      d2,
+      '[global]\nhostname = "x"\n',
+      '[[instances]]\nurls = ["http://127.0.0.1:1/metrics"]\nbearer_token_fil = "/t"\n',
+    );
     const r2 = await nodegraf(['check', '--configs', c2]);
     assert.equal(r2.code, 0, r2.stderr);
     assert.match(r2.stderr, /prometheus\.toml:3: .*bearer_token_fil.*did you mean bearer_token_file/);
@@ -175,7 +222,11 @@ describe('check', () => {
   test('Categraf single-dash flags work: -test -inputs prometheus', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nodegraf-cli-'));
     const port = await freePort();
-    const c = writeConf(dir, '[global]\nhostname = "x"\n', `[[instances]]\nurls = ["http://127.0.0.1:${port}/metrics"]\n`);
+    const c = writeConf(
+      dir,
+      '[global]\nhostname = "x"\n',
+      `[[instances]]\nurls = ["http://127.0.0.1:${port}/metrics"]\n`,
+    );
     const r = await nodegraf(['-test', '-inputs', 'prometheus', '-once', '-configs', c]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /DOWN: connection refused/);

@@ -31,9 +31,18 @@ class DemoSummary implements SampleSink {
       this.samples.set(job, (this.samples.get(job) ?? 0) + 1);
       const name = l.__name__ ?? '';
       const preferred = name === 'container_cpu_usage_seconds_total' && Boolean(l.container);
-      if (name !== 'up' && !name.startsWith('scrape_') && (preferred || (!this.examples.has(job) && job !== 'cadvisor'))) {
+      if (
+        name !== 'up' &&
+        !name.startsWith('scrape_') &&
+        (preferred || (!this.examples.has(job) && job !== 'cadvisor'))
+      ) {
         const { __name__, ...rest } = l;
-        this.examples.set(job, `${__name__}{${Object.entries(rest).map(([k, v]) => `${k}="${v}"`).join(',')}} ${s.value}`);
+        this.examples.set(
+          job,
+          `${__name__}{${Object.entries(rest)
+            .map(([k, v]) => `${k}="${v}"`)
+            .join(',')}} ${s.value}`,
+        );
       }
     }
   }
@@ -106,7 +115,10 @@ labels = { job="cadvisor" }
   const log = createLogger('warn', 'text');
   for (const w of warnings) log.warn({ file: w.file, line: w.line }, w.message);
   const summary = new DemoSummary();
-  const rt = new Runtime({ configDir: conf, env, observers: [summary], scrapeAtStart: true, graceMs: 3000 }, log);
+  const rt = new Runtime(
+    { configDir: conf, env, observers: [summary], scrapeAtStart: true, graceMs: 3000 },
+    log,
+  );
   try {
     await rt.start(config);
   } catch (err) {
@@ -126,7 +138,9 @@ labels = { job="cadvisor" }
       `  cadvisor    ${sim.kubeletUrl}/metrics/cadvisor`,
       `  config      ${conf}   (the article's files; try: nodegraf check --configs ${conf})`,
       `  status page http://${rt.server?.address}/   metrics: http://${rt.server?.address}/metrics   targets: http://${rt.server?.address}/targets`,
-      o.remoteWrite ? `  writing to  ${o.remoteWrite}` : '  no --remote-write given: showing what would be written',
+      o.remoteWrite
+        ? `  writing to  ${o.remoteWrite}`
+        : '  no --remote-write given: showing what would be written',
       '  Ctrl-C to stop',
       '',
     ].join('\n'),
@@ -139,13 +153,18 @@ labels = { job="cadvisor" }
     for (const t of targets) {
       const n = summary.samples.get(t.job) ?? 0;
       const state = t.health === 'up' ? 'up  ' : t.health === 'down' ? 'DOWN' : '... ';
-      out.write(`${time} ${state} ${t.job.padEnd(10)} ${String(t.lastSamples).padStart(6)} samples/scrape, ${t.seriesCount} series, ${n} samples sent so far${t.lastError ? `  error: ${t.lastError}` : ''}\n`);
+      out.write(
+        `${time} ${state} ${t.job.padEnd(10)} ${String(t.lastSamples).padStart(6)} samples/scrape, ${t.seriesCount} series, ${n} samples sent so far${t.lastError ? `  error: ${t.lastError}` : ''}\n`,
+      );
     }
     for (const w of rt.writers) {
-      out.write(`${time} writer ${w.name}: ${w.state}, ${w.stats.sentSamples} samples delivered, ${w.memorySamples + w.diskSamples} queued${w.stats.lastError ? `, last error: ${w.stats.lastError}` : ''}\n`);
+      out.write(
+        `${time} writer ${w.name}: ${w.state}, ${w.stats.sentSamples} samples delivered, ${w.memorySamples + w.diskSamples} queued${w.stats.lastError ? `, last error: ${w.stats.lastError}` : ''}\n`,
+      );
     }
     if (printed++ === 0) {
-      for (const [job, ex] of summary.examples) out.write(`  e.g. ${job}: ${ex.length > 230 ? ex.slice(0, 230) + '…' : ex}\n`);
+      for (const [job, ex] of summary.examples)
+        out.write(`  e.g. ${job}: ${ex.length > 230 ? ex.slice(0, 230) + '…' : ex}\n`);
     }
   };
   const timer = setInterval(report, Math.max(1000, Number(o.interval) * 1000));

@@ -55,7 +55,13 @@ describe('doctor: targets', () => {
   };
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'nodegraf-doctor-'));
-    sim = await startSimulator({ kubeProxyPort: 0, kubeProxyHealthPort: 0, kubeletPort: 0, tokens: [good], forbiddenTokens: ['no-rbac'] });
+    sim = await startSimulator({
+      kubeProxyPort: 0,
+      kubeProxyHealthPort: 0,
+      kubeletPort: 0,
+      tokens: [good],
+      forbiddenTokens: ['no-rbac'],
+    });
   });
   after(() => sim.close());
 
@@ -64,7 +70,11 @@ describe('doctor: targets', () => {
     const ds = await diagnoseTargets(
       config([
         testInstance({ urls: [sim.kubeProxyUrl], labels: { job: 'kube-proxy' } }),
-        testInstance({ urls: [`${sim.kubeletUrl}/metrics`, `${sim.kubeletUrl}/metrics/cadvisor`], bearerTokenFile: token, tls }),
+        testInstance({
+          urls: [`${sim.kubeletUrl}/metrics`, `${sim.kubeletUrl}/metrics/cadvisor`],
+          bearerTokenFile: token,
+          tls,
+        }),
       ]),
     );
     assert.equal(ds.length, 3);
@@ -80,12 +90,17 @@ describe('doctor: targets', () => {
     const d = await diagnose({ urls: [`http://127.0.0.1:${port}/metrics`] });
     assert.equal(d.ok, false);
     assert.match(d.message, /connection refused/);
-    const k = await diagnose({ urls: ['https://127.0.0.1:10250/metrics'].map((u) => u.replace('10250', String(port))) });
+    const k = await diagnose({
+      urls: ['https://127.0.0.1:10250/metrics'].map((u) => u.replace('10250', String(port))),
+    });
     assert.match(k.message, /connection refused/);
   });
 
   test('plain HTTP to the kubelet: use https:// and use_tls', async () => {
-    const d = await diagnose({ urls: [`http://127.0.0.1:${sim.ports.kubelet}/metrics`], bearerTokenString: good });
+    const d = await diagnose({
+      urls: [`http://127.0.0.1:${sim.ports.kubelet}/metrics`],
+      bearerTokenString: good,
+    });
     assert.equal(d.ok, false);
     assert.match(d.message, /server speaks HTTPS/);
     assert.match(d.hint ?? '', /https:\/\/.*use_tls = true/);
@@ -104,19 +119,35 @@ describe('doctor: targets', () => {
   });
 
   test('401 with a missing, an empty and an expired token file: says which, prints exp', async () => {
-    const missing = await diagnose({ urls: [`${sim.kubeletUrl}/metrics`], bearerTokenFile: join(dir, 'nope'), tls });
+    const missing = await diagnose({
+      urls: [`${sim.kubeletUrl}/metrics`],
+      bearerTokenFile: join(dir, 'nope'),
+      tls,
+    });
     assert.match(missing.message, /cannot read bearer_token_file .*nope: ENOENT/);
-    const empty = await diagnose({ urls: [`${sim.kubeletUrl}/metrics`], bearerTokenFile: file('empty', '\n'), tls });
+    const empty = await diagnose({
+      urls: [`${sim.kubeletUrl}/metrics`],
+      bearerTokenFile: file('empty', '\n'),
+      tls,
+    });
     assert.match(empty.message, /is empty/);
     const exp = Math.floor(Date.now() / 1000) - 3600;
-    const expired = await diagnose({ urls: [`${sim.kubeletUrl}/metrics`], bearerTokenFile: file('expired', demoToken(exp)), tls });
+    const expired = await diagnose({
+      urls: [`${sim.kubeletUrl}/metrics`],
+      bearerTokenFile: file('expired', demoToken(exp)),
+      tls,
+    });
     assert.match(expired.message, /401 Unauthorized/);
     assert.match(expired.message, new RegExp(`EXPIRED at .* \\(exp ${exp}\\)`));
     assert.match(expired.hint ?? '', /token is missing, invalid or expired/);
   });
 
   test('403: names the ClusterRole rule that is missing', async () => {
-    const d = await diagnose({ urls: [`${sim.kubeletUrl}/metrics/cadvisor`], bearerTokenString: 'no-rbac', tls });
+    const d = await diagnose({
+      urls: [`${sim.kubeletUrl}/metrics/cadvisor`],
+      bearerTokenString: 'no-rbac',
+      tls,
+    });
     assert.match(d.message, /403 Forbidden/);
     assert.match(d.hint ?? '', /resources: \["nodes\/metrics"\], verbs: \["get"\]/);
   });

@@ -18,7 +18,10 @@ export interface Diagnosis {
   hint?: string;
 }
 
-function countSeries(body: Buffer, openMetrics: boolean): { series: number; invalid: number; firstError: string } {
+function countSeries(
+  body: Buffer,
+  openMetrics: boolean,
+): { series: number; invalid: number; firstError: string } {
   const p = new TextParser(body, openMetrics);
   let series = 0;
   let invalid = 0;
@@ -46,7 +49,9 @@ function tokenNote(file: string | undefined): string {
   const exp = jwtExpiry(token);
   if (exp === undefined) return `token file ${file}: not a JWT (no exp)`;
   const when = new Date(exp * 1000).toISOString();
-  return exp * 1000 < Date.now() ? `token in ${file} EXPIRED at ${when} (exp ${exp})` : `token in ${file} valid until ${when} (exp ${exp})`;
+  return exp * 1000 < Date.now()
+    ? `token in ${file} EXPIRED at ${when} (exp ${exp})`
+    : `token in ${file} valid until ${when} (exp ${exp})`;
 }
 
 export async function diagnoseTargets(config: Config): Promise<Diagnosis[]> {
@@ -75,13 +80,23 @@ export async function diagnoseTargets(config: Config): Promise<Diagnosis[]> {
               const ms = performance.now() - t0;
               const c = countSeries(res.body, res.openMetrics);
               if (c.series === 0) {
-                return { ok: false, subject, message: `answered 200 but no samples${c.firstError ? ` (${c.firstError})` : ''}`, hint: 'is this a Prometheus metrics endpoint? check the path' };
+                return {
+                  ok: false,
+                  subject,
+                  message: `answered 200 but no samples${c.firstError ? ` (${c.firstError})` : ''}`,
+                  hint: 'is this a Prometheus metrics endpoint? check the path',
+                };
               }
               const extra = c.invalid ? `, ${c.invalid} malformed line(s), first: ${c.firstError}` : '';
               const tok = inst.bearerTokenFile ? `; ${tokenNote(inst.bearerTokenFile)}` : '';
-              return { ok: true, subject, message: `${c.series} series in ${ms.toFixed(0)} ms${extra}${tok}` };
+              return {
+                ok: true,
+                subject,
+                message: `${c.series} series in ${ms.toFixed(0)} ms${extra}${tok}`,
+              };
             } catch (err) {
-              const e = err instanceof ScrapeError ? err : classifyNetworkError(err, new URL(url), inst.timeoutMs);
+              const e =
+                err instanceof ScrapeError ? err : classifyNetworkError(err, new URL(url), inst.timeoutMs);
               let message = e.message;
               if (e.kind === 'unauthorized' || e.kind === 'token-file') {
                 const note = tokenNote(inst.bearerTokenFile);
@@ -100,10 +115,13 @@ export async function diagnoseTargets(config: Config): Promise<Diagnosis[]> {
 }
 
 function writerHint(status: number): string {
-  if (status === 404) return 'wrong write URL path: VictoriaMetrics and Prometheus use /api/v1/write (Prometheus needs --web.enable-remote-write-receiver), Nightingale /prometheus/v1/write';
-  if (status === 400) return 'the server refused a remote-write request: is this URL a remote-write endpoint? (VictoriaMetrics answers 400 for unknown paths)';
+  if (status === 404)
+    return 'wrong write URL path: VictoriaMetrics and Prometheus use /api/v1/write (Prometheus needs --web.enable-remote-write-receiver), Nightingale /prometheus/v1/write';
+  if (status === 400)
+    return 'the server refused a remote-write request: is this URL a remote-write endpoint? (VictoriaMetrics answers 400 for unknown paths)';
   if (status === 413) return 'request too large: lower [writer_opt] batch, or raise the server limit';
-  if (status === 401 || status === 403) return 'credentials refused: check basic_auth_user / basic_auth_pass or headers';
+  if (status === 401 || status === 403)
+    return 'credentials refused: check basic_auth_user / basic_auth_pass or headers';
   if (status === 405) return 'method not allowed: this URL is not a remote-write endpoint';
   return '';
 }
@@ -114,7 +132,11 @@ export async function diagnoseWriter(w: WriterConfig): Promise<Diagnosis> {
   shown.password = shown.password ? '<redacted>' : '';
   const subject = `writer ${shown.href}`;
   const agent = new Agent({
-    connect: { timeout: w.dialTimeoutMs, rejectUnauthorized: !w.tls.insecureSkipVerify, ca: w.tls.caFile ? readFileSync(w.tls.caFile) : undefined },
+    connect: {
+      timeout: w.dialTimeoutMs,
+      rejectUnauthorized: !w.tls.insecureSkipVerify,
+      ca: w.tls.caFile ? readFileSync(w.tls.caFile) : undefined,
+    },
   });
   const headers: Record<string, string> = {
     'content-encoding': 'snappy',
@@ -124,7 +146,8 @@ export async function diagnoseWriter(w: WriterConfig): Promise<Diagnosis> {
   };
   for (const [k, v] of Object.entries(w.headers)) headers[k.toLowerCase()] = v;
   if (w.basicAuthUser !== undefined) {
-    headers.authorization = 'Basic ' + Buffer.from(`${w.basicAuthUser}:${w.basicAuthPass ?? ''}`).toString('base64');
+    headers.authorization =
+      'Basic ' + Buffer.from(`${w.basicAuthUser}:${w.basicAuthPass ?? ''}`).toString('base64');
   }
   const t0 = performance.now();
   try {
@@ -140,12 +163,22 @@ export async function diagnoseWriter(w: WriterConfig): Promise<Diagnosis> {
     const text = (await res.body.text()).trim().slice(0, 200);
     const ms = performance.now() - t0;
     if (res.statusCode >= 200 && res.statusCode < 300) {
-      return { ok: true, subject, message: `accepts remote write (HTTP ${res.statusCode} in ${ms.toFixed(0)} ms)` };
+      return {
+        ok: true,
+        subject,
+        message: `accepts remote write (HTTP ${res.statusCode} in ${ms.toFixed(0)} ms)`,
+      };
     }
-    return { ok: false, subject, message: `HTTP ${res.statusCode}${text ? ': ' + text : ''}`, hint: writerHint(res.statusCode) };
+    return {
+      ok: false,
+      subject,
+      message: `HTTP ${res.statusCode}${text ? ': ' + text : ''}`,
+      hint: writerHint(res.statusCode),
+    };
   } catch (err) {
     const e = classifyNetworkError(err, url, w.timeoutMs);
-    const hint = e.kind === 'refused' ? 'nothing listens there: check the host and port of the write URL' : e.hint;
+    const hint =
+      e.kind === 'refused' ? 'nothing listens there: check the host and port of the write URL' : e.hint;
     return { ok: false, subject, message: e.message, hint };
   } finally {
     await agent.close().catch(() => undefined);
@@ -153,15 +186,21 @@ export async function diagnoseWriter(w: WriterConfig): Promise<Diagnosis> {
 }
 
 export function formatDiagnosis(d: Diagnosis): string {
-  return d.ok ? `OK    ${d.subject}: ${d.message}` : `FAIL  ${d.subject}: ${d.message}${d.hint ? `\n      fix: ${d.hint}` : ''}`;
+  return d.ok
+    ? `OK    ${d.subject}: ${d.message}`
+    : `FAIL  ${d.subject}: ${d.message}${d.hint ? `\n      fix: ${d.hint}` : ''}`;
 }
 
 export async function runDoctor(o: ConfigOptions): Promise<number> {
   const { config, warnings } = loadConfig(o.configs, { inputs: inputList(o) });
   for (const w of warnings) process.stdout.write(`WARN  ${w.file}:${w.line}: ${w.key}: ${w.message}\n`);
-  const results = [...(await diagnoseTargets(config)), ...(await Promise.all(config.writers.map(diagnoseWriter)))];
+  const results = [
+    ...(await diagnoseTargets(config)),
+    ...(await Promise.all(config.writers.map(diagnoseWriter))),
+  ];
   for (const d of results) process.stdout.write(formatDiagnosis(d) + '\n');
-  if (config.writers.length === 0) process.stdout.write('WARN  no [[writers]] configured: nothing would be written\n');
+  if (config.writers.length === 0)
+    process.stdout.write('WARN  no [[writers]] configured: nothing would be written\n');
   const failed = results.filter((d) => !d.ok).length;
   process.stdout.write(failed ? `${failed} problem(s) found\n` : 'all checks passed\n');
   return failed ? 1 : 0;

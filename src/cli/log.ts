@@ -18,7 +18,14 @@ const REDACT = [
   '*.headers.authorization',
 ];
 
-const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const LEVELS: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
 
 /** Renders pino's JSON lines as `time LEVEL msg key=value ...`. */
 function textStream(out: NodeJS.WritableStream): Writable {
@@ -32,7 +39,9 @@ function textStream(out: NodeJS.WritableStream): Writable {
           const kv = Object.entries(rest)
             .map(([k, v]) => `${k}=${typeof v === 'string' && !/\s|"/.test(v) ? v : JSON.stringify(v)}`)
             .join(' ');
-          out.write(`${new Date(Number(time)).toISOString()} ${LEVELS[Number(level)] ?? level} ${msg ?? ''}${kv ? ' ' + kv : ''}\n`);
+          out.write(
+            `${new Date(Number(time)).toISOString()} ${LEVELS[Number(level)] ?? level} ${msg ?? ''}${kv ? ' ' + kv : ''}\n`,
+          );
         } catch {
           out.write(line + '\n');
         }
@@ -42,7 +51,11 @@ function textStream(out: NodeJS.WritableStream): Writable {
   });
 }
 
-export function createLogger(level: string, format: 'text' | 'json', out: NodeJS.WritableStream = process.stderr): Logger {
+export function createLogger(
+  level: string,
+  format: 'text' | 'json',
+  out: NodeJS.WritableStream = process.stderr,
+): Logger {
   const opts = { level, redact: { paths: REDACT, censor: '<redacted>' }, base: undefined };
   return format === 'json' ? pino(opts, out as never) : pino(opts, textStream(out));
 }

@@ -8,7 +8,9 @@ const DEFAULT_CONFIGS = './conf';
 function commonOptions(cmd: Command): Command {
   return cmd
     .option('--configs <dir>', 'configuration directory (config.toml, input.*/)', DEFAULT_CONFIGS)
-    .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error']));
+    .addOption(
+      new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error']),
+    );
 }
 
 function fail(err: unknown): never {
@@ -27,12 +29,17 @@ export function buildProgram(): Command {
     .description('Metrics agent for Kubernetes worker nodes (reads Categraf configuration)')
     .version(VERSION, '-v, --version')
     .exitOverride()
+    .enablePositionalOptions()
     .showHelpAfterError();
   commonOptions(program)
     .option('--test', 'scrape and print samples to stdout instead of writing them (Categraf test mode)')
     .option('--inputs <list>', 'only these inputs, separated by ":" (e.g. prometheus)')
     .option('--once', 'with --test: scrape every target once, print, exit 0 only if every target was up')
-    .addOption(new Option('--format <format>', 'with --test: output format').choices(['categraf', 'prom']).default('categraf'))
+    .addOption(
+      new Option('--format <format>', 'with --test: output format')
+        .choices(['categraf', 'prom'])
+        .default('categraf'),
+    )
     .action(async (o) => {
       if (o.test) {
         const { runTest } = await import('./test-mode.js');
@@ -43,19 +50,25 @@ export function buildProgram(): Command {
       }
     });
 
-  commonOptions(program.command('run').description('run the agent (the default command)')).action(async (o) => {
-    const { runAgent } = await import('./run.js');
-    await runAgent(o);
-  });
+  commonOptions(program.command('run').description('run the agent (the default command)')).action(
+    async (o) => {
+      const { runAgent } = await import('./run.js');
+      await runAgent(o);
+    },
+  );
 
-  commonOptions(program.command('check').description('validate the configuration and print it, secrets redacted'))
+  commonOptions(
+    program.command('check').description('validate the configuration and print it, secrets redacted'),
+  )
     .option('--inputs <list>', 'only these inputs')
     .action(async (o) => {
       const { runCheck } = await import('./check.js');
       process.exitCode = runCheck(o);
     });
 
-  commonOptions(program.command('doctor').description('probe every target and writer once and explain each failure'))
+  commonOptions(
+    program.command('doctor').description('probe every target and writer once and explain each failure'),
+  )
     .option('--inputs <list>', 'only these inputs')
     .action(async (o) => {
       const { runDoctor } = await import('./doctor.js');

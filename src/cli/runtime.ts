@@ -41,7 +41,10 @@ export class Runtime {
   ) {}
 
   private load(): Config {
-    const { config, warnings } = loadConfig(this.opts.configDir, { env: this.opts.env, inputs: this.opts.inputs });
+    const { config, warnings } = loadConfig(this.opts.configDir, {
+      env: this.opts.env,
+      inputs: this.opts.inputs,
+    });
     for (const w of warnings) this.log.warn({ file: w.file, line: w.line, key: w.key }, w.message);
     return config;
   }
@@ -86,10 +89,7 @@ export class Runtime {
     };
     if (this.opts.scrapeAtStart) void this.manager.scrapeAll().then((rs) => rs.forEach(count));
     this.manager.start(count);
-    this.log.info(
-      { targets: this.manager.targets.length, writers: this.writers.length },
-      'scraping started',
-    );
+    this.log.info({ targets: this.manager.targets.length, writers: this.writers.length }, 'scraping started');
   }
 
   /** Re-read the configuration; on error keep running with the old one. */

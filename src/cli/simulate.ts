@@ -37,7 +37,9 @@ export async function runSimulate(o: SimulateOptions): Promise<void> {
     [
       `kube-proxy   ${sim.kubeProxyUrl} (health ${sim.kubeProxyHealthUrl})`,
       `kubelet      ${sim.kubeletUrl}/metrics, /metrics/cadvisor, /pods, /healthz (HTTPS, bearer token)`,
-      o.tokenFile ? `token file   ${o.tokenFile}` : `token        ${tokens[0].slice(0, 12)}… (use --token-file to write it out)`,
+      o.tokenFile
+        ? `token file   ${o.tokenFile}`
+        : `token        ${tokens[0].slice(0, 12)}… (use --token-file to write it out)`,
       'Ctrl-C to stop',
       '',
     ].join('\n'),

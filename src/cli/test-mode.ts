@@ -12,7 +12,8 @@ export interface TestOptions extends ConfigOptions {
 }
 
 function reportLine(r: ScrapeReport): string {
-  if (!r.up) return `target ${r.target} (job ${r.job || '-'}): DOWN: ${r.error?.describe() ?? 'unknown error'}`;
+  if (!r.up)
+    return `target ${r.target} (job ${r.job || '-'}): DOWN: ${r.error?.describe() ?? 'unknown error'}`;
   const s = r.stats!;
   const warn = r.warning ? `; ${r.warning}` : '';
   return `target ${r.target} (job ${r.job || '-'}): up, ${s.scraped} samples in ${r.durationMs.toFixed(0)} ms${warn}`;

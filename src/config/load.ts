@@ -6,7 +6,7 @@ import { TomlError, parse } from 'smol-toml';
 import { KeyLines } from './lines.js';
 import { parseInput, SUPPORTED_INPUTS } from './inputs.js';
 import { Table, type FileContext } from './reader.js';
-import { checkHttpUrl, parseHeaders, parseTls, SA_CA_FILE, SA_TOKEN_FILE } from './common.js';
+import { checkHttpUrl, parseHeaders, parseTls, SA_CA_FILE, SA_TOKEN_FILE, stripUndefined } from './common.js';
 import {
   ConfigError,
   type Config,
@@ -64,14 +64,20 @@ function ignoredKeys(keys: string[], section: string): Record<string, string> {
   return Object.fromEntries(keys.map((k) => [k, categrafOnly(`[${section}] ${k}`)]));
 }
 
-export function loadConfig(dir: string, opts: LoadOptions = {}): { config: Config; warnings: ConfigWarning[] } {
-  if (!isDir(dir)) throw new ConfigError(dir, 0, 'configs', 'configuration directory not found (use --configs DIR)');
+export function loadConfig(
+  dir: string,
+  opts: LoadOptions = {},
+): { config: Config; warnings: ConfigWarning[] } {
+  if (!isDir(dir))
+    throw new ConfigError(dir, 0, 'configs', 'configuration directory not found (use --configs DIR)');
   const warnings: ConfigWarning[] = [];
   const expander = new Expander({ env: opts.env ?? process.env, hostname: opts.hostname, ip: opts.ip });
 
   const mainFile = join(dir, 'config.toml');
   // No config.toml: every default applies (handy for `--test` against input files only).
-  const root = isFile(mainFile) ? openToml(mainFile, warnings, expander) : emptyTable(mainFile, warnings, expander);
+  const root = isFile(mainFile)
+    ? openToml(mainFile, warnings, expander)
+    : emptyTable(mainFile, warnings, expander);
 
   const global = parseGlobal(root);
   const config: Config = {
@@ -126,7 +132,8 @@ function parseGlobal(root: Table): GlobalConfig {
   // `""` (and a variable that expands to nothing) means the OS hostname, as in Categraf.
   const hostname = g.expand('hostname', g.str('hostname', '')) || g.ctx.expander.osHostname();
   const hostnameLabel = g.str('hostname_label', 'ident');
-  if (!LABEL_NAME.test(hostnameLabel)) throw g.error('hostname_label', `${JSON.stringify(hostnameLabel)} is not a valid label name`);
+  if (!LABEL_NAME.test(hostnameLabel))
+    throw g.error('hostname_label', `${JSON.stringify(hostnameLabel)} is not a valid label name`);
   const providers = g.strArray('providers', ['local']);
   const other = providers.filter((p) => p !== 'local');
   if (other.length) {
@@ -174,13 +181,18 @@ function parseWriter(w: Table): WriterConfig {
     tls: parseTls(w),
     maxInFlight: w.int('max_in_flight', 4, 1),
   };
-  w.finish(ignoredKeys(['tls_key_pwd', 'tls_min_version', 'tls_max_version', 'tls_cipher_suites'], 'writers'));
-  return writer;
+  w.finish(
+    ignoredKeys(['tls_key_pwd', 'tls_min_version', 'tls_max_version', 'tls_cipher_suites'], 'writers'),
+  );
+  return stripUndefined(writer);
 }
 
 function parseQueue(root: Table): QueueConfig {
   const q = section(root, 'queue');
-  const queue = { dir: q.expand('dir', q.str('dir', './data/queue')), maxBytes: q.size('max_bytes', 1024 ** 3) };
+  const queue = {
+    dir: q.expand('dir', q.str('dir', './data/queue')),
+    maxBytes: q.size('max_bytes', 1024 ** 3),
+  };
   q.finish();
   return queue;
 }
@@ -188,9 +200,11 @@ function parseQueue(root: Table): QueueConfig {
 function parseLog(root: Table): LogConfig {
   const l = section(root, 'log');
   const level = l.str('level', 'info').toLowerCase() as LogConfig['level'];
-  if (!LOG_LEVELS.includes(level)) throw l.error('level', `unknown log level ${JSON.stringify(level)}; one of ${LOG_LEVELS.join(', ')}`);
+  if (!LOG_LEVELS.includes(level))
+    throw l.error('level', `unknown log level ${JSON.stringify(level)}; one of ${LOG_LEVELS.join(', ')}`);
   const format = l.str('format', 'text');
-  if (format !== 'text' && format !== 'json') throw l.error('format', `unknown log format ${JSON.stringify(format)}; "text" or "json"`);
+  if (format !== 'text' && format !== 'json')
+    throw l.error('format', `unknown log format ${JSON.stringify(format)}; "text" or "json"`);
   l.finish(ignoredKeys(IGNORED_LOG_KEYS, 'log'));
   return { level, format };
 }
@@ -199,7 +213,8 @@ function parseHttp(root: Table): HttpConfig {
   const h = section(root, 'http');
   const address = h.str('address', '127.0.0.1:9101');
   const m = /^(\[[^\]]*\]|[^:\s[\]]*):(\d{1,5})$/.exec(address);
-  if (!m || Number(m[2]) > 65535) throw h.error('address', `expected host:port (e.g. "127.0.0.1:9101"), got ${JSON.stringify(address)}`);
+  if (!m || Number(m[2]) > 65535)
+    throw h.error('address', `expected host:port (e.g. "127.0.0.1:9101"), got ${JSON.stringify(address)}`);
   const http = { enable: h.bool('enable', true), address };
   h.finish(ignoredKeys(IGNORED_HTTP_KEYS, 'http'));
   return http;
@@ -237,7 +252,10 @@ function parsePodMetadata(root: Table): PodMetadataConfig {
   };
   if (enable && source === 'kubelet') checkHttpUrl(p, 'kubelet_url', pm.kubeletUrl);
   if (enable && source === 'apiserver' && !pm.nodeName) {
-    throw p.error('node_name', 'is empty: the apiserver source watches the pods of this node and needs its name');
+    throw p.error(
+      'node_name',
+      'is empty: the apiserver source watches the pods of this node and needs its name',
+    );
   }
   p.finish();
   return pm;
@@ -257,7 +275,12 @@ function loadInputs(
     .sort();
   for (const want of only ?? []) {
     if (!names.includes(want)) {
-      warnings.push({ file: join(dir, `input.${want}`), line: 0, key: want, message: `--inputs names ${want} but this directory does not exist` });
+      warnings.push({
+        file: join(dir, `input.${want}`),
+        line: 0,
+        key: want,
+        message: `--inputs names ${want} but this directory does not exist`,
+      });
     }
   }
   const inputs: InputConfig[] = [];
@@ -269,7 +292,12 @@ function loadInputs(
       .sort();
     if (!SUPPORTED_INPUTS.includes(name)) {
       const file = files.length ? join(inputDir, files[0]!) : inputDir;
-      warnings.push({ file, line: files.length ? 1 : 0, key: `input.${name}`, message: `input ${name} is not supported by nodegraf, ignored` });
+      warnings.push({
+        file,
+        line: files.length ? 1 : 0,
+        key: `input.${name}`,
+        message: `input ${name} is not supported by nodegraf, ignored`,
+      });
       continue;
     }
     const instances = files.flatMap((f) => {

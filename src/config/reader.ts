@@ -17,7 +17,13 @@ export interface FileContext {
 type Raw = Record<string, unknown>;
 
 export function isTable(v: unknown): v is Raw {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof TomlDate) && !(v instanceof Date);
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    !(v instanceof TomlDate) &&
+    !(v instanceof Date)
+  );
 }
 
 function describe(v: unknown): string {
@@ -114,7 +120,8 @@ export class Table {
     if (v === undefined) return def;
     if (!Array.isArray(v)) throw this.wrongType(key, 'an array of strings', v);
     for (const item of v) {
-      if (typeof item !== 'string') throw this.error(key, `expected an array of strings, found ${describe(item)} in it`);
+      if (typeof item !== 'string')
+        throw this.error(key, `expected an array of strings, found ${describe(item)} in it`);
     }
     return v as string[];
   }
@@ -151,7 +158,12 @@ export class Table {
     let ms: number | undefined;
     if (typeof v === 'number') ms = v * numberUnitMs;
     else if (typeof v === 'string') ms = parseDuration(v);
-    else throw this.wrongType(key, `a duration ("15s", "500ms") or a number of ${numberUnitMs === 1 ? 'milliseconds' : 'seconds'}`, v);
+    else
+      throw this.wrongType(
+        key,
+        `a duration ("15s", "500ms") or a number of ${numberUnitMs === 1 ? 'milliseconds' : 'seconds'}`,
+        v,
+      );
     if (ms === undefined || !Number.isFinite(ms)) {
       throw this.error(key, `invalid duration ${JSON.stringify(v)} (examples: "15s", "1m", "500ms")`);
     }
@@ -167,7 +179,8 @@ export class Table {
     if (typeof v === 'number') n = Number.isInteger(v) ? v : undefined;
     else if (typeof v === 'string') n = parseSize(v);
     else throw this.wrongType(key, 'a size ("64MiB", "10MB") or a number of bytes', v);
-    if (n === undefined || n < 0) throw this.error(key, `invalid size ${JSON.stringify(v)} (examples: "64MiB", "10MB", 1048576)`);
+    if (n === undefined || n < 0)
+      throw this.error(key, `invalid size ${JSON.stringify(v)} (examples: "64MiB", "10MB", 1048576)`);
     return n;
   }
 

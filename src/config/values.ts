@@ -96,7 +96,10 @@ export function nearest(word: string, candidates: Iterable<string>, maxDistance 
 }
 
 export class UnsetVariableError extends Error {
-  constructor(readonly variable: string, message: string) {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -134,20 +137,26 @@ export class Expander {
 
   expand(text: string): string {
     if (!text.includes('$')) return text;
-    return text.replace(/\$(\$|\{([^}]*)\}|[A-Za-z_][A-Za-z0-9_]*)/g, (whole, tok: string, braced?: string) => {
-      if (tok === '$') return '$';
-      const name = braced ?? tok;
-      if (braced !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-        throw new UnsetVariableError(name, `${whole}: not a valid variable name`);
-      }
-      if (name === 'hostname') return this.osHostname();
-      if (name === 'ip') return this.hostIp();
-      const v = this.o.env[name];
-      if (v === undefined) {
-        throw new UnsetVariableError(name, `environment variable ${name} is not set (write $$ for a literal $)`);
-      }
-      return v;
-    });
+    return text.replace(
+      /\$(\$|\{([^}]*)\}|[A-Za-z_][A-Za-z0-9_]*)/g,
+      (whole, tok: string, braced?: string) => {
+        if (tok === '$') return '$';
+        const name = braced ?? tok;
+        if (braced !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+          throw new UnsetVariableError(name, `${whole}: not a valid variable name`);
+        }
+        if (name === 'hostname') return this.osHostname();
+        if (name === 'ip') return this.hostIp();
+        const v = this.o.env[name];
+        if (v === undefined) {
+          throw new UnsetVariableError(
+            name,
+            `environment variable ${name} is not set (write $$ for a literal $)`,
+          );
+        }
+        return v;
+      },
+    );
   }
 }
 

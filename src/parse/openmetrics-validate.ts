@@ -184,12 +184,12 @@ export function validateOpenMetrics(buf: Buffer): ValidationError[] {
     const syntax = checkSampleSyntax(buf, p, contentEnd(line));
     if (syntax.error !== undefined) fail(line, syntax.error);
     const labelMap = new Map<string, string>();
-    let dup = false;
+    let dup: string | undefined;
     for (const [k, v] of labels) {
-      if (labelMap.has(k)) dup = true;
+      if (labelMap.has(k) || k === '__name__') dup ??= k;
       labelMap.set(k, v);
     }
-    if (dup) fail(line, 'duplicate label name');
+    if (dup !== undefined) fail(line, `duplicate label name ${JSON.stringify(dup)}`);
 
     let f = fam;
     if (f === undefined || !f.allowed.has(name)) f = start(name, line, 'unknown');

@@ -130,7 +130,8 @@ export function parseAll(buf: Buffer, opts: ParseAllOptions): ParseAllResult {
   }
   if (opts.openMetrics) {
     if (opts.validate) {
-      errors.push(...validateOpenMetrics(buf));
+      const seen = new Set(errors.map((e) => `${e.line}\u0000${e.message}`));
+      for (const v of validateOpenMetrics(buf)) if (!seen.has(`${v.line}\u0000${v.message}`)) errors.push(v);
       errors.sort((a, b) => a.line - b.line);
     } else if (!p.sawEOF) {
       errors.push({ line: p.line + 1, message: 'OpenMetrics payload without "# EOF"' });

@@ -90,7 +90,7 @@ describe('values', () => {
     assert.deepEqual(r.errors, []);
     assert.deepEqual(
       r.samples.map((s) => s.value),
-      [1, -2.5, 1000, 0.0015, 0.5, 5, 7, 1, 12345678901234567890, -0],
+      [1, -2.5, 1000, 0.0015, 0.5, 5, 7, 1, Number('12345678901234567890'), -0],
     );
   });
   test('invalid values: 1x, 0x10, 1_000, 0b1, 1e, ., empty', () => {
@@ -357,7 +357,11 @@ describe('properties', () => {
         const text = samples
           .map((s) => {
             const ls = s.labels.map(([k, v]) => `${k}="${escape(v)}"`).join(',');
-            const val = Number.isNaN(s.value) ? 'NaN' : Object.is(s.value, -0) ? '-0' : String(s.value).replace('Infinity', 'Inf');
+            const val = Number.isNaN(s.value)
+              ? 'NaN'
+              : Object.is(s.value, -0)
+                ? '-0'
+                : String(s.value).replace('Infinity', 'Inf');
             return `${s.name}${ls ? `{${ls}}` : ''} ${val}${s.ts === undefined ? '' : ` ${s.ts}`}${eol}`;
           })
           .join('');

@@ -172,7 +172,8 @@ export class TextParser {
     while (ve < eol && b[ve] !== SPACE && b[ve] !== TAB) ve++;
     if (ve === v) return this.invalid(v, 'missing value');
     const value = parseFloatToken(b, v, ve);
-    if (value === undefined) return this.invalid(v, `invalid value ${JSON.stringify(b.toString('latin1', v, ve))}`);
+    if (value === undefined)
+      return this.invalid(v, `invalid value ${JSON.stringify(b.toString('latin1', v, ve))}`);
     this.value = value;
     this.timestamp = NaN;
     this.exemplarStart = -1;
@@ -182,7 +183,8 @@ export class TextParser {
       let te = t;
       while (te < eol && b[te] !== SPACE && b[te] !== TAB) te++;
       const ts = this.openMetrics ? parseOpenMetricsTimestamp(b, t, te) : parseIntToken(b, t, te);
-      if (ts === undefined) return this.invalid(t, `invalid timestamp ${JSON.stringify(b.toString('latin1', t, te))}`);
+      if (ts === undefined)
+        return this.invalid(t, `invalid timestamp ${JSON.stringify(b.toString('latin1', t, te))}`);
       this.timestamp = ts;
       t = te;
       while (t < eol && (b[t] === SPACE || b[t] === TAB)) t++;
@@ -212,7 +214,13 @@ export class TextParser {
       return Entry.Comment;
     }
     const kind =
-      word === 'HELP' ? Entry.Help : word === 'TYPE' ? Entry.Type : word === 'UNIT' ? Entry.Unit : Entry.Comment;
+      word === 'HELP'
+        ? Entry.Help
+        : word === 'TYPE'
+          ? Entry.Type
+          : word === 'UNIT'
+            ? Entry.Unit
+            : Entry.Comment;
     if (kind === Entry.Comment) {
       if (this.openMetrics) return this.invalid(p, 'invalid comment');
       return Entry.Comment;
@@ -324,7 +332,16 @@ export class TextParser {
 }
 
 const TEXT_TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
-const OM_TYPES = new Set(['counter', 'gauge', 'histogram', 'gaugehistogram', 'summary', 'info', 'stateset', 'unknown']);
+const OM_TYPES = new Set([
+  'counter',
+  'gauge',
+  'histogram',
+  'gaugehistogram',
+  'summary',
+  'info',
+  'stateset',
+  'unknown',
+]);
 
 function isValidMetricName(b: Buffer, s: number, e: number): boolean {
   if (!NAME_START[b[s]]) return false;
@@ -443,10 +460,16 @@ export function parseFloatToken(b: Buffer, s: number, e: number): number | undef
   // Validate the grammar Number() would be more lenient about (hex, binary, underscores, blanks).
   let j = i;
   let digits = 0;
-  while (j < e && b[j] >= 48 && b[j] <= 57) (j++, digits++);
+  while (j < e && b[j] >= 48 && b[j] <= 57) {
+    j++;
+    digits++;
+  }
   if (j < e && b[j] === 46 /* . */) {
     j++;
-    while (j < e && b[j] >= 48 && b[j] <= 57) (j++, digits++);
+    while (j < e && b[j] >= 48 && b[j] <= 57) {
+      j++;
+      digits++;
+    }
   }
   if (digits === 0) return undefined;
   if (j < e && (b[j] | 0x20) === 0x65 /* e */) {

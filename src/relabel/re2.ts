@@ -166,7 +166,9 @@ const POSIX: Record<string, Range[]> = {
 
 /** Go's unicode.Categories keys (two-letter and one-letter general categories). */
 const CATEGORIES = new Set(
-  'L Lu Ll Lt Lm Lo M Mn Mc Me N Nd Nl No P Pc Pd Ps Pe Pi Pf Po S Sm Sc Sk So Z Zs Zl Zp Cc Cf Cs Co'.split(' '),
+  'L Lu Ll Lt Lm Lo M Mn Mc Me N Nd Nl No P Pc Pd Ps Pe Pi Pf Po S Sm Sc Sk So Z Zs Zl Zp Cc Cf Cs Co'.split(
+    ' ',
+  ),
 );
 
 /** Go's canonicalName: first letter upper, rest lower, without "_", "-" and " ". */
@@ -515,7 +517,8 @@ class Translator {
       return undefined;
     }
     this.pos++;
-    if (min < 0 || min > 1000 || max > 1000 || (max >= 0 && min > max)) this.err('invalid repeat count', start);
+    if (min < 0 || min > 1000 || max > 1000 || (max >= 0 && min > max))
+      this.err('invalid repeat count', start);
     return max === -1 ? `{${min},}` : max === min ? `{${min}}` : `{${min},${max}}`;
   }
 

@@ -65,27 +65,42 @@ describe('replace', () => {
   });
 
   it('anchors the regex: "f" does not match "foo"', () => {
-    assert.deepEqual(run([{ sourceLabels: ['a'], regex: 'f', targetLabel: 'b', replacement: 'hit' }], { a: 'foo' }), {
-      a: 'foo',
-    });
-    assert.deepEqual(run([{ sourceLabels: ['a'], regex: 'o+', targetLabel: 'b', replacement: 'hit' }], { a: 'foo' }), {
-      a: 'foo',
-    });
-    assert.deepEqual(run([{ sourceLabels: ['a'], regex: 'f|foo', targetLabel: 'b', replacement: 'hit' }], { a: 'foo' }), {
-      a: 'foo',
-      b: 'hit',
-    });
+    assert.deepEqual(
+      run([{ sourceLabels: ['a'], regex: 'f', targetLabel: 'b', replacement: 'hit' }], { a: 'foo' }),
+      {
+        a: 'foo',
+      },
+    );
+    assert.deepEqual(
+      run([{ sourceLabels: ['a'], regex: 'o+', targetLabel: 'b', replacement: 'hit' }], { a: 'foo' }),
+      {
+        a: 'foo',
+      },
+    );
+    assert.deepEqual(
+      run([{ sourceLabels: ['a'], regex: 'f|foo', targetLabel: 'b', replacement: 'hit' }], { a: 'foo' }),
+      {
+        a: 'foo',
+        b: 'hit',
+      },
+    );
   });
 
   it('reads $1x as group "1x" (empty, so the target is deleted) and ${1}x as group 1 then "x"', () => {
     const labels = { a: 'foo', b: 'old' };
-    assert.deepEqual(run([{ sourceLabels: ['a'], regex: '(f)oo', targetLabel: 'b', replacement: '$1x' }], labels), {
-      a: 'foo',
-    });
-    assert.deepEqual(run([{ sourceLabels: ['a'], regex: '(f)oo', targetLabel: 'b', replacement: '${1}x' }], labels), {
-      a: 'foo',
-      b: 'fx',
-    });
+    assert.deepEqual(
+      run([{ sourceLabels: ['a'], regex: '(f)oo', targetLabel: 'b', replacement: '$1x' }], labels),
+      {
+        a: 'foo',
+      },
+    );
+    assert.deepEqual(
+      run([{ sourceLabels: ['a'], regex: '(f)oo', targetLabel: 'b', replacement: '${1}x' }], labels),
+      {
+        a: 'foo',
+        b: 'fx',
+      },
+    );
   });
 
   it('expands named groups, (?P<n>) and (?<n>), with $name and ${name}', () => {
@@ -106,12 +121,18 @@ describe('replace', () => {
   });
 
   it('deletes the target when the replacement expands to ""', () => {
-    assert.deepEqual(run([{ sourceLabels: ['a'], regex: 'foo(.*)', targetLabel: 'b' }], { a: 'foo', b: 'x' }), {
-      a: 'foo',
-    });
-    assert.deepEqual(run([{ sourceLabels: ['a'], targetLabel: 'b', replacement: '' }], { a: 'foo', b: 'x' }), {
-      a: 'foo',
-    });
+    assert.deepEqual(
+      run([{ sourceLabels: ['a'], regex: 'foo(.*)', targetLabel: 'b' }], { a: 'foo', b: 'x' }),
+      {
+        a: 'foo',
+      },
+    );
+    assert.deepEqual(
+      run([{ sourceLabels: ['a'], targetLabel: 'b', replacement: '' }], { a: 'foo', b: 'x' }),
+      {
+        a: 'foo',
+      },
+    );
   });
 
   it('does nothing when the regex does not match', () => {
@@ -135,7 +156,9 @@ describe('replace', () => {
 
   it('keeps $$ as a literal $ and a malformed $ as text', () => {
     assert.deepEqual(
-      run([{ sourceLabels: ['a'], regex: '(.*)', targetLabel: 'b', replacement: '$$1 ${1 $ $-' }], { a: 'v' }),
+      run([{ sourceLabels: ['a'], regex: '(.*)', targetLabel: 'b', replacement: '$$1 ${1 $ $-' }], {
+        a: 'v',
+      }),
       { a: 'v', b: '$1 ${1 $ $-' },
     );
   });
@@ -144,9 +167,12 @@ describe('replace', () => {
     assert.deepEqual(run([{ sourceLabels: ['a'], regex: '', action: 'keep' }], { a: '' }), { a: '' });
     assert.equal(run([{ sourceLabels: ['a'], targetLabel: 'b', action: 'dropequal' }], { a: '' }), null);
     // Writing "" deletes, like labels.Builder.Set.
-    assert.deepEqual(run([{ sourceLabels: ['a'], targetLabel: 'b', action: 'lowercase' }], { a: '', b: 'x' }), {
-      a: '',
-    });
+    assert.deepEqual(
+      run([{ sourceLabels: ['a'], targetLabel: 'b', action: 'lowercase' }], { a: '', b: 'x' }),
+      {
+        a: '',
+      },
+    );
   });
 
   it('applies rules in order, each seeing the previous results', () => {
@@ -166,7 +192,9 @@ describe('replace', () => {
 describe('keep and drop', () => {
   it('keep drops the series unless the anchored regex matches', () => {
     assert.equal(run([{ sourceLabels: ['a'], regex: 'f', action: 'keep' }], { a: 'foo' }), null);
-    assert.deepEqual(run([{ sourceLabels: ['a'], regex: 'f.*', action: 'keep' }], { a: 'foo' }), { a: 'foo' });
+    assert.deepEqual(run([{ sourceLabels: ['a'], regex: 'f.*', action: 'keep' }], { a: 'foo' }), {
+      a: 'foo',
+    });
   });
 
   it('drop drops the series when the regex matches', () => {
@@ -176,7 +204,9 @@ describe('keep and drop', () => {
 
   it('matches a missing source label as ""', () => {
     assert.equal(run([{ sourceLabels: ['nope'], regex: '', action: 'drop' }], { a: 'foo' }), null);
-    assert.deepEqual(run([{ sourceLabels: ['nope'], regex: '.+', action: 'drop' }], { a: 'foo' }), { a: 'foo' });
+    assert.deepEqual(run([{ sourceLabels: ['nope'], regex: '.+', action: 'drop' }], { a: 'foo' }), {
+      a: 'foo',
+    });
   });
 
   it('stops at the first rule that drops', () => {
@@ -204,20 +234,28 @@ describe('hashmod', () => {
   it('takes the last 8 bytes of the md5 as a big-endian uint64 modulo the modulus', () => {
     // md5("foo") = acbd18db4cc2f85c edef654fccc4a4d8; 0xedef654fccc4a4d8 = 17145033699835028696.
     assert.equal(hashmod('foo', 1000), '696');
-    assert.deepEqual(run([{ sourceLabels: ['a'], modulus: 1000, targetLabel: 'd', action: 'hashmod' }], { a: 'foo' }), {
-      a: 'foo',
-      d: '696',
-    });
+    assert.deepEqual(
+      run([{ sourceLabels: ['a'], modulus: 1000, targetLabel: 'd', action: 'hashmod' }], { a: 'foo' }),
+      {
+        a: 'foo',
+        d: '696',
+      },
+    );
     // Prometheus's relabel_test.go: "baz" modulo 1000 is 976.
-    assert.deepEqual(run([{ sourceLabels: ['c'], modulus: 1000, targetLabel: 'd', action: 'hashmod' }], { c: 'baz' }), {
-      c: 'baz',
-      d: '976',
-    });
+    assert.deepEqual(
+      run([{ sourceLabels: ['c'], modulus: 1000, targetLabel: 'd', action: 'hashmod' }], { c: 'baz' }),
+      {
+        c: 'baz',
+        d: '976',
+      },
+    );
   });
 
   it('agrees with an independent computation for many inputs and moduli, beyond 2^53', () => {
     for (const modulus of [1, 2, 7, 1000, 2 ** 31 - 1, Number.MAX_SAFE_INTEGER]) {
-      const f = compileRelabel([rc({ sourceLabels: ['a', 'b'], modulus, targetLabel: 'h', action: 'hashmod' })]);
+      const f = compileRelabel([
+        rc({ sourceLabels: ['a', 'b'], modulus, targetLabel: 'h', action: 'hashmod' }),
+      ]);
       for (const v of ['', 'foo', 'bar', 'ünïcödé', '10.0.0.1:9100', 'x'.repeat(300)]) {
         const m = new Map([
           ['a', v],
@@ -254,12 +292,15 @@ describe('labelmap, labeldrop, labelkeep', () => {
   });
 
   it('labelmap ranges over a snapshot: it reads the values as they were before the rule', () => {
-    assert.deepEqual(run([{ regex: '(a|b)', action: 'labelmap', replacement: '${1}b' }], { a: '1', b: '2' }), {
-      a: '1',
-      ab: '1',
-      b: '2',
-      bb: '2',
-    });
+    assert.deepEqual(
+      run([{ regex: '(a|b)', action: 'labelmap', replacement: '${1}b' }], { a: '1', b: '2' }),
+      {
+        a: '1',
+        ab: '1',
+        b: '2',
+        bb: '2',
+      },
+    );
     // x_x_y writes x_y = "2", but y still gets x_y's value from before the rule.
     assert.deepEqual(run([{ regex: 'x_(.*)', action: 'labelmap' }], { x_y: '1', y: '0', x_x_y: '2' }), {
       x_x_y: '2',
@@ -281,8 +322,14 @@ describe('labelmap, labeldrop, labelkeep', () => {
 
   it('labeldrop removes matching names, labelkeep removes the others', () => {
     const labels = { __name__: 'up', job: 'j', instance: 'i', pod_uid: 'u' };
-    assert.deepEqual(run([{ regex: 'pod_.*|job', action: 'labeldrop' }], labels), { __name__: 'up', instance: 'i' });
-    assert.deepEqual(run([{ regex: '__name__|job', action: 'labelkeep' }], labels), { __name__: 'up', job: 'j' });
+    assert.deepEqual(run([{ regex: 'pod_.*|job', action: 'labeldrop' }], labels), {
+      __name__: 'up',
+      instance: 'i',
+    });
+    assert.deepEqual(run([{ regex: '__name__|job', action: 'labelkeep' }], labels), {
+      __name__: 'up',
+      job: 'j',
+    });
     // Anchored: "pod" is not a match for "pod_uid".
     assert.deepEqual(run([{ regex: 'pod', action: 'labeldrop' }], labels), labels);
   });
@@ -290,11 +337,14 @@ describe('labelmap, labeldrop, labelkeep', () => {
 
 describe('lowercase and uppercase', () => {
   it('sets the target to the case-mapped source value', () => {
-    assert.deepEqual(run([{ sourceLabels: ['a', 'b'], targetLabel: 'l', action: 'lowercase' }], { a: 'FoO', b: 'BAR' }), {
-      a: 'FoO',
-      b: 'BAR',
-      l: 'foo;bar',
-    });
+    assert.deepEqual(
+      run([{ sourceLabels: ['a', 'b'], targetLabel: 'l', action: 'lowercase' }], { a: 'FoO', b: 'BAR' }),
+      {
+        a: 'FoO',
+        b: 'BAR',
+        l: 'foo;bar',
+      },
+    );
     assert.deepEqual(run([{ sourceLabels: ['a'], targetLabel: 'a', action: 'uppercase' }], { a: 'foo-1' }), {
       a: 'FOO-1',
     });
@@ -335,15 +385,29 @@ describe('Go regexp semantics in rules', () => {
 
   it('rejects what Go rejects', () => {
     for (const regex of ['(?=a)', '(a)\\1', 'a**', '[a', '(a', 'a)', 'x{1001}', '\\C', '\\Z', '(?<n-x>a)']) {
-      assert.throws(() => compileRelabel([rc({ sourceLabels: ['a'], regex, action: 'keep' })]), RelabelConfigError, regex);
+      assert.throws(
+        () => compileRelabel([rc({ sourceLabels: ['a'], regex, action: 'keep' })]),
+        RelabelConfigError,
+        regex,
+      );
     }
   });
 
   it('numbers groups like Go, also with duplicate names and names that start with a digit', () => {
     assert.deepEqual(
-      run([{ sourceLabels: ['a'], regex: '(?P<x>a)?(?P<x>b)(?P<1y>c)', targetLabel: 't', replacement: '$x-${1y}-$3' }], {
-        a: 'bc',
-      }),
+      run(
+        [
+          {
+            sourceLabels: ['a'],
+            regex: '(?P<x>a)?(?P<x>b)(?P<1y>c)',
+            targetLabel: 't',
+            replacement: '$x-${1y}-$3',
+          },
+        ],
+        {
+          a: 'bc',
+        },
+      ),
       { a: 'bc', t: 'b-c-c' },
     );
   });
@@ -374,7 +438,10 @@ describe('validation', () => {
     [{ action: 'replace', targetLabel: '$1-x' }, /invalid 'target_label'/],
     [{ action: 'lowercase', targetLabel: 'a', replacement: 'x' }, /'replacement' can not be set/],
     [{ action: 'labelmap', replacement: 'a-$1' }, /invalid 'replacement'/],
-    [{ action: 'keepequal', sourceLabels: ['a'], targetLabel: 'b', regex: 'x' }, /requires only 'source_labels'/],
+    [
+      { action: 'keepequal', sourceLabels: ['a'], targetLabel: 'b', regex: 'x' },
+      /requires only 'source_labels'/,
+    ],
     [{ action: 'labeldrop', sourceLabels: ['a'], regex: 'x' }, /requires only 'regex'/],
     [{ action: 'labelkeep', regex: 'x', separator: ',' }, /requires only 'regex'/],
     [{ action: 'keep', sourceLabels: ['not valid'] }, /not a valid label name/],
@@ -383,12 +450,15 @@ describe('validation', () => {
   for (const [cfg, message] of bad) {
     it(`rejects ${JSON.stringify(cfg)}`, () => {
       assert.match(validateRelabelConfig(rc(cfg)) ?? '', message);
-      assert.throws(() => compileRelabel([rc({ action: 'keep' }), rc(cfg)]), (e: unknown) => {
-        assert.ok(e instanceof RelabelConfigError);
-        assert.equal(e.index, 1);
-        assert.match(e.message, message);
-        return true;
-      });
+      assert.throws(
+        () => compileRelabel([rc({ action: 'keep' }), rc(cfg)]),
+        (e: unknown) => {
+          assert.ok(e instanceof RelabelConfigError);
+          assert.equal(e.index, 1);
+          assert.match(e.message, message);
+          return true;
+        },
+      );
     });
   }
 

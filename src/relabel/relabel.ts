@@ -243,7 +243,8 @@ function simpleMap(s: string, upper: boolean): string {
     const m = upper ? ch.toUpperCase() : ch.toLowerCase();
     const cp = ch.codePointAt(0)!;
     if (m.length === ch.length || String.fromCodePoint(m.codePointAt(0)!) === m) out += m;
-    else if (!upper) out += m.codePointAt(0) === 0x69 && cp === 0x130 ? 'i' : ch; // İ → i
+    else if (!upper)
+      out += m.codePointAt(0) === 0x69 && cp === 0x130 ? 'i' : ch; // İ → i
     else out += String.fromCodePoint(greekUpper(cp));
   }
   return out;
@@ -413,7 +414,7 @@ function apply(r: Rule, lb: Builder): boolean {
       const m = r.re.exec(sourceValue(r, lb));
       if (m === null) return true;
       const target = r.targetTpl ? expandTemplate(r.targetTpl, m) : r.target;
-      
+      if (!isValidLabelName(target)) return true;
       lb.set(target, expandTemplate(r.replTpl, m)); // "" deletes
       return true;
     }

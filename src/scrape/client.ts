@@ -96,7 +96,11 @@ export class TargetClient {
       this.tokenExpiry = jwtExpiry(token) ?? NaN;
     }
     if (!token) {
-      throw new ScrapeError('token-file', `bearer_token_file ${file} is empty`, 'the token was not written; check the volume mount');
+      throw new ScrapeError(
+        'token-file',
+        `bearer_token_file ${file} is empty`,
+        'the token was not written; check the volume mount',
+      );
     }
     return token;
   }
@@ -128,7 +132,8 @@ export class TargetClient {
     const token = await this.token();
     if (token) headers.authorization = `Bearer ${token}`;
     else if (opts.username !== undefined) {
-      headers.authorization = 'Basic ' + Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64');
+      headers.authorization =
+        'Basic ' + Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64');
     }
     let res: Dispatcher.ResponseData;
     const signal = AbortSignal.timeout(opts.timeoutMs);
@@ -166,7 +171,12 @@ export class TargetClient {
           throw new ScrapeError('other', `invalid gzip body: ${(err as Error).message}`);
         }
       }
-      return { status: 200, body, openMetrics: contentType.startsWith('application/openmetrics-text'), wireBytes };
+      return {
+        status: 200,
+        body,
+        openMetrics: contentType.startsWith('application/openmetrics-text'),
+        wireBytes,
+      };
     } catch (err) {
       if (err instanceof ScrapeError) throw err;
       throw classifyNetworkError(err, url, opts.timeoutMs);

@@ -66,7 +66,13 @@ export function classifyNetworkError(err: unknown, url: URL, timeoutMs: number):
   const code = e?.code ?? e?.cause?.code ?? '';
   const msg = String(e?.message ?? err);
   const hostPort = url.host;
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+  if (
+    e?.name === 'TimeoutError' ||
+    e?.name === 'AbortError' ||
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT'
+  ) {
     return new ScrapeError(
       'timeout',
       `timeout: no complete answer from ${hostPort} within ${timeoutMs} ms`,
@@ -103,7 +109,9 @@ export function classifyNetworkError(err: unknown, url: URL, timeoutMs: number):
     return new ScrapeError(
       url.protocol === 'http:' ? 'http-to-https' : 'reset',
       `connection closed by ${hostPort}: ${msg}`,
-      url.protocol === 'http:' ? 'if this port serves HTTPS (the kubelet on 10250 does), use https:// and use_tls = true' : '',
+      url.protocol === 'http:'
+        ? 'if this port serves HTTPS (the kubelet on 10250 does), use https:// and use_tls = true'
+        : '',
     );
   }
   return new ScrapeError('other', `${code ? code + ': ' : ''}${msg}`);
@@ -137,7 +145,12 @@ export function classifyStatus(status: number, body: string, url: URL, tokenNote
     );
   }
   if (status === 404) {
-    return new ScrapeError('not-found', `404 Not Found: ${url.pathname} on ${url.host}`, 'wrong path in the URL', status);
+    return new ScrapeError(
+      'not-found',
+      `404 Not Found: ${url.pathname} on ${url.host}`,
+      'wrong path in the URL',
+      status,
+    );
   }
   return new ScrapeError(
     'http-status',

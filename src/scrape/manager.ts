@@ -13,7 +13,8 @@ export class ScrapeManager {
   ) {
     for (const input of config.inputs) {
       for (const inst of input.instances) {
-        for (const url of inst.urls) this.targets.push(new ScrapeTarget(inst, url, config.global, config.writerOpt));
+        for (const url of inst.urls)
+          this.targets.push(new ScrapeTarget(inst, url, config.global, config.writerOpt));
       }
     }
   }
@@ -36,7 +37,10 @@ export class ScrapeManager {
   private logReport(t: ScrapeTarget, r: ScrapeReport): void {
     if (!r.up) {
       if (t.lastError !== this.lastLogged.get(t)) {
-        this.log.warn({ target: r.target, job: r.job, error: r.error?.message, hint: r.error?.hint }, 'scrape failed');
+        this.log.warn(
+          { target: r.target, job: r.job, error: r.error?.message, hint: r.error?.hint },
+          'scrape failed',
+        );
         this.lastLogged.set(t, t.lastError);
       }
     } else {

@@ -58,7 +58,13 @@ test('target labels override scraped ones, keeping them as exported_*; global la
 test('honor_labels keeps scraped values; empty values mean no label; "-" deletes', () => {
   const p = new TargetPipeline(opts({ honorLabels: true, deleteLabels: ['drop_me'] }));
   const { samples } = run(p, 'm{job="app",empty="",drop_me="x"} 1\n');
-  assert.deepEqual(labelsOf(samples[0]), { __name__: 'm', cluster: 'prod', ident: 'node-1', instance: '127.0.0.1:10250', job: 'app' });
+  assert.deepEqual(labelsOf(samples[0]), {
+    __name__: 'm',
+    cluster: 'prod',
+    ident: 'node-1',
+    instance: '127.0.0.1:10250',
+    job: 'app',
+  });
 });
 
 test('a series that disappears gets one staleness marker; unchanged series are served from the cache', () => {
@@ -80,9 +86,15 @@ test('target down: every live series goes stale once', () => {
   const p = new TargetPipeline(opts());
   run(p, 'a 1\nb{x="1"} 2\n', 1000);
   const chunks: Chunk[] = [];
-  assert.equal(p.markDown(2000, (c) => chunks.push(c)), 2);
+  assert.equal(
+    p.markDown(2000, (c) => chunks.push(c)),
+    2,
+  );
   assert.ok(chunks.flatMap((c) => decodeWriteRequest(c.body)).every((s) => s.stale));
-  assert.equal(p.markDown(3000, () => assert.fail('no second marker')), 0);
+  assert.equal(
+    p.markDown(3000, () => assert.fail('no second marker')),
+    0,
+  );
 });
 
 test('explicit timestamps are honoured and a sample whose timestamp did not advance is not re-sent', () => {
@@ -103,11 +115,16 @@ test('malformed lines are counted with their line number and the rest is used', 
   const r = run(p, '# HELP a help\na 1\nbad line here\nb{x="1" 2\nc 3\n');
   assert.equal(r.stats.invalidLines, 2);
   assert.match(r.stats.firstError, /^line 3: /);
-  assert.deepEqual(r.samples.map((s) => labelsOf(s).__name__), ['a', 'c']);
+  assert.deepEqual(
+    r.samples.map((s) => labelsOf(s).__name__),
+    ['a', 'c'],
+  );
 });
 
 test('metric filters, ignored label keys and duplicates', () => {
-  const p = new TargetPipeline(opts({ keepMetric: (n) => !n.startsWith('go_'), ignoreLabel: (k) => k === 'id' }));
+  const p = new TargetPipeline(
+    opts({ keepMetric: (n) => !n.startsWith('go_'), ignoreLabel: (k) => k === 'id' }),
+  );
   const r = run(p, 'go_goroutines 5\nm{id="/kubepods/x",pod="p"} 1\nm{id="/kubepods/x",pod="p"} 2\n');
   assert.equal(r.stats.scraped, 3, 'every sample line counts, as in Prometheus');
   assert.equal(r.stats.postRelabel, 1);
@@ -141,7 +158,11 @@ test('sample_limit fails the whole scrape and sends nothing but staleness for th
 test('label_limit and label_value_length_limit fail every scrape that has the offending series', () => {
   const p = new TargetPipeline(opts({ labelLimit: 5 }));
   assert.match(run(p, 'm{a="1",b="2",c="3"} 1\n').stats.limitError, /label_limit exceeded/);
-  assert.match(run(p, 'm{a="1",b="2",c="3"} 1\n').stats.limitError, /label_limit exceeded/, 'also from the cache');
+  assert.match(
+    run(p, 'm{a="1",b="2",c="3"} 1\n').stats.limitError,
+    /label_limit exceeded/,
+    'also from the cache',
+  );
   const q = new TargetPipeline(opts({ labelValueLengthLimit: 3 }));
   assert.match(run(q, 'm{a="long value"} 1\n').stats.limitError, /label_value_length_limit/);
 });
@@ -150,6 +171,9 @@ test('batches: chunks hold at most `batch` samples', () => {
   const p = new TargetPipeline(opts({ batch: 10 }));
   const text = Array.from({ length: 35 }, (_, i) => `m{i="${i}"} ${i}`).join('\n') + '\n';
   const r = run(p, text);
-  assert.deepEqual(r.chunks.map((c) => c.samples), [10, 10, 10, 5]);
+  assert.deepEqual(
+    r.chunks.map((c) => c.samples),
+    [10, 10, 10, 5],
+  );
   assert.equal(r.stats.emitted, 35);
 });

@@ -236,7 +236,12 @@ export class TargetPipeline {
       const [k, v] = scraped[i];
       if (o.ignoreLabel(k)) continue;
       if (m.has(k)) {
-        return { labels: null, lastSeen: 0, lastTs: -Infinity, error: `duplicate label name ${JSON.stringify(k)}` };
+        return {
+          labels: null,
+          lastSeen: 0,
+          lastTs: -Infinity,
+          error: `duplicate label name ${JSON.stringify(k)}`,
+        };
       }
       m.set(k, v);
     }

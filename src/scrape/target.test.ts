@@ -81,7 +81,12 @@ describe('plain HTTP target', () => {
   });
 
   test('keeps the connection alive between scrapes', async () => {
-    const t = new ScrapeTarget(testInstance({ urls: [`${srv.url}/metrics`] }), `${srv.url}/metrics`, testGlobal(), testWriterOpt);
+    const t = new ScrapeTarget(
+      testInstance({ urls: [`${srv.url}/metrics`] }),
+      `${srv.url}/metrics`,
+      testGlobal(),
+      testWriterOpt,
+    );
     const sink = new Collect();
     const before = srv.requests.length;
     await t.scrape(sink);
@@ -94,8 +99,14 @@ describe('plain HTTP target', () => {
 
   test('url_label_key/url_label_value; "-" disables the URL label', async () => {
     const u = new URL('https://user:pw@10.0.0.1:10250/metrics/cadvisor?x=1');
-    assert.equal(expandUrlTemplate('{{.Scheme}}://{{.Hostname}}:{{.Port}}{{.Path}}?{{.Query}}', u), 'https://10.0.0.1:10250/metrics/cadvisor?x=1');
-    const { sink } = await scrapeOnce(`${srv.url}/metrics`, { urlLabelKey: 'target', urlLabelValue: '{{.Path}}' });
+    assert.equal(
+      expandUrlTemplate('{{.Scheme}}://{{.Hostname}}:{{.Port}}{{.Path}}?{{.Query}}', u),
+      'https://10.0.0.1:10250/metrics/cadvisor?x=1',
+    );
+    const { sink } = await scrapeOnce(`${srv.url}/metrics`, {
+      urlLabelKey: 'target',
+      urlLabelValue: '{{.Path}}',
+    });
     assert.equal(Object.fromEntries(sink.named('b')[0].labels).target, '/metrics');
     const none = await scrapeOnce(`${srv.url}/metrics`, { urlLabelKey: '' });
     assert.equal(Object.fromEntries(none.sink.named('b')[0].labels).instance, undefined);
@@ -194,7 +205,12 @@ describe('HTTPS and credentials (kubelet-like)', () => {
   let srv: FixtureServer;
   let dir: string;
   before(async () => {
-    srv = await startFixtureServer({ routes: { '/metrics': PAYLOAD }, tls: cert, tokens: ['good-token'], forbiddenTokens: ['no-rbac'] });
+    srv = await startFixtureServer({
+      routes: { '/metrics': PAYLOAD },
+      tls: cert,
+      tokens: ['good-token'],
+      forbiddenTokens: ['no-rbac'],
+    });
     dir = mkdtempSync(join(tmpdir(), 'nodegraf-token-'));
   });
   after(() => srv.close());
@@ -227,7 +243,11 @@ describe('HTTPS and credentials (kubelet-like)', () => {
   test('401: the token is missing or expired; the token file is re-read and the request retried once', async () => {
     const f = tokenFile('stale-token');
     const t = new ScrapeTarget(
-      testInstance({ urls: [`${srv.url}/metrics`], bearerTokenFile: f, tls: { useTls: true, insecureSkipVerify: true } }),
+      testInstance({
+        urls: [`${srv.url}/metrics`],
+        bearerTokenFile: f,
+        tls: { useTls: true, insecureSkipVerify: true },
+      }),
       `${srv.url}/metrics`,
       testGlobal(),
       testWriterOpt,
@@ -284,7 +304,11 @@ describe('HTTPS and credentials (kubelet-like)', () => {
   test('basic auth and custom headers are sent', async () => {
     const s = await startFixtureServer({ routes: { '/metrics': PAYLOAD } });
     try {
-      await scrapeOnce(`${s.url}/metrics`, { username: 'u', password: 'p', headers: { 'X-Scope-OrgID': 'team-a' } });
+      await scrapeOnce(`${s.url}/metrics`, {
+        username: 'u',
+        password: 'p',
+        headers: { 'X-Scope-OrgID': 'team-a' },
+      });
       const req = s.requests.at(-1)!;
       assert.equal(req.headers.authorization, 'Basic ' + Buffer.from('u:p').toString('base64'));
       assert.equal(req.headers['x-scope-orgid'], 'team-a');

@@ -180,9 +180,31 @@ export class ScrapeTarget {
       const stats = this.pipeline.process(res.body, res.openMetrics, now, emit);
       const durationMs = performance.now() - t0;
       if (stats.limitError) {
-        report = { target: this.url.href, job: this.job, up: false, durationMs, stats, error: new ScrapeError('limit', stats.limitError, 'raise the limit in the instance, or drop series with metrics_drop / relabel_configs') };
+        report = {
+          target: this.url.href,
+          job: this.job,
+          up: false,
+          durationMs,
+          stats,
+          error: new ScrapeError(
+            'limit',
+            stats.limitError,
+            'raise the limit in the instance, or drop series with metrics_drop / relabel_configs',
+          ),
+        };
       } else if (stats.scraped === 0 && stats.invalidLines > 0) {
-        report = { target: this.url.href, job: this.job, up: false, durationMs, stats, error: new ScrapeError('parse', `unparseable payload: ${stats.firstError}`, 'is this a Prometheus text endpoint?') };
+        report = {
+          target: this.url.href,
+          job: this.job,
+          up: false,
+          durationMs,
+          stats,
+          error: new ScrapeError(
+            'parse',
+            `unparseable payload: ${stats.firstError}`,
+            'is this a Prometheus text endpoint?',
+          ),
+        };
       } else {
         report = { target: this.url.href, job: this.job, up: true, durationMs, stats };
         if (stats.invalidLines > 0) {
@@ -190,7 +212,8 @@ export class ScrapeTarget {
         }
       }
     } catch (err) {
-      const error = err instanceof ScrapeError ? err : new ScrapeError('other', String((err as Error)?.message ?? err));
+      const error =
+        err instanceof ScrapeError ? err : new ScrapeError('other', String((err as Error)?.message ?? err));
       this.pipeline.markDown(now, emit);
       report = { target: this.url.href, job: this.job, up: false, durationMs: performance.now() - t0, error };
     }

@@ -103,12 +103,26 @@ export class AgentServer {
           for (const t of targetsJson(rt)) this.set({ target: t.url, job: t.job }, get(t));
         },
       });
-    targetGauge('nodegraf_target_up', 'Whether the last scrape of the target succeeded.', (t) => (t.health === 'up' ? 1 : 0));
-    targetGauge('nodegraf_target_scrape_duration_seconds', 'Duration of the last scrape.', (t) => t.lastScrapeDurationSeconds);
+    targetGauge('nodegraf_target_up', 'Whether the last scrape of the target succeeded.', (t) =>
+      t.health === 'up' ? 1 : 0,
+    );
+    targetGauge(
+      'nodegraf_target_scrape_duration_seconds',
+      'Duration of the last scrape.',
+      (t) => t.lastScrapeDurationSeconds,
+    );
     targetGauge('nodegraf_target_samples', 'Samples in the last scrape.', (t) => t.samples);
     targetGauge('nodegraf_target_series', 'Series currently tracked for the target.', (t) => t.series);
-    targetGauge('nodegraf_target_scrapes_total', 'Scrapes of the target since start (counter).', (t) => t.scrapes);
-    targetGauge('nodegraf_target_scrape_errors_total', 'Failed scrapes of the target since start (counter).', (t) => t.failures);
+    targetGauge(
+      'nodegraf_target_scrapes_total',
+      'Scrapes of the target since start (counter).',
+      (t) => t.scrapes,
+    );
+    targetGauge(
+      'nodegraf_target_scrape_errors_total',
+      'Failed scrapes of the target since start (counter).',
+      (t) => t.failures,
+    );
     new Gauge({
       name: 'nodegraf_target_token_expiry_timestamp_seconds',
       help: 'Expiry (JWT exp) of the bearer token the target was last scraped with.',
@@ -153,13 +167,34 @@ export class AgentServer {
               for (const w of writersJson(rt)) this.set({ writer: w.url }, get(w));
             },
           });
-    writerMetric('nodegraf_writer_sent_samples_total', 'Samples delivered to the store.', (w) => w.sentSamples, true);
-    writerMetric('nodegraf_writer_sent_bytes_total', 'Request bytes (snappy) delivered to the store.', (w) => w.sentBytes, true);
-    writerMetric('nodegraf_writer_retried_samples_total', 'Samples in requests that were retried.', (w) => w.retriedSamples, true);
+    writerMetric(
+      'nodegraf_writer_sent_samples_total',
+      'Samples delivered to the store.',
+      (w) => w.sentSamples,
+      true,
+    );
+    writerMetric(
+      'nodegraf_writer_sent_bytes_total',
+      'Request bytes (snappy) delivered to the store.',
+      (w) => w.sentBytes,
+      true,
+    );
+    writerMetric(
+      'nodegraf_writer_retried_samples_total',
+      'Samples in requests that were retried.',
+      (w) => w.retriedSamples,
+      true,
+    );
     writerMetric('nodegraf_writer_queue_samples', 'Samples queued in memory.', (w) => w.queuedSamples);
     writerMetric('nodegraf_writer_disk_queue_bytes', 'Bytes in the on-disk queue.', (w) => w.diskQueueBytes);
-    writerMetric('nodegraf_writer_disk_queue_samples', 'Samples in the on-disk queue.', (w) => w.diskQueueSamples);
-    writerMetric('nodegraf_writer_up', '1 when the last request succeeded.', (w) => (w.state === 'ok' ? 1 : 0));
+    writerMetric(
+      'nodegraf_writer_disk_queue_samples',
+      'Samples in the on-disk queue.',
+      (w) => w.diskQueueSamples,
+    );
+    writerMetric('nodegraf_writer_up', '1 when the last request succeeded.', (w) =>
+      w.state === 'ok' ? 1 : 0,
+    );
     new Counter({
       name: 'nodegraf_writer_dropped_samples_total',
       help: 'Samples dropped, by reason: rejected (4xx), queue_full, disk_full (oldest dropped), disk_error, shutdown.',

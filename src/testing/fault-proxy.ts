@@ -3,7 +3,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export type Fault = { status: number; retryAfter?: string } | { delayMs: number } | 'forward' | 'drop-connection';
+export type Fault =
+  { status: number; retryAfter?: string } | { delayMs: number } | 'forward' | 'drop-connection';
 
 export interface FaultProxy {
   url: string;
@@ -17,7 +18,10 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-export async function startFaultProxy(targetWriteUrl: string, fallback: Fault = 'forward'): Promise<FaultProxy> {
+export async function startFaultProxy(
+  targetWriteUrl: string,
+  fallback: Fault = 'forward',
+): Promise<FaultProxy> {
   const sockets = new Set<Socket>();
   const proxy: FaultProxy = {
     url: '',

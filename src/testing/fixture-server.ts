@@ -1,6 +1,11 @@
 // A loopback server that plays a target: serves fixed payloads over HTTP or HTTPS, optionally behind
 // bearer-token auth, with knobs for the faults scrape tests need (slow, hung, gzip, status codes).
-import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttp,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
@@ -35,7 +40,10 @@ export interface FixtureServer {
 
 /** Replace the millisecond timestamps at the end of sample lines by `now`, as a live cAdvisor would. */
 export function withCurrentTimestamps(text: string, now = Date.now()): string {
-  return text.replace(/^([^#\n][^\n]*?[ \t][^ \t\n]+)[ \t]+(\d{12,14})[ \t]*$/gm, (_m, head: string) => `${head} ${now}`);
+  return text.replace(
+    /^([^#\n][^\n]*?[ \t][^ \t\n]+)[ \t]+(\d{12,14})[ \t]*$/gm,
+    (_m, head: string) => `${head} ${now}`,
+  );
 }
 
 export async function startFixtureServer(options: FixtureServerOptions): Promise<FixtureServer> {
@@ -51,7 +59,9 @@ export async function startFixtureServer(options: FixtureServerOptions): Promise
         const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
         if (o.forbiddenTokens?.includes(token)) {
           res.writeHead(403, { 'content-type': 'text/plain' });
-          res.end(`Forbidden (user=system:serviceaccount:nodegraf:nodegraf, verb=get, resource=nodes, subresource=metrics)`);
+          res.end(
+            `Forbidden (user=system:serviceaccount:nodegraf:nodegraf, verb=get, resource=nodes, subresource=metrics)`,
+          );
           return;
         }
         if (!o.tokens?.includes(token)) {
@@ -72,7 +82,9 @@ export async function startFixtureServer(options: FixtureServerOptions): Promise
         return;
       }
       let body = typeof route === 'function' ? route(req) : route;
-      const headers: Record<string, string> = { 'content-type': o.contentType ?? 'text/plain; version=0.0.4; charset=utf-8' };
+      const headers: Record<string, string> = {
+        'content-type': o.contentType ?? 'text/plain; version=0.0.4; charset=utf-8',
+      };
       if (o.gzip && /gzip/.test(String(req.headers['accept-encoding']))) {
         body = gzipSync(body);
         headers['content-encoding'] = 'gzip';
@@ -83,7 +95,9 @@ export async function startFixtureServer(options: FixtureServerOptions): Promise
     if (o.delayMs) setTimeout(answer, o.delayMs);
     else answer();
   };
-  const server: Server = options.tls ? createHttps({ cert: options.tls.cert, key: options.tls.key }, handler) : createHttp(handler);
+  const server: Server = options.tls
+    ? createHttps({ cert: options.tls.cert, key: options.tls.key }, handler)
+    : createHttp(handler);
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));

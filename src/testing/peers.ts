@@ -9,7 +9,8 @@ import { PEERS } from './shared.js';
 import { freePort, waitFor } from './net.js';
 
 export const VM_BIN = process.env.VM_BIN ?? join(PEERS, 'victoria-metrics', 'usr', 'bin', 'victoria-metrics');
-export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? join(PEERS, 'prometheus', 'usr', 'bin', 'prometheus');
+export const PROMETHEUS_BIN =
+  process.env.PROMETHEUS_BIN ?? join(PEERS, 'prometheus', 'usr', 'bin', 'prometheus');
 export const PROMTOOL_BIN = process.env.PROMTOOL_BIN ?? join(PEERS, 'prometheus', 'usr', 'bin', 'promtool');
 
 export function peerMissing(bin: string): string | undefined {
@@ -25,7 +26,10 @@ export interface Receiver {
   writeUrl: string;
   baseUrl: string;
   /** Instant query; returns the `result` array. */
-  query(q: string, time?: number): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>>;
+  query(
+    q: string,
+    time?: number,
+  ): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>>;
   /** Stop the process (SIGTERM, then SIGKILL); keep or remove the data directory. */
   stop(keepData?: boolean): Promise<void>;
   /** Start again on the same port and data directory (after stop(true)). */
@@ -54,8 +58,15 @@ async function startReceiver(kind: Receiver['kind']): Promise<Receiver> {
     if (kind === 'victoria-metrics') {
       child = spawn(
         VM_BIN,
-        [`-storageDataPath=${join(dataDir, 'data')}`, `-httpListenAddr=127.0.0.1:${port}`, '-retentionPeriod=100y',
-          '-search.latencyOffset=0s', '-search.disableCache', '-dedup.minScrapeInterval=0', '-loggerLevel=ERROR'],
+        [
+          `-storageDataPath=${join(dataDir, 'data')}`,
+          `-httpListenAddr=127.0.0.1:${port}`,
+          '-retentionPeriod=100y',
+          '-search.latencyOffset=0s',
+          '-search.disableCache',
+          '-dedup.minScrapeInterval=0',
+          '-loggerLevel=ERROR',
+        ],
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
     } else {
@@ -63,8 +74,14 @@ async function startReceiver(kind: Receiver['kind']): Promise<Receiver> {
       writeFileSync(cfg, 'global:\n  scrape_interval: 1h\n');
       child = spawn(
         PROMETHEUS_BIN,
-        [`--config.file=${cfg}`, `--storage.tsdb.path=${join(dataDir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`,
-          '--web.enable-remote-write-receiver', '--log.level=error', '--storage.tsdb.retention.time=1d'],
+        [
+          `--config.file=${cfg}`,
+          `--storage.tsdb.path=${join(dataDir, 'data')}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          '--web.enable-remote-write-receiver',
+          '--log.level=error',
+          '--storage.tsdb.retention.time=1d',
+        ],
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
     }

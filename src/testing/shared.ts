@@ -2,7 +2,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-export const SHARED = resolve(process.env.NODEGRAF_SHARED ?? join(import.meta.dirname, '..', '..', '..', 'shared'));
+export const SHARED = resolve(
+  process.env.NODEGRAF_SHARED ?? join(import.meta.dirname, '..', '..', '..', 'shared'),
+);
 export const FIXTURES = join(SHARED, 'fixtures', 'real');
 export const PEERS = process.env.NODEGRAF_PEERS ?? '/opt/peers';
 

@@ -10,7 +10,15 @@ import { ScrapeTarget, type SampleSink } from '../scrape/target.js';
 import { testGlobal, testInstance, testWriter, testWriterOpt } from '../testing/config.js';
 import { startFixtureServer, withCurrentTimestamps, type FixtureServer } from '../testing/fixture-server.js';
 import { selfSignedCert } from '../testing/net.js';
-import { flushVm, peerMissing, PROMETHEUS_BIN, startPrometheus, startVictoriaMetrics, VM_BIN, type Receiver } from '../testing/peers.js';
+import {
+  flushVm,
+  peerMissing,
+  PROMETHEUS_BIN,
+  startPrometheus,
+  startVictoriaMetrics,
+  VM_BIN,
+  type Receiver,
+} from '../testing/peers.js';
 import { fixture, fixturesMissing } from '../testing/shared.js';
 import { decodeWriteRequest } from './encode.js';
 import { Fanout } from './fanout.js';
@@ -48,7 +56,9 @@ describe('delivery to real VictoriaMetrics and Prometheus', { skip }, () => {
   before(async () => {
     [vm, prom] = await Promise.all([startVictoriaMetrics(), startPrometheus()]);
     const cert = selfSignedCert();
-    target = await startFixtureServer({ routes: { '/metrics': readFileSync(fixture('kube-proxy', 'beats-k8s-v1_30-kube-proxy-metrics.txt')) } });
+    target = await startFixtureServer({
+      routes: { '/metrics': readFileSync(fixture('kube-proxy', 'beats-k8s-v1_30-kube-proxy-metrics.txt')) },
+    });
     const cadvisor = readFileSync(fixture('cadvisor', 'nri-k8s-1_35-metrics-cadvisor.txt'), 'utf8');
     kubelet = await startFixtureServer({
       tls: cert,
@@ -67,9 +77,24 @@ describe('delivery to real VictoriaMetrics and Prometheus', { skip }, () => {
     const fan = new Fanout(writers, [sent]);
     const tls = { useTls: true, insecureSkipVerify: true };
     const targets = [
-      new ScrapeTarget(testInstance({ labels: { job: 'kube-proxy' } }), `${target.url}/metrics`, testGlobal(), testWriterOpt),
-      new ScrapeTarget(testInstance({ labels: { job: 'kubelet' }, bearerTokenString: 't0ken', tls }), `${kubelet.url}/metrics`, testGlobal(), testWriterOpt),
-      new ScrapeTarget(testInstance({ labels: { job: 'cadvisor' }, bearerTokenString: 't0ken', tls }), `${kubelet.url}/metrics/cadvisor`, testGlobal(), testWriterOpt),
+      new ScrapeTarget(
+        testInstance({ labels: { job: 'kube-proxy' } }),
+        `${target.url}/metrics`,
+        testGlobal(),
+        testWriterOpt,
+      ),
+      new ScrapeTarget(
+        testInstance({ labels: { job: 'kubelet' }, bearerTokenString: 't0ken', tls }),
+        `${kubelet.url}/metrics`,
+        testGlobal(),
+        testWriterOpt,
+      ),
+      new ScrapeTarget(
+        testInstance({ labels: { job: 'cadvisor' }, bearerTokenString: 't0ken', tls }),
+        `${kubelet.url}/metrics/cadvisor`,
+        testGlobal(),
+        testWriterOpt,
+      ),
     ];
     const reports = await Promise.all(targets.map((t) => t.scrape(fan)));
     for (const r of reports) assert.equal(r.up, true, `${r.target}: ${r.error?.message}`);
@@ -90,11 +115,17 @@ describe('delivery to real VictoriaMetrics and Prometheus', { skip }, () => {
         const expected = sent.byJob.get(job)!;
         assert.ok(expected.size > 20, `${job}: sent ${expected.size} series`);
         let got = new Map<string, number>();
-        await waitFor(`${kind} to hold all ${expected.size} ${job} series`, async () => {
-          const res = await r.query(`{job="${job}"}`);
-          got = new Map(res.filter((x) => x.value[1] !== 'NaN').map((x) => [seriesKey(x.metric), Number(x.value[1])]));
-          return got.size >= expected.size;
-        }, 30_000);
+        await waitFor(
+          `${kind} to hold all ${expected.size} ${job} series`,
+          async () => {
+            const res = await r.query(`{job="${job}"}`);
+            got = new Map(
+              res.filter((x) => x.value[1] !== 'NaN').map((x) => [seriesKey(x.metric), Number(x.value[1])]),
+            );
+            return got.size >= expected.size;
+          },
+          30_000,
+        );
         const missing = [...expected.keys()].filter((k) => !got.has(k));
         const extra = [...got.keys()].filter((k) => !expected.has(k));
         assert.deepEqual(missing.slice(0, 3), [], `${missing.length} series missing`);

@@ -75,7 +75,10 @@ test('property: any labels and values round-trip through protobufjs', () => {
   const name = fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9_]{0,20}$/);
   fc.assert(
     fc.property(
-      fc.uniqueArray(fc.tuple(name, fc.string({ minLength: 1, maxLength: 200, unit: 'grapheme' })), { selector: (t) => t[0], maxLength: 12 }),
+      fc.uniqueArray(fc.tuple(name, fc.string({ minLength: 1, maxLength: 200, unit: 'grapheme' })), {
+        selector: (t) => t[0],
+        maxLength: 12,
+      }),
       fc.double(),
       fc.integer({ min: 0, max: 2 ** 50 }),
       (pairs, value, ts) => {
@@ -83,8 +86,13 @@ test('property: any labels and values round-trip through protobufjs', () => {
         const b = new WriteRequestBuilder(8);
         b.append(encodeLabels(sorted), value, ts);
         const [s] = decodeWithProtobufjs(b.take());
-        assert.deepEqual(s.labels.map((x) => [x.name, x.value]), sorted);
-        assert.ok(Object.is(s.samples[0].value, value) || (Number.isNaN(value) && Number.isNaN(s.samples[0].value)));
+        assert.deepEqual(
+          s.labels.map((x) => [x.name, x.value]),
+          sorted,
+        );
+        assert.ok(
+          Object.is(s.samples[0].value, value) || (Number.isNaN(value) && Number.isNaN(s.samples[0].value)),
+        );
         assert.equal(Number(s.samples[0].timestamp.toString()), ts);
       },
     ),

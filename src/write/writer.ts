@@ -100,7 +100,10 @@ export class RemoteWriter {
     this.url = new URL(config.url);
     const tls = config.tls;
     this.agent = new Agent({
-      connections: Math.max(config.maxInFlight, config.maxIdleConnsPerHost > 0 ? Math.min(config.maxIdleConnsPerHost, 64) : 1),
+      connections: Math.max(
+        config.maxInFlight,
+        config.maxIdleConnsPerHost > 0 ? Math.min(config.maxIdleConnsPerHost, 64) : 1,
+      ),
       keepAliveTimeout: 60_000,
       headersTimeout: config.timeoutMs,
       bodyTimeout: config.timeoutMs,
@@ -162,12 +165,16 @@ export class RemoteWriter {
             },
           });
         } catch (err) {
-          this.log.error({ writer: this.name, dir: this.queueDir, error: String((err as Error).message) }, 'cannot open the on-disk queue; this writer keeps data in memory only');
+          this.log.error(
+            { writer: this.name, dir: this.queueDir, error: String((err as Error).message) },
+            'cannot open the on-disk queue; this writer keeps data in memory only',
+          );
           s.disk = undefined;
         }
       }
       const backlog = this.shards.reduce((a, s) => a + (s.disk?.samples ?? 0), 0);
-      if (backlog > 0) this.log.info({ writer: this.name, samples: backlog }, 'replaying the on-disk backlog');
+      if (backlog > 0)
+        this.log.info({ writer: this.name, samples: backlog }, 'replaying the on-disk backlog');
     }
     for (const s of this.shards) s.loop = this.run(s);
   }
@@ -202,7 +209,10 @@ export class RemoteWriter {
       this.toDisk(s, chunk.body, chunk.samples, false);
     } else {
       this.stats.droppedSamples.queue_full += chunk.samples;
-      this.warnOnce('queue_full', `in-memory queue full (chan_size ${this.opts.chanSize} samples) and no on-disk queue: dropping samples`);
+      this.warnOnce(
+        'queue_full',
+        `in-memory queue full (chan_size ${this.opts.chanSize} samples) and no on-disk queue: dropping samples`,
+      );
     }
     s.signal();
   }
@@ -210,7 +220,10 @@ export class RemoteWriter {
   /** Move the retrying batch and everything in memory to disk, oldest first. */
   private spill(s: Shard): void {
     if (!s.disk) return;
-    this.log.warn({ writer: this.name, shard: s.index, samples: s.memSamples + (s.current?.samples ?? 0) }, 'remote write is behind: spilling to the on-disk queue');
+    this.log.warn(
+      { writer: this.name, shard: s.index, samples: s.memSamples + (s.current?.samples ?? 0) },
+      'remote write is behind: spilling to the on-disk queue',
+    );
     if (s.current && !s.current.fromDisk) {
       this.toDisk(s, s.current.body, s.current.samples, true);
       s.current = undefined;
@@ -355,7 +368,14 @@ export class RemoteWriter {
     if (!this.loggedStatus.has(status)) {
       this.loggedStatus.add(status);
       this.log.error(
-        { writer: this.name, status, response: text.trim(), samples: batch.samples, example: exampleSeries(batch.body), hint: writerHint(status) },
+        {
+          writer: this.name,
+          status,
+          response: text.trim(),
+          samples: batch.samples,
+          example: exampleSeries(batch.body),
+          hint: writerHint(status),
+        },
         'remote write rejected a batch; dropped',
       );
     }
@@ -363,8 +383,10 @@ export class RemoteWriter {
   }
 
   private setError(msg: string): void {
-    if (this.state === 'ok') this.log.warn({ writer: this.name, error: msg }, 'remote write failed; retrying with backoff');
-    this.state = this.stats.lastSuccessMs && Date.now() - this.stats.lastSuccessMs < 60_000 ? 'retrying' : 'down';
+    if (this.state === 'ok')
+      this.log.warn({ writer: this.name, error: msg }, 'remote write failed; retrying with backoff');
+    this.state =
+      this.stats.lastSuccessMs && Date.now() - this.stats.lastSuccessMs < 60_000 ? 'retrying' : 'down';
     this.stats.lastError = msg;
   }
 
@@ -414,8 +436,16 @@ export class RemoteWriter {
     await Promise.all(this.shards.map((s) => s.diskChain));
     await Promise.all(this.shards.map((s) => s.loop?.catch(() => undefined)));
     await Promise.all(this.shards.map((s) => s.disk?.close()));
-    if (persisted) this.log.info({ writer: this.name, samples: persisted }, 'persisted unsent samples to the on-disk queue');
-    if (lost) this.log.warn({ writer: this.name, samples: lost }, 'unsent samples lost at shutdown (no on-disk queue)');
+    if (persisted)
+      this.log.info(
+        { writer: this.name, samples: persisted },
+        'persisted unsent samples to the on-disk queue',
+      );
+    if (lost)
+      this.log.warn(
+        { writer: this.name, samples: lost },
+        'unsent samples lost at shutdown (no on-disk queue)',
+      );
     await this.agent.close().catch(() => undefined);
   }
 }
@@ -443,9 +473,12 @@ function exampleSeries(snappyBody: Buffer): string {
 }
 
 function writerHint(status: number): string {
-  if (status === 404) return 'wrong write URL path (VictoriaMetrics: /api/v1/write; Prometheus: /api/v1/write with --web.enable-remote-write-receiver; Nightingale: /prometheus/v1/write)';
+  if (status === 404)
+    return 'wrong write URL path (VictoriaMetrics: /api/v1/write; Prometheus: /api/v1/write with --web.enable-remote-write-receiver; Nightingale: /prometheus/v1/write)';
   if (status === 413) return 'request too large: lower [writer_opt] batch or raise the store limit';
-  if (status === 401 || status === 403) return 'check basic_auth_user/basic_auth_pass or the Authorization header';
-  if (status === 400) return 'the store refused the data (out-of-order or malformed samples, or not a remote-write endpoint)';
+  if (status === 401 || status === 403)
+    return 'check basic_auth_user/basic_auth_pass or the Authorization header';
+  if (status === 400)
+    return 'the store refused the data (out-of-order or malformed samples, or not a remote-write endpoint)';
   return '';
 }

@@ -1,0 +1,67 @@
+// Pieces shared by writers, scrape instances and presets: URLs, headers, TLS.
+import type { Table } from './reader.js';
+import type { TlsOptions } from './types.js';
+
+export const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+export const SA_TOKEN_FILE = `${SA_DIR}/token`;
+export const SA_CA_FILE = `${SA_DIR}/ca.crt`;
+
+/** Validates an http(s) URL (already expanded); the error points at `key`. */
+export function checkHttpUrl(t: Table, key: string, raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw t.error(key, `invalid URL ${JSON.stringify(raw)}`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw t.error(key, `${JSON.stringify(raw)}: only http:// and https:// URLs are supported`);
+  }
+  if (!u.hostname) throw t.error(key, `${JSON.stringify(raw)} has no host`);
+  return raw;
+}
+
+/** Categraf's flat `headers = ["Name", "value", ...]`; values are `$VAR`-expanded. */
+export function parseHeaders(t: Table): Record<string, string> {
+  const flat = t.strArray('headers');
+  if (flat.length % 2 !== 0) {
+    throw t.error(
+      'headers',
+      `expects name, value pairs ["Name", "value", ...]; got ${flat.length} items (the last name has no value)`,
+    );
+  }
+  const headers: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i]!;
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
+      throw t.error('headers', `${JSON.stringify(name)} is not a valid header name`);
+    headers[name] = t.expand('headers', flat[i + 1]!);
+  }
+  return headers;
+}
+
+export function parseTls(t: Table, defaults: Partial<TlsOptions> = {}): TlsOptions {
+  const path = (key: string, def?: string): string | undefined => {
+    const v = t.optStr(key) ?? def;
+    return v ? t.expand(key, v) : undefined;
+  };
+  const tls: TlsOptions = {
+    useTls: t.bool('use_tls', defaults.useTls ?? false),
+    caFile: path('tls_ca', defaults.caFile),
+    certFile: path('tls_cert', defaults.certFile),
+    keyFile: path('tls_key', defaults.keyFile),
+    serverName: t.optStr('tls_server_name') || defaults.serverName || undefined,
+    insecureSkipVerify: t.bool('insecure_skip_verify', defaults.insecureSkipVerify ?? false),
+  };
+  if (tls.certFile && !tls.keyFile)
+    throw t.error('tls_cert', "tls_cert needs tls_key (the client certificate's private key)");
+  if (tls.keyFile && !tls.certFile)
+    throw t.error('tls_key', 'tls_key needs tls_cert (the client certificate)');
+  return stripUndefined(tls);
+}
+
+/** Drops undefined fields so configs compare equal with JSON.stringify and print cleanly. */
+export function stripUndefined<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}

@@ -1,0 +1,272 @@
+// Inputs: Categraf's `input.prometheus` ([[instances]]) and nodegraf's presets `input.kube_proxy`
+// and `input.kubelet`, which are thin layers that produce the same ScrapeInstances.
+import { checkHttpUrl, parseHeaders, parseTls, SA_CA_FILE, SA_TOKEN_FILE, stripUndefined } from './common.js';
+import { isTable, Table } from './reader.js';
+import type { GlobalConfig, RelabelAction, RelabelConfig, ScrapeInstance } from './types.js';
+
+export const SUPPORTED_INPUTS = ['prometheus', 'kube_proxy', 'kubelet'];
+
+const RELABEL_ACTIONS: RelabelAction[] = [
+  'replace',
+  'keep',
+  'drop',
+  'keepequal',
+  'dropequal',
+  'hashmod',
+  'labelmap',
+  'labeldrop',
+  'labelkeep',
+  'lowercase',
+  'uppercase',
+];
+const NEEDS_TARGET: RelabelAction[] = [
+  'replace',
+  'hashmod',
+  'lowercase',
+  'uppercase',
+  'keepequal',
+  'dropequal',
+];
+const URL_FIELDS = ['Scheme', 'Host', 'Hostname', 'Port', 'Path', 'Query'];
+
+const categrafOnly = (key: string) => `${key} is a Categraf setting nodegraf does not support; ignored`;
+const IGNORED_INSTANCE_KEYS: Record<string, string> = Object.fromEntries(
+  [
+    'consul',
+    'name_prefix',
+    'metrics_name_prefix',
+    'processor_enum',
+    'debug_mod',
+    'tls_key_pwd',
+    'tls_min_version',
+    'tls_max_version',
+    'tls_cipher_suites',
+  ].map((k) => [k, categrafOnly(k)]),
+);
+
+/** Input-file level settings every instance of the file inherits. */
+interface InstanceBase {
+  name: string;
+  intervalMs: number;
+  labels: Record<string, string>;
+  metricsPass: string[];
+  metricsDrop: string[];
+}
+
+export function parseInput(name: string, t: Table, rel: string, global: GlobalConfig): ScrapeInstance[] {
+  if (name === 'kube_proxy') return kubeProxyPreset(t, rel, global);
+  if (name === 'kubelet') return kubeletPreset(t, rel, global);
+  return prometheusFile(t, rel, global);
+}
+
+function prometheusFile(t: Table, rel: string, global: GlobalConfig): ScrapeInstance[] {
+  // Categraf allows labels and metric filters at the input level too; instances inherit them.
+  const base = {
+    intervalMs: t.duration('interval', global.intervalMs, 1000),
+    labels: t.expandedMap('labels'),
+    metricsPass: t.strArray('metrics_pass'),
+    metricsDrop: t.strArray('metrics_drop'),
+  };
+  const out: ScrapeInstance[] = [];
+  t.tables('instances').forEach((it, i) => {
+    const inst = parseInstance(it, { ...base, name: `${rel}#${i + 1}` });
+    if (inst) out.push(inst);
+  });
+  if (!t.has('instances')) t.warn('instances', 'no [[instances]] in this file: nothing to scrape');
+  t.finish(IGNORED_INSTANCE_KEYS);
+  return out;
+}
+
+/** One `[[instances]]` table; undefined (with a warning) when it has no urls, as Categraf skips it. */
+function parseInstance(t: Table, base: InstanceBase, reportUnknown = true): ScrapeInstance | undefined {
+  const urls = t.strArray('urls').map((u) => withMetricsPath(checkHttpUrl(t, 'urls', t.expand('urls', u))));
+  const urlLabelKeyRaw = t.str('url_label_key', 'instance');
+  const urlLabelKey = urlLabelKeyRaw === '-' ? '' : urlLabelKeyRaw;
+  if (urlLabelKey && !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(urlLabelKey)) {
+    throw t.error('url_label_key', `${JSON.stringify(urlLabelKey)} is not a valid label name ("-" for none)`);
+  }
+  const urlLabelValue = t.str('url_label_value', '{{.Host}}');
+  checkUrlTemplate(t, urlLabelValue);
+  const intervalTimes = t.int('interval_times', 0, 0);
+  const inst: ScrapeInstance = {
+    name: base.name,
+    origin: { file: t.ctx.file, line: t.ctx.lines.header(t.path) ?? t.line() },
+    urls,
+    labels: { ...base.labels, ...t.expandedMap('labels') },
+    urlLabelKey,
+    urlLabelValue,
+    honorLabels: t.bool('honor_labels', false),
+    honorTimestamps: t.bool('honor_timestamps', true),
+    bearerTokenFile: optPath(t, 'bearer_token_file'),
+    bearerTokenString: t.optStr('bearer_token_string') || undefined,
+    username: t.optStr('username') || undefined,
+    password: t.optStr('password') || undefined,
+    headers: parseHeaders(t),
+    timeoutMs: t.duration('timeout', 3000, 1000),
+    intervalMs: base.intervalMs * (intervalTimes > 0 ? intervalTimes : 1),
+    tls: parseTls(t),
+    ignoreMetrics: t.strArray('ignore_metrics'),
+    ignoreLabelKeys: t.strArray('ignore_label_keys'),
+    metricsPass: [...base.metricsPass, ...t.strArray('metrics_pass')],
+    metricsDrop: [...base.metricsDrop, ...t.strArray('metrics_drop')],
+    relabelConfigs: t.tables('relabel_configs').map((r) => parseRelabel(r, reportUnknown)),
+    duplicationAllowed: t.bool('duplication_allowed', false),
+    sampleLimit: t.int('sample_limit', 0, 0),
+    labelLimit: t.int('label_limit', 0, 0),
+    labelValueLengthLimit: t.int('label_value_length_limit', 0, 0),
+    bodySizeLimit: t.size('body_size_limit', 64 * 1024 * 1024),
+  };
+  if (reportUnknown) t.finish(IGNORED_INSTANCE_KEYS);
+  if (urls.length === 0) {
+    if (reportUnknown) t.warn('urls', 'instance has no urls; skipped');
+    return undefined;
+  }
+  if (inst.timeoutMs > inst.intervalMs && reportUnknown) {
+    t.warn(
+      'timeout',
+      `timeout ${inst.timeoutMs}ms is longer than the interval ${inst.intervalMs}ms; a scrape never outlives its interval`,
+    );
+  }
+  return stripUndefined(inst);
+}
+
+function optPath(t: Table, key: string): string | undefined {
+  const v = t.optStr(key);
+  return v ? t.expand(key, v) : undefined;
+}
+
+// Categraf scrapes /metrics when a URL has no path at all ("http://host:9100").
+function withMetricsPath(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)(?=[?#]|$)/i, '$1/metrics');
+}
+
+function checkUrlTemplate(t: Table, template: string): void {
+  const stripped = template.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (m, field: string) => {
+    if (!URL_FIELDS.includes(field)) {
+      throw t.error(
+        'url_label_value',
+        `unknown field ${m}; available: ${URL_FIELDS.map((f) => `{{.${f}}}`).join(' ')}`,
+      );
+    }
+    return '';
+  });
+  if (stripped.includes('{{')) {
+    throw t.error(
+      'url_label_value',
+      `unsupported template ${JSON.stringify(template)}: only {{.Field}} placeholders are supported`,
+    );
+  }
+}
+
+function parseRelabel(t: Table, reportUnknown: boolean): RelabelConfig {
+  const action = t.str('action', 'replace').toLowerCase() as RelabelAction;
+  if (!RELABEL_ACTIONS.includes(action)) {
+    throw t.error(
+      'action',
+      `unknown relabel action ${JSON.stringify(action)}; one of ${RELABEL_ACTIONS.join(', ')}`,
+    );
+  }
+  const regex = t.str('regex', '(.*)');
+  try {
+    new RegExp(`^(?:${regex})$`);
+  } catch (err) {
+    throw t.error('regex', `invalid regular expression: ${(err as Error).message}`);
+  }
+  const rc: RelabelConfig = {
+    sourceLabels: t.strArray('source_labels'),
+    separator: t.str('separator', ';'),
+    regex,
+    modulus: t.int('modulus', 0, 0),
+    targetLabel: t.str('target_label', ''),
+    replacement: t.str('replacement', '$1'),
+    action,
+  };
+  if (NEEDS_TARGET.includes(action) && !rc.targetLabel)
+    throw t.error('target_label', `action ${action} needs a target_label`);
+  if (action === 'hashmod' && rc.modulus <= 0)
+    throw t.error('modulus', 'action hashmod needs a modulus greater than 0');
+  if (reportUnknown) t.finish();
+  return rc;
+}
+
+// Presets: the user's file holds any instance key plus a few of the preset's own; we layer
+// the preset's defaults under it and parse the result as an ordinary instance.
+
+const PRESET_KEYS = ['interval', 'url', 'host'];
+
+function presetTable(
+  t: Table,
+  defaults: Record<string, unknown>,
+  labels: Record<string, string>,
+  urls: string[],
+): Table {
+  const raw: Record<string, unknown> = { ...defaults, ...t.raw };
+  raw.urls ??= urls; // the user's own `urls`, if any, win
+  for (const k of [...PRESET_KEYS, 'cadvisor']) delete raw[k];
+  // Preset labels (job) sit under the user's; a non-table `labels` is left for the type check.
+  if (t.raw.labels === undefined || isTable(t.raw.labels))
+    raw.labels = { ...labels, ...(t.raw.labels as object | undefined) };
+  const table = new Table(t.ctx, raw, t.path);
+  table.accept(...PRESET_KEYS, 'cadvisor');
+  return table;
+}
+
+function presetBase(t: Table, name: string, global: GlobalConfig): InstanceBase {
+  return {
+    name,
+    intervalMs: t.duration('interval', global.intervalMs, 1000),
+    labels: {},
+    metricsPass: [],
+    metricsDrop: [],
+  };
+}
+
+/** Base URL from `url`, else from `host` (a name or host:port), else `fallbackHost`. */
+function presetUrl(t: Table, scheme: string, port: number, fallbackHost: string): string {
+  const url = t.optStr('url');
+  if (url) return checkHttpUrl(t, 'url', t.expand('url', url)).replace(/\/+$/, '');
+  const host = t.expand('host', t.optStr('host') || fallbackHost);
+  const hasPort = /^\[.*\]:\d+$|^[^:]+:\d+$/.test(host);
+  return checkHttpUrl(t, 'host', `${scheme}://${hasPort ? host : `${host}:${port}`}`);
+}
+
+function kubeProxyPreset(t: Table, rel: string, global: GlobalConfig): ScrapeInstance[] {
+  const base = presetBase(t, `${rel}#kube-proxy`, global);
+  let url = presetUrl(t, 'http', 10249, '127.0.0.1');
+  if (!t.optStr('url')) url += '/metrics';
+  const inst = parseInstance(presetTable(t, {}, { job: 'kube-proxy' }, [url]), base);
+  return inst ? [inst] : [];
+}
+
+function kubeletPreset(t: Table, rel: string, global: GlobalConfig): ScrapeInstance[] {
+  // NODE_IP for kubelets that don't listen on 127.0.0.1; set `host = "$HOSTIP"` to use the pod's host IP.
+  const root = presetUrl(t, 'https', 10250, t.ctx.expander.env('NODE_IP') || '127.0.0.1');
+  const withCadvisor = t.bool('cadvisor', true);
+  // The kubelet's serving certificate is usually self-signed and not issued for 127.0.0.1, so
+  // verification is off by default (as in the article); set insecure_skip_verify = false to verify with tls_ca.
+  if (t.has('urls')) t.warn('urls', 'the kubelet preset builds its urls from url/host; urls is ignored');
+  const defaults: Record<string, unknown> = {
+    bearer_token_file: SA_TOKEN_FILE,
+    tls_ca: SA_CA_FILE,
+    use_tls: true,
+    insecure_skip_verify: true,
+  };
+  const out: ScrapeInstance[] = [];
+  const { urls: _ignored, ...userKeys } = t.raw;
+  const user = new Table(t.ctx, userKeys, t.path);
+  const kubelet = parseInstance(
+    presetTable(user, defaults, { job: 'kubelet' }, [`${root}/metrics`]),
+    presetBase(t, `${rel}#kubelet`, global),
+  );
+  if (kubelet) out.push(kubelet);
+  if (withCadvisor) {
+    // Same keys again: unknown-key warnings were already given for the kubelet instance.
+    const cadvisor = parseInstance(
+      presetTable(user, defaults, { job: 'cadvisor' }, [`${root}/metrics/cadvisor`]),
+      presetBase(t, `${rel}#cadvisor`, global),
+      false,
+    );
+    if (cadvisor) out.push(cadvisor);
+  }
+  return out;
+}

@@ -1,0 +1,176 @@
+// The effective configuration as TOML (Categraf's key names, every default filled in) for
+// `nodegraf check`, with secrets replaced by <redacted>. File paths (token, CA) are not secrets.
+import type { Config, RelabelConfig, ScrapeInstance, TlsOptions, WriterConfig } from './types.js';
+import { formatDuration } from './values.js';
+
+export const REDACTED = '<redacted>';
+
+const SECRET_NAME = /auth|token|key|secret|passw|pwd|cookie|credential/i;
+
+/** Hides the password of `user:pass@` and the values of query parameters with secret-like names. */
+export function redactUrl(url: string): string {
+  return url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#@]*@/i, `$1${REDACTED}@`)
+    .replace(/([?&]([^=&#]*)=)([^&#]*)/g, (m, head: string, name: string) =>
+      SECRET_NAME.test(name) ? head + REDACTED : m,
+    );
+}
+
+export function redactHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, SECRET_NAME.test(k) ? REDACTED : v]));
+}
+
+type Value = string | number | boolean | string[] | Record<string, string> | undefined;
+
+function str(v: string): string {
+  return JSON.stringify(v); // a JSON string is a valid TOML basic string
+}
+
+function key(k: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(k) ? k : str(k);
+}
+
+function value(v: Exclude<Value, undefined>): string {
+  if (typeof v === 'string') return str(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return `[${v.map(str).join(', ')}]`;
+  const entries = Object.entries(v);
+  return entries.length ? `{ ${entries.map(([k, x]) => `${key(k)} = ${str(x)}`).join(', ')} }` : '{}';
+}
+
+function lines(fields: Record<string, Value>): string[] {
+  return Object.entries(fields)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${key(k)} = ${value(v!)}`);
+}
+
+const secret = (v: string | undefined) => (v ? REDACTED : undefined);
+
+function tlsFields(t: TlsOptions): Record<string, Value> {
+  return {
+    use_tls: t.useTls,
+    tls_ca: t.caFile,
+    tls_cert: t.certFile,
+    tls_key: t.keyFile,
+    tls_server_name: t.serverName,
+    insecure_skip_verify: t.insecureSkipVerify,
+  };
+}
+
+function flatHeaders(h: Record<string, string>): string[] {
+  return Object.entries(redactHeaders(h)).flat();
+}
+
+function writer(w: WriterConfig): string[] {
+  return lines({
+    url: redactUrl(w.url),
+    basic_auth_user: w.basicAuthUser,
+    basic_auth_pass: secret(w.basicAuthPass),
+    headers: flatHeaders(w.headers),
+    timeout: w.timeoutMs,
+    dial_timeout: w.dialTimeoutMs,
+    max_idle_conns_per_host: w.maxIdleConnsPerHost,
+    max_in_flight: w.maxInFlight,
+    ...tlsFields(w.tls),
+  });
+}
+
+function relabel(r: RelabelConfig): string[] {
+  return lines({
+    source_labels: r.sourceLabels,
+    separator: r.separator,
+    regex: r.regex,
+    modulus: r.modulus || undefined,
+    target_label: r.targetLabel || undefined,
+    replacement: r.replacement,
+    action: r.action,
+  });
+}
+
+function instance(i: ScrapeInstance): string[] {
+  const out = [
+    `# ${i.name} (${i.origin.file}:${i.origin.line})`,
+    '[[instances]]',
+    ...lines({
+      urls: i.urls.map(redactUrl),
+      labels: i.labels,
+      url_label_key: i.urlLabelKey || '-',
+      url_label_value: i.urlLabelValue,
+      honor_labels: i.honorLabels,
+      honor_timestamps: i.honorTimestamps,
+      bearer_token_file: i.bearerTokenFile,
+      bearer_token_string: secret(i.bearerTokenString),
+      username: i.username,
+      password: secret(i.password),
+      headers: flatHeaders(i.headers),
+      interval: formatDuration(i.intervalMs),
+      timeout: formatDuration(i.timeoutMs),
+      ...tlsFields(i.tls),
+      ignore_metrics: i.ignoreMetrics,
+      ignore_label_keys: i.ignoreLabelKeys,
+      metrics_pass: i.metricsPass,
+      metrics_drop: i.metricsDrop,
+      duplication_allowed: i.duplicationAllowed,
+      sample_limit: i.sampleLimit,
+      label_limit: i.labelLimit,
+      label_value_length_limit: i.labelValueLengthLimit,
+      body_size_limit: i.bodySizeLimit,
+    }),
+  ];
+  for (const r of i.relabelConfigs) out.push('[[instances.relabel_configs]]', ...relabel(r));
+  return out;
+}
+
+/** TOML-like dump of the effective configuration, secrets redacted. */
+export function renderEffectiveConfig(config: Config): string {
+  const g = config.global;
+  const pm = config.podMetadata;
+  const out: string[] = [
+    `# effective configuration of ${config.dir} (defaults filled in, secrets redacted)`,
+    '',
+    '[global]',
+  ];
+  out.push(
+    ...lines({
+      hostname: g.hostname,
+      omit_hostname: g.omitHostname,
+      hostname_label: g.hostnameLabel,
+      labels: g.labels,
+      interval: formatDuration(g.intervalMs),
+      providers: g.providers,
+      precision: g.precision,
+      concurrency: g.concurrency,
+      print_configs: g.printConfigs,
+    }),
+  );
+  out.push(
+    '',
+    '[writer_opt]',
+    ...lines({ batch: config.writerOpt.batch, chan_size: config.writerOpt.chanSize }),
+  );
+  for (const w of config.writers) out.push('', '[[writers]]', ...writer(w));
+  out.push('', '[queue]', ...lines({ dir: config.queue.dir, max_bytes: config.queue.maxBytes }));
+  out.push('', '[log]', ...lines({ level: config.log.level, format: config.log.format }));
+  out.push('', '[http]', ...lines({ enable: config.http.enable, address: config.http.address }));
+  out.push(
+    '',
+    '[pod_metadata]',
+    ...lines({
+      enable: pm.enable,
+      source: pm.source,
+      node_name: pm.nodeName,
+      kubelet_url: redactUrl(pm.kubeletUrl),
+      bearer_token_file: pm.bearerTokenFile,
+      tls_ca: pm.tlsCa,
+      insecure_skip_verify: pm.insecureSkipVerify,
+      pod_labels: pm.podLabels,
+      pod_annotations: pm.podAnnotations,
+      health_metrics: pm.healthMetrics,
+    }),
+  );
+  for (const input of config.inputs) {
+    out.push('', `# ---- input.${input.name}: ${input.instances.length} instance(s)`);
+    for (const i of input.instances) out.push('', ...instance(i));
+  }
+  return out.join('\n') + '\n';
+}
