@@ -37,7 +37,7 @@ labels = { job = "bench" }
 TOML
     done
   } > "$conf/input.prometheus/prometheus.toml"
-  "$NODE_BIN" ${NODEGRAF_NODE_FLAGS:-} "$NODEGRAF_REPO/dist/cli/main.js" run --configs "$conf" >"$AGENT_DIR/nodegraf.log" 2>&1 &
+  "$NODE_BIN" --single-threaded-gc ${NODEGRAF_NODE_FLAGS:-} "$NODEGRAF_REPO/dist/cli/main.js" run --configs "$conf" >"$AGENT_DIR/nodegraf.log" 2>&1 &
   AGENT_PID=$!
 }
 

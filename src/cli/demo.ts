@@ -8,7 +8,7 @@ import { loadConfig } from '../config/load.js';
 import type { Chunk } from '../scrape/pipeline.js';
 import type { SampleSink } from '../scrape/target.js';
 import { startSimulator, type Simulator } from '../sim/simulator.js';
-import { decodeWriteRequest } from '../write/encode.js';
+import { decodeChunk } from '../write/encode.js';
 import { demoToken } from './demo-token.js';
 import { createLogger } from './log.js';
 import { Runtime } from './runtime.js';
@@ -25,7 +25,7 @@ class DemoSummary implements SampleSink {
   samples = new Map<string, number>();
   examples = new Map<string, string>();
   push(chunk: Chunk): void {
-    for (const s of decodeWriteRequest(chunk.body)) {
+    for (const s of decodeChunk(chunk.body)) {
       const l = Object.fromEntries(s.labels);
       const job = l.job ?? '-';
       this.samples.set(job, (this.samples.get(job) ?? 0) + 1);

@@ -1,6 +1,6 @@
 // `--test` output: every sample exactly as it would be written, in Categraf's line format
 // (`unix_ts HH:MM:SS metric k=v ... value`) or as exposition text (`--format prom`).
-import { decodeWriteRequest } from '../write/encode.js';
+import { decodeChunk } from '../write/encode.js';
 import type { Chunk } from '../scrape/pipeline.js';
 import type { SampleSink } from '../scrape/target.js';
 
@@ -30,7 +30,7 @@ export class PrintSink implements SampleSink {
 
   push(chunk: Chunk): void {
     const lines: string[] = [];
-    for (const s of decodeWriteRequest(chunk.body)) {
+    for (const s of decodeChunk(chunk.body)) {
       let name = '';
       const rest: Array<[string, string]> = [];
       for (const [k, v] of s.labels) {

@@ -488,5 +488,7 @@ declare module 'node:buffer' {
   interface Buffer {
     /** Undocumented but stable V8 binding: the fastest way to get a one-byte string. */
     latin1Slice(start: number, end: number): string;
+    /** Its counterpart: writes a one-byte string's chars as bytes, returns the count. */
+    latin1Write(s: string, offset: number, length: number): number;
   }
 }

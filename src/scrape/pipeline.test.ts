@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeWriteRequest, type DecodedSample } from '../write/encode.js';
+import { decodeChunk, type DecodedSample } from '../write/encode.js';
 import { TargetPipeline, type Chunk, type PipelineOptions } from './pipeline.js';
 
 function opts(o: Partial<PipelineOptions> = {}): PipelineOptions {
@@ -27,7 +27,8 @@ function opts(o: Partial<PipelineOptions> = {}): PipelineOptions {
 function run(p: TargetPipeline, text: string, now = 1_000_000) {
   const chunks: Chunk[] = [];
   const stats = p.process(Buffer.from(text), false, now, (c) => chunks.push(c));
-  const samples: DecodedSample[] = chunks.flatMap((c) => decodeWriteRequest(c.body));
+  p.flush((c) => chunks.push(c));
+  const samples: DecodedSample[] = chunks.flatMap((c) => decodeChunk(c.body));
   const byName = (n: string) => samples.filter((s) => s.labels.find(([k]) => k === '__name__')?.[1] === n);
   return { stats, samples, chunks, byName };
 }
@@ -90,11 +91,14 @@ test('target down: every live series goes stale once', () => {
     p.markDown(2000, (c) => chunks.push(c)),
     2,
   );
-  assert.ok(chunks.flatMap((c) => decodeWriteRequest(c.body)).every((s) => s.stale));
+  p.flush((c) => chunks.push(c));
+  assert.equal(chunks.length, 1);
+  assert.ok(chunks.flatMap((c) => decodeChunk(c.body)).every((s) => s.stale));
   assert.equal(
     p.markDown(3000, () => assert.fail('no second marker')),
     0,
   );
+  p.flush(() => assert.fail('nothing left to send'));
 });
 
 test('explicit timestamps are honoured and a sample whose timestamp did not advance is not re-sent', () => {

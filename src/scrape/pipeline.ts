@@ -6,7 +6,7 @@
 // scrape of an unchanged series costs a Map lookup, a value parse and a byte copy.
 import type { Relabeler } from '../relabel/relabel.js';
 import { Entry, TextParser, type Labels } from '../parse/text.js';
-import { encodeLabels, WriteRequestBuilder, type LabelPairs } from '../write/encode.js';
+import { encodeLabels, WriteRequestBuilder, type EncodedLabels, type LabelPairs } from '../write/encode.js';
 
 export interface PipelineOptions {
   /** Labels that override scraped ones (URL label, instance labels, ident), final values. */
@@ -29,7 +29,7 @@ export interface PipelineOptions {
   batch: number;
 }
 
-/** One encoded WriteRequest body (uncompressed protobuf) and its sample count. */
+/** One remote-write request body (snappy-compressed WriteRequest, shared by every writer) and its sample count. */
 export interface Chunk {
   body: Buffer;
   samples: number;
@@ -56,7 +56,7 @@ export interface ScrapeStats {
 
 interface CacheEntry {
   /** Encoded labels, or null when the series is dropped by filters/relabeling or invalid. */
-  labels: Buffer | null;
+  labels: EncodedLabels | null;
   /** Scrape sequence number in which the series was last seen. */
   lastSeen: number;
   /** Last explicit timestamp sent (ms), to skip samples whose timestamp did not advance. */
@@ -91,8 +91,9 @@ export class TargetPipeline {
   }
 
   /**
-   * Process one successful scrape. Chunks go to `emit` as they fill up (or all at the end when a
-   * limit is configured, so that a scrape that breaks a limit sends nothing).
+   * Process one successful scrape. Full chunks go to `emit` as they fill up (or all at the end when a
+   * limit is configured, so that a scrape that breaks a limit sends nothing); the last, partial one
+   * waits for `flush`.
    */
   process(body: Buffer, openMetrics: boolean, scrapeTimeMs: number, emit: (c: Chunk) => void): ScrapeStats {
     const seq = ++this.seq;
@@ -148,7 +149,7 @@ export class TargetPipeline {
         builder.append(entry.labels, p.value, ts);
         if (builder.samples >= batch) {
           st.emitted += builder.samples;
-          out({ samples: builder.samples, body: builder.take() });
+          out({ samples: builder.samples, body: builder.takeCompressed() });
         }
       } else if (e === Entry.EOF) {
         break;
@@ -168,23 +169,30 @@ export class TargetPipeline {
       return st;
     }
     this.staleAll(seq, scrapeTimeMs, st, out, false);
-    if (builder.samples > 0) {
-      st.emitted += builder.samples;
-      out({ samples: builder.samples, body: builder.take() });
-    }
+    st.emitted += builder.samples;
     for (const c of held) emit(c);
     return st;
   }
 
-  /** The target is down: send a staleness marker for every series of the last good scrape. */
+  /**
+   * Add a sample that is not from the payload (the synthetic `up` and `scrape_*` series) to the
+   * request being built, so that a small target's scrape is one request.
+   */
+  appendExtra(labels: EncodedLabels, value: number, ts: number): void {
+    this.builder.append(labels, value, ts);
+  }
+
+  /** Emit what `process`, `markDown` and `appendExtra` left in the current request. */
+  flush(emit: (c: Chunk) => void): void {
+    if (this.builder.samples > 0)
+      emit({ samples: this.builder.samples, body: this.builder.takeCompressed() });
+  }
+
+  /** The target is down: staleness markers for every series of the last good scrape (then `flush`). */
   markDown(scrapeTimeMs: number, emit: (c: Chunk) => void): number {
     const seq = ++this.seq;
     const st = { stale: 0, emitted: 0 } as ScrapeStats;
     this.staleAll(seq, scrapeTimeMs, st, emit, true);
-    if (this.builder.samples > 0) {
-      st.emitted += this.builder.samples;
-      emit({ samples: this.builder.samples, body: this.builder.take() });
-    }
     return st.stale;
   }
 
@@ -214,7 +222,7 @@ export class TargetPipeline {
         st.stale++;
         if (builder.samples >= this.opts.batch) {
           st.emitted += builder.samples;
-          out({ samples: builder.samples, body: builder.take() });
+          out({ samples: builder.samples, body: builder.takeCompressed() });
         }
       }
       cache.delete(key);

@@ -9,7 +9,7 @@ import { startFixtureServer, type FixtureServer } from '../testing/fixture-serve
 import { freePort, selfSignedCert, type TestCert } from '../testing/net.js';
 import { testGlobal, testInstance, testWriterOpt } from '../testing/config.js';
 import type { ScrapeInstance } from '../config/types.js';
-import { decodeWriteRequest, type DecodedSample } from '../write/encode.js';
+import { decodeChunk, type DecodedSample } from '../write/encode.js';
 import { ScrapeTarget, expandUrlTemplate, type SampleSink } from './target.js';
 import type { Chunk } from './pipeline.js';
 
@@ -21,7 +21,7 @@ class Collect implements SampleSink {
     this.chunks.push(c);
   }
   get samples(): DecodedSample[] {
-    return this.chunks.flatMap((c) => decodeWriteRequest(c.body));
+    return this.chunks.flatMap((c) => decodeChunk(c.body));
   }
   named(n: string): DecodedSample[] {
     return this.samples.filter((s) => s.labels.some(([k, v]) => k === '__name__' && v === n));

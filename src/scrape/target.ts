@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { GlobalConfig, ScrapeInstance, WriterOptions } from '../config/types.js';
 import { compileGlobs } from '../relabel/glob.js';
 import { compileRelabel } from '../relabel/relabel.js';
-import { encodeLabels, WriteRequestBuilder, type LabelPairs } from '../write/encode.js';
+import { encodeLabels, type EncodedLabels, type LabelPairs } from '../write/encode.js';
 import { TargetClient } from './client.js';
 import { ScrapeError } from './errors.js';
 import { sanitizeLabelName, TargetPipeline, type Chunk, type ScrapeStats } from './pipeline.js';
@@ -60,7 +60,7 @@ export class ScrapeTarget {
   readonly offsetMs: number;
   private readonly client: TargetClient;
   private readonly pipeline: TargetPipeline;
-  private readonly synthetic: Record<string, Buffer>;
+  private readonly synthetic: Record<string, EncodedLabels>;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<ScrapeReport> | undefined;
   private stopped = false;
@@ -218,7 +218,8 @@ export class ScrapeTarget {
       report = { target: this.url.href, job: this.job, up: false, durationMs: performance.now() - t0, error };
     }
     this.record(report, now);
-    this.emitSynthetic(report, now, emit);
+    this.appendSynthetic(report, now);
+    this.pipeline.flush(emit);
     return report;
   }
 
@@ -237,15 +238,14 @@ export class ScrapeTarget {
     }
   }
 
-  private emitSynthetic(r: ScrapeReport, now: number, emit: (c: Chunk) => void): void {
-    const b = new WriteRequestBuilder(2048);
+  private appendSynthetic(r: ScrapeReport, now: number): void {
+    const p = this.pipeline;
     const s = r.up ? r.stats : undefined;
-    b.append(this.synthetic.up, r.up ? 1 : 0, now);
-    b.append(this.synthetic.scrape_duration_seconds, r.durationMs / 1000, now);
-    b.append(this.synthetic.scrape_samples_scraped, s?.scraped ?? 0, now);
-    b.append(this.synthetic.scrape_samples_post_metric_relabeling, s?.postRelabel ?? 0, now);
-    b.append(this.synthetic.scrape_series_added, s?.added ?? 0, now);
-    emit({ samples: b.samples, body: b.take() });
+    p.appendExtra(this.synthetic.up, r.up ? 1 : 0, now);
+    p.appendExtra(this.synthetic.scrape_duration_seconds, r.durationMs / 1000, now);
+    p.appendExtra(this.synthetic.scrape_samples_scraped, s?.scraped ?? 0, now);
+    p.appendExtra(this.synthetic.scrape_samples_post_metric_relabeling, s?.postRelabel ?? 0, now);
+    p.appendExtra(this.synthetic.scrape_series_added, s?.added ?? 0, now);
   }
 
   /** Scrape every interval, at a stable offset, until stop(). A slow target only delays itself. */

@@ -20,7 +20,7 @@ import {
   type Receiver,
 } from '../testing/peers.js';
 import { fixture, fixturesMissing } from '../testing/shared.js';
-import { decodeWriteRequest } from './encode.js';
+import { decodeChunk } from './encode.js';
 import { Fanout } from './fanout.js';
 import { RemoteWriter } from './writer.js';
 import { waitFor } from '../testing/net.js';
@@ -30,7 +30,7 @@ const skip = fixturesMissing() ?? peerMissing(VM_BIN) ?? peerMissing(PROMETHEUS_
 class Sent implements SampleSink {
   byJob = new Map<string, Map<string, number>>();
   push(c: Chunk): void {
-    for (const s of decodeWriteRequest(c.body)) {
+    for (const s of decodeChunk(c.body)) {
       const l = Object.fromEntries(s.labels);
       if (s.stale || Number.isNaN(s.value)) continue; // compared separately: receivers differ on NaN
       const job = l.job;

@@ -36,7 +36,7 @@ function chunks(name: string, n: number, per: number, from = 0): Chunk[] {
         T0 + (seq % 1000),
       );
     }
-    out.push({ samples: b.samples, body: b.take() });
+    out.push({ samples: b.samples, body: b.takeCompressed() });
   }
   return out;
 }

@@ -8,17 +8,15 @@
 // memory overflows, the in-flight request and everything in memory move to disk first, and the shard
 // then reads only from disk until it is empty.
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compressSync, uncompressSync } from 'snappy';
 import { Agent } from 'undici';
-import { readFileSync } from 'node:fs';
 import type { QueueConfig, WriterConfig, WriterOptions } from '../config/types.js';
 import type { Logger } from '../cli/log.js';
 import type { Chunk } from '../scrape/pipeline.js';
 import { VERSION } from '../scrape/target.js';
 import { DiskQueue } from './diskqueue.js';
-import { decodeWriteRequest } from './encode.js';
+import { decodeChunk } from './encode.js';
 
 export interface WriterStats {
   sentSamples: number;
@@ -200,13 +198,13 @@ export class RemoteWriter {
     }
     const s = this.shards[shardKey % this.shards.length];
     if (s.disk && s.onDisk) {
-      this.toDisk(s, chunk.body, chunk.samples, false);
+      this.toDisk(s, chunk.body, chunk.samples);
     } else if (s.memSamples + chunk.samples <= this.perShardCap) {
       s.mem.push(chunk);
       s.memSamples += chunk.samples;
     } else if (s.disk) {
       this.spill(s);
-      this.toDisk(s, chunk.body, chunk.samples, false);
+      this.toDisk(s, chunk.body, chunk.samples);
     } else {
       this.stats.droppedSamples.queue_full += chunk.samples;
       this.warnOnce(
@@ -225,21 +223,20 @@ export class RemoteWriter {
       'remote write is behind: spilling to the on-disk queue',
     );
     if (s.current && !s.current.fromDisk) {
-      this.toDisk(s, s.current.body, s.current.samples, true);
+      this.toDisk(s, s.current.body, s.current.samples);
       s.current = undefined;
       s.generation++;
     }
-    for (const c of s.mem) this.toDisk(s, c.body, c.samples, false);
+    for (const c of s.mem) this.toDisk(s, c.body, c.samples);
     s.mem = [];
     s.memSamples = 0;
   }
 
-  private toDisk(s: Shard, body: Buffer, samples: number, compressed: boolean): void {
+  private toDisk(s: Shard, body: Buffer, samples: number): void {
     const disk = s.disk!;
     s.diskPending++;
-    const data = compressed ? body : compressSync(body, { copyOutputData: true });
     s.diskChain = s.diskChain
-      .then(() => disk.append(data, samples))
+      .then(() => disk.append(body, samples))
       .catch((err: Error) => {
         this.stats.droppedSamples.disk_error += samples;
         this.warnOnce('disk_error', `cannot write to the on-disk queue: ${err.message}; dropping samples`);
@@ -253,16 +250,9 @@ export class RemoteWriter {
   /** Next batch of a shard: memory first (oldest), else disk. */
   private async next(s: Shard): Promise<Batch | undefined> {
     if (s.mem.length > 0) {
-      const parts: Buffer[] = [];
-      let samples = 0;
-      while (s.mem.length > 0 && (samples === 0 || samples + s.mem[0].samples <= this.opts.batch)) {
-        const c = s.mem.shift()!;
-        parts.push(c.body);
-        samples += c.samples;
-      }
-      s.memSamples -= samples;
-      const raw = parts.length === 1 ? parts[0] : Buffer.concat(parts);
-      return { body: compressSync(raw, { copyOutputData: true }), samples, fromDisk: false };
+      const c = s.mem.shift()!;
+      s.memSamples -= c.samples;
+      return { body: c.body, samples: c.samples, fromDisk: false };
     }
     if (s.disk && s.onDisk) {
       await s.diskChain;
@@ -465,7 +455,7 @@ export function parseRetryAfter(v: string): number {
 
 function exampleSeries(snappyBody: Buffer): string {
   try {
-    const first = decodeWriteRequest(uncompressSync(snappyBody) as Buffer)[0];
+    const first = decodeChunk(snappyBody)[0];
     return first ? first.labels.map(([k, v]) => `${k}="${v}"`).join(',') : '';
   } catch {
     return '';
