@@ -1,7 +1,6 @@
 // The command line as an operator uses it: the article's configuration pointed at loopback servers
 // serving the real captures, `--test --once`, `check` on good and broken configurations.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,31 +9,7 @@ import { parseAll } from '../parse/parse-all.js';
 import { startFixtureServer, type FixtureServer } from '../testing/fixture-server.js';
 import { freePort, selfSignedCert } from '../testing/net.js';
 import { fixture, fixturesMissing } from '../testing/shared.js';
-
-const MAIN = join(import.meta.dirname, 'main.ts');
-
-export function nodegraf(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-  timeoutMs = 60_000,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(t);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
+import { nodegraf } from '../testing/cli.js';
 
 function writeConf(dir: string, config: string, input: string): string {
   const conf = join(dir, 'conf');

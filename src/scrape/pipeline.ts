@@ -65,6 +65,8 @@ interface CacheEntry {
   error?: string;
   /** A label limit this series breaks: fails every scrape that contains it. */
   limit?: string;
+  /** Same final labels as another series of this target: counted, not sent. */
+  duplicate?: boolean;
 }
 
 const sanitizeRe = /[-./ ]/g;
@@ -76,6 +78,12 @@ export function sanitizeLabelName(name: string): string {
 
 export class TargetPipeline {
   private readonly cache = new Map<string, CacheEntry>();
+  /**
+   * Final label sets in use. Two raw series can end up with the same labels (ignore_label_keys,
+   * labeldrop): the second is a duplicate and is not sent, since a store refuses (Prometheus: the
+   * whole request) two different values of one series at one timestamp.
+   */
+  private readonly live = new Set<EncodedLabels>();
   private seq = 0;
   private readonly builder = new WriteRequestBuilder(256 * 1024);
   private readonly scratch: Labels = [];
@@ -130,7 +138,8 @@ export class TargetPipeline {
         }
         entry.lastSeen = seq;
         if (entry.labels === null) {
-          if (entry.error !== undefined) {
+          if (entry.duplicate) st.duplicates++;
+          else if (entry.error !== undefined) {
             st.scraped--;
             this.invalid(st, p.line, entry.error);
           }
@@ -225,6 +234,7 @@ export class TargetPipeline {
           out({ samples: builder.samples, body: builder.takeCompressed() });
         }
       }
+      if (entry.labels !== null) this.live.delete(entry.labels);
       cache.delete(key);
     }
   }
@@ -281,7 +291,12 @@ export class TargetPipeline {
       limit = `label_limit exceeded: ${name} has ${pairs.length} labels > ${o.labelLimit}`;
     }
     pairs.sort(byName);
-    return { labels: encodeLabels(pairs), lastSeen: 0, lastTs: -Infinity, limit };
+    const labels = encodeLabels(pairs);
+    if (this.live.has(labels)) {
+      return { labels: null, lastSeen: 0, lastTs: -Infinity, duplicate: true };
+    }
+    this.live.add(labels);
+    return { labels, lastSeen: 0, lastTs: -Infinity, limit };
   }
 }
 

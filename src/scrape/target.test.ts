@@ -123,6 +123,24 @@ describe('plain HTTP target', () => {
     assert.equal(Object.fromEntries(o.sink.named('b')[0].labels).ident, undefined);
   });
 
+  test('metrics_pass / metrics_drop / ignore_metrics globs, ignore_label_keys and relabel_configs are applied', async () => {
+    const { sink } = await scrapeOnce(`${srv.url}/metrics`, {
+      metricsPass: ['a', 'b*'],
+      metricsDrop: ['bb'],
+      ignoreMetrics: ['nothing_*'],
+      ignoreLabelKeys: ['x'],
+      relabelConfigs: [
+        { sourceLabels: ['__name__'], separator: ';', regex: 'b', modulus: 0, targetLabel: 'kind', replacement: 'plain', action: 'replace' },
+      ],
+    });
+    assert.equal(sink.named('a').length, 1, 'a{x=1} and a{x=2} collapse once x is ignored: the duplicate is dropped');
+    assert.equal(Object.fromEntries(sink.named('a')[0].labels).x, undefined);
+    assert.equal(Object.fromEntries(sink.named('b')[0].labels).kind, 'plain');
+    const dropped = await scrapeOnce(`${srv.url}/metrics`, { metricsDrop: ['a'] });
+    assert.equal(dropped.sink.named('a').length, 0);
+    assert.equal(dropped.sink.named('scrape_samples_post_metric_relabeling')[0].value, 1);
+  });
+
   test('404 names the path', async () => {
     const { report } = await scrapeOnce(`${srv.url}/nope`);
     assert.equal(report.up, false);

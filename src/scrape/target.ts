@@ -207,9 +207,14 @@ export class ScrapeTarget {
         };
       } else {
         report = { target: this.url.href, job: this.job, up: true, durationMs, stats };
+        const warnings: string[] = [];
         if (stats.invalidLines > 0) {
-          report.warning = `${stats.invalidLines} malformed line(s) skipped; first: ${stats.firstError}`;
+          warnings.push(`${stats.invalidLines} malformed line(s) skipped; first: ${stats.firstError}`);
         }
+        if (stats.duplicates > 0) {
+          warnings.push(`${stats.duplicates} duplicate series skipped (same labels twice in one scrape)`);
+        }
+        if (warnings.length) report.warning = warnings.join('; ');
       }
     } catch (err) {
       const error =
