@@ -1,5 +1,6 @@
 // Inputs: Categraf's `input.prometheus` ([[instances]]) and nodegraf's presets `input.kube_proxy`
 // and `input.kubelet`, which are thin layers that produce the same ScrapeInstances.
+import { compileRelabel, validateRelabelConfig } from '../relabel/relabel.js';
 import { checkHttpUrl, parseHeaders, parseTls, SA_CA_FILE, SA_TOKEN_FILE, stripUndefined } from './common.js';
 import { isTable, Table } from './reader.js';
 import type { GlobalConfig, RelabelAction, RelabelConfig, ScrapeInstance } from './types.js';
@@ -167,11 +168,6 @@ function parseRelabel(t: Table, reportUnknown: boolean): RelabelConfig {
     );
   }
   const regex = t.str('regex', '(.*)');
-  try {
-    new RegExp(`^(?:${regex})$`);
-  } catch (err) {
-    throw t.error('regex', `invalid regular expression: ${(err as Error).message}`);
-  }
   const rc: RelabelConfig = {
     sourceLabels: t.strArray('source_labels'),
     separator: t.str('separator', ';'),
@@ -185,6 +181,14 @@ function parseRelabel(t: Table, reportUnknown: boolean): RelabelConfig {
     throw t.error('target_label', `action ${action} needs a target_label`);
   if (action === 'hashmod' && rc.modulus <= 0)
     throw t.error('modulus', 'action hashmod needs a modulus greater than 0');
+  // The agent's own compiler (RE2 syntax, Prometheus's checks), so `check` refuses what `run` would.
+  const problem = validateRelabelConfig(rc);
+  if (problem) throw t.error(/regex|regular expression/i.test(problem) ? 'regex' : 'action', problem);
+  try {
+    compileRelabel([rc]);
+  } catch (err) {
+    throw t.error('regex', (err as Error).message);
+  }
   if (reportUnknown) t.finish();
   return rc;
 }

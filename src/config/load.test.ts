@@ -603,7 +603,10 @@ action = "HashMod"
   assert.match(err.message, /unknown relabel action "keepit"/);
   err = bad('regex = "(unclosed"\naction = "keep"\n');
   assert.equal(err.line, 4);
-  assert.match(err.message, /invalid regular expression/);
+  assert.match(err.message, /error parsing regexp: missing closing \)/);
+  // RE2 syntax, checked by the agent's own compiler: lookarounds are refused as Prometheus does
+  err = bad('regex = "a(?=b)"\naction = "keep"\nsource_labels = ["a"]\n');
+  assert.equal(err.key, 'instances.relabel_configs.regex');
   err = bad('source_labels = ["a"]\n');
   assert.match(err.message, /replace needs a target_label/);
   err = bad('source_labels = ["a"]\naction = "hashmod"\ntarget_label = "s"\n');

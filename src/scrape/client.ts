@@ -7,6 +7,7 @@ import { Agent, interceptors, type Dispatcher } from 'undici';
 import type { TlsOptions } from '../config/types.js';
 import { classifyNetworkError, classifyStatus, ScrapeError } from './errors.js';
 import { readFileSync } from 'node:fs';
+import { kMaxLength } from 'node:buffer';
 
 const gunzip = promisify(gunzipCb);
 
@@ -158,7 +159,8 @@ export class TargetClient {
       }
       const encoding = String(res.headers['content-encoding'] ?? '');
       const contentType = String(res.headers['content-type'] ?? '');
-      const limit = opts.bodySizeLimit;
+      // 0 = no limit (as Prometheus's body_size_limit), up to what a Buffer can hold
+      const limit = opts.bodySizeLimit > 0 ? opts.bodySizeLimit : kMaxLength;
       let body = await readLimited(res.body, limit, false);
       const wireBytes = body.length;
       if (encoding === 'gzip') {

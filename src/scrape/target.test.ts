@@ -188,6 +188,8 @@ describe('failures', () => {
         assert.equal(report.error?.kind, 'body-too-large');
         assert.match(report.error!.message, /body_size_limit \(4096 bytes\)/);
       }
+      const unlimited = await scrapeOnce(`${gz.url}/metrics`, { bodySizeLimit: 0 });
+      assert.equal(unlimited.report.up, true, 'body_size_limit = 0 means no limit');
     } finally {
       await srv.close();
       await gz.close();
