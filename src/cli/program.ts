@@ -50,12 +50,12 @@ export function buildProgram(): Command {
       }
     });
 
-  commonOptions(program.command('run').description('run the agent (the default command)')).action(
-    async (o) => {
+  commonOptions(program.command('run').description('run the agent (the default command)'))
+    .option('--inputs <list>', 'only these inputs, separated by ":"')
+    .action(async (o) => {
       const { runAgent } = await import('./run.js');
       await runAgent(o);
-    },
-  );
+    });
 
   commonOptions(
     program.command('check').description('validate the configuration and print it, secrets redacted'),
