@@ -15,7 +15,8 @@ if [[ $mode == all ]]; then
   fi
 fi
 npx tsc -p tsconfig.json --noEmit
-npx eslint --quiet src bench 2>/dev/null || npx eslint --quiet src
+npx eslint --quiet src
+npx prettier --check --log-level warn "src/**/*.ts"
 if [[ $mode == unit ]]; then
   mapfile -t files < <(find src -name '*.test.ts' ! -name '*.e2e.test.ts' | sort)
 else

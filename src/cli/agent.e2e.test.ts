@@ -116,7 +116,11 @@ address = "127.0.0.1:${port}"
     assert.equal(reload.status, 200, await reload.text());
     assert.equal(await metric(base, 'nodegraf_config_reloads_total'), 1);
     agent.kill('SIGHUP'); // same as POST /-/reload
-    await waitFor('SIGHUP reload', async () => (await metric(base, 'nodegraf_config_reloads_total')) === 2, 10_000);
+    await waitFor(
+      'SIGHUP reload',
+      async () => (await metric(base, 'nodegraf_config_reloads_total')) === 2,
+      10_000,
+    );
     // a broken file: the reload fails, the agent keeps running with the old configuration
     const input = join(conf, 'input.prometheus', 'prometheus.toml');
     const good = readFileSync(input, 'utf8');

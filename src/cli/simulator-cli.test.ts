@@ -43,7 +43,9 @@ labels = { job="cadvisor" }
   after(() => sim.close());
 
   test('--test --inputs prometheus --once prints kube-proxy, kubelet and cAdvisor series', async () => {
-    const r = await nodegraf(['--test', '--inputs', 'prometheus', '--once', '--configs', conf], { HOSTNAME: 'sim-node' });
+    const r = await nodegraf(['--test', '--inputs', 'prometheus', '--once', '--configs', conf], {
+      HOSTNAME: 'sim-node',
+    });
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split('\n');
     const count = (re: RegExp) => lines.filter((l) => re.test(l)).length;
@@ -67,7 +69,11 @@ labels = { job="cadvisor" }
 
 test('demo: simulator + agent + status page, three targets up, then a clean stop', async () => {
   const port = await freePort();
-  const r = await nodegraf(['demo', '--duration', '6', '--interval', '2', '--http', `127.0.0.1:${port}`], {}, 90_000);
+  const r = await nodegraf(
+    ['demo', '--duration', '6', '--interval', '2', '--http', `127.0.0.1:${port}`],
+    {},
+    90_000,
+  );
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, new RegExp(`status page http://127\\.0\\.0\\.1:${port}/`));
   for (const job of ['kube-proxy', 'kubelet', 'cadvisor']) {

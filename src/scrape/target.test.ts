@@ -130,10 +130,22 @@ describe('plain HTTP target', () => {
       ignoreMetrics: ['nothing_*'],
       ignoreLabelKeys: ['x'],
       relabelConfigs: [
-        { sourceLabels: ['__name__'], separator: ';', regex: 'b', modulus: 0, targetLabel: 'kind', replacement: 'plain', action: 'replace' },
+        {
+          sourceLabels: ['__name__'],
+          separator: ';',
+          regex: 'b',
+          modulus: 0,
+          targetLabel: 'kind',
+          replacement: 'plain',
+          action: 'replace',
+        },
       ],
     });
-    assert.equal(sink.named('a').length, 1, 'a{x=1} and a{x=2} collapse once x is ignored: the duplicate is dropped');
+    assert.equal(
+      sink.named('a').length,
+      1,
+      'a{x=1} and a{x=2} collapse once x is ignored: the duplicate is dropped',
+    );
     assert.equal(Object.fromEntries(sink.named('a')[0].labels).x, undefined);
     assert.equal(Object.fromEntries(sink.named('b')[0].labels).kind, 'plain');
     const dropped = await scrapeOnce(`${srv.url}/metrics`, { metricsDrop: ['a'] });

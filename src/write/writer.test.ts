@@ -31,14 +31,25 @@ async function receiver(answer: (n: number) => number) {
 
 function chunk(seq: number) {
   const b = new WriteRequestBuilder();
-  b.append(encodeLabels([['__name__', 'seq_test'], ['target', 'a']]), seq, 1_000 + seq);
+  b.append(
+    encodeLabels([
+      ['__name__', 'seq_test'],
+      ['target', 'a'],
+    ]),
+    seq,
+    1_000 + seq,
+  );
   return { samples: 1, body: b.takeCompressed() };
 }
 
 test('remote write 1.0 request: snappy protobuf, the three headers, User-Agent, basic auth, custom headers', async () => {
   const r = await receiver(() => 204);
   const w = new RemoteWriter(
-    testWriter(r.url, { basicAuthUser: 'user', basicAuthPass: 'pass', headers: { 'X-Scope-OrgID': 'tenant-1' } }),
+    testWriter(r.url, {
+      basicAuthUser: 'user',
+      basicAuthPass: 'pass',
+      headers: { 'X-Scope-OrgID': 'tenant-1' },
+    }),
     { batch: 1000, chanSize: 10_000 },
     { dir: '', maxBytes: 0 },
     log,
@@ -67,12 +78,20 @@ test('remote write 1.0 request: snappy protobuf, the three headers, User-Agent, 
 test('one shard keeps order through retries: samples arrive in the order they were scraped', async () => {
   // every third request fails with 503 the first time
   const r = await receiver((n) => (n % 3 === 1 ? 503 : 204));
-  const w = new RemoteWriter(testWriter(r.url, { maxInFlight: 4 }), { batch: 1000, chanSize: 10_000 }, { dir: '', maxBytes: 0 }, log);
+  const w = new RemoteWriter(
+    testWriter(r.url, { maxInFlight: 4 }),
+    { batch: 1000, chanSize: 10_000 },
+    { dir: '', maxBytes: 0 },
+    log,
+  );
   await w.start();
   for (let i = 0; i < 30; i++) w.push(chunk(i), 12345); // one target -> one shard
   await waitFor('delivery', () => w.idle, 60_000);
   const delivered = r.seen.filter((x) => x.status === 204).map((x) => decodeChunk(x.body)[0].value);
-  assert.deepEqual(delivered, Array.from({ length: 30 }, (_, i) => i));
+  assert.deepEqual(
+    delivered,
+    Array.from({ length: 30 }, (_, i) => i),
+  );
   assert.ok(w.stats.retriedSamples > 0);
   await w.close(100);
   await r.close();
