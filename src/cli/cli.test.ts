@@ -10,6 +10,7 @@ import { startFixtureServer, type FixtureServer } from '../testing/fixture-serve
 import { freePort, selfSignedCert } from '../testing/net.js';
 import { fixture, fixturesMissing } from '../testing/shared.js';
 import { nodegraf } from '../testing/cli.js';
+import { articleInputToml } from './demo.js';
 
 function writeConf(dir: string, config: string, input: string): string {
   const conf = join(dir, 'conf');
@@ -33,22 +34,8 @@ dial_timeout = 2500
 max_idle_conns_per_host = 100
 `;
 
-const ARTICLE_INPUT = (proxy: string, kubelet: string, token: string) => `[[instances]]
-urls = ["${proxy}/metrics"]
-labels = { job="kube-proxy" }
-[[instances]]
-urls = ["${kubelet}/metrics"]
-bearer_token_file = "${token}"
-use_tls = true
-insecure_skip_verify = true
-labels = { job="kubelet" }
-[[instances]]
-urls = ["${kubelet}/metrics/cadvisor"]
-bearer_token_file = "${token}"
-use_tls = true
-insecure_skip_verify = true
-labels = { job="cadvisor" }
-`;
+const ARTICLE_INPUT = (proxy: string, kubelet: string, token: string) =>
+  articleInputToml(`${proxy}/metrics`, kubelet, token);
 
 describe(
   "--test --once with the article's configuration and the real captures",

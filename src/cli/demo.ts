@@ -48,6 +48,25 @@ class DemoSummary implements SampleSink {
   }
 }
 
+/** The article's input.prometheus/prometheus.toml (SPEC §3.4) with local URLs and token file. */
+export function articleInputToml(
+  kubeProxyMetricsUrl: string,
+  kubeletBaseUrl: string,
+  tokenFile: string,
+): string {
+  const kubelet = (path: string, job: string) => `[[instances]]
+urls = ["${kubeletBaseUrl}${path}"]
+bearer_token_file = "${tokenFile}"
+use_tls = true
+insecure_skip_verify = true
+labels = { job="${job}" }
+`;
+  return `[[instances]]
+urls = ["${kubeProxyMetricsUrl}"]
+labels = { job="kube-proxy" }
+${kubelet('/metrics', 'kubelet')}${kubelet('/metrics/cadvisor', 'cadvisor')}`;
+}
+
 async function startSimulatorOnFreePorts(token: string): Promise<Simulator> {
   try {
     return await startSimulator({ tokens: [token] });
@@ -93,22 +112,7 @@ address = "${o.http}"
   );
   writeFileSync(
     join(conf, 'input.prometheus', 'prometheus.toml'),
-    `[[instances]]
-urls = ["${sim.kubeProxyUrl}"]
-labels = { job="kube-proxy" }
-[[instances]]
-urls = ["${sim.kubeletUrl}/metrics"]
-bearer_token_file = "${tokenFile}"
-use_tls = true
-insecure_skip_verify = true
-labels = { job="kubelet" }
-[[instances]]
-urls = ["${sim.kubeletUrl}/metrics/cadvisor"]
-bearer_token_file = "${tokenFile}"
-use_tls = true
-insecure_skip_verify = true
-labels = { job="cadvisor" }
-`,
+    articleInputToml(sim.kubeProxyUrl, sim.kubeletUrl, tokenFile),
   );
   const env = { ...process.env, HOSTNAME: process.env.HOSTNAME || hostname() };
   const { config, warnings } = loadConfig(conf, { env });

@@ -1,7 +1,7 @@
 // `nodegraf doctor`: one probe per target and per writer, one line each: OK with series count and
 // latency, or the failure with its most likely cause and the fix. Exit 1 when anything failed.
 import { compressSync } from 'snappy';
-import { Agent } from 'undici';
+import { remoteWriteAgent, remoteWriteHeaders } from '../write/writer.js';
 import { readFileSync } from 'node:fs';
 import type { Config, WriterConfig } from '../config/types.js';
 import { loadConfig } from '../config/load.js';
@@ -131,24 +131,8 @@ export async function diagnoseWriter(w: WriterConfig): Promise<Diagnosis> {
   const shown = new URL(w.url);
   shown.password = shown.password ? '<redacted>' : '';
   const subject = `writer ${shown.href}`;
-  const agent = new Agent({
-    connect: {
-      timeout: w.dialTimeoutMs,
-      rejectUnauthorized: !w.tls.insecureSkipVerify,
-      ca: w.tls.caFile ? readFileSync(w.tls.caFile) : undefined,
-    },
-  });
-  const headers: Record<string, string> = {
-    'content-encoding': 'snappy',
-    'content-type': 'application/x-protobuf',
-    'x-prometheus-remote-write-version': '0.1.0',
-    'user-agent': `nodegraf/${VERSION} (doctor)`,
-  };
-  for (const [k, v] of Object.entries(w.headers)) headers[k.toLowerCase()] = v;
-  if (w.basicAuthUser !== undefined) {
-    headers.authorization =
-      'Basic ' + Buffer.from(`${w.basicAuthUser}:${w.basicAuthPass ?? ''}`).toString('base64');
-  }
+  const agent = remoteWriteAgent(w);
+  const headers = remoteWriteHeaders(w, ' (doctor)');
   const t0 = performance.now();
   try {
     // An empty WriteRequest: a valid remote-write call that stores nothing.

@@ -8,6 +8,7 @@ import { startSimulator, type Simulator } from '../sim/simulator.js';
 import { freePort } from '../testing/net.js';
 import { nodegraf } from '../testing/cli.js';
 import { demoToken } from './demo-token.js';
+import { articleInputToml } from './demo.js';
 
 describe('against the node simulator', () => {
   let sim: Simulator;
@@ -22,22 +23,7 @@ describe('against the node simulator', () => {
     writeFileSync(join(conf, 'config.toml'), '[global]\nhostname = "$HOSTNAME"\ninterval = 15\n');
     writeFileSync(
       join(conf, 'input.prometheus', 'prometheus.toml'),
-      `[[instances]]
-urls = ["${sim.kubeProxyUrl}"]
-labels = { job="kube-proxy" }
-[[instances]]
-urls = ["${sim.kubeletUrl}/metrics"]
-bearer_token_file = "${join(dir, 'token')}"
-use_tls = true
-insecure_skip_verify = true
-labels = { job="kubelet" }
-[[instances]]
-urls = ["${sim.kubeletUrl}/metrics/cadvisor"]
-bearer_token_file = "${join(dir, 'token')}"
-use_tls = true
-insecure_skip_verify = true
-labels = { job="cadvisor" }
-`,
+      articleInputToml(sim.kubeProxyUrl, sim.kubeletUrl, join(dir, 'token')),
     );
   });
   after(() => sim.close());

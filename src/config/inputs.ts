@@ -1,25 +1,12 @@
 // Inputs: Categraf's `input.prometheus` ([[instances]]) and nodegraf's presets `input.kube_proxy`
 // and `input.kubelet`, which are thin layers that produce the same ScrapeInstances.
-import { compileRelabel, validateRelabelConfig } from '../relabel/relabel.js';
+import { compileRelabel, RELABEL_ACTIONS, validateRelabelConfig } from '../relabel/relabel.js';
 import { checkHttpUrl, parseHeaders, parseTls, SA_CA_FILE, SA_TOKEN_FILE, stripUndefined } from './common.js';
 import { isTable, Table } from './reader.js';
 import type { GlobalConfig, RelabelAction, RelabelConfig, ScrapeInstance } from './types.js';
 
 export const SUPPORTED_INPUTS = ['prometheus', 'kube_proxy', 'kubelet'];
 
-const RELABEL_ACTIONS: RelabelAction[] = [
-  'replace',
-  'keep',
-  'drop',
-  'keepequal',
-  'dropequal',
-  'hashmod',
-  'labelmap',
-  'labeldrop',
-  'labelkeep',
-  'lowercase',
-  'uppercase',
-];
 const NEEDS_TARGET: RelabelAction[] = [
   'replace',
   'hashmod',

@@ -11,7 +11,7 @@
 // The semantics follow the OpenMetrics 1.0 specification and its parser test suite
 // (OpenMetrics tests/testdata/parsers, whose verdicts come from the Python reference parser).
 import { isUtf8 } from 'node:buffer';
-import { Entry, TextParser, parseFloatToken, scanLabelSetEnd, type Labels } from './text.js';
+import { Entry, OM_TYPES, TextParser, parseFloatToken, scanLabelSetEnd, type Labels } from './text.js';
 
 export interface ValidationError {
   /** 1-based line number. */
@@ -27,17 +27,6 @@ const QUOTE = 34;
 const BACKSLASH = 92;
 const HASH = 35;
 const LBRACE = 123;
-
-const OM_TYPES = new Set([
-  'counter',
-  'gauge',
-  'histogram',
-  'gaugehistogram',
-  'summary',
-  'info',
-  'stateset',
-  'unknown',
-]);
 
 /** Sample-name suffixes a family of each type may have ('' is the bare family name). */
 const TYPE_SUFFIXES: Record<string, string[]> = {

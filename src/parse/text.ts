@@ -331,8 +331,8 @@ export class TextParser {
   }
 }
 
-const TEXT_TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
-const OM_TYPES = new Set([
+export const TEXT_TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
+export const OM_TYPES = new Set([
   'counter',
   'gauge',
   'histogram',

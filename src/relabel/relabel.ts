@@ -32,7 +32,8 @@ export const RELABEL_DEFAULTS = {
   action: 'replace',
 } as const satisfies Partial<RelabelConfig>;
 
-const ACTIONS = new Set<RelabelAction>([
+/** Every relabel action, as Prometheus names them. */
+export const RELABEL_ACTIONS: readonly RelabelAction[] = [
   'replace',
   'keep',
   'drop',
@@ -44,7 +45,8 @@ const ACTIONS = new Set<RelabelAction>([
   'labelkeep',
   'lowercase',
   'uppercase',
-]);
+];
+const ACTIONS = new Set<RelabelAction>(RELABEL_ACTIONS);
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 

@@ -6,7 +6,7 @@ import { gunzip as gunzipCb } from 'node:zlib';
 import { Agent, interceptors, type Dispatcher } from 'undici';
 import type { TlsOptions } from '../config/types.js';
 import { classifyNetworkError, classifyStatus, ScrapeError } from './errors.js';
-import { readFileSync } from 'node:fs';
+import { connectOptions } from '../config/tls.js';
 import { kMaxLength } from 'node:buffer';
 
 const gunzip = promisify(gunzipCb);
@@ -57,7 +57,6 @@ export class TargetClient {
     readonly url: URL,
     private readonly opts: ClientOptions,
   ) {
-    const tls = opts.tls;
     this.agent = new Agent({
       // A scrape interval is longer than undici's 4 s default: keep the connection (and its TLS session).
       keepAliveTimeout: 5 * 60_000,
@@ -65,14 +64,7 @@ export class TargetClient {
       connections: 4,
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
-      connect: {
-        timeout: opts.timeoutMs,
-        rejectUnauthorized: !tls.insecureSkipVerify,
-        ca: tls.caFile ? readFileSync(tls.caFile) : undefined,
-        cert: tls.certFile ? readFileSync(tls.certFile) : undefined,
-        key: tls.keyFile ? readFileSync(tls.keyFile) : undefined,
-        servername: tls.serverName || undefined,
-      },
+      connect: connectOptions(opts.tls, opts.timeoutMs),
     });
     this.dispatcher = this.agent.compose(interceptors.redirect({ maxRedirections: 3 }));
   }

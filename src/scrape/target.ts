@@ -178,44 +178,16 @@ export class ScrapeTarget {
       const res = await this.client.fetch();
       if (res.status !== 200) throw new ScrapeError('unauthorized', `HTTP ${res.status}`);
       const stats = this.pipeline.process(res.body, res.openMetrics, now, emit);
-      const durationMs = performance.now() - t0;
-      if (stats.limitError) {
-        report = {
-          target: this.url.href,
-          job: this.job,
-          up: false,
-          durationMs,
-          stats,
-          error: new ScrapeError(
-            'limit',
-            stats.limitError,
-            'raise the limit in the instance, or drop series with metrics_drop / relabel_configs',
-          ),
-        };
-      } else if (stats.scraped === 0 && stats.invalidLines > 0) {
-        report = {
-          target: this.url.href,
-          job: this.job,
-          up: false,
-          durationMs,
-          stats,
-          error: new ScrapeError(
-            'parse',
-            `unparseable payload: ${stats.firstError}`,
-            'is this a Prometheus text endpoint?',
-          ),
-        };
-      } else {
-        report = { target: this.url.href, job: this.job, up: true, durationMs, stats };
-        const warnings: string[] = [];
-        if (stats.invalidLines > 0) {
-          warnings.push(`${stats.invalidLines} malformed line(s) skipped; first: ${stats.firstError}`);
-        }
-        if (stats.duplicates > 0) {
-          warnings.push(`${stats.duplicates} duplicate series skipped (same labels twice in one scrape)`);
-        }
-        if (warnings.length) report.warning = warnings.join('; ');
-      }
+      const error = scrapeFailure(stats);
+      report = {
+        target: this.url.href,
+        job: this.job,
+        up: !error,
+        durationMs: performance.now() - t0,
+        stats,
+      };
+      if (error) report.error = error;
+      else report.warning = scrapeWarning(stats);
     } catch (err) {
       const error =
         err instanceof ScrapeError ? err : new ScrapeError('other', String((err as Error)?.message ?? err));
@@ -277,6 +249,34 @@ export class ScrapeTarget {
     await this.running?.catch(() => undefined);
     await this.client.close();
   }
+}
+
+/** A scrape whose payload was read but cannot count as up: a broken limit, or nothing parseable. */
+function scrapeFailure(st: ScrapeStats): ScrapeError | undefined {
+  if (st.limitError) {
+    return new ScrapeError(
+      'limit',
+      st.limitError,
+      'raise the limit in the instance, or drop series with metrics_drop / relabel_configs',
+    );
+  }
+  if (st.scraped === 0 && st.invalidLines > 0) {
+    return new ScrapeError(
+      'parse',
+      `unparseable payload: ${st.firstError}`,
+      'is this a Prometheus text endpoint?',
+    );
+  }
+  return undefined;
+}
+
+/** What was skipped in an otherwise good scrape. */
+function scrapeWarning(st: ScrapeStats): string | undefined {
+  const w: string[] = [];
+  if (st.invalidLines > 0) w.push(`${st.invalidLines} malformed line(s) skipped; first: ${st.firstError}`);
+  if (st.duplicates > 0)
+    w.push(`${st.duplicates} duplicate series skipped (same labels twice in one scrape)`);
+  return w.length ? w.join('; ') : undefined;
 }
 
 const SYNTHETIC = [

@@ -8,7 +8,8 @@
 // memory overflows, the in-flight request and everything in memory move to disk first, and the shard
 // then reads only from disk until it is empty.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { connectOptions } from '../config/tls.js';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import type { QueueConfig, WriterConfig, WriterOptions } from '../config/types.js';
@@ -96,35 +97,8 @@ export class RemoteWriter {
     private readonly onLatency?: (seconds: number) => void,
   ) {
     this.url = new URL(config.url);
-    const tls = config.tls;
-    this.agent = new Agent({
-      connections: Math.max(
-        config.maxInFlight,
-        config.maxIdleConnsPerHost > 0 ? Math.min(config.maxIdleConnsPerHost, 64) : 1,
-      ),
-      keepAliveTimeout: 60_000,
-      headersTimeout: config.timeoutMs,
-      bodyTimeout: config.timeoutMs,
-      connect: {
-        timeout: config.dialTimeoutMs,
-        rejectUnauthorized: !tls.insecureSkipVerify,
-        ca: tls.caFile ? readFileSync(tls.caFile) : undefined,
-        cert: tls.certFile ? readFileSync(tls.certFile) : undefined,
-        key: tls.keyFile ? readFileSync(tls.keyFile) : undefined,
-        servername: tls.serverName || undefined,
-      },
-    });
-    this.headers = {
-      'content-encoding': 'snappy',
-      'content-type': 'application/x-protobuf',
-      'x-prometheus-remote-write-version': '0.1.0',
-      'user-agent': `nodegraf/${VERSION}`,
-    };
-    for (const [k, v] of Object.entries(config.headers)) this.headers[k.toLowerCase()] = v;
-    if (config.basicAuthUser !== undefined) {
-      this.headers.authorization =
-        'Basic ' + Buffer.from(`${config.basicAuthUser}:${config.basicAuthPass ?? ''}`).toString('base64');
-    }
+    this.agent = remoteWriteAgent(config);
+    this.headers = remoteWriteHeaders(config);
     const n = Math.max(1, config.maxInFlight);
     this.perShardCap = Math.max(opts.batch, Math.floor(opts.chanSize / n));
     this.queueDir = queue.dir ? join(queue.dir, writerDirName(config.url)) : '';
@@ -438,6 +412,36 @@ export class RemoteWriter {
       );
     await this.agent.close().catch(() => undefined);
   }
+}
+
+/** The HTTP client of a writer: keep-alive, its TLS settings, a connection per shard at least. */
+export function remoteWriteAgent(config: WriterConfig): Agent {
+  return new Agent({
+    connections: Math.max(
+      config.maxInFlight,
+      config.maxIdleConnsPerHost > 0 ? Math.min(config.maxIdleConnsPerHost, 64) : 1,
+    ),
+    keepAliveTimeout: 60_000,
+    headersTimeout: config.timeoutMs,
+    bodyTimeout: config.timeoutMs,
+    connect: connectOptions(config.tls, config.dialTimeoutMs),
+  });
+}
+
+/** Remote write 1.0 headers, the writer's own headers and its basic auth. */
+export function remoteWriteHeaders(config: WriterConfig, userAgentNote = ''): Record<string, string> {
+  const headers: Record<string, string> = {
+    'content-encoding': 'snappy',
+    'content-type': 'application/x-protobuf',
+    'x-prometheus-remote-write-version': '0.1.0',
+    'user-agent': `nodegraf/${VERSION}${userAgentNote}`,
+  };
+  for (const [k, v] of Object.entries(config.headers)) headers[k.toLowerCase()] = v;
+  if (config.basicAuthUser !== undefined) {
+    headers.authorization =
+      'Basic ' + Buffer.from(`${config.basicAuthUser}:${config.basicAuthPass ?? ''}`).toString('base64');
+  }
+  return headers;
 }
 
 function writerDirName(url: string): string {
