@@ -68,12 +68,19 @@ export class TextParser {
   private readonly len: number;
   private nextHash = -1; // position of the next '#' byte at or after pos (-1: none left)
 
+  /**
+   * Parse `buf` from `start` to `end`. A segment that is not the whole payload must end right after
+   * a newline (streaming: the caller carries a partial last line over to the next segment).
+   */
   constructor(
     private readonly buf: Buffer,
     readonly openMetrics = false,
+    start = 0,
+    end = buf.length,
   ) {
-    this.len = buf.length;
-    this.nextHash = buf.indexOf(HASH, 0);
+    this.pos = start;
+    this.len = end;
+    this.nextHash = buf.indexOf(HASH, start);
   }
 
   /** Advance to the next entry. */
@@ -110,7 +117,7 @@ export class TextParser {
       return this.invalid(p, 'content after # EOF');
     }
     let eol = b.indexOf(LF, p);
-    if (eol < 0) eol = n;
+    if (eol < 0 || eol > n) eol = n;
     this.line++;
     this.pos = eol + 1;
     if (eol > p && b[eol - 1] === CR) {

@@ -1,15 +1,13 @@
 // HTTP(S) client of one target: keep-alive connection, TLS per target, credentials re-read on every
 // scrape, gzip, a whole-scrape deadline and a body-size limit.
 import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import { gunzip as gunzipCb } from 'node:zlib';
+import { pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { Agent, interceptors, type Dispatcher } from 'undici';
 import type { TlsOptions } from '../config/types.js';
 import { classifyNetworkError, classifyStatus, ScrapeError } from './errors.js';
 import { connectOptions } from '../config/tls.js';
 import { kMaxLength } from 'node:buffer';
-
-const gunzip = promisify(gunzipCb);
 
 export const ACCEPT_HEADER =
   'application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1';
@@ -30,8 +28,6 @@ export interface FetchResult {
   status: number;
   body: Buffer;
   openMetrics: boolean;
-  /** Bytes received on the wire (compressed). */
-  wireBytes: number;
 }
 
 /** Seconds since the epoch at which a JWT expires (its `exp` claim), or undefined. */
@@ -107,13 +103,33 @@ export class TargetClient {
     return '';
   }
 
+  /** The whole (decompressed) body at once: for `doctor`. */
   async fetch(): Promise<FetchResult> {
-    // A projected token may have rotated between our read and the request: on 401, re-read, retry once.
-    const first = await this.fetchOnce(Boolean(this.opts.bearerTokenFile));
-    return first.status === 401 ? this.fetchOnce(false) : first;
+    const parts: Buffer[] = [];
+    let openMetrics = false;
+    await this.stream((om) => {
+      openMetrics = om;
+      return (chunk) => parts.push(chunk);
+    });
+    return { status: 200, body: Buffer.concat(parts), openMetrics };
   }
 
-  private async fetchOnce(retryOn401: boolean): Promise<FetchResult> {
+  /**
+   * Scrape, handing the decompressed body to the consumer piece by piece as it arrives, so a large
+   * page is never held whole. `start` is called once the response is known good, with whether it is
+   * OpenMetrics, and returns the consumer. Throws a ScrapeError (nothing was consumed unless the
+   * failure came half-way through the body: the caller discards the scrape then).
+   */
+  async stream(start: (openMetrics: boolean) => (chunk: Buffer) => void): Promise<void> {
+    // A projected token may have rotated between our read and the request: on 401, re-read, retry once.
+    const first = await this.fetchOnce(Boolean(this.opts.bearerTokenFile), start);
+    if (first === 401) await this.fetchOnce(false, start);
+  }
+
+  private async fetchOnce(
+    retryOn401: boolean,
+    start: (openMetrics: boolean) => (chunk: Buffer) => void,
+  ): Promise<200 | 401> {
     const { url, opts } = this;
     const headers: Record<string, string> = {
       accept: ACCEPT_HEADER,
@@ -142,35 +158,36 @@ export class TargetClient {
       throw classifyNetworkError(err, url, opts.timeoutMs);
     }
     try {
-      if (res.statusCode === 401 && retryOn401) {
-        return { status: 401, body: Buffer.alloc(0), openMetrics: false, wireBytes: 0 };
-      }
+      if (res.statusCode === 401 && retryOn401) return 401;
       if (res.statusCode !== 200) {
-        const text = await readLimited(res.body, 4096, true);
+        const text = await readLimited(res.body, 4096);
         throw classifyStatus(res.statusCode, text.toString('utf8'), url, this.tokenNote());
       }
       const encoding = String(res.headers['content-encoding'] ?? '');
       const contentType = String(res.headers['content-type'] ?? '');
       // 0 = no limit (as Prometheus's body_size_limit), up to what a Buffer can hold
       const limit = opts.bodySizeLimit > 0 ? opts.bodySizeLimit : kMaxLength;
-      let body = await readLimited(res.body, limit, false);
-      const wireBytes = body.length;
+      let source: AsyncIterable<Buffer> = res.body;
       if (encoding === 'gzip') {
-        try {
-          body = await gunzip(body, { maxOutputLength: limit });
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
-            throw tooLarge(limit);
-          }
-          throw new ScrapeError('other', `invalid gzip body: ${(err as Error).message}`);
-        }
+        // gunzip on libuv's pool as the body streams in; a network error destroys the gunzip stream
+        source = pipeline(res.body, createGunzip({ chunkSize: 256 * 1024 }), () => undefined);
       }
-      return {
-        status: 200,
-        body,
-        openMetrics: contentType.startsWith('application/openmetrics-text'),
-        wireBytes,
-      };
+      const consume = start(contentType.startsWith('application/openmetrics-text'));
+      let size = 0;
+      try {
+        for await (const chunk of source) {
+          size += chunk.length;
+          if (size > limit) throw tooLarge(limit);
+          consume(chunk);
+        }
+      } catch (err) {
+        if (err instanceof ScrapeError) throw err;
+        const code = (err as NodeJS.ErrnoException).code ?? '';
+        if (code.startsWith('Z_'))
+          throw new ScrapeError('other', `invalid gzip body: ${(err as Error).message}`);
+        throw err;
+      }
+      return 200;
     } catch (err) {
       if (err instanceof ScrapeError) throw err;
       throw classifyNetworkError(err, url, opts.timeoutMs);
@@ -193,19 +210,14 @@ function tooLarge(limit: number): ScrapeError {
   );
 }
 
-async function readLimited(body: AsyncIterable<Buffer>, limit: number, truncate: boolean): Promise<Buffer> {
+/** At most `limit` bytes of a body (the start of an error response), the rest dropped. */
+async function readLimited(body: AsyncIterable<Buffer>, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
+    chunks.push(chunk.subarray(0, Math.max(0, limit - size)));
     size += chunk.length;
-    if (size > limit) {
-      if (truncate) {
-        chunks.push(chunk.subarray(0, chunk.length - (size - limit)));
-        break;
-      }
-      throw tooLarge(limit);
-    }
-    chunks.push(chunk);
+    if (size >= limit) break;
   }
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, Math.min(size, limit));
+  return Buffer.concat(chunks);
 }

@@ -181,3 +181,50 @@ test('batches: chunks hold at most `batch` samples', () => {
   );
   assert.equal(r.stats.emitted, 35);
 });
+
+test('streaming: any split of the payload into pieces gives the same samples and line numbers', () => {
+  const text =
+    '# HELP a A.\n# TYPE a gauge\n' +
+    Array.from({ length: 200 }, (_, i) => `a{i="${i}",v="x y"} ${i} ${1000 + i}`).join('\n') +
+    '\nbad line\nlast_without_newline 5';
+  const whole = run(new TargetPipeline(opts()), text);
+  const body = Buffer.from(text);
+  for (const seed of [1, 7, 13, 101, 997]) {
+    const p = new TargetPipeline(opts());
+    p.begin(false, 1_000_000);
+    let at = 0;
+    let k = seed;
+    while (at < body.length) {
+      k = (k * 1103515245 + 12345) % 2147483648;
+      const n = 1 + (k % 40); // pieces of 1..40 bytes: splits inside names, labels, values
+      p.feed(body.subarray(at, at + n));
+      at += n;
+    }
+    const chunks: Chunk[] = [];
+    const stats = p.end((c) => chunks.push(c));
+    p.flush((c) => chunks.push(c));
+    assert.deepEqual(
+      chunks.flatMap((c) => decodeChunk(c.body)),
+      whole.samples,
+    );
+    assert.equal(stats.scraped, 201);
+    assert.equal(stats.firstError, whole.stats.firstError);
+    assert.match(stats.firstError, /^line 203: /);
+  }
+});
+
+test('a scrape aborted half-way sends nothing; the next one starts clean', () => {
+  const p = new TargetPipeline(opts());
+  p.begin(false, 1000);
+  p.feed(Buffer.from('a 1\nb 2\n'));
+  p.abort();
+  const chunks: Chunk[] = [];
+  p.markDown(2000, (c) => chunks.push(c));
+  p.flush((c) => chunks.push(c));
+  assert.ok(chunks.flatMap((c) => decodeChunk(c.body)).every((s) => s.stale));
+  const r = run(p, 'a 3\n', 3000);
+  assert.deepEqual(
+    r.samples.map((s) => s.value),
+    [3],
+  );
+});

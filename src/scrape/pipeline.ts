@@ -87,41 +87,99 @@ export class TargetPipeline {
   private seq = 0;
   private readonly builder = new WriteRequestBuilder(256 * 1024);
   private readonly scratch: Labels = [];
-  private readonly holdChunks: boolean;
 
-  constructor(private readonly opts: PipelineOptions) {
-    this.holdChunks = opts.sampleLimit > 0 || opts.labelLimit > 0 || opts.labelValueLengthLimit > 0;
-  }
+  constructor(private readonly opts: PipelineOptions) {}
 
   /** Number of live series in the cache (the target's current series). */
   get seriesCount(): number {
     return this.cache.size;
   }
 
-  /**
-   * Process one successful scrape. Full chunks go to `emit` as they fill up (or all at the end when a
-   * limit is configured, so that a scrape that breaks a limit sends nothing); the last, partial one
-   * waits for `flush`.
-   */
+  /** Process a whole payload (tests, benchmarks): `begin`, `feed`, `end`. */
   process(body: Buffer, openMetrics: boolean, scrapeTimeMs: number, emit: (c: Chunk) => void): ScrapeStats {
-    const seq = ++this.seq;
-    const st: ScrapeStats = {
-      scraped: 0,
-      postRelabel: 0,
-      added: 0,
-      emitted: 0,
-      stale: 0,
-      invalidLines: 0,
-      firstError: '',
-      duplicates: 0,
-      limitError: '',
+    this.begin(openMetrics, scrapeTimeMs);
+    this.feed(body);
+    return this.end(emit);
+  }
+
+  /** State of the scrape in progress (between `begin` and `end`). */
+  private cur!: {
+    seq: number;
+    openMetrics: boolean;
+    now: number;
+    st: ScrapeStats;
+    /** Compressed requests of this scrape, emitted by `end` only if the scrape is good. */
+    held: Chunk[];
+    /** A line split between two segments of the stream. */
+    rest: Buffer | undefined;
+    lines: number;
+    sawEOF: boolean;
+  };
+
+  /**
+   * Start a scrape. The payload then arrives in segments (`feed`, as the response body streams in
+   * and is gunzipped, so a 77 MB page is never held whole), and `end` finishes it. Requests are held
+   * until `end`: a scrape that fails half-way (timeout, body too large, a limit) sends nothing.
+   */
+  begin(openMetrics: boolean, scrapeTimeMs: number): void {
+    this.builder.reset();
+    this.cur = {
+      seq: ++this.seq,
+      openMetrics,
+      now: scrapeTimeMs,
+      st: {
+        scraped: 0,
+        postRelabel: 0,
+        added: 0,
+        emitted: 0,
+        stale: 0,
+        invalidLines: 0,
+        firstError: '',
+        duplicates: 0,
+        limitError: '',
+      },
+      held: [],
+      rest: undefined,
+      lines: 0,
+      sawEOF: false,
     };
-    const held: Chunk[] = [];
-    const out = this.holdChunks ? (c: Chunk) => held.push(c) : emit;
+  }
+
+  /** Feed the next piece of the payload; a line may be split across pieces. */
+  feed(chunk: Buffer): void {
+    const c = this.cur;
+    let start = 0;
+    if (c.rest !== undefined) {
+      const nl = chunk.indexOf(10);
+      if (nl < 0) {
+        c.rest = Buffer.concat([c.rest, chunk]);
+        return;
+      }
+      const line = Buffer.concat([c.rest, chunk.subarray(0, nl + 1)]);
+      c.rest = undefined;
+      this.parse(line, 0, line.length);
+      start = nl + 1;
+    }
+    const last = chunk.lastIndexOf(10);
+    if (last < start) {
+      if (start < chunk.length) c.rest = chunk.subarray(start);
+      return;
+    }
+    this.parse(chunk, start, last + 1);
+    if (last + 1 < chunk.length) c.rest = chunk.subarray(last + 1);
+  }
+
+  /** Parse one segment that ends at a line boundary (or the payload's end). */
+  private parse(buf: Buffer, start: number, end: number): void {
+    const c = this.cur;
+    const { seq, st } = c;
     const { cache, builder, opts } = this;
     const batch = opts.batch;
     const honorTs = opts.honorTimestamps;
-    const p = new TextParser(body, openMetrics);
+    const scrapeTimeMs = c.now;
+    const p = new TextParser(buf, c.openMetrics, start, end);
+    p.sawEOF = c.sawEOF;
+    const base = c.lines;
     for (;;) {
       const e = p.next();
       if (e === Entry.Series) {
@@ -141,7 +199,7 @@ export class TargetPipeline {
           if (entry.duplicate) st.duplicates++;
           else if (entry.error !== undefined) {
             st.scraped--;
-            this.invalid(st, p.line, entry.error);
+            this.invalid(st, base + p.line, entry.error);
           }
           continue;
         }
@@ -158,29 +216,50 @@ export class TargetPipeline {
         builder.append(entry.labels, p.value, ts);
         if (builder.samples >= batch) {
           st.emitted += builder.samples;
-          out({ samples: builder.samples, body: builder.takeCompressed() });
+          c.held.push({ samples: builder.samples, body: builder.takeCompressed() });
         }
       } else if (e === Entry.EOF) {
         break;
       } else if (e === Entry.Invalid) {
-        this.invalid(st, p.line, p.error);
+        this.invalid(st, base + p.line, p.error);
       }
     }
-    if (openMetrics && !p.sawEOF) this.invalid(st, p.line, 'OpenMetrics payload without "# EOF"');
+    c.lines = base + p.line;
+    c.sawEOF = p.sawEOF;
+  }
 
+  /**
+   * Finish the scrape: limits, staleness markers for series that went away, and the held requests
+   * to `emit`. The last, partial request waits for `flush` (the synthetic series join it).
+   */
+  end(emit: (c: Chunk) => void): ScrapeStats {
+    const c = this.cur;
+    if (c.rest !== undefined) {
+      const rest = c.rest; // last line without a final newline
+      c.rest = undefined;
+      this.parse(rest, 0, rest.length);
+    }
+    const { seq, st, now } = c;
+    if (c.openMetrics && !c.sawEOF) this.invalid(st, c.lines, 'OpenMetrics payload without "# EOF"');
     if (!st.limitError) st.limitError = this.checkSampleLimit(st);
     if (st.limitError) {
-      builder.reset();
+      this.builder.reset();
       st.emitted = 0;
-      held.length = 0;
       // A failed scrape: every series of the previous scrape goes stale, as in Prometheus.
-      this.staleAll(seq, scrapeTimeMs, st, emit, true);
+      this.staleAll(seq, now, st, emit, true);
       return st;
     }
-    this.staleAll(seq, scrapeTimeMs, st, out, false);
-    st.emitted += builder.samples;
-    for (const c of held) emit(c);
+    for (const h of c.held) emit(h);
+    c.held = [];
+    this.staleAll(seq, now, st, emit, false);
+    st.emitted += this.builder.samples;
     return st;
+  }
+
+  /** A scrape that failed after `begin`: drop what it produced (then `markDown`). */
+  abort(): void {
+    if (this.cur) this.cur.held = [];
+    this.builder.reset();
   }
 
   /**

@@ -175,9 +175,12 @@ export class ScrapeTarget {
     const emit = (c: Chunk) => sink.push(c, this.shard);
     let report: ScrapeReport;
     try {
-      const res = await this.client.fetch();
-      if (res.status !== 200) throw new ScrapeError('unauthorized', `HTTP ${res.status}`);
-      const stats = this.pipeline.process(res.body, res.openMetrics, now, emit);
+      const pipeline = this.pipeline;
+      await this.client.stream((openMetrics) => {
+        pipeline.begin(openMetrics, now);
+        return (chunk) => pipeline.feed(chunk);
+      });
+      const stats = pipeline.end(emit);
       const error = scrapeFailure(stats);
       report = {
         target: this.url.href,
@@ -191,6 +194,7 @@ export class ScrapeTarget {
     } catch (err) {
       const error =
         err instanceof ScrapeError ? err : new ScrapeError('other', String((err as Error)?.message ?? err));
+      this.pipeline.abort();
       this.pipeline.markDown(now, emit);
       report = { target: this.url.href, job: this.job, up: false, durationMs: performance.now() - t0, error };
     }
