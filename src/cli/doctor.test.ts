@@ -138,7 +138,7 @@ describe('doctor: targets', () => {
       tls,
     });
     assert.match(expired.message, /401 Unauthorized/);
-    assert.match(expired.message, new RegExp(`EXPIRED at .* \\(exp ${exp}\\)`));
+    assert.match(expired.message, new RegExp(`token in .*expired expired at .* \\(exp ${exp}\\)`));
     assert.match(expired.hint ?? '', /token is missing, invalid or expired/);
   });
 

@@ -97,12 +97,8 @@ export async function diagnoseTargets(config: Config): Promise<Diagnosis[]> {
             } catch (err) {
               const e =
                 err instanceof ScrapeError ? err : classifyNetworkError(err, new URL(url), inst.timeoutMs);
-              let message = e.message;
-              if (e.kind === 'unauthorized' || e.kind === 'token-file') {
-                const note = tokenNote(inst.bearerTokenFile);
-                if (note && !message.includes(note)) message += `; ${note}`;
-              }
-              return { ok: false, subject, message, hint: e.hint };
+              // a 401 already names the token file and its exp (when the token is a JWT)
+              return { ok: false, subject, message: e.message, hint: e.hint };
             } finally {
               await client.close();
             }

@@ -97,8 +97,10 @@ export class TargetClient {
   private tokenNote(): string {
     if (!this.opts.bearerTokenFile && !this.opts.bearerTokenString) return 'no bearer token configured';
     if (Number.isFinite(this.tokenExpiry)) {
-      const exp = new Date(this.tokenExpiry * 1000).toISOString();
-      return this.tokenExpiry * 1000 < Date.now() ? `token expired at ${exp}` : `token valid until ${exp}`;
+      const when = new Date(this.tokenExpiry * 1000).toISOString();
+      const token = this.opts.bearerTokenFile ? `token in ${this.opts.bearerTokenFile}` : 'token';
+      const state = this.tokenExpiry * 1000 < Date.now() ? 'expired at' : 'valid until';
+      return `${token} ${state} ${when} (exp ${this.tokenExpiry})`;
     }
     return '';
   }
