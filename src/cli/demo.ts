@@ -158,7 +158,7 @@ address = "${o.http}"
       const n = summary.samples.get(t.job) ?? 0;
       const state = t.health === 'up' ? 'up  ' : t.health === 'down' ? 'DOWN' : '... ';
       out.write(
-        `${time} ${state} ${t.job.padEnd(10)} ${String(t.lastSamples).padStart(6)} samples/scrape, ${t.seriesCount} series, ${n} samples sent so far${t.lastError ? `  error: ${t.lastError}` : ''}\n`,
+        `${time} ${state} ${t.job.padEnd(10)} ${String(t.lastSamples).padStart(6)} samples/scrape, ${t.seriesCount} series, ${n} samples ${o.remoteWrite ? 'sent' : 'collected'} so far${t.lastError ? `  error: ${t.lastError}` : ''}\n`,
       );
     }
     for (const w of rt.writers) {

@@ -58,7 +58,7 @@ export class Runtime {
       await this.server.listen(this.config.http.address);
       this.log.info({ address: this.server.address }, 'status page and /metrics listening');
     }
-    if (this.config.writers.length === 0) {
+    if (this.config.writers.length === 0 && !this.opts.observers?.length) {
       this.log.warn('no [[writers]] configured: scraped samples are dropped (use --test to print them)');
     }
     this.ready = true;
