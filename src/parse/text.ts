@@ -42,6 +42,15 @@ for (let c = 0; c < 256; c++) {
   NAME_CHAR[c] = alpha || ch === ':' || /[0-9]/.test(ch) ? 1 : 0;
 }
 
+/** murmur3's finaliser: every input bit affects every output bit. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
+}
+
 export class TextParser {
   /** 1-based line number of the current entry. */
   line = 0;
@@ -259,7 +268,38 @@ export class TextParser {
     return kind;
   }
 
-  /** Raw series text of the current Series entry (the cache key). Latin-1 keeps it 1 byte per byte. */
+  /** Second 32 bits of the last `seriesHash()`. */
+  seriesHashHi = 0;
+
+  /**
+   * 64-bit hash of the raw series text, without making a string of it: returns the low 32 bits
+   * (a murmur3 lane) and leaves the high 32 bits (an xxHash-style lane) in `seriesHashHi`.
+   */
+  seriesHash(): number {
+    const b = this.buf;
+    const end = this.seriesEnd;
+    let i = this.seriesStart;
+    let lo = 0x9747b28c;
+    let hi = 0x165667b1;
+    for (; i + 4 <= end; i += 4) {
+      const w = b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
+      let k = Math.imul(w, 0xcc9e2d51);
+      k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+      lo ^= k;
+      lo = (Math.imul((lo << 13) | (lo >>> 19), 5) + 0xe6546b64) | 0;
+      hi = (hi + Math.imul(w, 0x85ebca77)) | 0;
+      hi = Math.imul((hi << 13) | (hi >>> 19), 0x9e3779b1);
+    }
+    let w = 0;
+    for (let shift = 0; i < end; i++, shift += 8) w |= b[i] << shift;
+    const n = end - this.seriesStart;
+    lo = fmix32(lo ^ Math.imul(w, 0xcc9e2d51) ^ n);
+    hi = fmix32((hi + Math.imul(w ^ n, 0x27d4eb2f)) | 0);
+    this.seriesHashHi = hi;
+    return lo;
+  }
+
+  /** Raw series text of the current Series entry. Latin-1 keeps it 1 byte per byte. */
   seriesKey(): string {
     return this.buf.latin1Slice(this.seriesStart, this.seriesEnd);
   }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Entry, TextParser } from '../parse/text.js';
 import { decodeChunk, type DecodedSample } from '../write/encode.js';
 import { TargetPipeline, type Chunk, type PipelineOptions } from './pipeline.js';
 
@@ -227,4 +228,81 @@ test('a scrape aborted half-way sends nothing; the next one starts clean', () =>
     r.samples.map((s) => s.value),
     [3],
   );
+});
+
+/** Two series texts whose hashes share the low 32 bits (the cache's first key): found by search. */
+function collidingPair(): [string, string] {
+  const lines: string[] = [];
+  for (let i = 0; i < 400_000; i++) lines.push(`m{i="${i}"} 1`);
+  const p = new TextParser(Buffer.from(lines.join('\n') + '\n'));
+  const seen = new Map<number, string>();
+  for (let e = p.next(); e !== Entry.EOF; e = p.next()) {
+    if (e !== Entry.Series) continue;
+    const lo = p.seriesHash();
+    const text = p.seriesKey();
+    const other = seen.get(lo);
+    if (other !== undefined) return [other, text];
+    seen.set(lo, text);
+  }
+  throw new Error('no 32-bit collision among 400k series');
+}
+
+test('series whose hashes collide in the low 32 bits stay apart: labels, values, staleness', () => {
+  const [a, b] = collidingPair();
+  assert.notEqual(a, b);
+  const value = (r: ReturnType<typeof run>, text: string) => {
+    const i = /i="(\d+)"/.exec(text)![1];
+    return r.byName('m').filter((s) => labelsOf(s).i === i);
+  };
+  for (const [first, second] of [
+    [a, b],
+    [b, a],
+  ]) {
+    const p = new TargetPipeline(opts());
+    let r = run(p, `${first} 1\n${second} 2\n`);
+    assert.equal(r.stats.added, 2);
+    assert.deepEqual(
+      value(r, first).map((s) => s.value),
+      [1],
+    );
+    assert.deepEqual(
+      value(r, second).map((s) => s.value),
+      [2],
+    );
+    assert.equal(p.seriesCount, 2);
+
+    r = run(p, `${second} 20\n${first} 10\n`, 1_015_000);
+    assert.deepEqual([r.stats.added, r.stats.duplicates, r.stats.stale], [0, 0, 0]);
+    assert.deepEqual(
+      value(r, first).map((s) => s.value),
+      [10],
+    );
+    assert.deepEqual(
+      value(r, second).map((s) => s.value),
+      [20],
+    );
+
+    // the series holding the first key goes away: one staleness marker, the other one unharmed
+    r = run(p, `${second} 30\n`, 1_030_000);
+    assert.equal(r.stats.stale, 1);
+    assert.equal(value(r, first).length, 1);
+    assert.ok(Number.isNaN(value(r, first)[0].value), 'staleness marker');
+    assert.deepEqual(
+      value(r, second).map((s) => s.value),
+      [30],
+    );
+    assert.equal(p.seriesCount, 1);
+
+    // and comes back: a new series again, not a duplicate of the other
+    r = run(p, `${first} 40\n${second} 50\n`, 1_045_000);
+    assert.deepEqual([r.stats.added, r.stats.duplicates, r.stats.stale], [1, 0, 0]);
+    assert.deepEqual(
+      value(r, first).map((s) => s.value),
+      [40],
+    );
+    assert.deepEqual(
+      value(r, second).map((s) => s.value),
+      [50],
+    );
+  }
 });
