@@ -10,7 +10,7 @@ import { startFixtureServer, type FixtureServer } from '../testing/fixture-serve
 import { freePort, selfSignedCert } from '../testing/net.js';
 import { fixture, fixturesMissing } from '../testing/shared.js';
 import { nodegraf } from '../testing/cli.js';
-import { articleInputToml } from './demo.js';
+import { articleConfigToml, articleInputToml } from './demo.js';
 
 function writeConf(dir: string, config: string, input: string): string {
   const conf = join(dir, 'conf');
@@ -19,20 +19,6 @@ function writeConf(dir: string, config: string, input: string): string {
   writeFileSync(join(conf, 'input.prometheus', 'prometheus.toml'), input);
   return conf;
 }
-
-const ARTICLE_CONFIG = (writerUrl: string) => `[global]
-hostname = "$HOSTNAME"
-interval = 15
-providers = ["local"]
-[writer_opt]
-batch = 2000
-chan_size = 10000
-[[writers]]
-url = "${writerUrl}"
-timeout = 5000
-dial_timeout = 2500
-max_idle_conns_per_host = 100
-`;
 
 const ARTICLE_INPUT = (proxy: string, kubelet: string, token: string) =>
   articleInputToml(`${proxy}/metrics`, kubelet, token);
@@ -64,7 +50,7 @@ describe(
         },
       });
       const deadWriter = `http://127.0.0.1:${await freePort()}/prometheus/v1/write`;
-      conf = writeConf(dir, ARTICLE_CONFIG(deadWriter), ARTICLE_INPUT(proxy.url, kubelet.url, tokenFile));
+      conf = writeConf(dir, articleConfigToml(deadWriter), ARTICLE_INPUT(proxy.url, kubelet.url, tokenFile));
     });
     after(async () => {
       await proxy.close();
@@ -109,7 +95,7 @@ describe(
       const port = await freePort();
       const c = writeConf(
         dir,
-        ARTICLE_CONFIG('http://127.0.0.1:1/write'),
+        articleConfigToml('http://127.0.0.1:1/write'),
         `[[instances]]
 urls = ["http://127.0.0.1:${port}/metrics", "${proxy.url}/metrics"]
 labels = { job="kube-proxy" }
@@ -131,7 +117,7 @@ describe('check', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nodegraf-cli-'));
     const c = writeConf(
       dir,
-      ARTICLE_CONFIG('http://127.0.0.1:19000/prometheus/v1/write') +
+      articleConfigToml('http://127.0.0.1:19000/prometheus/v1/write') +
         'basic_auth_user = "u"\nbasic_auth_pass = "s3cret-pass"\n',
       ARTICLE_INPUT(
         'http://127.0.0.1:10249',

@@ -48,6 +48,26 @@ class DemoSummary implements SampleSink {
   }
 }
 
+/** SPEC §3.4's `config.toml`, with the writer URL (none: no `[[writers]]`) and the interval given. */
+export function articleConfigToml(writerUrl: string | undefined, interval = 15): string {
+  const writer = writerUrl
+    ? `[[writers]]
+url = "${writerUrl}"
+timeout = 5000
+dial_timeout = 2500
+max_idle_conns_per_host = 100
+`
+    : '';
+  return `[global]
+hostname = "$HOSTNAME"
+interval = ${interval}
+providers = ["local"]
+[writer_opt]
+batch = 2000
+chan_size = 10000
+${writer}`;
+}
+
 /** The article's input.prometheus/prometheus.toml (SPEC §3.4) with local URLs and token file. */
 export function articleInputToml(
   kubeProxyMetricsUrl: string,
@@ -88,23 +108,8 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   // The article's files, verbatim but for the local URLs, the token path and the writer.
   writeFileSync(
     join(conf, 'config.toml'),
-    `[global]
-hostname = "$HOSTNAME"
-interval = ${Number(o.interval)}
-providers = ["local"]
-[writer_opt]
-batch = 2000
-chan_size = 10000
-${
-  o.remoteWrite
-    ? `[[writers]]
-url = "${o.remoteWrite}"
-timeout = 5000
-dial_timeout = 2500
-max_idle_conns_per_host = 100
-`
-    : ''
-}[queue]
+    articleConfigToml(o.remoteWrite, Number(o.interval)) +
+      `[queue]
 dir = "${join(dir, 'queue')}"
 [http]
 address = "${o.http}"
