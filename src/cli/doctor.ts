@@ -5,7 +5,7 @@ import { remoteWriteAgent, remoteWriteHeaders } from '../write/writer.js';
 import { readFileSync } from 'node:fs';
 import type { Config, WriterConfig } from '../config/types.js';
 import { loadConfig } from '../config/load.js';
-import { TargetClient, jwtExpiry } from '../scrape/client.js';
+import { TargetClient, jwtExpiry, tokenExpiryNote } from '../scrape/client.js';
 import { classifyNetworkError, ScrapeError } from '../scrape/errors.js';
 import { TextParser, Entry } from '../parse/text.js';
 import { VERSION } from '../scrape/target.js';
@@ -48,10 +48,7 @@ function tokenNote(file: string | undefined): string {
   if (!token) return `token file ${file} is empty`;
   const exp = jwtExpiry(token);
   if (exp === undefined) return `token file ${file}: not a JWT (no exp)`;
-  const when = new Date(exp * 1000).toISOString();
-  return exp * 1000 < Date.now()
-    ? `token in ${file} EXPIRED at ${when} (exp ${exp})`
-    : `token in ${file} valid until ${when} (exp ${exp})`;
+  return tokenExpiryNote(file, exp);
 }
 
 export async function diagnoseTargets(config: Config): Promise<Diagnosis[]> {

@@ -30,6 +30,13 @@ export interface FetchResult {
   openMetrics: boolean;
 }
 
+/** What a JWT's `exp` means now: `token in FILE expired at|valid until ISO (exp N)`. */
+export function tokenExpiryNote(file: string | undefined, exp: number): string {
+  const when = new Date(exp * 1000).toISOString();
+  const state = exp * 1000 < Date.now() ? 'expired at' : 'valid until';
+  return `${file ? `token in ${file}` : 'token'} ${state} ${when} (exp ${exp})`;
+}
+
 /** Seconds since the epoch at which a JWT expires (its `exp` claim), or undefined. */
 export function jwtExpiry(token: string): number | undefined {
   const parts = token.split('.');
@@ -96,13 +103,9 @@ export class TargetClient {
 
   private tokenNote(): string {
     if (!this.opts.bearerTokenFile && !this.opts.bearerTokenString) return 'no bearer token configured';
-    if (Number.isFinite(this.tokenExpiry)) {
-      const when = new Date(this.tokenExpiry * 1000).toISOString();
-      const token = this.opts.bearerTokenFile ? `token in ${this.opts.bearerTokenFile}` : 'token';
-      const state = this.tokenExpiry * 1000 < Date.now() ? 'expired at' : 'valid until';
-      return `${token} ${state} ${when} (exp ${this.tokenExpiry})`;
-    }
-    return '';
+    return Number.isFinite(this.tokenExpiry)
+      ? tokenExpiryNote(this.opts.bearerTokenFile, this.tokenExpiry)
+      : '';
   }
 
   /** The whole (decompressed) body at once: for `doctor`. */
