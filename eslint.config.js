@@ -1,6 +1,62 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// The stages and what each may import (docs/architecture.md). Data flows one way: config -> scrape
+// (parse, relabel) -> queue -> write, with server and cli on top. Every folder may import only the
+// folders listed for it (and the neutral top-level modules log.ts, version.ts and prompb/), so the
+// allowed edges form a DAG: no import cycle between folders can come back, and no lower stage can
+// import cli/ or server/. Tests are exempt: an integration test may wire several stages together.
+const FOLDERS = [
+  'prompb',
+  'parse',
+  'relabel',
+  'config',
+  'scrape',
+  'queue',
+  'write',
+  'server',
+  'sim',
+  'cli',
+  'testing',
+  'bench',
+];
+const ALLOWED = {
+  prompb: [],
+  parse: [],
+  relabel: [],
+  config: ['relabel'],
+  scrape: ['prompb', 'parse', 'relabel', 'config'],
+  queue: ['prompb'],
+  write: ['prompb', 'config', 'queue'],
+  server: ['prompb', 'config', 'scrape', 'queue', 'write'],
+  sim: [],
+  cli: ['prompb', 'parse', 'relabel', 'config', 'scrape', 'queue', 'write', 'server', 'sim'],
+  testing: ['prompb', 'parse', 'config', 'sim'],
+  bench: ['prompb', 'parse', 'relabel', 'config', 'scrape'],
+};
+const NEUTRAL = ['log', 'version', 'errno'];
+
+const layering = FOLDERS.map((folder) => {
+  const forbidden = FOLDERS.filter((f) => f !== folder && !ALLOWED[folder].includes(f));
+  return {
+    files: [`src/${folder}/**/*.ts`],
+    ignores: ['src/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: forbidden.map((f) => `../${f}/*`),
+              message: `src/${folder}/ may import only ${[...ALLOWED[folder].map((f) => f + '/'), ...NEUTRAL.map((n) => n + '.ts')].join(', ') || 'nothing of the project'} (see docs/architecture.md)`,
+            },
+          ],
+        },
+      ],
+    },
+  };
+});
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**'] },
   js.configs.recommended,
@@ -11,4 +67,15 @@ export default tseslint.config(
       'no-control-regex': 'off',
     },
   },
+  // The neutral modules import no stage at all.
+  {
+    files: ['src/log.ts', 'src/version.ts', 'src/errno.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['./*/*'], message: 'log.ts and version.ts import no stage' }] },
+      ],
+    },
+  },
+  ...layering,
 );

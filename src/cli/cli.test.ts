@@ -150,12 +150,12 @@ describe('check', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nodegraf-cli-'));
     const c = writeConf(
       dir,
-      '[global]\nhostname = "$NODEGRAF_TEST_UNSET_VAR"\n',
-      '[[instances]]\nurls = ["http://127.0.0.1:1/metrics"]\n',
+      '[global]\nhostname = "x"\n',
+      '[[instances]]\nurls = ["http://$NODEGRAF_TEST_UNSET_VAR:1/metrics"]\n',
     );
     const r = await nodegraf(['check', '--configs', c]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /config\.toml:2: .*hostname.*NODEGRAF_TEST_UNSET_VAR/);
+    assert.match(r.stderr, /prometheus\.toml:2: .*urls.*NODEGRAF_TEST_UNSET_VAR/);
     const d2 = mkdtempSync(join(tmpdir(), 'nodegraf-cli-'));
     const c2 = writeConf(
       d2,

@@ -5,12 +5,13 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
-import type { Chunk } from '../scrape/pipeline.js';
-import type { SampleSink } from '../scrape/target.js';
+import type { Chunk } from '../prompb/chunk.js';
+import type { SampleSink } from '../prompb/chunk.js';
 import { startSimulator, type Simulator } from '../sim/simulator.js';
-import { decodeChunk } from '../write/encode.js';
+import { decodeChunk } from '../prompb/decode.js';
 import { demoToken } from './demo-token.js';
-import { createLogger } from './log.js';
+import { createLogger } from '../log.js';
+import { errnoCode } from '../errno.js';
 import { Runtime } from './runtime.js';
 
 export interface DemoOptions {
@@ -91,7 +92,7 @@ async function startSimulatorOnFreePorts(token: string): Promise<Simulator> {
   try {
     return await startSimulator({ tokens: [token] });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    if (errnoCode(err) !== 'EADDRINUSE') throw err;
     // A real kubelet or kube-proxy (or another demo) holds the standard ports: use free ones.
     return startSimulator({ tokens: [token], kubeProxyPort: 0, kubeProxyHealthPort: 0, kubeletPort: 0 });
   }
@@ -133,7 +134,7 @@ address = "${o.http}"
   } catch (err) {
     await sim.close();
     rmSync(dir, { recursive: true, force: true });
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    if (errnoCode(err) === 'EADDRINUSE') {
       throw new Error(`${o.http} is in use: pass --http 127.0.0.1:<port> for the status page`);
     }
     throw err;

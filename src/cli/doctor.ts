@@ -8,8 +8,9 @@ import { loadConfig } from '../config/load.js';
 import { TargetClient, jwtExpiry, tokenExpiryNote } from '../scrape/client.js';
 import { classifyNetworkError, ScrapeError } from '../scrape/errors.js';
 import { TextParser, Entry } from '../parse/text.js';
-import { VERSION } from '../scrape/target.js';
+import { VERSION } from '../version.js';
 import { inputList, type ConfigOptions } from './options.js';
+import { errnoCode } from '../errno.js';
 
 export interface Diagnosis {
   ok: boolean;
@@ -43,7 +44,7 @@ function tokenNote(file: string | undefined): string {
   try {
     token = readFileSync(file, 'utf8').trim();
   } catch (err) {
-    return `token file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`;
+    return `token file ${file}: ${errnoCode(err) ?? 'unreadable'}`;
   }
   if (!token) return `token file ${file} is empty`;
   const exp = jwtExpiry(token);

@@ -1,8 +1,8 @@
 // `--test` output: every sample exactly as it would be written, in Categraf's line format
 // (`unix_ts HH:MM:SS metric k=v ... value`) or as exposition text (`--format prom`).
-import { decodeChunk } from '../write/encode.js';
-import type { Chunk } from '../scrape/pipeline.js';
-import type { SampleSink } from '../scrape/target.js';
+import { decodeChunk } from '../prompb/decode.js';
+import type { Chunk } from '../prompb/chunk.js';
+import type { SampleSink } from '../prompb/chunk.js';
 
 export type PrintFormat = 'categraf' | 'prom';
 

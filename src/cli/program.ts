@@ -1,7 +1,7 @@
 // nodegraf command line (SPEC §2). Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/types.js';
-import { VERSION } from '../scrape/target.js';
+import { VERSION } from '../version.js';
 
 const DEFAULT_CONFIGS = './conf';
 

@@ -1,6 +1,6 @@
 // `nodegraf run`: the agent, until SIGTERM/SIGINT; SIGHUP reloads.
 import { loadConfig } from '../config/load.js';
-import { createLogger } from './log.js';
+import { createLogger } from '../log.js';
 import { inputList, type ConfigOptions } from './options.js';
 import { Runtime } from './runtime.js';
 

@@ -1,18 +1,21 @@
-// The running agent: scrape manager -> fan-out -> writers, plus the own server. Reload swaps the
-// scrape side and keeps every writer whose configuration did not change, with its queued data.
+// The running agent: scrape manager -> fan-out -> writers, plus the own server. A reload keeps every
+// target and writer whose settings did not change, with their state and queued data; a shutdown is
+// bounded by `[writer_opt] shutdown_grace`.
 import { loadConfig } from '../config/load.js';
 import type { Config, WriterConfig } from '../config/types.js';
+import { errorMessage } from '../errno.js';
+import type { Logger } from '../log.js';
+import type { SampleSink } from '../prompb/chunk.js';
 import { ScrapeManager } from '../scrape/manager.js';
-import type { SampleSink, ScrapeReport } from '../scrape/target.js';
-import { AgentServer } from '../server/server.js';
+import type { ScrapeReport, ScrapeTarget } from '../scrape/target.js';
+import { AgentServer, type AgentView } from '../server/server.js';
 import { Fanout } from '../write/fanout.js';
 import { RemoteWriter } from '../write/writer.js';
-import type { Logger } from './log.js';
 
 export interface RuntimeOptions {
   configDir: string;
   inputs?: string[];
-  /** Seconds SIGTERM gives the writers to flush before persisting the rest. */
+  /** Overrides `[writer_opt] shutdown_grace` (ms): how long a shutdown flushes before persisting. */
   graceMs?: number;
   env?: NodeJS.ProcessEnv;
   /** Extra consumers of every scraped chunk (the demo's summary). */
@@ -21,7 +24,7 @@ export interface RuntimeOptions {
   scrapeAtStart?: boolean;
 }
 
-export class Runtime {
+export class Runtime implements AgentView {
   config!: Config;
   writers: RemoteWriter[] = [];
   manager!: ScrapeManager;
@@ -40,6 +43,14 @@ export class Runtime {
     readonly log: Logger,
   ) {}
 
+  get targets(): readonly ScrapeTarget[] {
+    return this.manager?.targets ?? [];
+  }
+
+  private get graceMs(): number {
+    return this.opts.graceMs ?? this.config.writerOpt.shutdownGraceMs;
+  }
+
   private load(): Config {
     const { config, warnings } = loadConfig(this.opts.configDir, {
       env: this.opts.env,
@@ -52,8 +63,16 @@ export class Runtime {
   async start(initial?: Config): Promise<void> {
     this.config = initial ?? this.load();
     if (this.config.http.enable) this.server = new AgentServer(this, this.log);
-    await this.startWriters(this.config.writers, []);
-    this.startScraping();
+    this.writers = await this.startWriters(this.config.writers, []);
+    this.fanout = new Fanout(this.writers, this.opts.observers);
+    this.manager = new ScrapeManager(this.config, this.fanout, this.log);
+    const count = (r: ScrapeReport) => {
+      this.scrapes++;
+      if (r.stats) this.scrapedSamples += r.stats.scraped;
+    };
+    if (this.opts.scrapeAtStart) void this.manager.scrapeAll().then((rs) => rs.forEach(count));
+    this.manager.start(count);
+    this.log.info({ targets: this.manager.targets.length, writers: this.writers.length }, 'scraping started');
     if (this.server) {
       await this.server.listen(this.config.http.address);
       this.log.info({ address: this.server.address }, 'status page and /metrics listening');
@@ -64,32 +83,34 @@ export class Runtime {
     this.ready = true;
   }
 
-  private async startWriters(wanted: WriterConfig[], keep: RemoteWriter[]): Promise<void> {
+  /**
+   * The writers for `wanted`: those of `keep` with the same `[[writers]]` entry (reconfigured with
+   * the new `[writer_opt]` and `[queue]`), new ones, not started yet, for the rest. A new writer
+   * already takes chunks (in memory) before `start`.
+   */
+  private planWriters(wanted: WriterConfig[], keep: RemoteWriter[]): RemoteWriter[] {
     const c = this.config;
-    const next: RemoteWriter[] = [];
-    for (const wc of wanted) {
-      const same = keep.find((w) => JSON.stringify(w.config) === JSON.stringify(wc));
-      if (same) {
-        next.push(same);
-        continue;
+    const pool = [...keep];
+    return wanted.map((wc) => {
+      const i = pool.findIndex((w) => sameWriter(w.config, wc));
+      if (i < 0) {
+        return new RemoteWriter(wc, c.writerOpt, c.queue, this.log, this.server?.metrics.observeWriteLatency);
       }
-      const w = new RemoteWriter(wc, c.writerOpt, c.queue, this.log, this.server?.observeWriteLatency);
-      await w.start();
-      next.push(w);
-    }
-    this.writers = next;
+      const w = pool.splice(i, 1)[0];
+      const later = w.reconfigure(c.writerOpt, c.queue);
+      if (later.length)
+        this.log.warn(
+          { writer: w.name, settings: later.join(', ') },
+          'changed settings take effect after a restart; the writer keeps its current ones',
+        );
+      return w;
+    });
   }
 
-  private startScraping(): void {
-    this.fanout = new Fanout(this.writers, this.opts.observers);
-    this.manager = new ScrapeManager(this.config, this.fanout, this.log);
-    const count = (r: ScrapeReport) => {
-      this.scrapes++;
-      if (r.stats) this.scrapedSamples += r.stats.scraped;
-    };
-    if (this.opts.scrapeAtStart) void this.manager.scrapeAll().then((rs) => rs.forEach(count));
-    this.manager.start(count);
-    this.log.info({ targets: this.manager.targets.length, writers: this.writers.length }, 'scraping started');
+  private async startWriters(wanted: WriterConfig[], keep: RemoteWriter[]): Promise<RemoteWriter[]> {
+    const next = this.planWriters(wanted, keep);
+    await Promise.all(next.filter((w) => !keep.includes(w)).map((w) => w.start()));
+    return next;
   }
 
   /** Re-read the configuration; on error keep running with the old one. */
@@ -100,28 +121,68 @@ export class Runtime {
     } catch (err) {
       this.reloadFailures++;
       this.lastReloadOk = false;
-      this.log.error({ error: (err as Error).message }, 'reload failed; keeping the running configuration');
+      this.log.error({ error: errorMessage(err) }, 'reload failed; keeping the running configuration');
       throw err;
     }
-    await this.manager.stop();
     const old = this.writers;
     this.config = config;
-    await this.startWriters(config.writers, old);
-    const dropped = old.filter((w) => !this.writers.includes(w));
-    await Promise.all(dropped.map((w) => w.close(this.opts.graceMs ?? 10_000)));
-    this.startScraping();
+    const next = this.planWriters(config.writers, old);
+    const added = next.filter((w) => !old.includes(w));
+    const dropped = old.filter((w) => !next.includes(w));
+    // New writers take chunks in memory right away; the dropped ones close (persisting their
+    // backlog) before the new ones open their folders, since a changed entry for the same URL
+    // reuses the folder of the old one.
+    this.writers = next;
+    this.fanout.writers = next;
+    await this.closeWriters(dropped);
+    for (const w of dropped) this.server?.metrics.forgetWriter(w.name);
+    await Promise.all(added.map((w) => w.start()));
+    const t = await this.manager.update(config);
     this.reloads++;
     this.lastReloadOk = true;
-    this.log.info('configuration reloaded');
+    this.log.info(
+      {
+        targetsKept: t.kept,
+        targetsAdded: t.added,
+        targetsRemoved: t.removed,
+        writersKept: next.length - added.length,
+        writersAdded: added.length,
+        writersRemoved: dropped.length,
+      },
+      'configuration reloaded',
+    );
   }
 
-  /** SIGTERM: stop scraping, flush within the grace period, persist the rest. */
+  /** Close writers within the grace period; one log line for what was persisted or lost. */
+  private async closeWriters(writers: RemoteWriter[]): Promise<void> {
+    if (writers.length === 0) return;
+    const results = await Promise.all(writers.map((w) => w.close(this.graceMs)));
+    const persisted = results.reduce((a, r) => a + r.persisted, 0);
+    const lost = results.reduce((a, r) => a + r.lost, 0);
+    const per = Object.fromEntries(writers.map((w, i) => [w.name, results[i].persisted + results[i].lost]));
+    if (persisted > 0)
+      this.log.info(
+        { samples: persisted, writers: per },
+        `persisted ${persisted} unsent samples to the on-disk queue`,
+      );
+    if (lost > 0)
+      this.log.warn({ samples: lost, writers: per }, `${lost} unsent samples lost (no on-disk queue)`);
+  }
+
+  /**
+   * SIGTERM: stop scraping (scrapes in flight are cut short), let the writers flush for at most the
+   * grace period (not at all while their store is failing), persist the rest, close the server.
+   */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     this.ready = false;
-    await this.manager?.stop();
-    await Promise.all(this.writers.map((w) => w.close(this.opts.graceMs ?? 10_000)));
+    await this.manager?.stop(true);
+    await this.closeWriters(this.writers);
     await this.server?.close();
   }
+}
+
+function sameWriter(a: WriterConfig, b: WriterConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -2,7 +2,7 @@
 import { loadConfig } from '../config/load.js';
 import { ScrapeManager } from '../scrape/manager.js';
 import type { ScrapeReport } from '../scrape/target.js';
-import { createLogger } from './log.js';
+import { createLogger } from '../log.js';
 import { inputList, type ConfigOptions } from './options.js';
 import { PrintSink, type PrintFormat } from './print-sink.js';
 

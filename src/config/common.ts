@@ -6,6 +6,12 @@ export const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 export const SA_TOKEN_FILE = `${SA_DIR}/token`;
 export const SA_CA_FILE = `${SA_DIR}/ca.crt`;
 
+/** A writer's default name: host and path of its URL, never credentials or the query (a token may be there). */
+export function defaultWriterName(url: string): string {
+  const u = new URL(url);
+  return `${u.host}${u.pathname}`;
+}
+
 /** Validates an http(s) URL (already expanded); the error points at `key`. */
 export function checkHttpUrl(t: Table, key: string, raw: string): string {
   let u: URL;
@@ -43,7 +49,7 @@ export function parseHeaders(t: Table): Record<string, string> {
 export function parseTls(t: Table, defaults: Partial<TlsOptions> = {}): TlsOptions {
   const path = (key: string, def?: string): string | undefined => {
     const v = t.optStr(key) ?? def;
-    return v ? t.expand(key, v) : undefined;
+    return v ? t.filePath(key, v) : undefined;
   };
   const tls: TlsOptions = {
     useTls: t.bool('use_tls', defaults.useTls ?? false),

@@ -120,7 +120,7 @@ function parseInstance(t: Table, base: InstanceBase, reportUnknown = true): Scra
 
 function optPath(t: Table, key: string): string | undefined {
   const v = t.optStr(key);
-  return v ? t.expand(key, v) : undefined;
+  return v ? t.filePath(key, v) : undefined;
 }
 
 // Categraf scrapes /metrics when a URL has no path at all ("http://host:9100").

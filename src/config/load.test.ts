@@ -85,7 +85,7 @@ test("the article's configuration loads: 3 instances, writer, global", () => {
   assert.equal(config.global.hostname, 'node-7');
   assert.equal(config.global.hostnameLabel, 'ident');
   assert.equal(config.global.intervalMs, 15_000);
-  assert.deepEqual(config.writerOpt, { batch: 2000, chanSize: 10000 });
+  assert.deepEqual(config.writerOpt, { batch: 2000, chanSize: 10000, shutdownGraceMs: 5000 });
   assert.equal(config.writers.length, 1);
   const w = config.writers[0]!;
   assert.equal(w.url, 'http://127.0.0.1:19000/prometheus/v1/write');
@@ -126,13 +126,24 @@ test("the article's configuration loads: 3 instances, writer, global", () => {
   }
 });
 
-test('the article\'s hostname = "$HOSTNAME" with HOSTNAME unset is an error naming file, line, key, variable', () => {
-  const err = loadError({ 'config.toml': ARTICLE_CONFIG }, { env: {} });
-  assert.equal(err.file, join(err.dir, 'config.toml'));
+test('the article\'s hostname = "$HOSTNAME" with HOSTNAME unset: the OS hostname, with a warning naming file, line, key', () => {
+  const { config, warnings, dir } = load({ 'config.toml': ARTICLE_CONFIG }, { env: {} });
+  assert.equal(config.global.hostname, 'os-host');
+  assert.equal(warnings.length, 1);
+  assert.equal(warnings[0].file, join(dir, 'config.toml'));
+  assert.equal(warnings[0].line, 2);
+  assert.equal(warnings[0].key, 'global.hostname');
+  assert.match(warnings[0].message, /HOSTNAME is not set.*using the OS hostname "os-host".*export HOSTNAME/);
+});
+
+test('an unset variable anywhere else than [global] hostname stays an error naming file, line, key', () => {
+  const err = loadError(
+    { 'config.toml': '[[writers]]\nurl = "http://$STORE_HOST/api/v1/write"\n' },
+    { env: {} },
+  );
   assert.equal(err.line, 2);
-  assert.equal(err.key, 'global.hostname');
-  assert.match(err.message, /HOSTNAME is not set/);
-  assert.match(err.message, /config\.toml:2: global\.hostname:/);
+  assert.equal(err.key, 'writers.url');
+  assert.match(err.message, /STORE_HOST is not set/);
 });
 
 test('defaults: no config.toml at all, and an empty one', () => {
@@ -146,7 +157,7 @@ test('defaults: no config.toml at all, and an empty one', () => {
     assert.deepEqual(config.global.providers, ['local']);
     assert.equal(config.global.precision, 'ms');
     assert.equal(config.global.concurrency, -1);
-    assert.deepEqual(config.writerOpt, { batch: 1000, chanSize: 1_000_000 });
+    assert.deepEqual(config.writerOpt, { batch: 1000, chanSize: 1_000_000, shutdownGraceMs: 5000 });
     assert.deepEqual(config.writers, []);
     assert.deepEqual(config.queue, { dir: './data/queue', maxBytes: 1024 ** 3 });
     assert.deepEqual(config.log, { level: 'info', format: 'text' });
@@ -194,9 +205,11 @@ region = "$REGION"
 [writer_opt]
 batch = 500
 chan_size = 2000
+shutdown_grace = "3s"
 
 [[writers]]
 url = "https://vm.example:8428/api/v1/write"
+name = "vm-main"
 basic_auth_user = "u"
 basic_auth_pass = "p"
 headers = ["X-From", "nodegraf", "X-Tenant", "\${TENANT}"]
@@ -253,9 +266,10 @@ health_metrics = false
     concurrency: 8,
     printConfigs: true,
   });
-  assert.deepEqual(config.writerOpt, { batch: 500, chanSize: 2000 });
+  assert.deepEqual(config.writerOpt, { batch: 500, chanSize: 2000, shutdownGraceMs: 3000 });
   assert.deepEqual(config.writers[0], {
     url: 'https://vm.example:8428/api/v1/write',
+    name: 'vm-main',
     basicAuthUser: 'u',
     basicAuthPass: 'p',
     headers: { 'X-From': 'nodegraf', 'X-Tenant': 't1' },
@@ -274,6 +288,7 @@ health_metrics = false
   });
   assert.deepEqual(config.writers[1], {
     url: 'http://127.0.0.1:9090/api/v1/write',
+    name: '127.0.0.1:9090/api/v1/write',
     headers: {},
     timeoutMs: 5000,
     dialTimeoutMs: 2500,
@@ -527,7 +542,7 @@ test('expansion: ${VAR}, $VAR, $hostname, $ip (HOSTIP), $$ and $1', () => {
   // opts.ip overrides HOSTIP
   assert.equal(load(files, { env, ip: '203.0.113.9' }).config.global.hostname, 'os-host-203.0.113.9');
   // Variables are case-sensitive: $Hostname is an environment variable, not the reserved word.
-  const err = loadError({ 'config.toml': '[global]\nhostname = "$Hostname"\n' });
+  const err = loadError({ 'config.toml': '[[writers]]\nurl = "http://$Hostname:8428/api/v1/write"\n' });
   assert.match(err.message, /Hostname is not set/);
 });
 

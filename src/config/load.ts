@@ -6,7 +6,15 @@ import { TomlError, parse } from 'smol-toml';
 import { KeyLines } from './lines.js';
 import { parseInput, SUPPORTED_INPUTS } from './inputs.js';
 import { Table, type FileContext } from './reader.js';
-import { checkHttpUrl, parseHeaders, parseTls, SA_CA_FILE, SA_TOKEN_FILE, stripUndefined } from './common.js';
+import {
+  checkHttpUrl,
+  defaultWriterName,
+  parseHeaders,
+  parseTls,
+  SA_CA_FILE,
+  SA_TOKEN_FILE,
+  stripUndefined,
+} from './common.js';
 import {
   ConfigError,
   type Config,
@@ -34,6 +42,11 @@ export interface LoadOptions {
 }
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/**
+ * Default `[writer_opt] shutdown_grace`: with the abort and the persist after it, a shutdown ends
+ * within about 6 s, far inside Kubernetes' default 30 s terminationGracePeriodSeconds.
+ */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 5000;
 const LOG_LEVELS: LogConfig['level'][] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 const categrafOnly = (what: string) => `${what} is a Categraf setting nodegraf does not support; ignored`;
@@ -76,15 +89,15 @@ export function loadConfig(
   const mainFile = join(dir, 'config.toml');
   // No config.toml: every default applies (handy for `--test` against input files only).
   const root = isFile(mainFile)
-    ? openToml(mainFile, warnings, expander)
-    : emptyTable(mainFile, warnings, expander);
+    ? openToml(mainFile, warnings, expander, dir)
+    : emptyTable(mainFile, warnings, expander, dir);
 
   const global = parseGlobal(root);
   const config: Config = {
     dir,
     global,
     writerOpt: parseWriterOpt(root),
-    writers: root.tables('writers').map(parseWriter),
+    writers: parseWriters(root),
     queue: parseQueue(root),
     log: parseLog(root),
     http: parseHttp(root),
@@ -97,7 +110,12 @@ export function loadConfig(
 }
 
 /** Parses one TOML file; syntax errors become ConfigErrors with smol-toml's line. */
-export function openToml(file: string, warnings: ConfigWarning[], expander: Expander): Table {
+export function openToml(
+  file: string,
+  warnings: ConfigWarning[],
+  expander: Expander,
+  configDir: string,
+): Table {
   let text: string;
   try {
     text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
@@ -114,12 +132,12 @@ export function openToml(file: string, warnings: ConfigWarning[], expander: Expa
     }
     throw err;
   }
-  const ctx: FileContext = { file, lines: new KeyLines(text), warnings, expander };
+  const ctx: FileContext = { file, lines: new KeyLines(text), warnings, expander, configDir };
   return new Table(ctx, raw, []);
 }
 
-function emptyTable(file: string, warnings: ConfigWarning[], expander: Expander): Table {
-  return new Table({ file, lines: new KeyLines(''), warnings, expander }, {}, []);
+function emptyTable(file: string, warnings: ConfigWarning[], expander: Expander, configDir: string): Table {
+  return new Table({ file, lines: new KeyLines(''), warnings, expander, configDir }, {}, []);
 }
 
 /** The sub-table `key` of `t`, or an empty one so defaults flow through the same code. */
@@ -129,8 +147,20 @@ function section(t: Table, key: string): Table {
 
 function parseGlobal(root: Table): GlobalConfig {
   const g = section(root, 'global');
-  // `""` (and a variable that expands to nothing) means the OS hostname, as in Categraf.
-  const hostname = g.expand('hostname', g.str('hostname', '')) || g.ctx.expander.osHostname();
+  // `""` (and a variable that expands to nothing) means the OS hostname, as in Categraf. So does an
+  // unset variable here, and only here, with a warning: bash sets HOSTNAME but does not export it,
+  // so the article's `hostname = "$HOSTNAME"` would fail on a laptop.
+  let hostname: string;
+  try {
+    hostname = g.ctx.expander.expand(g.str('hostname', '')) || g.ctx.expander.osHostname();
+  } catch (err) {
+    if (!(err instanceof UnsetVariableError)) throw err;
+    hostname = g.ctx.expander.osHostname();
+    g.warn(
+      'hostname',
+      `${err.message}; using the OS hostname ${JSON.stringify(hostname)} (bash sets HOSTNAME without exporting it: \`export HOSTNAME\` to use it)`,
+    );
+  }
   const hostnameLabel = g.str('hostname_label', 'ident');
   if (!LABEL_NAME.test(hostnameLabel))
     throw g.error('hostname_label', `${JSON.stringify(hostnameLabel)} is not a valid label name`);
@@ -162,15 +192,59 @@ function parseWriterOpt(root: Table): WriterOptions {
   // Categraf treats 0 or less as "use the default".
   const batch = w.int('batch', 1000);
   const chanSize = w.int('chan_size', 1_000_000);
+  const shutdownGraceMs = w.duration('shutdown_grace', DEFAULT_SHUTDOWN_GRACE_MS, 1000);
   w.finish();
-  return { batch: batch > 0 ? batch : 1000, chanSize: chanSize > 0 ? chanSize : 1_000_000 };
+  return {
+    batch: batch > 0 ? batch : 1000,
+    chanSize: chanSize > 0 ? chanSize : 1_000_000,
+    shutdownGraceMs,
+  };
 }
 
-function parseWriter(w: Table): WriterConfig {
+/** Keys users put under [[writers]] that belong elsewhere: a pointer instead of "unknown key". */
+const MISPLACED_WRITER_KEYS: Record<string, string> = {
+  batch: 'batch is a [writer_opt] setting (samples per request, for every writer); ignored here',
+  chan_size: 'chan_size is a [writer_opt] setting (the in-memory queue of every writer); ignored here',
+  shutdown_grace: 'shutdown_grace is a [writer_opt] setting; ignored here',
+};
+
+function parseWriters(root: Table): WriterConfig[] {
+  const tables = root.tables('writers');
+  const writers = tables.map(parseWriter);
+  // Names are the `writer` label of the own metrics and the log key: they must be unique.
+  const seen = new Map<string, number>();
+  for (const [i, w] of writers.entries()) {
+    const n = (seen.get(w.name) ?? 0) + 1;
+    seen.set(w.name, n);
+    if (n === 1) continue;
+    if (w.nameSet) {
+      const other = JSON.stringify(w.name);
+      throw tables[i].error('name', `${other} names another [[writers]] too`);
+    }
+    w.name = `${w.name}#${n}`;
+  }
+  return writers.map(({ nameSet: _set, ...w }) => w);
+}
+
+function parseWriter(w: Table): WriterConfig & { nameSet: boolean } {
   if (!w.has('url')) throw w.error('url', 'every [[writers]] needs a url');
   const url = checkHttpUrl(w, 'url', w.expand('url', w.str('url', '')));
-  const writer: WriterConfig = {
+  const name = w.optStr('name');
+  if (name !== undefined && !/^[\x21-\x7e]+$/.test(name))
+    throw w.error('name', `${JSON.stringify(name)}: use printable characters without spaces`);
+  for (const key of ['timeout', 'dial_timeout']) {
+    const v = w.raw[key];
+    if (typeof v === 'number' && v > 0 && v < 100) {
+      w.warn(
+        key,
+        `${key} = ${v} means ${v} milliseconds (writer timeouts are in ms, as in Categraf); for ${v} seconds write ${v * 1000} or "${v}s"`,
+      );
+    }
+  }
+  const writer: WriterConfig & { nameSet: boolean } = {
     url,
+    name: name ?? defaultWriterName(url),
+    nameSet: name !== undefined,
     basicAuthUser: w.optStr('basic_auth_user') || undefined,
     basicAuthPass: w.optStr('basic_auth_pass') || undefined,
     headers: parseHeaders(w),
@@ -181,9 +255,10 @@ function parseWriter(w: Table): WriterConfig {
     tls: parseTls(w),
     maxInFlight: w.int('max_in_flight', 4, 1),
   };
-  w.finish(
-    ignoredKeys(['tls_key_pwd', 'tls_min_version', 'tls_max_version', 'tls_cipher_suites'], 'writers'),
-  );
+  w.finish({
+    ...ignoredKeys(['tls_key_pwd', 'tls_min_version', 'tls_max_version', 'tls_cipher_suites'], 'writers'),
+    ...MISPLACED_WRITER_KEYS,
+  });
   return stripUndefined(writer);
 }
 
@@ -302,7 +377,7 @@ function loadInputs(
     }
     const instances = files.flatMap((f) => {
       const rel = `input.${name}/${f}`;
-      return parseInput(name, openToml(join(dir, rel), warnings, expander), rel, global);
+      return parseInput(name, openToml(join(dir, rel), warnings, expander, dir), rel, global);
     });
     inputs.push({ name, instances });
   }

@@ -1,5 +1,6 @@
 // Typed, position-aware access to one parsed TOML table. Every getter records the key as known, so
 // the keys left over at the end are the unknown ones (typos) and get a "did you mean" warning.
+import { isAbsolute, resolve } from 'node:path';
 import { TomlDate } from 'smol-toml';
 import { KeyLines, type TomlPath } from './lines.js';
 import { ConfigError, type ConfigWarning } from './types.js';
@@ -12,6 +13,8 @@ export interface FileContext {
   lines: KeyLines;
   warnings: ConfigWarning[];
   expander: Expander;
+  /** The configuration folder (`--configs`): relative file paths in the files are resolved against it. */
+  configDir: string;
 }
 
 type Raw = Record<string, unknown>;
@@ -87,6 +90,15 @@ export class Table {
       if (err instanceof UnsetVariableError) throw this.error(key, err.message);
       throw err;
     }
+  }
+
+  /**
+   * A file path (token, CA, certificate): `$VAR`-expanded, and a relative path resolved against the
+   * configuration folder, so it means the same whatever the working directory (docs/configuration.md).
+   */
+  filePath(key: string, value: string): string {
+    const v = this.expand(key, value);
+    return v && !isAbsolute(v) ? resolve(this.ctx.configDir, v) : v;
   }
 
   str(key: string, def: string): string {

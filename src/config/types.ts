@@ -1,5 +1,8 @@
 // The effective configuration, after parsing, defaults and `$VAR` expansion.
 // Every stage reads these types; only config/ knows about TOML and Categraf's key names.
+import type { RelabelConfig } from '../relabel/types.js';
+
+export type { RelabelAction, RelabelConfig } from '../relabel/types.js';
 
 export interface TlsOptions {
   /** `use_tls`: Categraf's switch; an https:// URL implies TLS anyway. */
@@ -29,10 +32,17 @@ export interface WriterOptions {
   batch: number;
   /** In-memory queue capacity, in samples, per writer. */
   chanSize: number;
+  /** How long a shutdown lets the writers flush memory before persisting the rest (nodegraf extension). */
+  shutdownGraceMs: number;
 }
 
 export interface WriterConfig {
   url: string;
+  /**
+   * Stable, non-secret, unique name (the `writer` label of the own metrics, the log key). Default:
+   * host and path of the URL (config/common.ts defaultWriterName), `#2`... when two share them.
+   */
+  name: string;
   basicAuthUser?: string;
   basicAuthPass?: string;
   /** Flattened pairs from Categraf's `headers = ["Name", "value", ...]`. */
@@ -72,29 +82,6 @@ export interface PodMetadataConfig {
   podLabels: string[];
   podAnnotations: string[];
   healthMetrics: boolean;
-}
-
-export type RelabelAction =
-  | 'replace'
-  | 'keep'
-  | 'drop'
-  | 'keepequal'
-  | 'dropequal'
-  | 'hashmod'
-  | 'labelmap'
-  | 'labeldrop'
-  | 'labelkeep'
-  | 'lowercase'
-  | 'uppercase';
-
-export interface RelabelConfig {
-  sourceLabels: string[];
-  separator: string; // default ";"
-  regex: string; // default "(.*)"
-  modulus: number;
-  targetLabel: string;
-  replacement: string; // default "$1"
-  action: RelabelAction; // default "replace"
 }
 
 /** Where a value came from, for error messages: file and 1-based line. */

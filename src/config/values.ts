@@ -69,13 +69,19 @@ export function parseSize(text: string): number | undefined {
   return Math.round(Number(m[1]) * mult);
 }
 
+/** Edit distance where swapping two neighbours counts as one edit (optimal string alignment). */
 export function levenshtein(a: string, b: string): number {
+  let prev2: number[] = [];
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
     for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      let d = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d = Math.min(d, prev2[j - 2]! + 1);
+      cur[j] = d;
     }
+    prev2 = prev;
     prev = cur;
   }
   return prev[b.length]!;
@@ -83,8 +89,11 @@ export function levenshtein(a: string, b: string): number {
 
 /** The closest candidate within `maxDistance` edits, if any. */
 export function nearest(word: string, candidates: Iterable<string>, maxDistance = 3): string | undefined {
+  // A short word is "near" almost anything (`foo` is two edits from `log`): allow one edit per three
+  // characters, so only plausible typos get a suggestion.
+  const allowed = Math.min(maxDistance, Math.max(1, Math.floor(word.length / 3)));
   let best: string | undefined;
-  let bestD = maxDistance + 1;
+  let bestD = allowed + 1;
   for (const c of candidates) {
     const d = levenshtein(word, c);
     if (d < bestD) {

@@ -1,8 +1,8 @@
 // The OpenMetrics 1.0 rules that the line-level TextParser does not check: the strict whitespace of
 // the text format, exemplars, metric-family structure (grouping, ordering, metadata placement, name
 // clashes), the per-type rules (counter/histogram/gaugehistogram/summary/info/stateset), UNIT, and
-// `# EOF`. Not on the scrape hot path: the scraper stays lenient; this is for `doctor`, `--test` and
-// the conformance tests.
+// `# EOF`. Not on the scrape hot path: the scraper stays lenient. Used only by tests (through
+// ./parse-all.ts and the OpenMetrics conformance suite).
 //
 // Conformance rule: an OpenMetrics payload is valid iff `TextParser(buf, true)` yields no Invalid
 // entry, `labels()` reports no error for any series, and `validateOpenMetrics(buf)` returns [].

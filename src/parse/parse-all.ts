@@ -1,5 +1,6 @@
-// Convenience wrapper over TextParser: the whole payload as plain objects. Not on the scrape hot path
-// (the pipeline drives TextParser itself); used by tests, `doctor` and `--test`.
+// Convenience wrapper over TextParser: the whole payload as plain objects, OpenMetrics validated.
+// Used only by tests (parser conformance, fixtures, the CLI tests' expectations); the agent's own
+// paths (scrape pipeline, `doctor`, `--test`) drive TextParser directly.
 import { Entry, TextParser, type Labels } from './text.js';
 import { validateOpenMetrics } from './openmetrics-validate.js';
 

@@ -1,12 +1,28 @@
 // Pull parser for the Prometheus text format 0.0.4 and OpenMetrics 1.0 text.
 //
-// Performance contract (as Prometheus's textparse.Parser): `next()` only finds the boundaries of the
-// current line and reads the value and timestamp. The raw series text (`name{labels}`) is exposed as
-// byte offsets, so the caller can look it up in a cache keyed by those bytes and skip label parsing
-// entirely for a series it has seen before. Labels are decoded only on demand, by `labels()`.
-//
-// The parser is lenient by design: a malformed line yields `Entry.Invalid` with `error` and `line`
-// set, and parsing continues on the next line, so one bad line does not cost the whole scrape.
+// Contract (after Prometheus's model/textparse/interface.go):
+// - Performance: `next()` only finds the boundaries of the current line and reads the value and
+//   timestamp; it allocates nothing for a Series entry. The raw series text (`name{labels}`) is
+//   exposed as byte offsets (`seriesStart`..`seriesEnd`) and as a 64-bit hash (`seriesHash()`), so
+//   the caller can look the series up in a cache and skip label parsing for a series it has seen
+//   before. Labels are decoded only on demand, by `labels()`; strings are made only by `labels()`,
+//   `metricName()`, `seriesKey()` and for Help/Type/Unit/Invalid entries.
+// - Lifetime: every field and offset describes the entry the last `next()` returned and is valid
+//   until the next call to `next()`. The parser reads `buf` in place: the caller must not change
+//   the bytes between `start` and `end` while it parses them.
+// - Fields by entry: Series: seriesStart, seriesEnd, nameEnd, labelsStart, value, timestamp (NaN
+//   when none), exemplarStart (OpenMetrics, -1 when none), line; seriesHash(), seriesKey(),
+//   metricName(), labels(), lineText(), exemplarText(). Help/Type/Unit: metaName, metaText, line.
+//   Comment: line. Invalid: error, line (parsing goes on at the next line). EOF: the end of the
+//   segment, nothing else.
+// - Streaming: a payload may be parsed as several segments, each a new parser over a range that
+//   ends right after a newline (the caller carries a partial last line over). State that spans
+//   segments is passed in: `sawEOF` (OpenMetrics `# EOF` seen) goes in through the constructor and
+//   is read back from the field after the segment. Line numbers restart at 1 in each segment: the
+//   caller adds the lines of the segments before.
+// - Leniency: a malformed line yields `Entry.Invalid` with `error` and `line` set, and parsing
+//   continues on the next line, so one bad line does not cost the whole scrape. Stricter
+//   OpenMetrics rules live in ./openmetrics-validate.ts (tests only).
 
 export const enum Entry {
   EOF = 0,
@@ -67,8 +83,8 @@ export class TextParser {
   metaText = '';
   /** Set when `next()` returns Invalid. */
   error = '';
-  /** OpenMetrics: true once `# EOF` was seen. */
-  sawEOF = false;
+  /** OpenMetrics: true once `# EOF` was seen (in this segment or, via the constructor, before it). */
+  sawEOF: boolean;
   /** OpenMetrics: exemplar present on the current sample line (offset of `#`, or -1). */
   exemplarStart = -1;
 
@@ -80,13 +96,16 @@ export class TextParser {
   /**
    * Parse `buf` from `start` to `end`. A segment that is not the whole payload must end right after
    * a newline (streaming: the caller carries a partial last line over to the next segment).
+   * `sawEOF`: whether an earlier segment of the same OpenMetrics payload ended with `# EOF`.
    */
   constructor(
     private readonly buf: Buffer,
     readonly openMetrics = false,
     start = 0,
     end = buf.length,
+    sawEOF = false,
   ) {
+    this.sawEOF = sawEOF;
     this.pos = start;
     this.len = end;
     this.nextHash = buf.indexOf(HASH, start);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { RelabelConfig } from '../config/types.js';
+import type { RelabelConfig } from './types.js';
 import {
   compileRelabel,
   goToLower,

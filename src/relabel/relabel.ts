@@ -5,7 +5,7 @@
 // The label set is a Map that the rules mutate in place. As in Prometheus's labels.Builder an
 // empty value means "no such label": reading a missing label gives "", and writing "" deletes.
 import { createHash } from 'node:crypto';
-import type { RelabelAction, RelabelConfig } from '../config/types.js';
+import type { RelabelAction, RelabelConfig } from './types.js';
 import { compileRE2 } from './re2.js';
 
 /** Label name → value, including `__name__`. */

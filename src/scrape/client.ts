@@ -8,6 +8,7 @@ import type { TlsOptions } from '../config/types.js';
 import { classifyNetworkError, classifyStatus, ScrapeError } from './errors.js';
 import { connectOptions } from '../config/tls.js';
 import { kMaxLength } from 'node:buffer';
+import { errnoCode, errorMessage, isAbort } from '../errno.js';
 
 export const ACCEPT_HEADER =
   'application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1';
@@ -55,6 +56,7 @@ export class TargetClient {
   /** Expiry (s since epoch) of the last token read from the file; NaN when unknown. */
   tokenExpiry = NaN;
   private lastToken = '';
+  private readonly stopper = new AbortController();
 
   constructor(
     readonly url: URL,
@@ -80,10 +82,9 @@ export class TargetClient {
     try {
       token = (await readFile(file, 'utf8')).trim();
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
       throw new ScrapeError(
         'token-file',
-        `cannot read bearer_token_file ${file}: ${code ?? String(err)}`,
+        `cannot read bearer_token_file ${file}: ${errnoCode(err) ?? errorMessage(err)}`,
         'in a pod, the ServiceAccount token is mounted at /var/run/secrets/kubernetes.io/serviceaccount/token unless automountServiceAccountToken is false',
       );
     }
@@ -150,7 +151,8 @@ export class TargetClient {
         'Basic ' + Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64');
     }
     let res: Dispatcher.ResponseData;
-    const signal = AbortSignal.timeout(opts.timeoutMs);
+    const timeout = AbortSignal.timeout(opts.timeoutMs);
+    const signal = AbortSignal.any([timeout, this.stopper.signal]);
     try {
       res = await this.dispatcher.request({
         origin: url.origin,
@@ -187,9 +189,15 @@ export class TargetClient {
         }
       } catch (err) {
         if (err instanceof ScrapeError) throw err;
-        const code = (err as NodeJS.ErrnoException).code ?? '';
-        if (code.startsWith('Z_'))
-          throw new ScrapeError('other', `invalid gzip body: ${(err as Error).message}`);
+        if (timeout.aborted || isAbort(err) || errnoCode(err) === 'UND_ERR_BODY_TIMEOUT') {
+          throw new ScrapeError(
+            'timeout',
+            `timeout after ${opts.timeoutMs / 1000} s while reading the body (${size} bytes read)`,
+            'the target sends its page too slowly or never finishes it; raise `timeout` in the instance, drop series at the source, or check the target',
+          );
+        }
+        if (errnoCode(err)?.startsWith('Z_'))
+          throw new ScrapeError('other', `invalid gzip body: ${errorMessage(err)}`);
         throw err;
       }
       return 200;
@@ -200,6 +208,11 @@ export class TargetClient {
       // An unread body would pin the connection (undici trap): drain what is small, drop the rest.
       if (!res.body.readableEnded) await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
     }
+  }
+
+  /** Cut a scrape in flight short (shutdown). */
+  abort(): void {
+    this.stopper.abort();
   }
 
   async close(): Promise<void> {

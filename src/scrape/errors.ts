@@ -1,5 +1,6 @@
 // Scrape failures, classified so that logs, `--test`, the status page and `doctor` all say the same
 // thing: what happened, its likely cause and the fix.
+import { errnoCode, errorMessage, isAbort } from '../errno.js';
 
 export type ScrapeErrorKind =
   | 'refused'
@@ -62,13 +63,11 @@ export function kubeletResourceFor(path: string): string {
 /** Turn a thrown network/TLS error into a ScrapeError with a hint. */
 export function classifyNetworkError(err: unknown, url: URL, timeoutMs: number): ScrapeError {
   if (err instanceof ScrapeError) return err;
-  const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
-  const code = e?.code ?? e?.cause?.code ?? '';
-  const msg = String(e?.message ?? err);
+  const code = errnoCode(err) ?? '';
+  const msg = errorMessage(err);
   const hostPort = url.host;
   if (
-    e?.name === 'TimeoutError' ||
-    e?.name === 'AbortError' ||
+    isAbort(err) ||
     code === 'UND_ERR_HEADERS_TIMEOUT' ||
     code === 'UND_ERR_BODY_TIMEOUT' ||
     code === 'UND_ERR_CONNECT_TIMEOUT'

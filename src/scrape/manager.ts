@@ -1,31 +1,75 @@
 // All targets of a configuration: built from the inputs, scheduled independently, reported on.
-import type { Config } from '../config/types.js';
-import type { Logger } from '../cli/log.js';
-import { ScrapeTarget, type SampleSink, type ScrapeReport } from './target.js';
+// A reload (`update`) keeps every target whose settings did not change (its schedule, cache and
+// counters go on untouched), starts the new ones, and stops the removed ones with staleness markers
+// for everything they delivered.
+import type { Config, GlobalConfig, ScrapeInstance, WriterOptions } from '../config/types.js';
+import type { Logger } from '../log.js';
+import type { SampleSink } from '../prompb/chunk.js';
+import { ScrapeTarget, type ScrapeReport } from './target.js';
+
+interface Wanted {
+  key: string;
+  instance: ScrapeInstance;
+  url: string;
+}
+
+/** What makes two targets the same across a reload: every setting that shapes what it sends. */
+export function targetKey(inst: ScrapeInstance, url: string, global: GlobalConfig, w: WriterOptions): string {
+  // `origin` (file line) may move when other instances are edited; the rest is the target's behaviour.
+  const { origin: _origin, ...settings } = inst;
+  return JSON.stringify({ settings, url, global, batch: w.batch });
+}
+
+function wantedTargets(config: Config): Wanted[] {
+  const out: Wanted[] = [];
+  for (const input of config.inputs) {
+    for (const inst of input.instances) {
+      for (const url of inst.urls) {
+        out.push({ key: targetKey(inst, url, config.global, config.writerOpt), instance: inst, url });
+      }
+    }
+  }
+  return out;
+}
+
+export interface UpdateResult {
+  kept: number;
+  added: number;
+  removed: number;
+}
 
 export class ScrapeManager {
-  readonly targets: ScrapeTarget[] = [];
+  targets: ScrapeTarget[] = [];
+  private readonly keys = new Map<ScrapeTarget, string>();
+  private onReport: ((r: ScrapeReport) => void) | undefined;
+  private started = false;
 
   constructor(
     config: Config,
     private readonly sink: SampleSink,
     private readonly log: Logger,
   ) {
-    for (const input of config.inputs) {
-      for (const inst of input.instances) {
-        for (const url of inst.urls)
-          this.targets.push(new ScrapeTarget(inst, url, config.global, config.writerOpt));
-      }
-    }
+    for (const w of wantedTargets(config)) this.add(w, config);
+  }
+
+  private add(w: Wanted, config: Config): ScrapeTarget {
+    const t = new ScrapeTarget(w.instance, w.url, config.global, config.writerOpt);
+    this.keys.set(t, w.key);
+    this.targets.push(t);
+    return t;
   }
 
   start(onReport?: (r: ScrapeReport) => void): void {
-    for (const t of this.targets) {
-      t.start(this.sink, (r) => {
-        this.logReport(t, r);
-        onReport?.(r);
-      });
-    }
+    this.onReport = onReport;
+    this.started = true;
+    for (const t of this.targets) this.schedule(t);
+  }
+
+  private schedule(t: ScrapeTarget): void {
+    t.start(this.sink, (r) => {
+      this.logReport(t, r);
+      this.onReport?.(r);
+    });
   }
 
   /** Scrape every target once, concurrently (`--test --once`, `doctor`, first scrape of `demo`). */
@@ -33,8 +77,58 @@ export class ScrapeManager {
     return Promise.all(this.targets.map((t) => t.scrape(this.sink, now)));
   }
 
+  /**
+   * Apply a new configuration: unchanged targets are kept as they are, new ones start, removed
+   * ones stop and stale-mark their series (a store then stops returning them at once).
+   */
+  async update(config: Config): Promise<UpdateResult> {
+    const pool = new Map<string, ScrapeTarget[]>();
+    for (const t of this.targets) {
+      const k = this.keys.get(t)!;
+      pool.set(k, [...(pool.get(k) ?? []), t]);
+    }
+    const next: ScrapeTarget[] = [];
+    const fresh: ScrapeTarget[] = [];
+    for (const w of wantedTargets(config)) {
+      const same = pool.get(w.key)?.shift();
+      if (same) {
+        next.push(same);
+        continue;
+      }
+      const t = new ScrapeTarget(w.instance, w.url, config.global, config.writerOpt);
+      this.keys.set(t, w.key);
+      next.push(t);
+      fresh.push(t);
+    }
+    const removed = [...pool.values()].flat();
+    await Promise.all(
+      removed.map(async (t) => {
+        await t.stop();
+        t.retire(this.sink);
+        this.keys.delete(t);
+        this.lastLogged.delete(t);
+        this.lastWarning.delete(t);
+      }),
+    );
+    this.targets = next;
+    if (this.started) for (const t of fresh) this.schedule(t);
+    return { kept: next.length - fresh.length, added: fresh.length, removed: removed.length };
+  }
+
   /** Log state changes, not every scrape: one line when a target goes down, one when it recovers. */
   private logReport(t: ScrapeTarget, r: ScrapeReport): void {
+    this.log.debug(
+      {
+        target: r.target,
+        job: r.job,
+        up: r.up,
+        seconds: Number((r.durationMs / 1000).toFixed(3)),
+        samples: r.stats?.scraped ?? 0,
+        added: r.stats?.added ?? 0,
+        stale: r.stats?.stale ?? 0,
+      },
+      'scraped',
+    );
     if (!r.up) {
       if (t.lastError !== this.lastLogged.get(t)) {
         this.log.warn(
@@ -56,7 +150,8 @@ export class ScrapeManager {
   private readonly lastLogged = new Map<ScrapeTarget, string>();
   private readonly lastWarning = new Map<ScrapeTarget, string>();
 
-  async stop(): Promise<void> {
-    await Promise.all(this.targets.map((t) => t.stop()));
+  /** Stop every target. `abort`: cut scrapes in flight short (shutdown) instead of waiting for them. */
+  async stop(abort = false): Promise<void> {
+    await Promise.all(this.targets.map((t) => t.stop(abort)));
   }
 }

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Entry, TextParser } from '../parse/text.js';
-import { decodeChunk, type DecodedSample } from '../write/encode.js';
-import { TargetPipeline, type Chunk, type PipelineOptions } from './pipeline.js';
+import { decodeChunk, type DecodedSample } from '../prompb/decode.js';
+import type { Chunk } from '../prompb/chunk.js';
+import { TargetPipeline, type PipelineOptions } from './pipeline.js';
 
 function opts(o: Partial<PipelineOptions> = {}): PipelineOptions {
   return {
@@ -89,14 +90,14 @@ test('target down: every live series goes stale once', () => {
   run(p, 'a 1\nb{x="1"} 2\n', 1000);
   const chunks: Chunk[] = [];
   assert.equal(
-    p.markDown(2000, (c) => chunks.push(c)),
+    p.fail(2000, (c) => chunks.push(c)),
     2,
   );
   p.flush((c) => chunks.push(c));
   assert.equal(chunks.length, 1);
   assert.ok(chunks.flatMap((c) => decodeChunk(c.body)).every((s) => s.stale));
   assert.equal(
-    p.markDown(3000, () => assert.fail('no second marker')),
+    p.fail(3000, () => assert.fail('no second marker')),
     0,
   );
   p.flush(() => assert.fail('nothing left to send'));
@@ -214,20 +215,47 @@ test('streaming: any split of the payload into pieces gives the same samples and
   }
 });
 
-test('a scrape aborted half-way sends nothing; the next one starts clean', () => {
+test('a scrape that fails half-way sends staleness markers only for what the last good scrape delivered, once', () => {
   const p = new TargetPipeline(opts());
-  p.begin(false, 1000);
-  p.feed(Buffer.from('a 1\nb 2\n'));
-  p.abort();
-  const chunks: Chunk[] = [];
-  p.markDown(2000, (c) => chunks.push(c));
-  p.flush((c) => chunks.push(c));
-  assert.ok(chunks.flatMap((c) => decodeChunk(c.body)).every((s) => s.stale));
-  const r = run(p, 'a 3\n', 3000);
+  run(p, 'a 1\nb 2\n', 1000);
+  const failHalfWay = (text: string, now: number) => {
+    p.begin(false, now);
+    p.feed(Buffer.from(text));
+    const chunks: Chunk[] = [];
+    const markers = p.fail(now, (c) => chunks.push(c));
+    p.flush((c) => chunks.push(c));
+    return { markers, samples: chunks.flatMap((c) => decodeChunk(c.body)) };
+  };
+  // a timeout after three lines: c and d were never sent, so they get no marker; a and b do
+  const first = failHalfWay('a 1\nc 3\nd 4\n', 2000);
+  assert.equal(first.markers, 2);
+  assert.deepEqual(first.samples.map((s) => labelsOf(s).__name__).sort(), ['a', 'b']);
+  assert.ok(first.samples.every((s) => s.stale));
+  // the next failure sends nothing at all: the markers went out once
+  const second = failHalfWay('a 1\nc 3\nd 4\n', 3000);
+  assert.deepEqual([second.markers, second.samples.length], [0, 0]);
+  assert.equal(p.seriesCount, 0);
+  // a good scrape afterwards sends every series again, and none of them is stale
+  const r = run(p, 'a 5\nc 6\n', 4000);
   assert.deepEqual(
-    r.samples.map((s) => s.value),
-    [3],
+    r.samples.map((s) => [labelsOf(s).__name__, s.value]),
+    [
+      ['a', 5],
+      ['c', 6],
+    ],
   );
+  assert.equal(r.stats.stale, 0);
+});
+
+test('a scrape over sample_limit stale-marks the last good scrape only, not the series it parsed', () => {
+  const p = new TargetPipeline(opts({ sampleLimit: 3 }));
+  run(p, 'a 1\nb 2\n', 1000);
+  const over = run(p, 'a 1\nx 1\ny 1\nz 1\n', 2000);
+  assert.match(over.stats.limitError, /sample_limit/);
+  assert.deepEqual(over.samples.map((s) => labelsOf(s).__name__).sort(), ['a', 'b']);
+  assert.ok(over.samples.every((s) => s.stale));
+  const again = run(p, 'a 1\nx 1\ny 1\nz 1\n', 3000);
+  assert.deepEqual(again.samples, [], 'no markers for series no good scrape delivered');
 });
 
 /** Two series texts whose hashes share the low 32 bits (the cache's first key): found by search. */

@@ -9,9 +9,9 @@ import { startFixtureServer, type FixtureServer } from '../testing/fixture-serve
 import { freePort, selfSignedCert, type TestCert } from '../testing/net.js';
 import { testGlobal, testInstance, testWriterOpt } from '../testing/config.js';
 import type { ScrapeInstance } from '../config/types.js';
-import { decodeChunk, type DecodedSample } from '../write/encode.js';
-import { ScrapeTarget, expandUrlTemplate, type SampleSink } from './target.js';
-import type { Chunk } from './pipeline.js';
+import { decodeChunk, type DecodedSample } from '../prompb/decode.js';
+import type { Chunk, SampleSink } from '../prompb/chunk.js';
+import { ScrapeTarget, expandUrlTemplate } from './target.js';
 
 const PAYLOAD = '# HELP a A.\n# TYPE a counter\na{x="1"} 1\na{x="2"} 2\nb 3\n';
 
@@ -186,6 +186,65 @@ describe('failures', () => {
     } finally {
       await hung.close();
       await fast.close();
+    }
+  });
+
+  for (const trickle of [false, true]) {
+    test(`a target that ${trickle ? 'trickles' : 'stops'} half-way through its body: "timeout … while reading the body (N bytes read)"`, async () => {
+      const srv = await startFixtureServer({
+        routes: { '/metrics': PAYLOAD },
+        stall: true,
+        trickleMs: trickle ? 50 : undefined,
+      });
+      try {
+        const { report } = await scrapeOnce(`${srv.url}/metrics`, { timeoutMs: 600 });
+        assert.equal(report.up, false);
+        assert.equal(report.error?.kind, 'timeout');
+        const m = /^timeout after 0\.6 s while reading the body \((\d+) bytes read\)/.exec(
+          report.error!.message,
+        );
+        assert.ok(m, report.error!.message);
+        assert.ok(Number(m[1]) >= Buffer.byteLength(PAYLOAD), `bytes read: ${m[1]}`);
+      } finally {
+        await srv.close();
+      }
+    });
+  }
+
+  test('a scrape that times out half-way sends its synthetic series and markers only for the last good scrape', async () => {
+    // 1st scrape: good. 2nd and 3rd: one old and one new series, then the target hangs.
+    const srv = await startFixtureServer({
+      routes: { '/metrics': (req) => (req === srv.requests[0] ? PAYLOAD : 'a{x="1"} 7\nnew_series 1\n') },
+      stall: (i) => i > 0,
+    });
+    const url = `${srv.url}/metrics`;
+    const t = new ScrapeTarget(
+      testInstance({ urls: [url], timeoutMs: 500 }),
+      url,
+      testGlobal(),
+      testWriterOpt,
+    );
+    try {
+      assert.equal((await t.scrape(new Collect())).up, true);
+      const second = new Collect();
+      assert.equal((await t.scrape(second)).up, false);
+      const names = (c: Collect) => c.samples.map((s) => Object.fromEntries(s.labels).__name__ as string);
+      const synthetic = [
+        'scrape_duration_seconds',
+        'scrape_samples_post_metric_relabeling',
+        'scrape_samples_scraped',
+        'scrape_series_added',
+        'up',
+      ];
+      assert.deepEqual(names(second).sort(), ['a', 'a', 'b', ...synthetic]);
+      assert.ok(second.named('a').every((s) => s.stale) && second.named('b')[0].stale);
+      assert.equal(second.named('new_series').length, 0, 'never sent, so no marker');
+      const third = new Collect();
+      assert.equal((await t.scrape(third)).up, false);
+      assert.deepEqual(names(third).sort(), synthetic, 'markers are sent once');
+    } finally {
+      await t.stop();
+      await srv.close();
     }
   });
 

@@ -3,18 +3,14 @@ import { createHash } from 'node:crypto';
 import type { GlobalConfig, ScrapeInstance, WriterOptions } from '../config/types.js';
 import { compileGlobs } from '../relabel/glob.js';
 import { compileRelabel } from '../relabel/relabel.js';
-import { encodeLabels, type EncodedLabels, type LabelPairs } from '../write/encode.js';
+import { encodeLabels, type EncodedLabels, type LabelPairs } from '../prompb/encode.js';
+import { redactUrl } from '../config/redact.js';
+import { errorMessage } from '../errno.js';
+import { VERSION } from '../version.js';
 import { TargetClient } from './client.js';
 import { ScrapeError } from './errors.js';
-import { sanitizeLabelName, TargetPipeline, type Chunk, type ScrapeStats } from './pipeline.js';
-
-export const VERSION = '0.1.0';
-
-/** Where scraped samples go: the writers' fan-out, or the `--test` printer. */
-export interface SampleSink {
-  /** `shard` is stable per target, so one target's samples stay in order. */
-  push(chunk: Chunk, shard: number): void;
-}
+import type { Chunk, SampleSink } from '../prompb/chunk.js';
+import { sanitizeLabelName, TargetPipeline, type ScrapeStats } from './pipeline.js';
 
 export interface ScrapeReport {
   target: string;
@@ -62,6 +58,8 @@ export class ScrapeTarget {
   private readonly pipeline: TargetPipeline;
   private readonly synthetic: Record<string, EncodedLabels>;
   private timer: NodeJS.Timeout | undefined;
+  private aborted = false;
+  private shownUrl: string | undefined;
   private running: Promise<ScrapeReport> | undefined;
   private stopped = false;
 
@@ -174,6 +172,7 @@ export class ScrapeTarget {
     const t0 = performance.now();
     const emit = (c: Chunk) => sink.push(c, this.shard);
     let report: ScrapeReport;
+    const target = this.displayUrl;
     try {
       const pipeline = this.pipeline;
       await this.client.stream((openMetrics) => {
@@ -183,7 +182,7 @@ export class ScrapeTarget {
       const stats = pipeline.end(emit);
       const error = scrapeFailure(stats);
       report = {
-        target: this.url.href,
+        target,
         job: this.job,
         up: !error,
         durationMs: performance.now() - t0,
@@ -192,11 +191,14 @@ export class ScrapeTarget {
       if (error) report.error = error;
       else report.warning = scrapeWarning(stats);
     } catch (err) {
-      const error =
-        err instanceof ScrapeError ? err : new ScrapeError('other', String((err as Error)?.message ?? err));
-      this.pipeline.abort();
-      this.pipeline.markDown(now, emit);
-      report = { target: this.url.href, job: this.job, up: false, durationMs: performance.now() - t0, error };
+      const error = err instanceof ScrapeError ? err : new ScrapeError('other', errorMessage(err));
+      if (this.aborted) {
+        // cut short by our own shutdown: the target did nothing wrong, so nothing is recorded or sent
+        this.pipeline.fail(now, () => undefined);
+        return { target, job: this.job, up: false, durationMs: performance.now() - t0, error };
+      }
+      this.pipeline.fail(now, emit);
+      report = { target, job: this.job, up: false, durationMs: performance.now() - t0, error };
     }
     this.record(report, now);
     this.appendSynthetic(report, now);
@@ -246,12 +248,37 @@ export class ScrapeTarget {
     this.timer = setTimeout(tick, first % interval);
   }
 
-  /** Stop scheduling; wait for an in-flight scrape to finish. */
-  async stop(): Promise<void> {
+  /**
+   * Stop scheduling and wait for a scrape in flight: to its end, or with `abort` (shutdown) cut
+   * short, sending nothing of it.
+   */
+  async stop(abort = false): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (abort && this.running) {
+      this.aborted = true;
+      this.client.abort();
+    }
     await this.running?.catch(() => undefined);
     await this.client.close();
+  }
+
+  /**
+   * The target was removed from the configuration (after `stop`): staleness markers for every
+   * series it delivered and for its synthetic series, so a store stops returning them at once.
+   */
+  retire(sink: SampleSink, now = Date.now()): void {
+    const emit = (c: Chunk) => sink.push(c, this.shard);
+    this.pipeline.fail(now, emit);
+    if (this.health !== 'unknown') {
+      for (const name of SYNTHETIC) this.pipeline.appendStale(this.synthetic[name], now);
+    }
+    this.pipeline.flush(emit);
+  }
+
+  /** The scrape URL as shown anywhere (logs, labels, page): password and secret query values hidden. */
+  get displayUrl(): string {
+    return (this.shownUrl ??= redactUrl(this.url.href));
   }
 }
 

@@ -1,6 +1,6 @@
 // The status page: one screen that answers "why is there no data for this node?".
-import { VERSION } from '../scrape/target.js';
-import type { TargetJson, WriterJson } from './server.js';
+import { VERSION } from '../version.js';
+import type { TargetJson, WriterJson } from './status.js';
 
 function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { errnoCode, errorMessage } from '../errno.js';
 
 export interface ServingCert {
   certPem: string;
@@ -56,8 +57,7 @@ export async function generateServingCert(host: string, nodeName: string, days =
     ]);
   } catch (e) {
     await rm(tmpDir, { recursive: true, force: true });
-    const msg =
-      (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'openssl not found on PATH' : (e as Error).message;
+    const msg = errnoCode(e) === 'ENOENT' ? 'openssl not found on PATH' : errorMessage(e);
     throw new Error(
       `cannot generate the kubelet's self-signed certificate (${msg}); install openssl or pass certFile and keyFile`,
     );

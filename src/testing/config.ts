@@ -44,11 +44,13 @@ export function testInstance(o: Partial<ScrapeInstance> = {}): ScrapeInstance {
   };
 }
 
-export const testWriterOpt: WriterOptions = { batch: 1000, chanSize: 1_000_000 };
+export const testWriterOpt: WriterOptions = { batch: 1000, chanSize: 1_000_000, shutdownGraceMs: 5000 };
 
 export function testWriter(url: string, o: Partial<WriterConfig> = {}): WriterConfig {
+  const u = new URL(url);
   return {
     url,
+    name: `${u.host}${u.pathname}`,
     headers: {},
     timeoutMs: 5000,
     dialTimeoutMs: 2500,

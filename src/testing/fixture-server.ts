@@ -25,6 +25,13 @@ export interface FixtureServerOptions {
   delayMs?: number;
   /** Never answer. */
   hang?: boolean;
+  /**
+   * Send the headers and the route's body, then keep the response open without finishing it (a
+   * target that hangs half-way); a function decides per request (0-based index).
+   */
+  stall?: boolean | ((requestIndex: number) => boolean);
+  /** While stalled, send one more comment line every this many ms (a target that trickles). */
+  trickleMs?: number;
   /** Gzip the body when the client accepts it. */
   gzip?: boolean;
   status?: number;
@@ -50,7 +57,7 @@ export async function startFixtureServer(options: FixtureServerOptions): Promise
   const requests: IncomingMessage[] = [];
   const sockets = new Set<Socket>();
   const handler = (req: IncomingMessage, res: ServerResponse) => {
-    requests.push(req);
+    const index = requests.push(req) - 1;
     const o = options;
     if (o.hang) return;
     const answer = () => {
@@ -90,7 +97,16 @@ export async function startFixtureServer(options: FixtureServerOptions): Promise
         headers['content-encoding'] = 'gzip';
       }
       res.writeHead(200, headers);
-      res.end(body);
+      const stall = typeof o.stall === 'function' ? o.stall(index) : o.stall;
+      if (!stall) {
+        res.end(body);
+        return;
+      }
+      res.write(body);
+      if (o.trickleMs) {
+        const t = setInterval(() => res.write('# still here\n'), o.trickleMs);
+        res.on('close', () => clearInterval(t));
+      }
     };
     if (o.delayMs) setTimeout(answer, o.delayMs);
     else answer();

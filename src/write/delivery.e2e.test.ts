@@ -4,9 +4,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { createLogger } from '../cli/log.js';
-import type { Chunk } from '../scrape/pipeline.js';
-import { ScrapeTarget, type SampleSink } from '../scrape/target.js';
+import { createLogger } from '../log.js';
+import type { Chunk } from '../prompb/chunk.js';
+import type { SampleSink } from '../prompb/chunk.js';
+import { ScrapeTarget } from '../scrape/target.js';
 import { testGlobal, testInstance, testWriter, testWriterOpt } from '../testing/config.js';
 import { startFixtureServer, withCurrentTimestamps, type FixtureServer } from '../testing/fixture-server.js';
 import { selfSignedCert } from '../testing/net.js';
@@ -20,7 +21,7 @@ import {
   type Receiver,
 } from '../testing/peers.js';
 import { fixture, fixturesMissing } from '../testing/shared.js';
-import { decodeChunk } from './encode.js';
+import { decodeChunk } from '../prompb/decode.js';
 import { Fanout } from './fanout.js';
 import { RemoteWriter } from './writer.js';
 import { waitFor } from '../testing/net.js';

@@ -5,15 +5,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { createLogger } from '../cli/log.js';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { createLogger } from '../log.js';
 import { testWriter } from '../testing/config.js';
 import { startFaultProxy } from '../testing/fault-proxy.js';
 import { waitFor } from '../testing/net.js';
 import { flushVm, peerMissing, startVictoriaMetrics, VM_BIN, type Receiver } from '../testing/peers.js';
-import { encodeLabels, WriteRequestBuilder } from './encode.js';
+import { encodeLabels, WriteRequestBuilder } from '../prompb/encode.js';
 import { RemoteWriter } from './writer.js';
-import type { Chunk } from '../scrape/pipeline.js';
+import type { Chunk } from '../prompb/chunk.js';
 
 const skip = peerMissing(VM_BIN);
 const log = createLogger('silent', 'text');
@@ -41,10 +41,28 @@ function chunks(name: string, n: number, per: number, from = 0): Chunk[] {
   return out;
 }
 
-async function arrived(vm: Receiver, name: string): Promise<number> {
-  await flushVm(vm);
-  const r = await vm.query(`count(last_over_time(fault_test{test="${name}"}[1h]))`);
-  return r.length ? Number(r[0].value[1]) : 0;
+/**
+ * Series of test `name` the store returns. With `expect`, polls (bounded) until that many are
+ * there: a store makes new series searchable a moment after it acknowledged them.
+ */
+async function arrived(vm: Receiver, name: string, expect?: number): Promise<number> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    await flushVm(vm);
+    const r = await vm.query(`count(last_over_time(fault_test{test="${name}"}[1h]))`);
+    const n = r.length ? Number(r[0].value[1]) : 0;
+    if (expect === undefined || n >= expect || Date.now() > deadline) return n;
+    await new Promise((res) => setTimeout(res, 250));
+  }
+}
+
+/** Writers and proxies of the running test, closed after it even when it fails (no hung file). */
+const open: Array<{ close(ms?: number): Promise<unknown> }> = [];
+
+async function faultProxy(...args: Parameters<typeof startFaultProxy>) {
+  const p = await startFaultProxy(...args);
+  open.push(p);
+  return p;
 }
 
 async function writer(
@@ -53,11 +71,12 @@ async function writer(
 ) {
   const w = new RemoteWriter(
     testWriter(url, { timeoutMs: o.timeoutMs ?? 5000, maxInFlight: 2 }),
-    { batch: o.batch ?? 100, chanSize: o.chanSize ?? 1_000_000 },
+    { batch: o.batch ?? 100, chanSize: o.chanSize ?? 1_000_000, shutdownGraceMs: 5000 },
     { dir: o.dir ?? '', maxBytes: o.maxBytes ?? 1 << 30 },
     log,
   );
   await w.start();
+  open.push(w);
   return w;
 }
 
@@ -72,18 +91,21 @@ describe('remote write under faults (real VictoriaMetrics)', { skip }, () => {
   before(async () => {
     vm = await startVictoriaMetrics();
   });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((x) => x.close(0).catch(() => undefined)));
+  });
   after(async () => {
     await vm?.stop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
   test('500 and 429 (Retry-After) are retried: 2000 sent, 2000 arrive', async () => {
-    const proxy = await startFaultProxy(vm.writeUrl);
+    const proxy = await faultProxy(vm.writeUrl);
     proxy.faults.push({ status: 500 }, { status: 503 }, { status: 429, retryAfter: '1' }, { status: 500 });
     const w = await writer(proxy.url);
     for (const c of chunks('retry', 20, 100)) w.push(c, 0);
     await waitFor('delivery', () => w.idle, 60_000);
-    assert.equal(await arrived(vm, 'retry'), 2000);
+    assert.equal(await arrived(vm, 'retry', 2000), 2000);
     assert.ok(w.stats.retriedSamples >= 400, `retried ${w.stats.retriedSamples}`);
     assert.ok(proxy.answered.includes(429));
     await w.close(1000);
@@ -92,27 +114,28 @@ describe('remote write under faults (real VictoriaMetrics)', { skip }, () => {
   });
 
   test('400 is not retried: the batch is dropped and counted, the rest arrives', async () => {
-    const proxy = await startFaultProxy(vm.writeUrl);
+    const proxy = await faultProxy(vm.writeUrl);
     proxy.faults.push({ status: 400 });
     const w = await writer(proxy.url);
     for (const c of chunks('reject', 10, 100)) w.push(c, 0);
     await waitFor('delivery', () => w.idle, 60_000);
     assert.equal(w.stats.droppedSamples.rejected, 100);
-    assert.equal(await arrived(vm, 'reject'), 900);
+    assert.equal(await arrived(vm, 'reject', 900), 900);
     await w.close(1000);
     await proxy.close();
     console.log('# reject: 1000 sent, 100 rejected by 400 and counted, 900 arrived');
   });
 
   test('receiver down for a while, then back: every sample arrives (memory queue)', async () => {
-    const proxy = await startFaultProxy(vm.writeUrl, { status: 502 });
+    const proxy = await faultProxy(vm.writeUrl, { status: 502 });
     const w = await writer(proxy.url);
     for (const c of chunks('outage', 30, 100)) w.push(c, 0);
     await waitFor('some failed attempts', () => proxy.answered.length >= 3, 30_000);
     assert.equal(await arrived(vm, 'outage'), 0);
     proxy.fallback = 'forward';
     await waitFor('delivery after recovery', () => w.idle, 90_000);
-    assert.equal(await arrived(vm, 'outage'), 3000);
+    assert.equal(w.stats.sentSamples, 3000, 'every sample acknowledged by the store');
+    assert.equal(await arrived(vm, 'outage', 3000), 3000);
     await w.close(1000);
     await proxy.close();
     console.log(
@@ -121,8 +144,8 @@ describe('remote write under faults (real VictoriaMetrics)', { skip }, () => {
   });
 
   test('a slow receiver does not stall another writer', async () => {
-    const slow = await startFaultProxy(vm.writeUrl, { delayMs: 3000 });
-    const fast = await startFaultProxy(vm.writeUrl);
+    const slow = await faultProxy(vm.writeUrl, { delayMs: 3000 });
+    const fast = await faultProxy(vm.writeUrl);
     const ws = await writer(slow.url, { timeoutMs: 10_000 });
     const wf = await writer(fast.url);
     const cs = chunks('slowfast', 10, 100);
@@ -140,7 +163,7 @@ describe('remote write under faults (real VictoriaMetrics)', { skip }, () => {
   });
 
   test('memory full without a disk queue: dropped and counted, never blocks', async () => {
-    const proxy = await startFaultProxy(vm.writeUrl, { status: 503 });
+    const proxy = await faultProxy(vm.writeUrl, { status: 503 });
     const w = await writer(proxy.url, { chanSize: 1000 });
     for (const c of chunks('full', 30, 100)) w.push(c, 0);
     assert.ok(w.stats.droppedSamples.queue_full >= 1000, `dropped ${w.stats.droppedSamples.queue_full}`);
@@ -153,7 +176,7 @@ describe('remote write under faults (real VictoriaMetrics)', { skip }, () => {
   });
 
   test('outage longer than memory: spills to disk, replays in order, every sample arrives', async () => {
-    const proxy = await startFaultProxy(vm.writeUrl, 'drop-connection');
+    const proxy = await faultProxy(vm.writeUrl, 'drop-connection');
     const dir = tmp();
     const w = await writer(proxy.url, { dir, chanSize: 400 });
     for (const c of chunks('spill', 50, 100)) w.push(c, 0);
@@ -161,14 +184,14 @@ describe('remote write under faults (real VictoriaMetrics)', { skip }, () => {
     assert.ok(w.memorySamples <= 400);
     proxy.fallback = 'forward';
     await waitFor('delivery from disk', () => w.idle, 90_000);
-    assert.equal(await arrived(vm, 'spill'), 5000);
+    assert.equal(await arrived(vm, 'spill', 5000), 5000);
     await w.close(1000);
     await proxy.close();
     console.log('# spill: 5000 sent during the outage with a 400-sample memory queue, 5000 arrived');
   });
 
   test('restart during an outage: the on-disk backlog survives and is delivered', async () => {
-    const proxy = await startFaultProxy(vm.writeUrl, 'drop-connection');
+    const proxy = await faultProxy(vm.writeUrl, 'drop-connection');
     const dir = tmp();
     const w1 = await writer(proxy.url, { dir, chanSize: 200 });
     for (const c of chunks('restart', 20, 100)) w1.push(c, 0);
@@ -178,14 +201,14 @@ describe('remote write under faults (real VictoriaMetrics)', { skip }, () => {
     const w2 = await writer(proxy.url, { dir });
     assert.ok(w2.diskSamples > 0, 'backlog found on start');
     await waitFor('backlog delivery', () => w2.idle, 60_000);
-    assert.equal(await arrived(vm, 'restart'), 2000);
+    assert.equal(await arrived(vm, 'restart', 2000), 2000);
     await w2.close(1000);
     await proxy.close();
     console.log('# restart: 2000 queued while down, persisted at shutdown, 2000 delivered after restart');
   });
 
   test('disk queue full: the oldest are dropped and counted, the newest arrive', async () => {
-    const proxy = await startFaultProxy(vm.writeUrl, 'drop-connection');
+    const proxy = await faultProxy(vm.writeUrl, 'drop-connection');
     const dir = tmp();
     // 2 shards x 1 MiB (the per-shard minimum) of disk; each chunk of 1000 samples is ~25 KB compressed
     const w = await writer(proxy.url, { dir, chanSize: 1000, maxBytes: 2 << 20, batch: 1000 });

@@ -4,10 +4,11 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { createLogger } from '../cli/log.js';
+import { createLogger } from '../log.js';
 import { testWriter } from '../testing/config.js';
 import { waitFor } from '../testing/net.js';
-import { decodeChunk, encodeLabels, WriteRequestBuilder } from './encode.js';
+import { decodeChunk } from '../prompb/decode.js';
+import { encodeLabels, WriteRequestBuilder } from '../prompb/encode.js';
 import { parseRetryAfter, RemoteWriter } from './writer.js';
 
 const log = createLogger('silent', 'text');
@@ -50,7 +51,7 @@ test('remote write 1.0 request: snappy protobuf, the three headers, User-Agent, 
       basicAuthPass: 'pass',
       headers: { 'X-Scope-OrgID': 'tenant-1' },
     }),
-    { batch: 1000, chanSize: 10_000 },
+    { batch: 1000, chanSize: 10_000, shutdownGraceMs: 5000 },
     { dir: '', maxBytes: 0 },
     log,
   );
@@ -80,7 +81,7 @@ test('one shard keeps order through retries: samples arrive in the order they we
   const r = await receiver((n) => (n % 3 === 1 ? 503 : 204));
   const w = new RemoteWriter(
     testWriter(r.url, { maxInFlight: 4 }),
-    { batch: 1000, chanSize: 10_000 },
+    { batch: 1000, chanSize: 10_000, shutdownGraceMs: 5000 },
     { dir: '', maxBytes: 0 },
     log,
   );

@@ -1,23 +1,26 @@
-// One remote-write destination: its own queue, shards sending in parallel, retries, and an on-disk
-// spill queue, so a slow or dead store never stalls scrapes or other writers and loses nothing
-// while the disk budget lasts.
+// One remote-write destination: shards sending in parallel, retries with backoff, and the send
+// itself. Where chunks wait (memory or disk, spills, replay order, the shutdown persist) is the
+// queue layer's concern (queue/shard-queue.ts), so a slow or dead store never stalls scrapes or
+// other writers and loses nothing while the disk budget lasts.
 //
 // Ordering: a target's samples always go to the same shard (SampleSink's `shard`), and a shard sends
 // one request at a time, retrying it until it is delivered or refused, so per-series order holds with
-// several requests in flight. Within a shard, memory holds the oldest data and disk the newest: when
-// memory overflows, the in-flight request and everything in memory move to disk first, and the shard
-// then reads only from disk until it is empty.
+// several requests in flight (as Prometheus's queue_manager shards).
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
-import { connectOptions } from '../config/tls.js';
 import { join } from 'node:path';
 import { Agent } from 'undici';
+import { connectOptions } from '../config/tls.js';
+import { redactUrl } from '../config/redact.js';
 import type { QueueConfig, WriterConfig, WriterOptions } from '../config/types.js';
-import type { Logger } from '../cli/log.js';
-import type { Chunk } from '../scrape/pipeline.js';
-import { VERSION } from '../scrape/target.js';
-import { DiskQueue } from './diskqueue.js';
-import { decodeChunk } from './encode.js';
+import { errnoCode, errorMessage, errorName, isAbort } from '../errno.js';
+import type { Logger } from '../log.js';
+import type { Chunk } from '../prompb/chunk.js';
+import { decodeChunk } from '../prompb/decode.js';
+import { openShardQueues, perShardBytes } from '../queue/open.js';
+import type { QueueDropReason, ShardQueue } from '../queue/shard-queue.js';
+import { VERSION } from '../version.js';
+
+export type DropReason = 'rejected' | QueueDropReason;
 
 export interface WriterStats {
   sentSamples: number;
@@ -25,46 +28,32 @@ export interface WriterStats {
   sentRequests: number;
   retriedSamples: number;
   failedRequests: number;
-  droppedSamples: Record<'rejected' | 'queue_full' | 'disk_full' | 'disk_error' | 'shutdown', number>;
+  droppedSamples: Record<DropReason, number>;
   lastError: string;
   lastSuccessMs: number;
 }
 
-interface Batch {
-  /** snappy-compressed WriteRequest */
-  body: Buffer;
-  samples: number;
-  fromDisk: boolean;
-}
+/** What one send did, and for a retry how long the store asked us to wait (Retry-After). */
+export type SendOutcome =
+  { kind: 'ok' } | { kind: 'dropped' } | { kind: 'retry'; retryAfterMs: number } | { kind: 'aborted' };
 
 const MAX_BACKOFF_MS = 30_000;
 const MIN_BACKOFF_MS = 500;
+/** How long a restart waits for the previous process to release the queue folders. */
+export const QUEUE_LOCK_WAIT_MS = 15_000;
 
 class Shard {
-  mem: Chunk[] = [];
-  memSamples = 0;
-  current: Batch | undefined;
-  disk: DiskQueue | undefined;
-  /** Appends handed to the disk queue but not finished yet (they keep the shard in disk mode). */
-  diskPending = 0;
-  diskChain: Promise<unknown> = Promise.resolve();
-  wake: (() => void) | undefined;
-  /** Bumped when `current` is moved to disk: the sender drops what it was retrying. */
-  generation = 0;
   backoffMs = 0;
   loop: Promise<void> | undefined;
+  constructor(
+    readonly index: number,
+    readonly queue: ShardQueue,
+  ) {}
+}
 
-  constructor(readonly index: number) {}
-
-  get onDisk(): boolean {
-    return this.diskPending > 0 || (this.disk?.records ?? 0) > 0;
-  }
-
-  signal(): void {
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
-  }
+export interface CloseResult {
+  persisted: number;
+  lost: number;
 }
 
 export class RemoteWriter {
@@ -79,222 +68,188 @@ export class RemoteWriter {
     lastSuccessMs: 0,
   };
   state: 'ok' | 'retrying' | 'down' = 'ok';
+  /** Stable, non-secret name: the `writer` label of the own metrics and the log key. */
+  readonly name: string;
+  /** The URL with credentials redacted, for the status page and logs. */
+  readonly displayUrl: string;
   private shards: Shard[] = [];
   private readonly agent: Agent;
   private readonly url: URL;
   private readonly headers: Record<string, string>;
   private closing = false;
   private stopped = false;
-  private readonly perShardCap: number;
+  /** Aborts requests in flight and backoff waits at the end of the shutdown grace. */
+  private readonly stop = new AbortController();
   private readonly loggedStatus = new Set<number>();
   private readonly queueDir: string;
 
   constructor(
     readonly config: WriterConfig,
-    private readonly opts: WriterOptions,
-    private readonly queue: QueueConfig,
+    private opts: WriterOptions,
+    private queueConfig: QueueConfig,
     private readonly log: Logger,
-    private readonly onLatency?: (seconds: number) => void,
+    private readonly onLatency?: (writer: string, seconds: number) => void,
   ) {
     this.url = new URL(config.url);
+    this.name = config.name;
+    this.displayUrl = redactUrl(config.url);
     this.agent = remoteWriteAgent(config);
     this.headers = remoteWriteHeaders(config);
-    const n = Math.max(1, config.maxInFlight);
-    this.perShardCap = Math.max(opts.batch, Math.floor(opts.chanSize / n));
-    this.queueDir = queue.dir ? join(queue.dir, writerDirName(config.url)) : '';
-    for (let i = 0; i < n; i++) this.shards.push(new Shard(i));
+    this.queueDir = queueConfig.dir ? join(queueConfig.dir, writerDirName(config.url)) : '';
   }
 
-  /** A log-safe name: the URL without credentials. */
-  get name(): string {
-    const u = new URL(this.url.href);
-    u.username = '';
-    u.password = '';
-    return u.href;
+  private get shardCount(): number {
+    return Math.max(1, this.config.maxInFlight);
   }
 
-  /** Open the on-disk queues (replaying what a previous run left) and start the senders. */
+  private memoryPerShard(): number {
+    return Math.max(this.opts.batch, Math.floor(this.opts.chanSize / this.shardCount));
+  }
+
+  /** Open the queues (replaying what a previous run left on disk) and start the senders. */
   async start(): Promise<void> {
-    if (this.queueDir) {
-      // Data left by a run with more shards is replayed too: one extra shard per leftover directory.
-      let existing: string[] = [];
-      try {
-        existing = readdirSync(this.queueDir).filter((d) => /^shard-\d+$/.test(d));
-      } catch {
-        existing = [];
-      }
-      const count = Math.max(this.shards.length, ...existing.map((d) => Number(d.slice(6)) + 1));
-      while (this.shards.length < count) this.shards.push(new Shard(this.shards.length));
-      const perShardBytes = Math.max(1 << 20, Math.floor(this.queue.maxBytes / this.shards.length));
-      for (const s of this.shards) {
-        try {
-          s.disk = await DiskQueue.open({
-            dir: join(this.queueDir, `shard-${s.index}`),
-            maxBytes: perShardBytes,
-            onDrop: (_records, samples) => {
-              this.stats.droppedSamples.disk_full += samples;
-              this.log.warn({ writer: this.name, samples }, 'on-disk queue full: dropped the oldest samples');
-            },
-          });
-        } catch (err) {
-          this.log.error(
-            { writer: this.name, dir: this.queueDir, error: String((err as Error).message) },
-            'cannot open the on-disk queue; this writer keeps data in memory only',
-          );
-          s.disk = undefined;
-        }
-      }
-      const backlog = this.shards.reduce((a, s) => a + (s.disk?.samples ?? 0), 0);
-      if (backlog > 0)
-        this.log.info({ writer: this.name, samples: backlog }, 'replaying the on-disk backlog');
-    }
+    const queues = await openShardQueues({
+      dir: this.queueDir,
+      shards: this.shardCount,
+      maxBytes: this.queueConfig.maxBytes,
+      memorySamples: this.memoryPerShard(),
+      lockWaitMs: QUEUE_LOCK_WAIT_MS,
+      onDrop: (reason, samples, detail) => this.drop(reason, samples, detail),
+      onSpill: (samples, why) =>
+        this.log.warn(
+          { writer: this.name, samples, reason: why },
+          'moving queued samples to the on-disk queue',
+        ),
+      onLockWait: (dir, pid) =>
+        this.log.warn(
+          { writer: this.name, dir, pid, waitSeconds: QUEUE_LOCK_WAIT_MS / 1000 },
+          'on-disk queue is locked by another process (a previous nodegraf still shutting down?); waiting',
+        ),
+      onOpenError: (dir, message) =>
+        this.log.error(
+          { writer: this.name, dir, error: message },
+          'cannot open the on-disk queue; this shard keeps data in memory only (lost on restart)',
+        ),
+    });
+    this.shards = queues.map((q, i) => new Shard(i, q));
+    for (const [chunk, key] of this.early) this.push(chunk, key);
+    this.early = [];
+    this.earlySamples = 0;
+    const backlog = this.diskSamples;
+    if (backlog > 0) this.log.info({ writer: this.name, samples: backlog }, 'replaying the on-disk backlog');
     for (const s of this.shards) s.loop = this.run(s);
+  }
+
+  /**
+   * Apply changed `[writer_opt]` / `[queue]` settings of a reload to this running writer. Returns
+   * the settings that need a restart (the queue folder), for the log.
+   */
+  reconfigure(opts: WriterOptions, queue: QueueConfig): string[] {
+    this.opts = opts;
+    for (const s of this.shards) s.queue.setMemorySamples(this.memoryPerShard());
+    const later: string[] = [];
+    if (queue.maxBytes !== this.queueConfig.maxBytes) {
+      for (const s of this.shards) s.queue.setMaxDiskBytes(perShardBytes(queue.maxBytes, this.shards.length));
+    }
+    if (queue.dir !== this.queueConfig.dir) later.push('[queue] dir');
+    this.queueConfig = { ...queue, dir: this.queueConfig.dir };
+    return later;
   }
 
   /** Samples queued in memory (all shards). */
   get memorySamples(): number {
-    return this.shards.reduce((a, s) => a + s.memSamples, 0);
+    return this.shards.reduce((a, s) => a + s.queue.memorySamples, 0);
   }
 
   get diskBytes(): number {
-    return this.shards.reduce((a, s) => a + (s.disk?.bytes ?? 0), 0);
+    return this.shards.reduce((a, s) => a + s.queue.diskBytes, 0);
   }
 
   get diskSamples(): number {
-    return this.shards.reduce((a, s) => a + (s.disk?.samples ?? 0), 0);
+    return this.shards.reduce((a, s) => a + s.queue.diskSamples, 0);
   }
 
-  /** Never blocks: queue in memory, spill to disk, or drop with a counter. */
+  /** Never blocks: the shard's queue keeps it in memory or on disk, or drops it with a counter. */
   push(chunk: Chunk, shardKey: number): void {
     if (this.stopped) {
-      this.stats.droppedSamples.shutdown += chunk.samples;
-      return;
-    }
-    const s = this.shards[shardKey % this.shards.length];
-    if (s.disk && s.onDisk) {
-      this.toDisk(s, chunk.body, chunk.samples);
-    } else if (s.memSamples + chunk.samples <= this.perShardCap) {
-      s.mem.push(chunk);
-      s.memSamples += chunk.samples;
-    } else if (s.disk) {
-      this.spill(s);
-      this.toDisk(s, chunk.body, chunk.samples);
+      this.drop('shutdown', chunk.samples, 'pushed after shutdown');
+    } else if (this.shards.length > 0) {
+      this.shards[shardKey % this.shards.length].queue.push(chunk);
+    } else if (this.earlySamples + chunk.samples <= this.opts.chanSize) {
+      // not started yet (a reload opens the queue folders after the old writer let go of them)
+      this.early.push([chunk, shardKey]);
+      this.earlySamples += chunk.samples;
     } else {
-      this.stats.droppedSamples.queue_full += chunk.samples;
-      this.warnOnce(
+      this.drop(
         'queue_full',
-        `in-memory queue full (chan_size ${this.opts.chanSize} samples) and no on-disk queue: dropping samples`,
+        chunk.samples,
+        `in-memory queue full (chan_size ${this.opts.chanSize} samples)`,
       );
     }
-    s.signal();
   }
 
-  /** Move the retrying batch and everything in memory to disk, oldest first. */
-  private spill(s: Shard): void {
-    if (!s.disk) return;
-    this.log.warn(
-      { writer: this.name, shard: s.index, samples: s.memSamples + (s.current?.samples ?? 0) },
-      'remote write is behind: spilling to the on-disk queue',
-    );
-    if (s.current && !s.current.fromDisk) {
-      this.toDisk(s, s.current.body, s.current.samples);
-      s.current = undefined;
-      s.generation++;
-    }
-    for (const c of s.mem) this.toDisk(s, c.body, c.samples);
-    s.mem = [];
-    s.memSamples = 0;
-  }
+  private early: Array<[Chunk, number]> = [];
+  private earlySamples = 0;
 
-  private toDisk(s: Shard, body: Buffer, samples: number): void {
-    const disk = s.disk!;
-    s.diskPending++;
-    s.diskChain = s.diskChain
-      .then(() => disk.append(body, samples))
-      .catch((err: Error) => {
-        this.stats.droppedSamples.disk_error += samples;
-        this.warnOnce('disk_error', `cannot write to the on-disk queue: ${err.message}; dropping samples`);
-      })
-      .finally(() => {
-        s.diskPending--;
-        s.signal();
-      });
-  }
-
-  /** Next batch of a shard: memory first (oldest), else disk. */
-  private async next(s: Shard): Promise<Batch | undefined> {
-    if (s.mem.length > 0) {
-      const c = s.mem.shift()!;
-      s.memSamples -= c.samples;
-      return { body: c.body, samples: c.samples, fromDisk: false };
-    }
-    if (s.disk && s.onDisk) {
-      await s.diskChain;
-      const rec = await s.disk.peek();
-      if (rec) return { body: rec.body, samples: rec.samples, fromDisk: true };
-    }
-    return undefined;
+  private drop(reason: DropReason, samples: number, detail: string): void {
+    this.stats.droppedSamples[reason] += samples;
+    if (reason !== 'shutdown') this.warnOnce(reason, `${detail}: dropping samples`);
   }
 
   private async run(s: Shard): Promise<void> {
+    const q = s.queue;
     while (!this.stopped) {
-      if (!s.current) {
-        s.current = await this.next(s);
-        if (!s.current) {
-          if (this.closing) return;
-          await new Promise<void>((resolve) => (s.wake = resolve));
-          continue;
-        }
+      const chunk = await q.peek();
+      if (chunk === undefined) {
+        if (this.closing) return;
+        await q.waitForData();
+        continue;
       }
-      const batch = s.current;
-      const gen = s.generation;
-      const outcome = await this.send(batch);
-      if (s.generation !== gen || s.current !== batch) continue; // moved to disk meanwhile
-      if (outcome === 'retry') {
-        this.stats.retriedSamples += batch.samples;
-        await this.backoff(s);
+      const outcome = await this.send(chunk);
+      if (outcome.kind === 'aborted') return; // shutdown: the chunk stays queued and is persisted
+      if (outcome.kind === 'retry') {
+        this.stats.retriedSamples += chunk.samples;
+        q.failing(); // from now on new chunks go to disk until the backlog is delivered
+        await this.backoff(s, outcome.retryAfterMs);
         continue;
       }
       s.backoffMs = 0;
-      if (batch.fromDisk) await s.disk!.ack();
-      s.current = undefined;
+      await q.ack();
     }
   }
 
-  private retryAfterMs = 0;
-
-  private async backoff(s: Shard): Promise<void> {
+  /** Exponential backoff with jitter, at least what Retry-After asked for; cut short by shutdown. */
+  private async backoff(s: Shard, retryAfterMs: number): Promise<void> {
     s.backoffMs = s.backoffMs ? Math.min(MAX_BACKOFF_MS, s.backoffMs * 2) : MIN_BACKOFF_MS;
-    let wait = Math.max(s.backoffMs, this.retryAfterMs);
-    this.retryAfterMs = 0;
+    let wait = Math.max(s.backoffMs, retryAfterMs);
     wait = wait * (0.8 + Math.random() * 0.4); // jitter: shards and agents don't retry in lockstep
-    if (this.closing) wait = Math.min(wait, 200);
+    if (this.closing) wait = Math.min(wait, 200); // shutdown ends the grace on a failure anyway
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, wait);
-      const prev = s.wake;
-      s.wake = () => {
-        // a push must not cut the backoff short, but close() must
-        if (this.stopped) {
-          clearTimeout(t);
-          resolve();
-        } else if (prev) prev();
-      };
+      const t = setTimeout(done, wait);
+      const signal = this.stop.signal;
+      function done() {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done);
     });
-    s.wake = undefined;
   }
 
-  private async send(batch: Batch): Promise<'ok' | 'retry' | 'dropped'> {
+  /** One request. Retry-After is returned with the outcome, so it delays only this shard. */
+  async send(chunk: Chunk): Promise<SendOutcome> {
     const t0 = performance.now();
     let status = 0;
     let text = '';
+    let retryAfterMs = 0;
     try {
       const res = await this.agent.request({
         origin: this.url.origin,
         path: this.url.pathname + this.url.search,
         method: 'POST',
         headers: this.headers,
-        body: batch.body,
-        signal: AbortSignal.timeout(this.config.timeoutMs),
+        body: chunk.body,
+        signal: AbortSignal.any([AbortSignal.timeout(this.config.timeoutMs), this.stop.signal]),
       });
       status = res.statusCode;
       if (status >= 200 && status < 300) {
@@ -302,32 +257,40 @@ export class RemoteWriter {
       } else {
         text = (await res.body.text()).slice(0, 300);
         const ra = res.headers['retry-after'];
-        if (ra !== undefined) this.retryAfterMs = parseRetryAfter(String(ra));
+        if (ra !== undefined) retryAfterMs = parseRetryAfter(String(ra));
       }
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
+      if (this.stop.signal.aborted) return { kind: 'aborted' };
       this.stats.failedRequests++;
-      this.setError(`${e.code ?? e.name ?? 'error'}: ${e.message}`);
-      return 'retry';
+      const what = isAbort(err)
+        ? `timeout after ${this.config.timeoutMs / 1000} s`
+        : `${errnoCode(err) ?? (errorName(err) || 'error')}: ${errorMessage(err)}`;
+      this.setError(what);
+      return { kind: 'retry', retryAfterMs: 0 };
     }
-    this.recordLatency((performance.now() - t0) / 1000);
+    const seconds = (performance.now() - t0) / 1000;
+    this.onLatency?.(this.name, seconds);
     if (status >= 200 && status < 300) {
-      this.stats.sentSamples += batch.samples;
-      this.stats.sentBytes += batch.body.length;
+      this.stats.sentSamples += chunk.samples;
+      this.stats.sentBytes += chunk.body.length;
       this.stats.sentRequests++;
       this.stats.lastSuccessMs = Date.now();
       if (this.state !== 'ok') this.log.info({ writer: this.name }, 'remote write recovered');
       this.state = 'ok';
       this.stats.lastError = '';
-      return 'ok';
+      this.log.debug(
+        { writer: this.name, samples: chunk.samples, bytes: chunk.body.length, seconds },
+        'sent',
+      );
+      return { kind: 'ok' };
     }
     this.stats.failedRequests++;
     if (status === 429 || status >= 500) {
       this.setError(`HTTP ${status}: ${text.trim()}`);
-      return 'retry';
+      return { kind: 'retry', retryAfterMs };
     }
-    // Other 4xx: the store will never accept this batch. Drop it, count it, say why once per status.
-    this.stats.droppedSamples.rejected += batch.samples;
+    // Other 4xx: the store will never accept this chunk. Drop it, count it, say why once per status.
+    this.stats.droppedSamples.rejected += chunk.samples;
     this.stats.lastError = `HTTP ${status}: ${text.trim()}`;
     if (!this.loggedStatus.has(status)) {
       this.loggedStatus.add(status);
@@ -336,14 +299,14 @@ export class RemoteWriter {
           writer: this.name,
           status,
           response: text.trim(),
-          samples: batch.samples,
-          example: exampleSeries(batch.body),
+          samples: chunk.samples,
+          example: exampleSeries(chunk.body),
           hint: writerHint(status),
         },
         'remote write rejected a batch; dropped',
       );
     }
-    return 'dropped';
+    return { kind: 'dropped' };
   }
 
   private setError(msg: string): void {
@@ -354,10 +317,6 @@ export class RemoteWriter {
     this.stats.lastError = msg;
   }
 
-  private recordLatency(s: number): void {
-    this.onLatency?.(s);
-  }
-
   private readonly warned = new Set<string>();
   private warnOnce(key: string, msg: string): void {
     if (this.warned.has(key)) return;
@@ -365,52 +324,38 @@ export class RemoteWriter {
     this.log.warn({ writer: this.name }, msg);
   }
 
-  /** Everything queued (memory, in flight, disk) has been delivered. */
+  /** Nothing waits in memory (what is on disk stays there for the next start). */
+  get flushed(): boolean {
+    return this.shards.every((s) => s.queue.memoryEmpty);
+  }
+
+  /** Everything queued (memory and disk) has been delivered. */
   get idle(): boolean {
-    return this.shards.every((s) => !s.current && s.mem.length === 0 && !s.onDisk);
+    return this.shards.every((s) => s.queue.empty);
   }
 
   /**
-   * Flush within `graceMs`, then persist what is left to disk (or count it as dropped without one),
-   * and stop. Call after scraping stopped.
+   * Shutdown, after scraping stopped: deliver what is in memory for at most `graceMs` (not at all
+   * while the store is failing: it is persisted right away), then abort what is in flight, persist
+   * the rest to disk (or count it as dropped without one), and stop.
    */
-  async close(graceMs: number): Promise<void> {
+  async close(graceMs: number): Promise<CloseResult> {
     this.closing = true;
-    for (const s of this.shards) s.signal();
+    for (const s of this.shards) s.queue.wake();
     const deadline = Date.now() + graceMs;
-    while (!this.idle && Date.now() < deadline) {
-      // Delivering from disk during shutdown is pointless: it stays there for the next start.
-      if (this.shards.every((s) => !s.current && s.mem.length === 0)) break;
-      await new Promise((r) => setTimeout(r, 50));
+    while (!this.flushed && this.state === 'ok' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
     }
     this.stopped = true;
-    let persisted = 0;
-    let lost = 0;
-    for (const s of this.shards) {
-      s.signal();
-      const left = (s.current && !s.current.fromDisk ? s.current.samples : 0) + s.memSamples;
-      if (s.disk) {
-        this.spill(s);
-        persisted += left;
-      } else {
-        lost += left;
-      }
-    }
-    this.stats.droppedSamples.shutdown += lost;
-    await Promise.all(this.shards.map((s) => s.diskChain));
+    this.stop.abort();
+    for (const s of this.shards) s.queue.wake();
     await Promise.all(this.shards.map((s) => s.loop?.catch(() => undefined)));
-    await Promise.all(this.shards.map((s) => s.disk?.close()));
-    if (persisted)
-      this.log.info(
-        { writer: this.name, samples: persisted },
-        'persisted unsent samples to the on-disk queue',
-      );
-    if (lost)
-      this.log.warn(
-        { writer: this.name, samples: lost },
-        'unsent samples lost at shutdown (no on-disk queue)',
-      );
+    const results = await Promise.all(this.shards.map((s) => s.queue.close()));
     await this.agent.close().catch(() => undefined);
+    return results.reduce((a, r) => ({ persisted: a.persisted + r.persisted, lost: a.lost + r.lost }), {
+      persisted: 0,
+      lost: 0,
+    });
   }
 }
 

@@ -1,6 +1,8 @@
-// An on-disk FIFO queue of opaque records: the buffer between the scrape pipeline and remote write
-// that keeps samples while the store is down. Same idea as VictoriaMetrics's lib/persistentqueue:
-// append-only segment files plus a persisted read position; fully read segments are deleted.
+// The file layer of the queue: an on-disk FIFO of opaque records (each holds one Chunk's bytes and
+// its sample count, see prompb/chunk.ts), durable across restarts and kill -9. Same idea as
+// VictoriaMetrics's lib/persistentqueue: append-only segment files plus a persisted read position;
+// fully read segments are deleted. What goes to disk and when is ./shard-queue.ts's concern (as
+// fastqueue.go over persistentqueue.go); the folder's pid lock is ./lock.ts.
 //
 // Layout of `dir`:
 //   NNNNNNNNNNNNNNNN.seg   segments, 16-digit zero-padded increasing sequence numbers; records
@@ -8,7 +10,7 @@
 //   reader.json            {"segment": seq, "offset": bytes}: where the oldest unacked record is,
 //                          replaced atomically (tmp + rename); it may lag (records re-sent), it
 //                          never runs ahead of what was acked
-//   LOCK                   pid of the owning process
+//   LOCK                   pid of the owning process (./lock.ts)
 //
 // Record framing (13-byte header, little endian):
 //   u8 magic/version | u32 payload length | u32 samples | u32 CRC-32 of (length, samples, payload)
@@ -24,6 +26,8 @@ import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { errnoCode, errorMessage } from '../errno.js';
+import { acquireLock, releaseLock } from './lock.js';
 
 export interface DiskQueueOptions {
   dir: string;
@@ -33,6 +37,10 @@ export interface DiskQueueOptions {
   segmentBytes?: number;
   /** Called after records were dropped to respect maxBytes (exceptions are ignored). */
   onDrop?: (records: number, samples: number, bytes: number) => void;
+  /** How long `open` waits for another live process to release the folder's lock (default 0). */
+  lockWaitMs?: number;
+  /** Called once when `open` starts waiting for the lock, with the owner's pid. */
+  onLockWait?: (ownerPid: number) => void;
 }
 
 const MAGIC = 0xa7; // format version 1
@@ -46,30 +54,9 @@ const READER_PERSIST_ACKS = 256;
 const SCAN_WINDOW = 64 * 1024;
 const SEGMENT_RE = /^(\d{16})\.seg$/;
 const READER_FILE = 'reader.json';
-const LOCK_FILE = 'LOCK';
 
-// ---------------------------------------------------------------------------------------------
-// CRC-32 (IEEE): node:zlib has it since 20.15; the table version covers older 20.x.
-
-let crcTable: Uint32Array | undefined;
-
-/** Table-driven CRC-32 (IEEE 802.3), same results and chaining as zlib.crc32. Exported for tests. */
-export function tableCrc32(data: Uint8Array, prev = 0): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = (prev ^ 0xffffffff) >>> 0;
-  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-const crc32: (data: Uint8Array, prev?: number) => number =
-  typeof zlib.crc32 === 'function' ? (data, prev = 0) => zlib.crc32(data, prev) : tableCrc32;
+// CRC-32 (IEEE) from node:zlib (Node >= 20.15, see package.json engines).
+const crc32 = (data: Uint8Array, prev = 0): number => zlib.crc32(data, prev);
 
 interface Header {
   len: number;
@@ -92,20 +79,12 @@ function recordCrc(header: Buffer, payload: Uint8Array): number {
 // ---------------------------------------------------------------------------------------------
 // Small file helpers
 
-function errCode(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException | undefined)?.code;
-}
-
-function errMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 /** An Error naming the queue and the operation, keeping the errno code (ENOSPC, EACCES, ...). */
 function diskError(op: string, dir: string, e: unknown): Error {
-  const err: NodeJS.ErrnoException = new Error(`diskqueue ${dir}: ${op} failed: ${errMessage(e)}`, {
+  const err: Error & { code?: string } = new Error(`diskqueue ${dir}: ${op} failed: ${errorMessage(e)}`, {
     cause: e,
   });
-  const code = errCode(e);
+  const code = errnoCode(e);
   if (code) err.code = code;
   return err;
 }
@@ -233,91 +212,6 @@ async function alignToRecord(fh: FileHandle, size: number, target: number): Prom
 }
 
 // ---------------------------------------------------------------------------------------------
-// Lock: dir/LOCK holds the owner's pid. Created atomically with its content (link of a temp
-// file); a lock whose pid is dead is taken over. Known limit: a dead owner's pid reused by an
-// unrelated live process makes open fail until LOCK is removed by hand.
-
-const heldLocks = new Set<string>();
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return errCode(e) === 'EPERM';
-  }
-}
-
-async function tryCreateLock(lockPath: string, content: string): Promise<boolean> {
-  const tmp = `${lockPath}.${process.pid}.tmp`;
-  await fsp.writeFile(tmp, content);
-  try {
-    await fsp.link(tmp, lockPath);
-    return true;
-  } catch (e) {
-    if (errCode(e) === 'EEXIST') return false;
-    // no hard links on this file system: exclusive create instead
-    try {
-      await fsp.writeFile(lockPath, content, { flag: 'wx' });
-      return true;
-    } catch (e2) {
-      if (errCode(e2) === 'EEXIST') return false;
-      throw e2;
-    }
-  } finally {
-    await unlinkQuiet(tmp);
-  }
-}
-
-async function acquireLock(dir: string): Promise<void> {
-  if (heldLocks.has(dir)) throw new Error(`diskqueue ${dir}: already open in this process`);
-  heldLocks.add(dir); // reserved synchronously: a concurrent open in this process fails above
-  const lockPath = path.join(dir, LOCK_FILE);
-  try {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      if (await tryCreateLock(lockPath, `${process.pid}\n`)) return;
-      let text: string;
-      try {
-        text = await fsp.readFile(lockPath, 'utf8');
-      } catch (e) {
-        if (errCode(e) === 'ENOENT') continue; // released meanwhile
-        throw e;
-      }
-      const pid = Number(text.trim());
-      // Our own pid is not in heldLocks, so it is a previous run that had the same pid (containers).
-      const live = Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid);
-      if (live) {
-        throw new Error(
-          `diskqueue ${dir}: locked by another running process (pid ${pid}); ` +
-            `only one process may own a queue directory (lock file ${lockPath})`,
-        );
-      }
-      try {
-        await fsp.unlink(lockPath); // stale: its owner is gone
-      } catch (e) {
-        if (errCode(e) !== 'ENOENT') throw e;
-      }
-    }
-    throw new Error(`diskqueue ${dir}: could not take the lock file ${lockPath}`);
-  } catch (e) {
-    heldLocks.delete(dir);
-    throw e;
-  }
-}
-
-async function releaseLock(dir: string): Promise<void> {
-  const lockPath = path.join(dir, LOCK_FILE);
-  try {
-    const text = await fsp.readFile(lockPath, 'utf8');
-    if (Number(text.trim()) === process.pid) await fsp.unlink(lockPath);
-  } catch {
-    // already gone
-  } finally {
-    heldLocks.delete(dir);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 
 interface Segment {
   seq: number;
@@ -344,7 +238,7 @@ interface DropTally {
 
 export class DiskQueue {
   private readonly dir: string;
-  private readonly maxBytes: number;
+  private maxBytes: number;
   private readonly segmentBytes: number;
   private readonly onDrop: DiskQueueOptions['onDrop'];
 
@@ -396,7 +290,7 @@ export class DiskQueue {
     } catch (e) {
       throw diskError('creating the directory', dir, e);
     }
-    await acquireLock(dir);
+    await acquireLock(dir, { waitMs: opts.lockWaitMs, onWait: opts.onLockWait });
     const q = new DiskQueue(dir, opts);
     try {
       await q.recover();
@@ -406,6 +300,11 @@ export class DiskQueue {
       throw diskError('recovery', dir, e);
     }
     return q;
+  }
+
+  /** Change the size bound (reload); it applies from the next append on. */
+  setMaxBytes(maxBytes: number): void {
+    if (Number.isFinite(maxBytes) && maxBytes > 0) this.maxBytes = maxBytes;
   }
 
   /** Unread bytes, record headers included. */
@@ -559,7 +458,7 @@ export class DiskQueue {
     try {
       text = await fsp.readFile(path.join(this.dir, READER_FILE), 'utf8');
     } catch (e) {
-      if (errCode(e) === 'ENOENT') return undefined;
+      if (errnoCode(e) === 'ENOENT') return undefined;
       throw e;
     }
     try {
@@ -738,7 +637,7 @@ export class DiskQueue {
     try {
       this.reader = { seq: seg.seq, fh: await fsp.open(this.segPath(seg.seq), 'r') };
     } catch (e) {
-      if (errCode(e) === 'ENOENT') return undefined;
+      if (errnoCode(e) === 'ENOENT') return undefined;
       throw e;
     }
     return this.reader.fh;

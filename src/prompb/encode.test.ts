@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
-import { decodeWriteRequest, encodeLabels, WriteRequestBuilder, type LabelPairs } from './encode.js';
+import { decodeWriteRequest } from './decode.js';
+import { encodeLabels, WriteRequestBuilder, type LabelPairs } from './encode.js';
 
 // prompb/types.proto + remote.proto, the parts remote write 1.0 uses: an independent decoder.
 const root = protobuf.parse(`

@@ -5,9 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import * as zlib from 'node:zlib';
 import { mulberry32 as rng } from '../sim/util.js';
-import { DiskQueue, tableCrc32, type DiskQueueOptions } from './diskqueue.js';
+import { DiskQueue, type DiskQueueOptions } from './diskqueue.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const modulePath = fileURLToPath(new URL('./diskqueue.ts', import.meta.url));
@@ -68,18 +67,6 @@ function open(dir: string, extra: Partial<DiskQueueOptions> = {}): Promise<DiskQ
 }
 
 // ---------------------------------------------------------------------------------------------
-
-test('table CRC-32 matches zlib.crc32, chaining included', () => {
-  const r = rng(7);
-  for (const len of [0, 1, 7, 64, 1000, 65537]) {
-    const b = Buffer.alloc(len);
-    for (let i = 0; i < len; i++) b[i] = Math.floor(r() * 256);
-    assert.equal(tableCrc32(b), zlib.crc32(b));
-    const cut = len >> 1;
-    assert.equal(tableCrc32(b.subarray(cut), tableCrc32(b.subarray(0, cut))), zlib.crc32(b));
-  }
-  assert.equal(tableCrc32(Buffer.from('123456789')), 0xcbf43926);
-});
 
 test('FIFO across many segments, concurrent calls, consumed segments deleted', async (t) => {
   const dir = tempDir(t);

@@ -1,0 +1,176 @@
+// The series cache of one target, after Prometheus's scrapeCache (scrape/scrape.go): what each raw
+// series text of the target turned into, so that a series seen before costs a hash and a Map lookup
+// instead of label parsing, filtering, relabeling, sorting and encoding; and which series the last
+// good scrape delivered, so that the ones that go away get one staleness marker.
+//
+// Contract (one scrape at a time, all calls from the target's own scrape):
+//   begin()                    a scrape starts; returns its sequence number
+//   get(lo, hi, length)        the entry of a raw series text, by the 64-bit hash and length the
+//                              parser computed, or undefined (hot path: no allocation, no string)
+//   getCollided(text)          the entry of a text whose low hash bits another series holds
+//   add(lo, hi, length, ...)   cache what a miss built (see SeriesLabels); the entry is new
+//   entry.lastSeen === seq     the scrape already met this series (a duplicate line); the caller
+//                              sets lastSeen = seq when it uses an entry
+//   endGood(onStale)           the scrape was delivered: every series the previous good scrape
+//                              delivered and this one did not gets onStale (once), and is forgotten
+//   endFailed(onStale)         the scrape failed and nothing of it was sent: every series the last
+//                              good scrape delivered gets onStale; series first met in the failed
+//                              scrape get none (they were never sent) and are forgotten
+//   evict(pred, onStale)       forget the entries whose final labels `pred` rejects (their inputs
+//                              changed, e.g. pod metadata); delivered ones get onStale, and the next
+//                              scrape rebuilds them as new series
+// Entries own their encoded labels (a one-byte string, see prompb/encode.ts) for as long as they
+// are cached; onStale receives them synchronously and must not keep them past the call.
+import type { EncodedLabels } from '../prompb/encode.js';
+
+export class CacheEntry {
+  /** Sequence number of the last scrape that met this series (0: never). */
+  lastSeen = 0;
+  /** Whether the last good scrape delivered it (it gets a staleness marker when it goes away). */
+  delivered = false;
+  /** Last explicit timestamp sent (ms), to skip samples whose timestamp did not advance. */
+  lastTs = -Infinity;
+  /** High 32 bits of the series text's hash and its length: confirm that a hit is this series. */
+  hashHi = 0;
+  textLength = 0;
+
+  constructor(
+    /** Encoded final labels, or null when the series is dropped by filters/relabeling or invalid. */
+    readonly labels: EncodedLabels | null,
+    /** Parse error of the series text, counted on every scrape that contains it. */
+    readonly error?: string,
+    /** A label limit this series breaks: fails every scrape that contains it. */
+    readonly limit?: string,
+    /** Same final labels as another series of this target: counted, not sent. */
+    readonly duplicate = false,
+  ) {}
+}
+
+export type OnStale = (labels: EncodedLabels) => void;
+
+export class SeriesCache {
+  /** Series by the low 32 bits of their text's hash (the entry holds the high 32 bits and the length). */
+  private readonly byHash = new Map<number, CacheEntry>();
+  /**
+   * Series whose low hash bits were already taken by another series (about one in 20k at 10k series
+   * per target), by their full text. Searched only when the first map's entry is not the series.
+   */
+  private readonly collided = new Map<string, CacheEntry>();
+  /**
+   * Final label sets in use. Two raw series can end up with the same labels (ignore_label_keys,
+   * labeldrop): the second is a duplicate and is not sent, since a store refuses (Prometheus: the
+   * whole request) two different values of one series at one timestamp.
+   */
+  private readonly live = new Set<EncodedLabels>();
+  private seq = 0;
+  private deliveredCount = 0;
+
+  /** Series the last good scrape delivered (0 after a failed scrape). */
+  get series(): number {
+    return this.deliveredCount;
+  }
+
+  /** Entries held (delivered, dropped by rules, or kept across one failed scrape). */
+  get size(): number {
+    return this.byHash.size + this.collided.size;
+  }
+
+  begin(): number {
+    return ++this.seq;
+  }
+
+  get(lo: number, hi: number, length: number): CacheEntry | undefined {
+    const e = this.byHash.get(lo);
+    return e !== undefined && e.hashHi === hi && e.textLength === length ? e : undefined;
+  }
+
+  /** Only needed when `get` missed although the low bits are taken, or after a collision. */
+  getCollided(text: string): CacheEntry | undefined {
+    return this.collided.size > 0 ? this.collided.get(text) : undefined;
+  }
+
+  /** Whether a collided entry may exist (the caller then makes the text to look it up). */
+  get hasCollisions(): boolean {
+    return this.collided.size > 0;
+  }
+
+  /** Whether the low hash bits are free (a new series goes to the first map). */
+  slotFree(lo: number): boolean {
+    return !this.byHash.has(lo);
+  }
+
+  /** Whether another cached series already has these final labels. */
+  isLive(labels: EncodedLabels): boolean {
+    return this.live.has(labels);
+  }
+
+  /** Cache a new entry; `text` is needed only when the slot is taken (see slotFree). */
+  add(lo: number, hi: number, length: number, text: string | undefined, entry: CacheEntry): void {
+    entry.hashHi = hi;
+    entry.textLength = length;
+    if (entry.labels !== null && !entry.duplicate) this.live.add(entry.labels);
+    if (text === undefined) this.byHash.set(lo, entry);
+    else this.collided.set(text, entry);
+  }
+
+  endGood(onStale: OnStale): void {
+    const seq = this.seq;
+    let delivered = 0;
+    const sweep = <K>(m: Map<K, CacheEntry>) => {
+      for (const [key, e] of m) {
+        if (e.lastSeen === seq) {
+          if (e.labels !== null) {
+            e.delivered = true;
+            delivered++;
+          }
+          continue;
+        }
+        if (e.delivered) onStale(e.labels!);
+        this.forget(m, key, e);
+      }
+    };
+    sweep(this.byHash);
+    if (this.collided.size > 0) sweep(this.collided);
+    this.deliveredCount = delivered;
+  }
+
+  endFailed(onStale: OnStale): void {
+    const sweep = <K>(m: Map<K, CacheEntry>) => {
+      for (const [key, e] of m) {
+        if (e.delivered) {
+          onStale(e.labels!);
+          // Kept (labels already encoded) for a quick recovery; forgotten if the next scrape fails too.
+          e.delivered = false;
+        } else {
+          this.forget(m, key, e);
+        }
+      }
+    };
+    sweep(this.byHash);
+    if (this.collided.size > 0) sweep(this.collided);
+    this.deliveredCount = 0;
+  }
+
+  evict(pred: (labels: EncodedLabels) => boolean, onStale: OnStale): number {
+    let n = 0;
+    const sweep = <K>(m: Map<K, CacheEntry>) => {
+      for (const [key, e] of m) {
+        if (e.labels === null || !pred(e.labels)) continue;
+        if (e.delivered) {
+          onStale(e.labels);
+          this.deliveredCount--;
+        }
+        this.forget(m, key, e);
+        n++;
+      }
+    };
+    sweep(this.byHash);
+    if (this.collided.size > 0) sweep(this.collided);
+    return n;
+  }
+
+  private forget<K>(m: Map<K, CacheEntry>, key: K, e: CacheEntry): void {
+    if (e.labels !== null && !e.duplicate) this.live.delete(e.labels);
+    m.delete(key);
+  }
+}

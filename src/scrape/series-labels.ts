@@ -1,0 +1,95 @@
+// The cache-miss path of a target's pipeline: what a series seen for the first time becomes.
+// Decode the scraped labels, apply the metric and label filters, merge the target labels (SPEC
+// §3.2 precedence, exported_* for overridden ones), relabel, drop empty values, check the label
+// limits, sort and encode. About 12 µs a series (docs/performance.md); it runs once per series, and
+// again only when the series churns.
+import type { TextParser, Labels } from '../parse/text.js';
+import { encodeLabels, type LabelPairs } from '../prompb/encode.js';
+import type { Relabeler } from '../relabel/relabel.js';
+import { CacheEntry } from './series-cache.js';
+
+export interface LabelRules {
+  /** Labels that override scraped ones (URL label, instance labels, ident), final values. */
+  targetLabels: LabelPairs;
+  /** Labels added only where the series lacks them (`[global] labels`). */
+  defaultLabels: LabelPairs;
+  /** Label names whose configured value is "-": removed from every series. */
+  deleteLabels: string[];
+  honorLabels: boolean;
+  /** false = drop the series by metric name (metrics_pass / metrics_drop / ignore_metrics). */
+  keepMetric: (name: string) => boolean;
+  /** true = remove this scraped label (ignore_label_keys). */
+  ignoreLabel: (name: string) => boolean;
+  relabel?: Relabeler;
+  labelLimit: number;
+  labelValueLengthLimit: number;
+}
+
+const sanitizeRe = /[-./ ]/g;
+
+/** Label names as Categraf writes them: `-`, `.`, `/` and space become `_`. */
+export function sanitizeLabelName(name: string): string {
+  return name.replace(sanitizeRe, '_');
+}
+
+/**
+ * Build the cache entry of the current Series entry of `p`. `isLive` tells whether another series
+ * of the target already has the same final labels (then this one is a duplicate).
+ */
+export function buildSeries(
+  o: LabelRules,
+  p: TextParser,
+  scratch: Labels,
+  isLive: (labels: string) => boolean,
+): CacheEntry {
+  scratch.length = 0;
+  const err = p.labels(scratch);
+  if (err !== undefined) return new CacheEntry(null, err);
+  const name = p.metricName();
+  if (!o.keepMetric(name)) return new CacheEntry(null);
+  const m = new Map<string, string>();
+  m.set('__name__', name);
+  for (let i = 0; i < scratch.length; i++) {
+    const [k, v] = scratch[i];
+    if (o.ignoreLabel(k)) continue;
+    if (m.has(k)) {
+      return new CacheEntry(null, `duplicate label name ${JSON.stringify(k)}`);
+    }
+    m.set(k, v);
+  }
+  for (const k of o.deleteLabels) m.delete(k);
+  for (const [k, v] of o.targetLabels) {
+    const cur = m.get(k);
+    if (cur !== undefined && cur !== '') {
+      if (o.honorLabels) continue;
+      m.set('exported_' + k, cur);
+    }
+    m.set(k, v);
+  }
+  for (const [k, v] of o.defaultLabels) {
+    const cur = m.get(k);
+    if (cur === undefined || cur === '') m.set(k, v);
+  }
+  if (o.relabel !== undefined && !o.relabel(m)) return new CacheEntry(null);
+  const pairs: LabelPairs = [];
+  let limit: string | undefined;
+  for (const [k, v] of m) {
+    if (v === '') continue;
+    if (o.labelValueLengthLimit > 0 && v.length > o.labelValueLengthLimit && limit === undefined) {
+      limit = `label_value_length_limit exceeded: label ${k} of ${name} has ${v.length} characters > ${o.labelValueLengthLimit}`;
+    }
+    pairs.push([k, v]);
+  }
+  if (!m.get('__name__')) return new CacheEntry(null);
+  if (o.labelLimit > 0 && pairs.length > o.labelLimit && limit === undefined) {
+    limit = `label_limit exceeded: ${name} has ${pairs.length} labels > ${o.labelLimit}`;
+  }
+  pairs.sort(byName);
+  const labels = encodeLabels(pairs);
+  if (isLive(labels)) return new CacheEntry(null, undefined, undefined, true);
+  return new CacheEntry(labels, undefined, limit);
+}
+
+function byName(a: [string, string], b: [string, string]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+}

@@ -1,0 +1,255 @@
+// The agent's own metrics (`/metrics`, SPEC §7), every family documented in docs/metrics.md (a test
+// holds the two together) and clean under `promtool check metrics`: counters end in `_total`,
+// nothing else does. Values are read from the agent's state at scrape time (`collect`), so the hot
+// path keeps plain counters and never touches prom-client.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { VERSION } from '../version.js';
+import { targetsJson, writersJson, type AgentView, type TargetJson, type WriterJson } from './status.js';
+
+/** prom-client's default gauges that end in `_total` (each also exists without the suffix). */
+const MISNAMED_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
+export class OwnMetrics {
+  readonly registry = new Registry();
+  private readonly latency: Histogram<'writer'>;
+
+  constructor(rt: AgentView) {
+    const reg = this.registry;
+    collectDefaultMetrics({ register: reg });
+    for (const name of MISNAMED_DEFAULTS) reg.removeSingleMetric(name);
+
+    new Gauge({
+      name: 'nodegraf_build_info',
+      help: 'Always 1; the version of nodegraf and of Node.js in labels.',
+      labelNames: ['version', 'nodejs_version'],
+      registers: [reg],
+    }).set({ version: VERSION, nodejs_version: process.version }, 1);
+
+    const tl = ['target', 'job'] as const;
+    const perTarget = (
+      kind: 'gauge' | 'counter',
+      name: string,
+      help: string,
+      get: (t: TargetJson) => number,
+    ) =>
+      kind === 'gauge'
+        ? new Gauge({
+            name,
+            help,
+            labelNames: tl,
+            registers: [reg],
+            collect() {
+              this.reset();
+              for (const t of targetsJson(rt)) this.set({ target: t.url, job: t.job }, get(t));
+            },
+          })
+        : new Counter({
+            name,
+            help,
+            labelNames: tl,
+            registers: [reg],
+            collect() {
+              this.reset();
+              for (const t of targetsJson(rt)) this.inc({ target: t.url, job: t.job }, get(t));
+            },
+          });
+    perTarget(
+      'gauge',
+      'nodegraf_target_up',
+      'Whether the last scrape of the target succeeded (1) or not (0).',
+      (t) => (t.health === 'up' ? 1 : 0),
+    );
+    perTarget(
+      'gauge',
+      'nodegraf_target_scrape_duration_seconds',
+      'Duration of the last scrape of the target.',
+      (t) => t.lastScrapeDurationSeconds,
+    );
+    perTarget(
+      'gauge',
+      'nodegraf_target_samples',
+      'Samples in the last scrape of the target.',
+      (t) => t.samples,
+    );
+    perTarget(
+      'gauge',
+      'nodegraf_target_series',
+      'Series the last good scrape of the target delivered.',
+      (t) => t.series,
+    );
+    perTarget(
+      'counter',
+      'nodegraf_target_scrapes_total',
+      'Scrapes of the target since start.',
+      (t) => t.scrapes,
+    );
+    perTarget(
+      'counter',
+      'nodegraf_target_scrape_errors_total',
+      'Failed scrapes of the target since start.',
+      (t) => t.failures,
+    );
+    new Gauge({
+      name: 'nodegraf_target_token_expiry_timestamp_seconds',
+      help: 'Expiry (JWT exp, seconds since the epoch) of the bearer token the target was last scraped with.',
+      labelNames: tl,
+      registers: [reg],
+      collect() {
+        this.reset();
+        for (const t of targetsJson(rt)) {
+          if (t.tokenExpiry) this.set({ target: t.url, job: t.job }, Date.parse(t.tokenExpiry) / 1000);
+        }
+      },
+    });
+    new Counter({
+      name: 'nodegraf_scraped_samples_total',
+      help: 'Samples read from target payloads (synthetic up/scrape_* series not included).',
+      registers: [reg],
+      collect() {
+        this.reset();
+        this.inc(rt.scrapedSamples);
+      },
+    });
+
+    const wl = ['writer'] as const;
+    const perWriter = (
+      kind: 'gauge' | 'counter',
+      name: string,
+      help: string,
+      get: (w: WriterJson) => number,
+    ) =>
+      kind === 'counter'
+        ? new Counter({
+            name,
+            help,
+            labelNames: wl,
+            registers: [reg],
+            collect() {
+              this.reset();
+              for (const w of writersJson(rt)) this.inc({ writer: w.name }, get(w));
+            },
+          })
+        : new Gauge({
+            name,
+            help,
+            labelNames: wl,
+            registers: [reg],
+            collect() {
+              this.reset();
+              for (const w of writersJson(rt)) this.set({ writer: w.name }, get(w));
+            },
+          });
+    perWriter(
+      'counter',
+      'nodegraf_writer_sent_samples_total',
+      'Samples delivered to the store.',
+      (w) => w.sentSamples,
+    );
+    perWriter(
+      'counter',
+      'nodegraf_writer_sent_bytes_total',
+      'Request bytes (snappy-compressed) delivered to the store.',
+      (w) => w.sentBytes,
+    );
+    perWriter(
+      'counter',
+      'nodegraf_writer_sent_requests_total',
+      'Requests the store accepted.',
+      (w) => w.sentRequests,
+    );
+    perWriter(
+      'counter',
+      'nodegraf_writer_failed_requests_total',
+      'Requests that failed (network error, timeout, or a non-2xx answer).',
+      (w) => w.failedRequests,
+    );
+    perWriter(
+      'counter',
+      'nodegraf_writer_retried_samples_total',
+      'Samples in requests that were retried.',
+      (w) => w.retriedSamples,
+    );
+    perWriter('gauge', 'nodegraf_writer_queue_samples', 'Samples queued in memory.', (w) => w.queuedSamples);
+    perWriter(
+      'gauge',
+      'nodegraf_writer_disk_queue_bytes',
+      'Bytes in the on-disk queue.',
+      (w) => w.diskQueueBytes,
+    );
+    perWriter(
+      'gauge',
+      'nodegraf_writer_disk_queue_samples',
+      'Samples in the on-disk queue.',
+      (w) => w.diskQueueSamples,
+    );
+    perWriter('gauge', 'nodegraf_writer_up', '1 while the last request succeeded, 0 while retrying.', (w) =>
+      w.state === 'ok' ? 1 : 0,
+    );
+    perWriter(
+      'gauge',
+      'nodegraf_writer_last_success_timestamp_seconds',
+      'When the store last accepted a request (seconds since the epoch; 0: never).',
+      (w) => (w.lastSuccess ? Date.parse(w.lastSuccess) / 1000 : 0),
+    );
+    new Counter({
+      name: 'nodegraf_writer_dropped_samples_total',
+      help: 'Samples dropped, by reason: rejected (4xx), queue_full, disk_full (oldest dropped), disk_error, shutdown.',
+      labelNames: ['writer', 'reason'],
+      registers: [reg],
+      collect() {
+        this.reset();
+        for (const w of writersJson(rt)) {
+          for (const [reason, n] of Object.entries(w.droppedSamples)) this.inc({ writer: w.name, reason }, n);
+        }
+      },
+    });
+    this.latency = new Histogram({
+      name: 'nodegraf_writer_request_duration_seconds',
+      help: 'Remote-write request latency (answered requests; network errors not included).',
+      labelNames: wl,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [reg],
+    });
+
+    new Counter({
+      name: 'nodegraf_config_reloads_total',
+      help: 'Successful configuration reloads.',
+      registers: [reg],
+      collect() {
+        this.reset();
+        this.inc(rt.reloads);
+      },
+    });
+    new Counter({
+      name: 'nodegraf_config_reload_failures_total',
+      help: 'Reloads refused because the new configuration is invalid (the running one is kept).',
+      registers: [reg],
+      collect() {
+        this.reset();
+        this.inc(rt.reloadFailures);
+      },
+    });
+    new Gauge({
+      name: 'nodegraf_config_last_reload_successful',
+      help: '0 after a failed reload, until the next successful one.',
+      registers: [reg],
+      collect() {
+        this.set(rt.lastReloadOk ? 1 : 0);
+      },
+    });
+  }
+
+  /** For the writers: one answered request and its latency. */
+  readonly observeWriteLatency = (writer: string, seconds: number): void => {
+    this.latency.observe({ writer }, seconds);
+  };
+
+  /** A writer went away (reload): drop its latency series. */
+  forgetWriter(writer: string): void {
+    this.latency.remove({ writer });
+  }
+}
