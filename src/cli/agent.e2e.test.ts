@@ -171,3 +171,149 @@ address = "127.0.0.1:${port}"
     agent = undefined;
   });
 });
+
+describe('outages with the default memory queue', { skip: peerMissing(VM_BIN) }, () => {
+  let vm: Receiver;
+  let proxy: FaultProxy;
+  let targets: FixtureServer[];
+  let dir: string;
+  let conf: string;
+  let base: string;
+  const agents: ChildProcess[] = [];
+
+  before(async () => {
+    vm = await startVictoriaMetrics();
+    proxy = await startFaultProxy(vm.writeUrl);
+    targets = await Promise.all(
+      ['a', 'b'].map((t) =>
+        startFixtureServer({
+          routes: { '/metrics': PAYLOAD.replaceAll('agent_test_series', `outage_${t}_series`) },
+        }),
+      ),
+    );
+    dir = mkdtempSync(join(tmpdir(), 'nodegraf-agent-'));
+    conf = join(dir, 'conf');
+    mkdirSync(join(conf, 'input.prometheus'), { recursive: true });
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    // [writer_opt] left at its defaults: chan_size = 1,000,000 samples, far more than the outage
+    writeFileSync(
+      join(conf, 'config.toml'),
+      `[global]
+hostname = "$HOSTNAME"
+interval = 1
+[writer_opt]
+shutdown_grace = "2s"
+[[writers]]
+url = "${proxy.url}"
+timeout = 30000
+[queue]
+dir = "${join(dir, 'queue')}"
+[http]
+address = "127.0.0.1:${port}"
+`,
+    );
+    writeFileSync(
+      join(conf, 'input.prometheus', 'prometheus.toml'),
+      targets
+        .map((t, i) => `[[instances]]\nurls = ["${t.url}/metrics"]\nlabels = { job = "outage-${'ab'[i]}" }\n`)
+        .join(''),
+    );
+  });
+
+  after(async () => {
+    for (const a of agents) a.kill('SIGKILL');
+    await Promise.all([vm?.stop(), proxy?.close(), ...(targets ?? []).map((t) => t.close())]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const start = (name: string) => {
+    const a = startAgent(conf, join(dir, name));
+    agents.push(a);
+    return a;
+  };
+  const logOf = (name: string) => readFileSync(join(dir, name), 'utf8');
+
+  test('kill -9 during an outage: after the restart every scrape of every target has its up', async () => {
+    const first = start('kill1.log');
+    await waitFor('agent ready', async () => (await fetch(`${base}/readyz`)).ok, 30_000);
+    proxy.fallback = 'drop-connection';
+    const outageStart = Date.now();
+    // about 8 scrapes per target while the store is down, all far below the memory bound
+    await waitFor(
+      '8 scrapes per target',
+      async () => (await metric(base, 'nodegraf_target_scrapes_total')) >= 16,
+      30_000,
+    );
+    await waitFor(
+      'the outage is noticed',
+      async () => (await metric(base, 'nodegraf_writer_up')) === 0,
+      15_000,
+    );
+    await new Promise((r) => setTimeout(r, 6000));
+    const scrapesBefore = await metric(base, 'nodegraf_target_scrapes_total');
+    const killedAt = Date.now();
+    first.kill('SIGKILL');
+    await exited(first);
+    proxy.fallback = 'forward';
+    const second = start('kill2.log');
+    await waitFor('agent ready again', async () => (await fetch(`${base}/readyz`)).ok, 30_000);
+    await waitFor(
+      'backlog delivered',
+      async () => (await metric(base, 'nodegraf_writer_disk_queue_samples')) === 0,
+      60_000,
+    );
+    await flushVm(vm);
+    // the scrapes of the outage: up samples stamped between its start and the kill
+    const at = Math.floor(killedAt / 1000);
+    const window = Math.ceil((killedAt - outageStart) / 1000);
+    for (const job of ['outage-a', 'outage-b']) {
+      const r = await vm.query(`count_over_time(up{job="${job}"}[${window}s])`, at);
+      const stored = r.length ? Number(r[0].value[1]) : 0;
+      const expected = Math.floor(window); // one scrape a second
+      console.log(`# kill -9 (default chan_size): ${job}: ${stored} of ~${expected} outage scrapes stored`);
+      // at most the last second (one scrape) may be lost, plus one for the window's rounding
+      assert.ok(stored >= expected - 2, `${job}: ${stored} scrapes stored, ~${expected} during the outage`);
+    }
+    assert.ok(scrapesBefore >= 16);
+    second.kill('SIGTERM');
+    assert.equal(await exited(second), 0, logOf('kill2.log'));
+  });
+
+  test('SIGTERM while the store hangs: the agent exits within the grace, a restart right away takes over', async () => {
+    const first = start('term1.log');
+    await waitFor('agent ready', async () => (await fetch(`${base}/readyz`)).ok, 30_000);
+    proxy.fallback = { delayMs: 10 * 60_000 }; // the store accepts the request and never answers
+    await waitFor(
+      'scrapes during the hang',
+      async () => (await metric(base, 'nodegraf_writer_disk_queue_samples')) > 0,
+      30_000,
+    );
+    const t0 = Date.now();
+    first.kill('SIGTERM');
+    // the next process starts at once: it must wait for the queue lock and the port, not give up
+    const second = start('term2.log');
+    const code = await exited(first);
+    const seconds = (Date.now() - t0) / 1000;
+    console.log(
+      `# SIGTERM during a hang: exited in ${seconds.toFixed(1)} s (shutdown_grace 2 s, writer timeout 30 s)`,
+    );
+    assert.equal(code, 0, logOf('term1.log'));
+    assert.ok(seconds < 15, `took ${seconds} s`);
+    const log1 = logOf('term1.log');
+    assert.equal(log1.match(/\d+ unsent samples are in the on-disk queue/g)?.length, 1, log1);
+    assert.doesNotMatch(log1, /samples=0\b/);
+    proxy.fallback = 'forward';
+    await waitFor('second agent ready', async () => (await fetch(`${base}/readyz`)).ok, 30_000);
+    const log2 = logOf('term2.log');
+    assert.doesNotMatch(log2, /memory only/);
+    assert.doesNotMatch(log2, /EADDRINUSE/);
+    await waitFor(
+      'backlog delivered by the second agent',
+      async () => (await metric(base, 'nodegraf_writer_disk_queue_samples')) === 0,
+      60_000,
+    );
+    second.kill('SIGTERM');
+    assert.equal(await exited(second), 0, logOf('term2.log'));
+  });
+});

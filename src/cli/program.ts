@@ -1,6 +1,7 @@
 // nodegraf command line (SPEC §2). Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/types.js';
+import { LOG_LEVELS } from '../config/types.js';
 import { VERSION } from '../version.js';
 
 const DEFAULT_CONFIGS = './conf';
@@ -9,11 +10,18 @@ function commonOptions(cmd: Command): Command {
   return cmd
     .option('--configs <dir>', 'configuration directory (config.toml, input.*/)', DEFAULT_CONFIGS)
     .addOption(
-      new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error']),
+      new Option('--log-level <level>', 'log level (overrides [log] level)').choices([...LOG_LEVELS]),
     );
 }
 
+/** A command line that cannot work: exit 2 with the message. */
+export class UsageError extends Error {}
+
 function fail(err: unknown): never {
+  if (err instanceof UsageError) {
+    process.stderr.write(`nodegraf: ${err.message}\n`);
+    process.exit(2);
+  }
   if (err instanceof ConfigError) {
     process.stderr.write(`nodegraf: configuration error: ${err.message}\n`);
     process.exit(2);
@@ -44,6 +52,10 @@ export function buildProgram(): Command {
       if (o.test) {
         const { runTest } = await import('./test-mode.js');
         process.exitCode = await runTest(o);
+      } else if (o.once || o.format !== 'categraf') {
+        throw new UsageError(
+          `${o.once ? '--once' : '--format'} works with --test only (e.g. nodegraf --test --once)`,
+        );
       } else {
         const { runAgent } = await import('./run.js');
         await runAgent(o);

@@ -10,7 +10,7 @@ import { ScrapeManager } from '../scrape/manager.js';
 import type { ScrapeReport, ScrapeTarget } from '../scrape/target.js';
 import { AgentServer, type AgentView } from '../server/server.js';
 import { Fanout } from '../write/fanout.js';
-import { RemoteWriter } from '../write/writer.js';
+import { RemoteWriter, type CloseResult } from '../write/writer.js';
 
 export interface RuntimeOptions {
   configDir: string;
@@ -153,20 +153,24 @@ export class Runtime implements AgentView {
     );
   }
 
-  /** Close writers within the grace period; one log line for what was persisted or lost. */
+  /** Close writers within the grace period; one log line for what waits on disk, one for what was lost. */
   private async closeWriters(writers: RemoteWriter[]): Promise<void> {
     if (writers.length === 0) return;
     const results = await Promise.all(writers.map((w) => w.close(this.graceMs)));
-    const persisted = results.reduce((a, r) => a + r.persisted, 0);
-    const lost = results.reduce((a, r) => a + r.lost, 0);
-    const per = Object.fromEntries(writers.map((w, i) => [w.name, results[i].persisted + results[i].lost]));
-    if (persisted > 0)
+    const sum = (f: (r: CloseResult) => number) => results.reduce((a, r) => a + f(r), 0);
+    const onDisk = sum((r) => r.onDisk);
+    const lost = sum((r) => r.lost);
+    if (onDisk > 0) {
+      const per = Object.fromEntries(writers.map((w, i) => [w.name, results[i].onDisk]));
       this.log.info(
-        { samples: persisted, writers: per },
-        `persisted ${persisted} unsent samples to the on-disk queue`,
+        { samples: onDisk, persistedNow: sum((r) => r.persisted), writers: per },
+        `${onDisk} unsent samples are in the on-disk queue for the next start`,
       );
-    if (lost > 0)
+    }
+    if (lost > 0) {
+      const per = Object.fromEntries(writers.map((w, i) => [w.name, results[i].lost]));
       this.log.warn({ samples: lost, writers: per }, `${lost} unsent samples lost (no on-disk queue)`);
+    }
   }
 
   /**

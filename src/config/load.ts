@@ -22,6 +22,7 @@ import {
   type GlobalConfig,
   type HttpConfig,
   type InputConfig,
+  LOG_LEVELS,
   type LogConfig,
   type PodMetadataConfig,
   type QueueConfig,
@@ -47,7 +48,6 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
  * within about 6 s, far inside Kubernetes' default 30 s terminationGracePeriodSeconds.
  */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 5000;
-const LOG_LEVELS: LogConfig['level'][] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 const categrafOnly = (what: string) => `${what} is a Categraf setting nodegraf does not support; ignored`;
 

@@ -61,8 +61,10 @@ export interface QueueConfig {
   maxBytes: number;
 }
 
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
 export interface LogConfig {
-  level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  level: (typeof LOG_LEVELS)[number];
   format: 'text' | 'json';
 }
 

@@ -52,7 +52,11 @@ class Shard {
 }
 
 export interface CloseResult {
+  /** Samples written to disk by the shutdown itself. */
   persisted: number;
+  /** Samples on disk after the shutdown (the backlog of the next start), persisted ones included. */
+  onDisk: number;
+  /** Samples lost (no on-disk queue). */
   lost: number;
 }
 
@@ -352,10 +356,11 @@ export class RemoteWriter {
     await Promise.all(this.shards.map((s) => s.loop?.catch(() => undefined)));
     const results = await Promise.all(this.shards.map((s) => s.queue.close()));
     await this.agent.close().catch(() => undefined);
-    return results.reduce((a, r) => ({ persisted: a.persisted + r.persisted, lost: a.lost + r.lost }), {
-      persisted: 0,
-      lost: 0,
-    });
+    return {
+      persisted: results.reduce((a, r) => a + r.persisted, 0),
+      onDisk: this.diskSamples,
+      lost: results.reduce((a, r) => a + r.lost, 0),
+    };
   }
 }
 
