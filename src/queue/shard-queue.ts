@@ -104,6 +104,11 @@ export class ShardQueue {
     return this.mem.length === 0 && this.pending === 0 && (this.disk?.records ?? 0) === 0;
   }
 
+  /** Samples the memory part may hold. */
+  get memoryBound(): number {
+    return this.capSamples;
+  }
+
   /** Change the disk bound (reload); it applies from the next append on. */
   setMaxDiskBytes(bytes: number): void {
     this.disk?.setMaxBytes(bytes);

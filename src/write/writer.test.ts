@@ -1,41 +1,25 @@
 // The remote-write request itself, over a real loopback socket: headers, auth, body, and per-shard
 // order under retries.
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { createLogger } from '../log.js';
 import { testWriter } from '../testing/config.js';
 import { waitFor } from '../testing/net.js';
+import { startWriteReceiver, type Answer } from '../testing/receiver.js';
 import { decodeChunk } from '../prompb/decode.js';
 import { encodeLabels, WriteRequestBuilder } from '../prompb/encode.js';
 import { parseRetryAfter, RemoteWriter } from './writer.js';
 
 const log = createLogger('silent', 'text');
 
-async function receiver(answer: (n: number) => number) {
-  const seen: Array<{ headers: IncomingHttpHeaders; body: Buffer; status: number }> = [];
-  const server = createServer((req, res) => {
-    const parts: Buffer[] = [];
-    req.on('data', (c: Buffer) => parts.push(c));
-    req.on('end', () => {
-      const status = answer(seen.length);
-      seen.push({ headers: req.headers, body: Buffer.concat(parts), status });
-      res.writeHead(status);
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/write`;
-  return { url, seen, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
+const receiver = (answer: (n: number, body: Buffer) => number | Answer) => startWriteReceiver(answer);
 
-function chunk(seq: number) {
+function chunk(seq: number, target = 'a') {
   const b = new WriteRequestBuilder();
   b.append(
     encodeLabels([
       ['__name__', 'seq_test'],
-      ['target', 'a'],
+      ['target', target],
     ]),
     seq,
     1_000 + seq,
@@ -95,6 +79,51 @@ test('one shard keeps order through retries: samples arrive in the order they we
   );
   assert.ok(w.stats.retriedSamples > 0);
   await w.close(100);
+  await r.close();
+});
+
+test('a send returns the Retry-After it was answered with, so it delays only its own shard', async () => {
+  const r = await receiver((n) => (n === 0 ? { status: 429, headers: { 'retry-after': '3' } } : 503));
+  const w = new RemoteWriter(
+    testWriter(r.url),
+    { batch: 1000, chanSize: 10_000, shutdownGraceMs: 5000 },
+    { dir: '', maxBytes: 0 },
+    log,
+  );
+  assert.deepEqual(await w.send(chunk(1)), { kind: 'retry', retryAfterMs: 3000 });
+  assert.deepEqual(await w.send(chunk(2)), { kind: 'retry', retryAfterMs: 0 }, 'a 503 without one');
+  await w.close(0);
+  await r.close();
+});
+
+test("a shard does not take another shard's Retry-After", async () => {
+  // Shard "a"'s first chunk is refused for good (400) with a Retry-After of 5 s; shard "b"'s first
+  // request then fails with a plain 503 and must retry after its own short backoff (~0.5 s).
+  const r = await receiver((_n, body) => {
+    const [s] = decodeChunk(body);
+    const target = s.labels.find(([k]) => k === 'target')![1];
+    const tries = r.seen.filter((x) =>
+      decodeChunk(x.body)[0].labels.some(([k, v]) => k === 'target' && v === target),
+    ).length;
+    if (target === 'a' && tries === 0) return { status: 400, headers: { 'retry-after': '5' } };
+    if (target === 'b' && tries === 0) return 503;
+    return 204;
+  });
+  const w = new RemoteWriter(
+    testWriter(r.url, { maxInFlight: 2 }),
+    { batch: 1000, chanSize: 10_000, shutdownGraceMs: 5000 },
+    { dir: '', maxBytes: 0 },
+    log,
+  );
+  await w.start();
+  w.push(chunk(1, 'a'), 0);
+  await waitFor('the 400', () => r.seen.length === 1);
+  w.push(chunk(2, 'b'), 1);
+  await waitFor('delivery', () => w.idle && r.seen.length === 3, 20_000);
+  const [, firstB, retryB] = r.seen;
+  const waited = (retryB.at - firstB.at) / 1000;
+  assert.ok(waited < 2.5, `shard b waited ${waited.toFixed(2)} s: it took shard a's Retry-After`);
+  await w.close(0);
   await r.close();
 });
 

@@ -160,6 +160,11 @@ export class RemoteWriter {
     return later;
   }
 
+  /** How many samples the memory part of the queues may hold (all shards; `chan_size`). */
+  get memoryBoundSamples(): number {
+    return this.shards.reduce((a, s) => a + s.queue.memoryBound, 0);
+  }
+
   /** Samples queued in memory (all shards). */
   get memorySamples(): number {
     return this.shards.reduce((a, s) => a + s.queue.memorySamples, 0);
