@@ -1,20 +1,18 @@
 // Inputs: Categraf's `input.prometheus` ([[instances]]) and nodegraf's presets `input.kube_proxy`
 // and `input.kubelet`, which are thin layers that produce the same ScrapeInstances.
-import { compileRelabel, RELABEL_ACTIONS, validateRelabelConfig } from '../relabel/relabel.js';
+import {
+  compileRule,
+  RELABEL_ACTIONS,
+  RelabelConfigError,
+  relabeler,
+  type CompiledRule,
+} from '../relabel/relabel.js';
 import { checkHttpUrl, parseHeaders, parseTls, SA_CA_FILE, SA_TOKEN_FILE, stripUndefined } from './common.js';
 import { isTable, Table } from './reader.js';
 import type { GlobalConfig, RelabelAction, RelabelConfig, ScrapeInstance } from './types.js';
 
 export const SUPPORTED_INPUTS = ['prometheus', 'kube_proxy', 'kubelet'];
 
-const NEEDS_TARGET: RelabelAction[] = [
-  'replace',
-  'hashmod',
-  'lowercase',
-  'uppercase',
-  'keepequal',
-  'dropequal',
-];
 const URL_FIELDS = ['Scheme', 'Host', 'Hostname', 'Port', 'Path', 'Query'];
 
 const categrafOnly = (key: string) => `${key} is a Categraf setting nodegraf does not support; ignored`;
@@ -97,13 +95,18 @@ function parseInstance(t: Table, base: InstanceBase, reportUnknown = true): Scra
     ignoreLabelKeys: t.strArray('ignore_label_keys'),
     metricsPass: [...base.metricsPass, ...t.strArray('metrics_pass')],
     metricsDrop: [...base.metricsDrop, ...t.strArray('metrics_drop')],
-    relabelConfigs: t.tables('relabel_configs').map((r) => parseRelabel(r, reportUnknown)),
+    relabelConfigs: [],
     duplicationAllowed: t.bool('duplication_allowed', false),
     sampleLimit: t.int('sample_limit', 0, 0),
     labelLimit: t.int('label_limit', 0, 0),
     labelValueLengthLimit: t.int('label_value_length_limit', 0, 0),
     bodySizeLimit: t.size('body_size_limit', 64 * 1024 * 1024),
   };
+  // Each rule is validated and compiled here, once, errors naming their own key and line; the
+  // target uses the compiled rules.
+  const rules = t.tables('relabel_configs').map((r) => parseRelabel(r, reportUnknown));
+  inst.relabelConfigs = rules.map((r) => r.config);
+  if (rules.length) inst.relabel = relabeler(rules.map((r) => r.rule));
   if (reportUnknown) t.finish(IGNORED_INSTANCE_KEYS);
   if (urls.length === 0) {
     if (reportUnknown) t.warn('urls', 'instance has no urls; skipped');
@@ -146,7 +149,7 @@ function checkUrlTemplate(t: Table, template: string): void {
   }
 }
 
-function parseRelabel(t: Table, reportUnknown: boolean): RelabelConfig {
+function parseRelabel(t: Table, reportUnknown: boolean): { config: RelabelConfig; rule: CompiledRule } {
   const action = t.str('action', 'replace').toLowerCase() as RelabelAction;
   if (!RELABEL_ACTIONS.includes(action)) {
     throw t.error(
@@ -154,30 +157,24 @@ function parseRelabel(t: Table, reportUnknown: boolean): RelabelConfig {
       `unknown relabel action ${JSON.stringify(action)}; one of ${RELABEL_ACTIONS.join(', ')}`,
     );
   }
-  const regex = t.str('regex', '(.*)');
-  const rc: RelabelConfig = {
+  const config: RelabelConfig = {
     sourceLabels: t.strArray('source_labels'),
     separator: t.str('separator', ';'),
-    regex,
+    regex: t.str('regex', '(.*)'),
     modulus: t.int('modulus', 0, 0),
     targetLabel: t.str('target_label', ''),
     replacement: t.str('replacement', '$1'),
     action,
   };
-  if (NEEDS_TARGET.includes(action) && !rc.targetLabel)
-    throw t.error('target_label', `action ${action} needs a target_label`);
-  if (action === 'hashmod' && rc.modulus <= 0)
-    throw t.error('modulus', 'action hashmod needs a modulus greater than 0');
-  // The agent's own compiler (RE2 syntax, Prometheus's checks), so `check` refuses what `run` would.
-  const problem = validateRelabelConfig(rc);
-  if (problem) throw t.error(/regex|regular expression/i.test(problem) ? 'regex' : 'action', problem);
+  let rule: CompiledRule;
   try {
-    compileRelabel([rc]);
+    rule = compileRule(config); // the agent's own compiler, so `check` refuses what `run` would
   } catch (err) {
-    throw t.error('regex', (err as Error).message);
+    if (err instanceof RelabelConfigError) throw t.error(err.key, err.message);
+    throw err;
   }
   if (reportUnknown) t.finish();
-  return rc;
+  return { config, rule };
 }
 
 // Presets: the user's file holds any instance key plus a few of the preset's own; we layer

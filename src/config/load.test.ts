@@ -623,9 +623,18 @@ action = "HashMod"
   err = bad('regex = "a(?=b)"\naction = "keep"\nsource_labels = ["a"]\n');
   assert.equal(err.key, 'instances.relabel_configs.regex');
   err = bad('source_labels = ["a"]\n');
-  assert.match(err.message, /replace needs a target_label/);
+  assert.match(err.message, /replace action requires 'target_label'/);
+  assert.equal(err.key, 'instances.relabel_configs.target_label');
   err = bad('source_labels = ["a"]\naction = "hashmod"\ntarget_label = "s"\n');
   assert.match(err.message, /modulus/);
+  assert.equal(err.key, 'instances.relabel_configs.modulus');
+  // every problem carries its own key, found by the compiler, and that key's line
+  err = bad('action = "lowercase"\nsource_labels = ["a"]\ntarget_label = "b"\nreplacement = "x"\n');
+  assert.equal(err.key, 'instances.relabel_configs.replacement');
+  assert.equal(err.line, 7);
+  err = bad('action = "labeldrop"\nregex = "x"\nseparator = ","\n');
+  assert.equal(err.key, 'instances.relabel_configs.separator');
+  assert.equal(err.line, 6);
   // Unknown keys inside a relabel config are warned about with their line.
   const { warnings } = load({
     [PROM]: `[[instances]]\nurls = ["http://x/m"]\n[[instances.relabel_configs]]\nsource_label = ["a"]\naction = "keep"\n`,

@@ -1,5 +1,6 @@
 // The effective configuration, after parsing, defaults and `$VAR` expansion.
 // Every stage reads these types; only config/ knows about TOML and Categraf's key names.
+import type { Relabeler } from '../relabel/relabel.js';
 import type { RelabelConfig } from '../relabel/types.js';
 
 export type { RelabelAction, RelabelConfig } from '../relabel/types.js';
@@ -115,6 +116,8 @@ export interface ScrapeInstance {
   metricsPass: string[];
   metricsDrop: string[];
   relabelConfigs: RelabelConfig[];
+  /** The rules, compiled once by the loader (absent when there are none; see scrape/target.ts). */
+  relabel?: Relabeler;
   duplicationAllowed: boolean;
   sampleLimit: number; // 0 = none
   labelLimit: number;

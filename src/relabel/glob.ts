@@ -14,6 +14,8 @@
 // pattern is compared literally (even "{a,b}" or "a\.b"); several patterns are joined into one
 // glob "{p1,p2,...}", so a comma or brace inside a pattern takes part in that outer alternation.
 
+import { GuardedRegex } from './regex.js';
+
 export class GlobSyntaxError extends Error {
   constructor(message: string, glob: string) {
     super(`invalid glob ${JSON.stringify(glob)}: ${message}`);
@@ -118,20 +120,24 @@ function lex(glob: string): Token[] {
   }
 }
 
-function reChar(cp: number): string {
+/** The regex syntax a glob is written out in: JavaScript's RegExp (u flag) or RE2 (for re2js). */
+type Dialect = 'js' | 're2';
+
+function reChar(cp: number, d: Dialect): string {
   if ((cp >= 0x30 && cp <= 0x39) || (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a) || cp === 0x5f) {
     return String.fromCharCode(cp);
   }
-  return `\\u{${cp.toString(16)}}`;
+  return `\\${d === 'js' ? 'u' : 'x'}{${cp.toString(16)}}`;
 }
 
-function reText(s: string): string {
+function reText(s: string, d: Dialect): string {
   let out = '';
-  for (const c of s) out += reChar(c.codePointAt(0)!);
+  for (const c of s) out += reChar(c.codePointAt(0)!, d);
   return out;
 }
 
-function tokensToSource(tokens: Token[]): string {
+function tokensToSource(tokens: Token[], d: Dialect = 'js'): string {
+  const any = d === 'js' ? '[^]' : '(?s:.)';
   // Frames of open braces: finished alternatives plus the one being built.
   const frames: { alts: string[]; cur: string }[] = [{ alts: [], cur: '' }];
   const top = () => frames[frames.length - 1];
@@ -142,19 +148,19 @@ function tokensToSource(tokens: Token[]): string {
   for (const tok of tokens) {
     switch (tok.t) {
       case 'text':
-        top().cur += reText(tok.s);
+        top().cur += reText(tok.s, d);
         break;
       case 'any':
-        top().cur += '[^]*';
+        top().cur += any + '*';
         break;
       case 'single':
-        top().cur += '[^]';
+        top().cur += any;
         break;
       case 'range':
-        top().cur += `[${tok.not ? '^' : ''}${reChar(tok.lo)}-${reChar(tok.hi)}]`;
+        top().cur += `[${tok.not ? '^' : ''}${reChar(tok.lo, d)}-${reChar(tok.hi, d)}]`;
         break;
       case 'list':
-        top().cur += `[${tok.not ? '^' : ''}${reText(tok.chars)}]`;
+        top().cur += `[${tok.not ? '^' : ''}${reText(tok.chars, d)}]`;
         break;
       case 'open':
         frames.push({ alts: [], cur: '' });
@@ -212,7 +218,13 @@ export function compileGlob(glob: string): (s: string) => boolean {
       return true;
     };
   }
-  const re = new RegExp(`^(?:${tokensToSource(tokens)})$`, 'u');
+  // Metric and label names come from targets: several stars on a long name must not backtrack
+  // without bound (./regex.ts).
+  const re = new GuardedRegex({
+    js: `^(?:${tokensToSource(tokens, 'js')})$`,
+    jsFlags: 'u',
+    re2: `^(?:${tokensToSource(tokens, 're2')})$`,
+  });
   return (s) => re.test(s);
 }
 

@@ -16,8 +16,10 @@
 // the whole pattern the JS `i` flag does the folding; when it covers only part of it the folded
 // alternatives are written out (characters and classes), using orbits computed from the engine.
 // Known differences left: captures inside a repeated group (JS forgets a capture that did not
-// participate in the last iteration, Go keeps it), nested repeat products above 1000 (Go rejects),
-// and `a*(?i)*` style repeats of repeats (Go accepts, here an error).
+// participate in the last iteration, Go keeps it: ./regex.ts runs such patterns on re2js instead,
+// so relabeling agrees with Go there too), nested repeat products above 1000 (Go rejects), and
+// `a*(?i)*` style repeats of repeats (Go accepts, here an error). The RegExp made here backtracks:
+// ./regex.ts decides when it may run (see there).
 
 export class RE2SyntaxError extends Error {
   constructor(code: string, expr: string) {

@@ -431,30 +431,41 @@ describe('templates', () => {
 });
 
 describe('validation', () => {
-  const bad: [Partial<RelabelConfig>, RegExp][] = [
-    [{ action: 'hashmod', sourceLabels: ['a'], targetLabel: 'b', modulus: 0 }, /non-zero modulus/],
-    [{ action: 'replace', targetLabel: '' }, /requires 'target_label'/],
-    [{ action: 'replace', targetLabel: 'foo-bar' }, /invalid 'target_label'/],
-    [{ action: 'replace', targetLabel: '$1-x' }, /invalid 'target_label'/],
-    [{ action: 'lowercase', targetLabel: 'a', replacement: 'x' }, /'replacement' can not be set/],
-    [{ action: 'labelmap', replacement: 'a-$1' }, /invalid 'replacement'/],
+  const bad: [Partial<RelabelConfig>, RegExp, string][] = [
+    [{ action: 'hashmod', sourceLabels: ['a'], targetLabel: 'b', modulus: 0 }, /non-zero modulus/, 'modulus'],
+    [{ action: 'replace', targetLabel: '' }, /requires 'target_label'/, 'target_label'],
+    [{ action: 'replace', targetLabel: 'foo-bar' }, /invalid 'target_label'/, 'target_label'],
+    [{ action: 'replace', targetLabel: '$1-x' }, /invalid 'target_label'/, 'target_label'],
+    [
+      { action: 'lowercase', targetLabel: 'a', replacement: 'x' },
+      /'replacement' can not be set/,
+      'replacement',
+    ],
+    [{ action: 'labelmap', replacement: 'a-$1' }, /invalid 'replacement'/, 'replacement'],
     [
       { action: 'keepequal', sourceLabels: ['a'], targetLabel: 'b', regex: 'x' },
       /requires only 'source_labels'/,
+      'regex',
     ],
-    [{ action: 'labeldrop', sourceLabels: ['a'], regex: 'x' }, /requires only 'regex'/],
-    [{ action: 'labelkeep', regex: 'x', separator: ',' }, /requires only 'regex'/],
-    [{ action: 'keep', sourceLabels: ['not valid'] }, /not a valid label name/],
-    [{ action: 'nope' as never }, /unknown relabel action/],
+    [{ action: 'labeldrop', sourceLabels: ['a'], regex: 'x' }, /requires only 'regex'/, 'source_labels'],
+    [{ action: 'labelkeep', regex: 'x', separator: ',' }, /requires only 'regex'/, 'separator'],
+    [{ action: 'keep', sourceLabels: ['not valid'] }, /not a valid label name/, 'source_labels'],
+    [{ action: 'nope' as never }, /unknown relabel action/, 'action'],
+    [{ action: 'keep', regex: '(a' }, /missing closing \)/, 'regex'],
   ];
-  for (const [cfg, message] of bad) {
-    it(`rejects ${JSON.stringify(cfg)}`, () => {
-      assert.match(validateRelabelConfig(rc(cfg)) ?? '', message);
+  for (const [cfg, message, key] of bad) {
+    it(`rejects ${JSON.stringify(cfg)}, naming ${key}`, () => {
+      const problem = validateRelabelConfig(rc(cfg));
+      if (key !== 'regex' || cfg.action !== 'keep') {
+        assert.match(problem?.message ?? '', message);
+        assert.equal(problem?.key, key);
+      }
       assert.throws(
         () => compileRelabel([rc({ action: 'keep' }), rc(cfg)]),
         (e: unknown) => {
           assert.ok(e instanceof RelabelConfigError);
           assert.equal(e.index, 1);
+          assert.equal(e.key, key);
           assert.match(e.message, message);
           return true;
         },
@@ -472,12 +483,12 @@ describe('validation', () => {
       { action: 'keepequal' as const, sourceLabels: ['a'], targetLabel: 'b' },
       { action: 'hashmod' as const, sourceLabels: ['a'], targetLabel: 'b', modulus: 3 },
     ]) {
-      assert.equal(validateRelabelConfig(rc(cfg)), undefined, JSON.stringify(cfg));
+      assert.equal(validateRelabelConfig(rc(cfg))?.message, undefined, JSON.stringify(cfg));
     }
   });
 
   it('validates a replacement-style target without exponential backtracking', () => {
     const evil = 'a' + '$a'.repeat(40) + '!';
-    assert.match(validateRelabelConfig(rc({ targetLabel: evil })) ?? '', /invalid 'target_label'/);
+    assert.match(validateRelabelConfig(rc({ targetLabel: evil }))?.message ?? '', /invalid 'target_label'/);
   });
 });

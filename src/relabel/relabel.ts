@@ -1,12 +1,13 @@
 // Prometheus relabeling (`relabel_configs` / `metric_relabel_configs`) with the semantics of
 // Prometheus's model/relabel/relabel.go: the same actions, defaults, validation, regex anchoring,
-// Go regexp syntax (via ./re2.ts) and Go's `$1` / `${name}` template expansion.
+// Go regexp syntax (./re2.ts, guarded against backtracking by ./regex.ts) and Go's `$1` / `${name}`
+// template expansion. Rules are validated and compiled once (compileRule), by the config loader.
 //
 // The label set is a Map that the rules mutate in place. As in Prometheus's labels.Builder an
 // empty value means "no such label": reading a missing label gives "", and writing "" deletes.
 import { createHash } from 'node:crypto';
 import type { RelabelAction, RelabelConfig } from './types.js';
-import { compileRE2 } from './re2.js';
+import { compileAnchored, type GuardedRegex, type Groups } from './regex.js';
 
 /** Label name → value, including `__name__`. */
 export type LabelSet = Map<string, string>;
@@ -14,15 +15,27 @@ export type LabelSet = Map<string, string>;
 /** Applies compiled rules in order, mutating `labels`; false means the series must be dropped. */
 export type Relabeler = (labels: LabelSet) => boolean;
 
+/** The relabel_configs key a problem is about (config files report it with its line). */
+export type RelabelKey =
+  'action' | 'source_labels' | 'separator' | 'regex' | 'modulus' | 'target_label' | 'replacement';
+
 export class RelabelConfigError extends Error {
   constructor(
     message: string,
-    /** 0-based position of the offending rule in the list given to compileRelabel. */
+    /** 0-based position of the offending rule in the list given to compileRelabel (-1: one rule). */
     readonly index: number,
+    /** The key at fault. */
+    readonly key: RelabelKey,
   ) {
     super(message);
     this.name = 'RelabelConfigError';
   }
+}
+
+/** A problem of one rule: what is wrong, and with which key. */
+export interface RelabelProblem {
+  key: RelabelKey;
+  message: string;
 }
 
 export const RELABEL_DEFAULTS = {
@@ -60,21 +73,26 @@ export function isValidLabelName(name: string): boolean {
 const RELABEL_TARGET = /^(?:[a-zA-Z_]|\$(?:\{\w+\}|\w))(?:\w|\$(?:\{\w+\}|\w))*$/;
 
 /**
- * Prometheus's Config.Validate (and the label-name checks of its YAML decoding): the error
- * message, or undefined when the rule is valid.
+ * Prometheus's Config.Validate (and the label-name checks of its YAML decoding): the problem and
+ * the key it is about, or undefined when the rule is valid.
  */
-export function validateRelabelConfig(c: RelabelConfig): string | undefined {
+export function validateRelabelConfig(c: RelabelConfig): RelabelProblem | undefined {
+  const bad = (key: RelabelKey, message: string): RelabelProblem => ({ key, message });
   const a = c.action;
-  if (!ACTIONS.has(a)) return `unknown relabel action ${JSON.stringify(a)}`;
+  if (!ACTIONS.has(a)) return bad('action', `unknown relabel action ${JSON.stringify(a)}`);
   for (const l of c.sourceLabels) {
-    if (!isValidLabelName(l)) return `${JSON.stringify(l)} is not a valid label name`;
+    if (!isValidLabelName(l)) return bad('source_labels', `${JSON.stringify(l)} is not a valid label name`);
   }
   if (a === 'hashmod' && !(Number.isSafeInteger(c.modulus) && c.modulus > 0)) {
-    return c.modulus === 0
-      ? 'relabel configuration for hashmod requires non-zero modulus'
-      : `invalid modulus ${c.modulus} for hashmod action`;
+    return bad(
+      'modulus',
+      c.modulus === 0
+        ? 'relabel configuration for hashmod requires non-zero modulus'
+        : `invalid modulus ${c.modulus} for hashmod action`,
+    );
   }
-  if (!(Number.isSafeInteger(c.modulus) && c.modulus >= 0)) return `invalid modulus ${c.modulus}`;
+  if (!(Number.isSafeInteger(c.modulus) && c.modulus >= 0))
+    return bad('modulus', `invalid modulus ${c.modulus}`);
   const needsTarget =
     a === 'replace' ||
     a === 'hashmod' ||
@@ -83,9 +101,12 @@ export function validateRelabelConfig(c: RelabelConfig): string | undefined {
     a === 'keepequal' ||
     a === 'dropequal';
   if (needsTarget && c.targetLabel === '') {
-    return `relabel configuration for ${a} action requires 'target_label' value`;
+    return bad('target_label', `relabel configuration for ${a} action requires 'target_label' value`);
   }
-  const invalidTarget = `${JSON.stringify(c.targetLabel)} is invalid 'target_label' for ${a} action`;
+  const invalidTarget = bad(
+    'target_label',
+    `${JSON.stringify(c.targetLabel)} is invalid 'target_label' for ${a} action`,
+  );
   if (a === 'replace') {
     const ok = c.targetLabel.includes('$')
       ? RELABEL_TARGET.test(c.targetLabel)
@@ -95,30 +116,43 @@ export function validateRelabelConfig(c: RelabelConfig): string | undefined {
   const simple = a === 'lowercase' || a === 'uppercase' || a === 'keepequal' || a === 'dropequal';
   if (simple && !isValidLabelName(c.targetLabel)) return invalidTarget;
   if (simple && c.replacement !== RELABEL_DEFAULTS.replacement) {
-    return `'replacement' can not be set for ${a} action`;
+    return bad('replacement', `'replacement' can not be set for ${a} action`);
   }
   if (a === 'labelmap' && !RELABEL_TARGET.test(c.replacement)) {
-    return `${JSON.stringify(c.replacement)} is invalid 'replacement' for ${a} action`;
+    return bad('replacement', `${JSON.stringify(c.replacement)} is invalid 'replacement' for ${a} action`);
   }
   if (a === 'hashmod' && !isValidLabelName(c.targetLabel)) return invalidTarget;
-  if (
-    (a === 'keepequal' || a === 'dropequal') &&
-    (c.regex !== RELABEL_DEFAULTS.regex ||
-      c.modulus !== 0 ||
-      c.separator !== RELABEL_DEFAULTS.separator ||
-      c.replacement !== RELABEL_DEFAULTS.replacement)
-  ) {
-    return `${a} action requires only 'source_labels' and \`target_label\`, and no other fields`;
+  if (a === 'keepequal' || a === 'dropequal') {
+    const extra: RelabelKey | undefined =
+      c.regex !== RELABEL_DEFAULTS.regex
+        ? 'regex'
+        : c.modulus !== 0
+          ? 'modulus'
+          : c.separator !== RELABEL_DEFAULTS.separator
+            ? 'separator'
+            : c.replacement !== RELABEL_DEFAULTS.replacement
+              ? 'replacement'
+              : undefined;
+    if (extra)
+      return bad(
+        extra,
+        `${a} action requires only 'source_labels' and \`target_label\`, and no other fields`,
+      );
   }
-  if (
-    (a === 'labeldrop' || a === 'labelkeep') &&
-    (c.sourceLabels.length > 0 ||
-      c.targetLabel !== '' ||
-      c.modulus !== 0 ||
-      c.separator !== RELABEL_DEFAULTS.separator ||
-      c.replacement !== RELABEL_DEFAULTS.replacement)
-  ) {
-    return `${a} action requires only 'regex', and no other fields`;
+  if (a === 'labeldrop' || a === 'labelkeep') {
+    const extra: RelabelKey | undefined =
+      c.sourceLabels.length > 0
+        ? 'source_labels'
+        : c.targetLabel !== ''
+          ? 'target_label'
+          : c.modulus !== 0
+            ? 'modulus'
+            : c.separator !== RELABEL_DEFAULTS.separator
+              ? 'separator'
+              : c.replacement !== RELABEL_DEFAULTS.replacement
+                ? 'replacement'
+                : undefined;
+    if (extra) return bad(extra, `${a} action requires only 'regex', and no other fields`);
   }
   return undefined;
 }
@@ -193,7 +227,7 @@ export function parseTemplate(template: string, names: readonly string[]): Templ
 }
 
 /** Expand a parsed template against a match (the first participating group of each ref). */
-export function expandTemplate(t: Template, m: RegExpExecArray): string {
+export function expandTemplate(t: Template, m: Groups): string {
   let out = '';
   for (const p of t) {
     if (typeof p === 'string') out += p;
@@ -208,29 +242,6 @@ export function expandTemplate(t: Template, m: RegExpExecArray): string {
     }
   }
   return out;
-}
-
-/** Go's Regexp.ReplaceAllString with a `g`-flag RegExp (lastIndex is used as the cursor). */
-function replaceAll(re: RegExp, t: Template, src: string): string {
-  let out = '';
-  let lastMatchEnd = 0;
-  let searchPos = 0;
-  while (searchPos <= src.length) {
-    re.lastIndex = searchPos;
-    const m = re.exec(src);
-    if (m === null) break;
-    const a0 = m.index;
-    const a1 = a0 + m[0].length;
-    out += src.slice(lastMatchEnd, a0);
-    // No replacement for an empty match right after the previous match.
-    if (a1 > lastMatchEnd || a0 === 0) out += expandTemplate(t, m);
-    lastMatchEnd = a1;
-    const width = searchPos < src.length ? (src.codePointAt(searchPos)! > 0xffff ? 2 : 1) : 0;
-    if (searchPos + width > a1) searchPos += width;
-    else if (searchPos + 1 > a1) searchPos++;
-    else searchPos = a1;
-  }
-  return out + src.slice(lastMatchEnd);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,13 +286,13 @@ export function goToUpper(s: string): string {
 // ---------------------------------------------------------------------------------------------
 // Compilation
 
-interface Rule {
+/** A rule ready to run: validated, its regex and templates compiled. */
+export interface CompiledRule {
   action: RelabelAction;
   sourceLabels: string[];
   separator: string;
-  re: RegExp;
-  /** Same pattern with the `g` flag, for labelmap's replace-all. */
-  reAll: RegExp;
+  /** The anchored regex (`^(?:regex)$`), guarded against backtracking (./regex.ts). */
+  re: GuardedRegex;
   target: string;
   /** Parsed target template when target_label contains `$`. */
   targetTpl?: Template;
@@ -291,44 +302,45 @@ interface Rule {
 }
 
 /**
- * Compile relabel rules. Missing fields take Prometheus's defaults. Throws RelabelConfigError
- * where Prometheus would refuse the configuration (invalid regex included).
+ * Compile one rule: validated as Prometheus does, its regex compiled once (guarded, ./regex.ts).
+ * Missing fields take Prometheus's defaults. Throws RelabelConfigError (with the key at fault)
+ * where Prometheus would refuse the configuration, an invalid regex included.
  */
-export function compileRelabel(configs: RelabelConfig[]): Relabeler {
-  const rules: Rule[] = configs.map((raw, index) => {
-    const c: RelabelConfig = {
-      sourceLabels: raw.sourceLabels ?? [],
-      separator: raw.separator ?? RELABEL_DEFAULTS.separator,
-      regex: raw.regex ?? RELABEL_DEFAULTS.regex,
-      modulus: raw.modulus ?? 0,
-      targetLabel: raw.targetLabel ?? '',
-      replacement: raw.replacement ?? RELABEL_DEFAULTS.replacement,
-      action: raw.action ?? RELABEL_DEFAULTS.action,
-    };
-    const problem = validateRelabelConfig(c);
-    if (problem !== undefined) throw new RelabelConfigError(`relabel_configs[${index}]: ${problem}`, index);
-    let compiled;
-    let compiledAll;
-    try {
-      compiled = compileRE2('^(?:' + c.regex + ')$');
-      compiledAll = compileRE2('^(?:' + c.regex + ')$', 'g');
-    } catch (e) {
-      throw new RelabelConfigError(`relabel_configs[${index}]: ${(e as Error).message}`, index);
-    }
-    const names = compiled.names;
-    return {
-      action: c.action,
-      sourceLabels: c.sourceLabels,
-      separator: c.separator,
-      re: compiled.re,
-      reAll: compiledAll.re,
-      target: c.targetLabel,
-      targetTpl: c.targetLabel.includes('$') ? parseTemplate(c.targetLabel, names) : undefined,
-      replacement: c.replacement,
-      replTpl: parseTemplate(c.replacement, names),
-      modulus: BigInt(c.modulus),
-    };
-  });
+export function compileRule(raw: RelabelConfig, index = -1): CompiledRule {
+  const c: RelabelConfig = {
+    sourceLabels: raw.sourceLabels ?? [],
+    separator: raw.separator ?? RELABEL_DEFAULTS.separator,
+    regex: raw.regex ?? RELABEL_DEFAULTS.regex,
+    modulus: raw.modulus ?? 0,
+    targetLabel: raw.targetLabel ?? '',
+    replacement: raw.replacement ?? RELABEL_DEFAULTS.replacement,
+    action: raw.action ?? RELABEL_DEFAULTS.action,
+  };
+  const where = index >= 0 ? `relabel_configs[${index}]: ` : '';
+  const problem = validateRelabelConfig(c);
+  if (problem !== undefined) throw new RelabelConfigError(where + problem.message, index, problem.key);
+  let compiled;
+  try {
+    compiled = compileAnchored(c.regex);
+  } catch (e) {
+    throw new RelabelConfigError(where + (e as Error).message, index, 'regex');
+  }
+  const names = compiled.names;
+  return {
+    action: c.action,
+    sourceLabels: c.sourceLabels,
+    separator: c.separator,
+    re: compiled.re,
+    target: c.targetLabel,
+    targetTpl: c.targetLabel.includes('$') ? parseTemplate(c.targetLabel, names) : undefined,
+    replacement: c.replacement,
+    replTpl: parseTemplate(c.replacement, names),
+    modulus: BigInt(c.modulus),
+  };
+}
+
+/** Apply compiled rules in order (see Relabeler). */
+export function relabeler(rules: readonly CompiledRule[]): Relabeler {
   // labelmap's result depends on label order when two names map to the same target (the last
   // one wins); keep track of the order in which Prometheus's labels.Builder would range.
   const track = rules.some((r) => r.action === 'labelmap');
@@ -337,6 +349,11 @@ export function compileRelabel(configs: RelabelConfig[]): Relabeler {
     for (const r of rules) if (!apply(r, lb)) return false;
     return true;
   };
+}
+
+/** Compile a list of rules (tests, and instances built without the config loader). */
+export function compileRelabel(configs: RelabelConfig[]): Relabeler {
+  return relabeler(configs.map((c, i) => compileRule(c, i)));
 }
 
 /** labels.Builder semantics over a Map, tracking added names in order (only when needed). */
@@ -394,7 +411,7 @@ function compareCodePoints(a: string, b: string): number {
   return a.length - b.length;
 }
 
-function sourceValue(r: Rule, lb: Builder): string {
+function sourceValue(r: CompiledRule, lb: Builder): string {
   const s = r.sourceLabels;
   if (s.length === 1) return lb.get(s[0]);
   let v = '';
@@ -402,7 +419,7 @@ function sourceValue(r: Rule, lb: Builder): string {
   return v;
 }
 
-function apply(r: Rule, lb: Builder): boolean {
+function apply(r: CompiledRule, lb: Builder): boolean {
   switch (r.action) {
     case 'drop':
       return !r.re.test(sourceValue(r, lb));
@@ -432,8 +449,10 @@ function apply(r: Rule, lb: Builder): boolean {
       return true;
     }
     case 'labelmap':
+      // Go's ReplaceAllString with an anchored regex: at most one match, the whole name.
       for (const [name, value] of lb.snapshot()) {
-        if (r.re.test(name)) lb.set(replaceAll(r.reAll, r.replTpl, name), value);
+        const m = r.re.exec(name);
+        if (m !== null) lb.set(expandTemplate(r.replTpl, m), value);
       }
       return true;
     case 'labeldrop':

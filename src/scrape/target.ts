@@ -112,7 +112,10 @@ export class ScrapeTarget {
       honorTimestamps: instance.honorTimestamps,
       keepMetric: (name) => (!hasPass || pass(name)) && !drop(name),
       ignoreLabel: ignoreKeys,
-      relabel: instance.relabelConfigs.length ? compileRelabel(instance.relabelConfigs) : undefined,
+      // compiled by the config loader; instances built in code (tests) compile theirs here
+      relabel:
+        instance.relabel ??
+        (instance.relabelConfigs.length ? compileRelabel(instance.relabelConfigs) : undefined),
       sampleLimit: instance.sampleLimit,
       labelLimit: instance.labelLimit,
       labelValueLengthLimit: instance.labelValueLengthLimit,
