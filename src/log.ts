@@ -40,7 +40,7 @@ function textStream(out: NodeJS.WritableStream): Writable {
             .map(([k, v]) => `${k}=${typeof v === 'string' && !/\s|"/.test(v) ? v : JSON.stringify(v)}`)
             .join(' ');
           out.write(
-            `${new Date(Number(time)).toISOString()} ${LEVELS[Number(level)] ?? level} ${msg ?? ''}${kv ? ' ' + kv : ''}\n`,
+            `${new Date(Number(time)).toISOString()} ${LEVELS[Number(level)] ?? String(level).toUpperCase()} ${msg ?? ''}${kv ? ' ' + kv : ''}\n`,
           );
         } catch {
           out.write(line + '\n');
@@ -56,6 +56,12 @@ export function createLogger(
   format: 'text' | 'json',
   out: NodeJS.WritableStream = process.stderr,
 ): Logger {
-  const opts = { level, redact: { paths: REDACT, censor: '<redacted>' }, base: undefined };
+  const opts = {
+    level,
+    redact: { paths: REDACT, censor: '<redacted>' },
+    base: undefined,
+    // "level":"warn", not 40: readable in JSON logs and matched by log pipelines without a table
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
   return format === 'json' ? pino(opts, out as never) : pino(opts, textStream(out));
 }

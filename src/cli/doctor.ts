@@ -9,6 +9,7 @@ import { TargetClient, jwtExpiry, tokenExpiryNote } from '../scrape/client.js';
 import { classifyNetworkError, ScrapeError } from '../scrape/errors.js';
 import { TextParser, Entry } from '../parse/text.js';
 import { VERSION } from '../version.js';
+import { ScrapeTarget } from '../scrape/target.js';
 import { inputList, type ConfigOptions } from './options.js';
 import { errnoCode } from '../errno.js';
 
@@ -57,8 +58,10 @@ export async function diagnoseTargets(config: Config): Promise<Diagnosis[]> {
   for (const input of config.inputs) {
     for (const inst of input.instances) {
       for (const url of inst.urls) {
-        const job = inst.labels.job ?? input.name;
-        const subject = `target ${job} ${url}`;
+        // the job it is sent with, worked out as the scrape does (labels, url label, "-")
+        const target = new ScrapeTarget(inst, url, config.global, config.writerOpt);
+        void target.stop();
+        const subject = `target ${target.job || '(no job label)'} ${target.displayUrl}`;
         probes.push(
           (async (): Promise<Diagnosis> => {
             const client = new TargetClient(new URL(url), {

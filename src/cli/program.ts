@@ -1,6 +1,7 @@
 // nodegraf command line (SPEC §2). Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/types.js';
+import { UsageError } from './options.js';
 import { LOG_LEVELS } from '../config/types.js';
 import { VERSION } from '../version.js';
 
@@ -13,9 +14,6 @@ function commonOptions(cmd: Command): Command {
       new Option('--log-level <level>', 'log level (overrides [log] level)').choices([...LOG_LEVELS]),
     );
 }
-
-/** A command line that cannot work: exit 2 with the message. */
-export class UsageError extends Error {}
 
 function fail(err: unknown): never {
   if (err instanceof UsageError) {

@@ -1,9 +1,9 @@
 // `nodegraf --test`: scrape and print, write nothing (Categraf's test mode).
 import { loadConfig } from '../config/load.js';
 import { ScrapeManager } from '../scrape/manager.js';
-import type { ScrapeReport } from '../scrape/target.js';
+import { describeJob, type ScrapeReport } from '../scrape/target.js';
 import { createLogger } from '../log.js';
-import { inputList, type ConfigOptions } from './options.js';
+import { inputList, noTargetsMessage, type ConfigOptions } from './options.js';
 import { PrintSink, type PrintFormat } from './print-sink.js';
 
 export interface TestOptions extends ConfigOptions {
@@ -13,10 +13,10 @@ export interface TestOptions extends ConfigOptions {
 
 function reportLine(r: ScrapeReport): string {
   if (!r.up)
-    return `target ${r.target} (job ${r.job || '-'}): DOWN: ${r.error?.describe() ?? 'unknown error'}`;
+    return `target ${r.target} (${describeJob(r.job)}): DOWN: ${r.error?.describe() ?? 'unknown error'}`;
   const s = r.stats!;
   const warn = r.warning ? `; ${r.warning}` : '';
-  return `target ${r.target} (job ${r.job || '-'}): up, ${s.scraped} samples in ${r.durationMs.toFixed(0)} ms${warn}`;
+  return `target ${r.target} (${describeJob(r.job)}): up, ${s.scraped} samples in ${r.durationMs.toFixed(0)} ms${warn}`;
 }
 
 export async function runTest(o: TestOptions): Promise<number> {
@@ -26,7 +26,7 @@ export async function runTest(o: TestOptions): Promise<number> {
   const sink = new PrintSink(process.stdout, o.format);
   const manager = new ScrapeManager(config, sink, log);
   if (manager.targets.length === 0) {
-    process.stderr.write(`no targets: ${o.configs} has no input.prometheus/*.toml instances with urls\n`);
+    process.stderr.write(noTargetsMessage(o.configs, inputList(o)) + '\n');
     return 2;
   }
   if (o.once) {

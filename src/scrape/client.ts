@@ -102,11 +102,14 @@ export class TargetClient {
     return token;
   }
 
+  /** What a 401 says about the token: its file and state (expiry when it is a JWT). */
   private tokenNote(): string {
-    if (!this.opts.bearerTokenFile && !this.opts.bearerTokenString) return 'no bearer token configured';
-    return Number.isFinite(this.tokenExpiry)
-      ? tokenExpiryNote(this.opts.bearerTokenFile, this.tokenExpiry)
-      : '';
+    const file = this.opts.bearerTokenFile;
+    if (!file && !this.opts.bearerTokenString) return 'no bearer token configured';
+    if (Number.isFinite(this.tokenExpiry)) return tokenExpiryNote(file, this.tokenExpiry);
+    const token = file ? this.lastToken : (this.opts.bearerTokenString ?? '');
+    const where = file ? `token in ${file}` : 'bearer_token_string';
+    return `${where} (${token.length} characters) is not a JWT, so its expiry is unknown; the server refused it`;
   }
 
   /** The whole (decompressed) body at once: for `doctor`. */

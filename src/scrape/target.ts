@@ -25,6 +25,14 @@ export interface ScrapeReport {
 
 export type TargetHealth = 'unknown' | 'up' | 'down';
 
+/**
+ * The job of a target as every command shows it: the `job` label it is sent with, or a note that
+ * it has none (nodegraf adds no job of its own; set `labels = { job = "..." }`).
+ */
+export function describeJob(job: string): string {
+  return job ? `job ${job}` : 'no job label';
+}
+
 /** Expand Categraf's url_label_value template over a URL. */
 export function expandUrlTemplate(template: string, u: URL): string {
   const fields: Record<string, string> = {
