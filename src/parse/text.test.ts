@@ -382,9 +382,20 @@ describe('properties', () => {
   test('arbitrary input never throws, and every line is a sample, a comment, blank or an error', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 200 }), fc.boolean(), (s, openMetrics) => {
-        const r = parseAll(Buffer.from(s), { openMetrics, validate: openMetrics });
-        for (const e of r.errors) assert.ok(e.line >= 1);
-        if (openMetrics) validateOpenMetrics(Buffer.from(s));
+        const buf = Buffer.from(s);
+        const r = parseAll(buf, { openMetrics, validate: openMetrics });
+        const lines = buf.toString('utf8').split('\n');
+        for (const e of r.errors) {
+          // an error names a line of the input (a missing "# EOF" the line after the last) ...
+          const last = /missing "# EOF"/.test(e.message) ? lines.length + 1 : lines.length;
+          assert.ok(e.line >= 1 && e.line <= last, `line ${e.line} of ${lines.length}: ${e.message}`);
+          // ... and, in the 0.0.4 format (where errors are per line), that very line is the bad one
+          if (!openMetrics) {
+            const alone = parseAll(Buffer.from(lines[e.line - 1] + '\n'), { openMetrics: false });
+            assert.ok(alone.errors.length > 0, `line ${e.line} (${JSON.stringify(lines[e.line - 1])}) parses alone`);
+          }
+        }
+        if (openMetrics) validateOpenMetrics(buf);
       }),
       { numRuns: 500 },
     );

@@ -127,6 +127,19 @@ test('malformed lines are counted with their line number and the rest is used', 
   );
 });
 
+test('a series with the same label name twice is a malformed line, with its line number', () => {
+  const p = new TargetPipeline(opts());
+  const r = run(p, 'ok 1\nm{a="1",b="2",a="3"} 2\nok2 3\n');
+  assert.equal(r.stats.invalidLines, 1);
+  assert.equal(r.stats.firstError, 'line 2: duplicate label name "a"');
+  assert.deepEqual(
+    r.samples.map((s) => labelsOf(s).__name__),
+    ['ok', 'ok2'],
+  );
+  // and again from the cache on the next scrape
+  assert.equal(run(p, 'ok 1\nm{a="1",b="2",a="3"} 2\n').stats.firstError, 'line 2: duplicate label name "a"');
+});
+
 test('metric filters, ignored label keys and duplicates', () => {
   const p = new TargetPipeline(
     opts({ keepMetric: (n) => !n.startsWith('go_'), ignoreLabel: (k) => k === 'id' }),

@@ -175,14 +175,26 @@ describe('failures', () => {
     const hung = await startFixtureServer({ routes: { '/metrics': PAYLOAD }, hang: true });
     const fast = await startFixtureServer({ routes: { '/metrics': PAYLOAD } });
     try {
-      const slowScrape = scrapeOnce(`${hung.url}/metrics`, { timeoutMs: 800 });
-      const fastResult = await scrapeOnce(`${fast.url}/metrics`);
-      // the fast target finished while the hung one is still waiting
-      assert.equal(fastResult.report.up, true);
-      const r = await slowScrape;
-      assert.equal(r.report.up, false);
-      assert.equal(r.report.error?.kind, 'timeout');
-      assert.match(r.report.error!.message, /800 ms/);
+      const done: string[] = [];
+      // both scrapes start together; the hung one can only end at its 800 ms timeout
+      const slowScrape = scrapeOnce(`${hung.url}/metrics`, { timeoutMs: 800 }).then((r) => {
+        done.push('hung');
+        return r;
+      });
+      const fastScrape = scrapeOnce(`${fast.url}/metrics`).then((r) => {
+        done.push('fast');
+        return r;
+      });
+      const [slow, quick] = await Promise.all([slowScrape, fastScrape]);
+      assert.deepEqual(done, ['fast', 'hung'], 'the fast target finished while the hung one waited');
+      assert.equal(quick.report.up, true);
+      assert.ok(
+        quick.report.durationMs < 800,
+        `the fast scrape took ${quick.report.durationMs} ms: it waited for the hung one`,
+      );
+      assert.equal(slow.report.up, false);
+      assert.equal(slow.report.error?.kind, 'timeout');
+      assert.match(slow.report.error!.message, /800 ms/);
     } finally {
       await hung.close();
       await fast.close();
@@ -344,9 +356,11 @@ describe('HTTPS and credentials (kubelet-like)', () => {
       testWriterOpt,
     );
     const sink = new Collect();
+    const before = srv.requests.length;
     const r1 = await t.scrape(sink);
     assert.equal(r1.error?.kind, 'unauthorized');
     assert.match(r1.error!.describe(), /bearer token is missing, invalid or expired/);
+    assert.equal(srv.requests.length - before, 2, 'one request, and one retry after re-reading the file');
     const n = srv.requests.length;
     writeFileSync(f, 'good-token'); // the kubelet rotated the projected token
     const r2 = await t.scrape(sink);
