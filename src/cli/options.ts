@@ -30,6 +30,8 @@ export function targetCount(config: Config): number {
 
 /** What to say when a configuration has nothing to scrape. */
 export function noTargetsMessage(dir: string, inputs: string[] | undefined): string {
-  const which = inputs ? inputs.map((n) => `input.${n}/`).join(', ') : 'input.prometheus/, input.kube_proxy/ or input.kubelet/';
+  const which = inputs
+    ? inputs.map((n) => `input.${n}/`).join(', ')
+    : 'input.prometheus/, input.kube_proxy/ or input.kubelet/';
   return `no targets: ${dir} has no [[instances]] with urls in ${which} (*.toml files)`;
 }

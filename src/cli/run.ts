@@ -7,7 +7,8 @@ import { Runtime } from './runtime.js';
 export async function runAgent(o: ConfigOptions): Promise<void> {
   const inputs = inputList(o);
   const { config, warnings } = loadConfig(o.configs, { inputs });
-  if (targetCount(config) === 0) throw new UsageError(noTargetsMessage(o.configs, inputs) + ': nothing to do');
+  if (targetCount(config) === 0)
+    throw new UsageError(noTargetsMessage(o.configs, inputs) + ': nothing to do');
   const log = createLogger(o.logLevel ?? config.log.level, config.log.format);
   for (const w of warnings) log.warn({ file: w.file, line: w.line, key: w.key }, w.message);
   const rt = new Runtime({ configDir: o.configs, inputs }, log);

@@ -97,7 +97,11 @@ export class Table {
    * configuration folder, so it means the same whatever the working directory (docs/configuration.md).
    */
   filePath(key: string, value: string): string {
-    const v = this.expand(key, value);
+    return this.resolvePath(this.expand(key, value));
+  }
+
+  /** An already expanded path, relative ones resolved against the configuration folder. */
+  resolvePath(v: string): string {
     return v && !isAbsolute(v) ? resolve(this.ctx.configDir, v) : v;
   }
 

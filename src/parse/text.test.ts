@@ -392,7 +392,10 @@ describe('properties', () => {
           // ... and, in the 0.0.4 format (where errors are per line), that very line is the bad one
           if (!openMetrics) {
             const alone = parseAll(Buffer.from(lines[e.line - 1] + '\n'), { openMetrics: false });
-            assert.ok(alone.errors.length > 0, `line ${e.line} (${JSON.stringify(lines[e.line - 1])}) parses alone`);
+            assert.ok(
+              alone.errors.length > 0,
+              `line ${e.line} (${JSON.stringify(lines[e.line - 1])}) parses alone`,
+            );
           }
         }
         if (openMetrics) validateOpenMetrics(buf);
