@@ -57,7 +57,15 @@ export async function startFaultProxy(
           return;
         }
         if ('delayMs' in fault) {
-          await new Promise((r) => setTimeout(r, fault.delayMs));
+          // a delay ends early when the connection goes (proxy closed, client gave up)
+          await new Promise<void>((r) => {
+            const t = setTimeout(r, fault.delayMs);
+            req.socket.once('close', () => {
+              clearTimeout(t);
+              r();
+            });
+          });
+          if (req.socket.destroyed) return;
           return forward(req, body, res);
         }
         proxy.answered.push(fault.status);
