@@ -286,10 +286,9 @@ describe('small things a first day of use runs into', () => {
 
   test('--log-level debug logs every scrape and every request', async () => {
     const rx = await startWriteReceiver();
-    const port = await freePort();
     const c = conf(
       sub('debug'),
-      `[global]\ninterval = 1\n[[writers]]\nurl = "${rx.url}"\n[queue]\ndir = ""\n[http]\naddress = "127.0.0.1:${port}"\n`,
+      `[global]\ninterval = 1\n[[writers]]\nurl = "${rx.url}"\n[queue]\ndir = ""\n[http]\naddress = "127.0.0.1:0"\n`,
     );
     const child = spawn(
       process.execPath,

@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { createLogger } from '../log.js';
 import { startFixtureServer, type FixtureServer } from '../testing/fixture-server.js';
-import { freePort, waitFor } from '../testing/net.js';
+import { waitFor } from '../testing/net.js';
 import { peerMissing, PROMTOOL_BIN } from '../testing/peers.js';
 import { startWriteReceiver, type WriteReceiver } from '../testing/receiver.js';
 import { Runtime } from './runtime.js';
@@ -67,7 +67,7 @@ url = "${rx.url}?access_token=${SECRET}"
 [queue]
 dir = "${join(dir, 'queue')}"
 [http]
-address = "${base.slice(7)}"
+address = "127.0.0.1:0"
 `,
     );
 
@@ -78,11 +78,11 @@ address = "${base.slice(7)}"
     a = await startFixtureServer({ routes: { '/metrics': payload('series_a', 20) } });
     b = await startFixtureServer({ routes: { '/metrics': payload('series_b', 30) } });
     rx = await startWriteReceiver();
-    base = `http://127.0.0.1:${await freePort()}`;
     writeMain();
     writeInputs([a, b]);
     rt = new Runtime({ configDir: conf }, mem.log);
     await rt.start();
+    base = `http://${rt.server!.address}`; // port 0: no port picked in advance that another test could take
     await rt.manager.scrapeAll(); // the schedule is an hour: scrapes are driven by the test
     await waitFor('delivery', () => rt.writers[0].idle && rx.samples().length >= 60);
   });
