@@ -3,6 +3,18 @@
 import { uncompressSync } from 'snappy';
 import { STALE_NAN_BYTES, varintLength, writeVarint, type EncodedLabels, type LabelPairs } from './encode.js';
 
+/** The varint at `p` and the offset after it. */
+function varintAt(b: Buffer, p: number): [number, number] {
+  let v = 0;
+  let mul = 1;
+  for (;;) {
+    const c = b[p++];
+    v += (c & 0x7f) * mul;
+    if (c < 128) return [v, p];
+    mul *= 128;
+  }
+}
+
 /** Decode the labels field written by `encodeLabels` (for `--test` output and tests). */
 export function decodeLabels(buf: Uint8Array | EncodedLabels): LabelPairs {
   const out: LabelPairs = [];
@@ -12,14 +24,9 @@ export function decodeLabels(buf: Uint8Array | EncodedLabels): LabelPairs {
       : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   let p = 0;
   const readVarint = (): number => {
-    let v = 0;
-    let mul = 1;
-    for (;;) {
-      const c = b[p++];
-      v += (c & 0x7f) * mul;
-      if (c < 128) return v;
-      mul *= 128;
-    }
+    const [v, next] = varintAt(b, p);
+    p = next;
+    return v;
   };
   while (p < b.length) {
     p++; // tag 0x0a
@@ -53,14 +60,9 @@ export function decodeWriteRequest(body: Uint8Array): DecodedSample[] {
   const out: DecodedSample[] = [];
   let p = 0;
   const readVarint = (): number => {
-    let v = 0;
-    let mul = 1;
-    for (;;) {
-      const c = b[p++];
-      v += (c & 0x7f) * mul;
-      if (c < 128) return v;
-      mul *= 128;
-    }
+    const [v, next] = varintAt(b, p);
+    p = next;
+    return v;
   };
   while (p < b.length) {
     if (b[p++] !== 0x0a) throw new Error(`unexpected field in WriteRequest at ${p - 1}`);

@@ -122,39 +122,39 @@ export function validateRelabelConfig(c: RelabelConfig): RelabelProblem | undefi
     return bad('replacement', `${JSON.stringify(c.replacement)} is invalid 'replacement' for ${a} action`);
   }
   if (a === 'hashmod' && !isValidLabelName(c.targetLabel)) return invalidTarget;
-  if (a === 'keepequal' || a === 'dropequal') {
-    const extra: RelabelKey | undefined =
-      c.regex !== RELABEL_DEFAULTS.regex
-        ? 'regex'
-        : c.modulus !== 0
-          ? 'modulus'
-          : c.separator !== RELABEL_DEFAULTS.separator
-            ? 'separator'
-            : c.replacement !== RELABEL_DEFAULTS.replacement
-              ? 'replacement'
-              : undefined;
-    if (extra)
-      return bad(
-        extra,
-        `${a} action requires only 'source_labels' and \`target_label\`, and no other fields`,
-      );
-  }
-  if (a === 'labeldrop' || a === 'labelkeep') {
-    const extra: RelabelKey | undefined =
-      c.sourceLabels.length > 0
-        ? 'source_labels'
-        : c.targetLabel !== ''
-          ? 'target_label'
-          : c.modulus !== 0
-            ? 'modulus'
-            : c.separator !== RELABEL_DEFAULTS.separator
-              ? 'separator'
-              : c.replacement !== RELABEL_DEFAULTS.replacement
-                ? 'replacement'
-                : undefined;
-    if (extra) return bad(extra, `${a} action requires only 'regex', and no other fields`);
+  // keepequal/dropequal take only source_labels and target_label; labeldrop/labelkeep only regex
+  const onlyFor: Partial<Record<RelabelAction, [RelabelKey[], string]>> = {
+    keepequal: [['regex', 'modulus', 'separator', 'replacement'], "'source_labels' and `target_label`"],
+    dropequal: [['regex', 'modulus', 'separator', 'replacement'], "'source_labels' and `target_label`"],
+    labeldrop: [['source_labels', 'target_label', 'modulus', 'separator', 'replacement'], "'regex'"],
+    labelkeep: [['source_labels', 'target_label', 'modulus', 'separator', 'replacement'], "'regex'"],
+  };
+  const only = onlyFor[a];
+  if (only) {
+    const extra = only[0].find((k) => isSet(c, k));
+    if (extra) return bad(extra, `${a} action requires only ${only[1]}, and no other fields`);
   }
   return undefined;
+}
+
+/** Whether a rule sets `key` to something other than its default. */
+function isSet(c: RelabelConfig, key: RelabelKey): boolean {
+  switch (key) {
+    case 'source_labels':
+      return c.sourceLabels.length > 0;
+    case 'target_label':
+      return c.targetLabel !== '';
+    case 'modulus':
+      return c.modulus !== 0;
+    case 'separator':
+      return c.separator !== RELABEL_DEFAULTS.separator;
+    case 'replacement':
+      return c.replacement !== RELABEL_DEFAULTS.replacement;
+    case 'regex':
+      return c.regex !== RELABEL_DEFAULTS.regex;
+    case 'action':
+      return c.action !== RELABEL_DEFAULTS.action;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

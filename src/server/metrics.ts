@@ -13,6 +13,45 @@ const MISNAMED_DEFAULTS = [
   'nodejs_active_resources_total',
 ];
 
+type Kind = 'gauge' | 'counter';
+
+/**
+ * A family whose series are read from the agent's state at every scrape of /metrics: `rows` gives
+ * each series' labels and current value (for a counter, its total since start).
+ */
+function family(
+  reg: Registry,
+  kind: Kind,
+  name: string,
+  help: string,
+  labelNames: string[],
+  rows: () => Array<[Record<string, string>, number]>,
+): void {
+  if (kind === 'gauge') {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [reg],
+      collect() {
+        this.reset();
+        for (const [labels, v] of rows()) this.set(labels, v);
+      },
+    });
+  } else {
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [reg],
+      collect() {
+        this.reset();
+        for (const [labels, v] of rows()) this.inc(labels, v);
+      },
+    });
+  }
+}
+
 export class OwnMetrics {
   readonly registry = new Registry();
   private readonly latency: Histogram<'writer'>;
@@ -29,34 +68,10 @@ export class OwnMetrics {
       registers: [reg],
     }).set({ version: VERSION, nodejs_version: process.version }, 1);
 
-    const tl = ['target', 'job'] as const;
-    const perTarget = (
-      kind: 'gauge' | 'counter',
-      name: string,
-      help: string,
-      get: (t: TargetJson) => number,
-    ) =>
-      kind === 'gauge'
-        ? new Gauge({
-            name,
-            help,
-            labelNames: tl,
-            registers: [reg],
-            collect() {
-              this.reset();
-              for (const t of targetsJson(rt)) this.set({ target: t.url, job: t.job }, get(t));
-            },
-          })
-        : new Counter({
-            name,
-            help,
-            labelNames: tl,
-            registers: [reg],
-            collect() {
-              this.reset();
-              for (const t of targetsJson(rt)) this.inc({ target: t.url, job: t.job }, get(t));
-            },
-          });
+    const perTarget = (kind: Kind, name: string, help: string, get: (t: TargetJson) => number) =>
+      family(reg, kind, name, help, ['target', 'job'], () =>
+        targetsJson(rt).map((t) => [{ target: t.url, job: t.job }, get(t)]),
+      );
     perTarget(
       'gauge',
       'nodegraf_target_up',
@@ -93,56 +108,30 @@ export class OwnMetrics {
       'Failed scrapes of the target since start.',
       (t) => t.failures,
     );
-    new Gauge({
-      name: 'nodegraf_target_token_expiry_timestamp_seconds',
-      help: 'Expiry (JWT exp, seconds since the epoch) of the bearer token the target was last scraped with.',
-      labelNames: tl,
-      registers: [reg],
-      collect() {
-        this.reset();
-        for (const t of targetsJson(rt)) {
-          if (t.tokenExpiry) this.set({ target: t.url, job: t.job }, Date.parse(t.tokenExpiry) / 1000);
-        }
-      },
-    });
-    new Counter({
-      name: 'nodegraf_scraped_samples_total',
-      help: 'Samples read from target payloads (synthetic up/scrape_* series not included).',
-      registers: [reg],
-      collect() {
-        this.reset();
-        this.inc(rt.scrapedSamples);
-      },
-    });
+    family(
+      reg,
+      'gauge',
+      'nodegraf_target_token_expiry_timestamp_seconds',
+      'Expiry (JWT exp, seconds since the epoch) of the bearer token the target was last scraped with.',
+      ['target', 'job'],
+      () =>
+        targetsJson(rt)
+          .filter((t) => t.tokenExpiry)
+          .map((t) => [{ target: t.url, job: t.job }, Date.parse(t.tokenExpiry!) / 1000]),
+    );
+    const single = (kind: Kind, name: string, help: string, get: () => number) =>
+      family(reg, kind, name, help, [], () => [[{}, get()]]);
+    single(
+      'counter',
+      'nodegraf_scraped_samples_total',
+      'Samples read from target payloads (synthetic up/scrape_* series not included).',
+      () => rt.scrapedSamples,
+    );
 
-    const wl = ['writer'] as const;
-    const perWriter = (
-      kind: 'gauge' | 'counter',
-      name: string,
-      help: string,
-      get: (w: WriterJson) => number,
-    ) =>
-      kind === 'counter'
-        ? new Counter({
-            name,
-            help,
-            labelNames: wl,
-            registers: [reg],
-            collect() {
-              this.reset();
-              for (const w of writersJson(rt)) this.inc({ writer: w.name }, get(w));
-            },
-          })
-        : new Gauge({
-            name,
-            help,
-            labelNames: wl,
-            registers: [reg],
-            collect() {
-              this.reset();
-              for (const w of writersJson(rt)) this.set({ writer: w.name }, get(w));
-            },
-          });
+    const perWriter = (kind: Kind, name: string, help: string, get: (w: WriterJson) => number) =>
+      family(reg, kind, name, help, ['writer'], () =>
+        writersJson(rt).map((w) => [{ writer: w.name }, get(w)]),
+      );
     perWriter(
       'counter',
       'nodegraf_writer_sent_samples_total',
@@ -195,52 +184,41 @@ export class OwnMetrics {
       'When the store last accepted a request (seconds since the epoch; 0: never).',
       (w) => (w.lastSuccess ? Date.parse(w.lastSuccess) / 1000 : 0),
     );
-    new Counter({
-      name: 'nodegraf_writer_dropped_samples_total',
-      help: 'Samples dropped, by reason: rejected (4xx), queue_full, disk_full (oldest dropped), disk_error, shutdown.',
-      labelNames: ['writer', 'reason'],
-      registers: [reg],
-      collect() {
-        this.reset();
-        for (const w of writersJson(rt)) {
-          for (const [reason, n] of Object.entries(w.droppedSamples)) this.inc({ writer: w.name, reason }, n);
-        }
-      },
-    });
+    family(
+      reg,
+      'counter',
+      'nodegraf_writer_dropped_samples_total',
+      'Samples dropped, by reason: rejected (4xx), queue_full, disk_full (oldest dropped), disk_error, shutdown.',
+      ['writer', 'reason'],
+      () =>
+        writersJson(rt).flatMap((w) =>
+          Object.entries(w.droppedSamples).map(([reason, n]): [Record<string, string>, number] => [
+            { writer: w.name, reason },
+            n,
+          ]),
+        ),
+    );
     this.latency = new Histogram({
       name: 'nodegraf_writer_request_duration_seconds',
       help: 'Remote-write request latency (answered requests; network errors not included).',
-      labelNames: wl,
+      labelNames: ['writer'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [reg],
     });
 
-    new Counter({
-      name: 'nodegraf_config_reloads_total',
-      help: 'Successful configuration reloads.',
-      registers: [reg],
-      collect() {
-        this.reset();
-        this.inc(rt.reloads);
-      },
-    });
-    new Counter({
-      name: 'nodegraf_config_reload_failures_total',
-      help: 'Reloads refused because the new configuration is invalid (the running one is kept).',
-      registers: [reg],
-      collect() {
-        this.reset();
-        this.inc(rt.reloadFailures);
-      },
-    });
-    new Gauge({
-      name: 'nodegraf_config_last_reload_successful',
-      help: '0 after a failed reload, until the next successful one.',
-      registers: [reg],
-      collect() {
-        this.set(rt.lastReloadOk ? 1 : 0);
-      },
-    });
+    single('counter', 'nodegraf_config_reloads_total', 'Successful configuration reloads.', () => rt.reloads);
+    single(
+      'counter',
+      'nodegraf_config_reload_failures_total',
+      'Reloads refused because the new configuration is invalid (the running one is kept).',
+      () => rt.reloadFailures,
+    );
+    single(
+      'gauge',
+      'nodegraf_config_last_reload_successful',
+      '0 after a failed reload, until the next successful one.',
+      () => (rt.lastReloadOk ? 1 : 0),
+    );
   }
 
   /** For the writers: one answered request and its latency. */
