@@ -63,7 +63,7 @@ export class Runtime implements AgentView {
   async start(initial?: Config): Promise<void> {
     this.config = initial ?? this.load();
     if (this.config.http.enable) this.server = new AgentServer(this, this.log);
-    this.writers = await this.startWriters(this.config.writers, []);
+    this.writers = await this.startWriters(this.config.writers);
     this.fanout = new Fanout(this.writers, this.opts.observers);
     this.manager = new ScrapeManager(this.config, this.fanout, this.log);
     const count = (r: ScrapeReport) => {
@@ -107,14 +107,26 @@ export class Runtime implements AgentView {
     });
   }
 
-  private async startWriters(wanted: WriterConfig[], keep: RemoteWriter[]): Promise<RemoteWriter[]> {
-    const next = this.planWriters(wanted, keep);
-    await Promise.all(next.filter((w) => !keep.includes(w)).map((w) => w.start()));
+  private async startWriters(wanted: WriterConfig[]): Promise<RemoteWriter[]> {
+    const next = this.planWriters(wanted, []);
+    await Promise.all(next.map((w) => w.start()));
     return next;
   }
 
+  /** The reload in progress: reloads run one after the other, and a shutdown waits for one. */
+  private reloading: Promise<void> = Promise.resolve();
+
   /** Re-read the configuration; on error keep running with the old one. */
-  async reload(): Promise<void> {
+  reload(): Promise<void> {
+    const next = this.reloading.then(() => {
+      if (this.stopping) throw new Error('the agent is stopping');
+      return this.reloadNow();
+    });
+    this.reloading = next.catch(() => undefined);
+    return next;
+  }
+
+  private async reloadNow(): Promise<void> {
     let config: Config;
     try {
       config = this.load();
@@ -181,6 +193,7 @@ export class Runtime implements AgentView {
     if (this.stopping) return;
     this.stopping = true;
     this.ready = false;
+    await this.reloading;
     await this.manager?.stop(true);
     await this.closeWriters(this.writers);
     await this.server?.close();

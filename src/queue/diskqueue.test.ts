@@ -75,7 +75,7 @@ test('FIFO across many segments, concurrent calls, consumed segments deleted', a
   const total = 400;
   let next = 0;
   let expectSamples = 0;
-  const appendOne = (): Promise<void> => {
+  const appendOne = (): Promise<unknown> => {
     const seq = next++;
     expectSamples += seq % 9;
     return q.append(makeBody(seq, 8 + Math.floor(r() * 3000)), seq % 9);

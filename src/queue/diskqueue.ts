@@ -222,6 +222,12 @@ interface Segment {
   samples: number;
 }
 
+/** Where a record starts: its segment and byte offset. */
+export interface RecordPosition {
+  seq: number;
+  offset: number;
+}
+
 interface Peeked {
   seq: number;
   offset: number;
@@ -340,8 +346,9 @@ export class DiskQueue {
 
   /** Appends one record. Written to the file before resolving; fsynced within a second and when
    * its segment is closed. Never throws because the queue is full (drops oldest); throws an
-   * Error with the errno `code` on disk errors, leaving the queue as it was. */
-  append(body: Buffer, samples: number): Promise<void> {
+   * Error with the errno `code` on disk errors, leaving the queue as it was. Resolves with where
+   * the record starts (for `ackAt`), or undefined when it was too large to keep (dropped). */
+  append(body: Buffer, samples: number): Promise<RecordPosition | undefined> {
     if (!(body instanceof Uint8Array))
       return Promise.reject(new TypeError('diskqueue: body must be a Buffer'));
     if (!Number.isInteger(samples) || samples < 0 || samples > 0xffffffff) {
@@ -366,6 +373,20 @@ export class DiskQueue {
    * (maxBytes) since it was peeked. */
   ack(): Promise<void> {
     return this.run(() => this.doAck());
+  }
+
+  /**
+   * Removes the oldest record if it is the one appended at `pos`; a no-op (false) if that record is
+   * gone (dropped to respect maxBytes, or corrupt). For a record acknowledged without a peek.
+   */
+  ackAt(pos: RecordPosition): Promise<boolean> {
+    return this.run(async () => {
+      if (!(await this.doPeek())) return false;
+      const p = this.peeked!;
+      if (p.seq !== pos.seq || p.offset !== pos.offset) return false;
+      await this.doAck();
+      return true;
+    });
   }
 
   /** Persists the read position, fsyncs, closes files, releases the lock. Idempotent. */
@@ -477,7 +498,7 @@ export class DiskQueue {
     return undefined;
   }
 
-  private async doAppend(body: Buffer, samples: number): Promise<void> {
+  private async doAppend(body: Buffer, samples: number): Promise<RecordPosition | undefined> {
     const need = HEADER + body.length;
     const drop: DropTally = { records: 0, samples: 0, bytes: 0 };
     try {
@@ -486,7 +507,7 @@ export class DiskQueue {
         drop.records = 1;
         drop.samples = samples;
         drop.bytes = need;
-        return;
+        return undefined;
       }
       try {
         while (this.bytes + need > this.maxBytes && this.bytes > 0) await this.dropOldest(drop);
@@ -526,6 +547,7 @@ export class DiskQueue {
       w.samples += samples;
       this.writerDirty = true;
       this.scheduleSync();
+      return { seq: w.seq, offset: at };
     } finally {
       if (drop.records > 0 || drop.bytes > 0) this.reportDrop(drop);
     }

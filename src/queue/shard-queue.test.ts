@@ -25,10 +25,16 @@ interface Harness {
   spills: string[];
 }
 
-async function harness(dir: string | undefined, o: Partial<ShardQueueOptions> = {}): Promise<Harness> {
+async function harness(
+  dir: string | undefined,
+  o: Partial<ShardQueueOptions> = {},
+  maxBytes = 1 << 30,
+): Promise<Harness> {
   const drops: Record<QueueDropReason, number> = { queue_full: 0, disk_full: 0, disk_error: 0, shutdown: 0 };
   const spills: string[] = [];
-  const disk = dir ? await DiskQueue.open({ dir, maxBytes: 1 << 30 }) : undefined;
+  const disk = dir
+    ? await DiskQueue.open({ dir, maxBytes, onDrop: (_r, samples) => (drops.disk_full += samples) })
+    : undefined;
   const q = new ShardQueue({
     memorySamples: 30,
     disk,
@@ -100,6 +106,32 @@ test('a spill while a chunk is in flight: its ack removes that chunk, not the ne
   await q.ack(); // chunk 1 was delivered after all
   assert.deepEqual(await drain(q), [2, 3, 4, 5]);
   await q.close();
+});
+
+test('a spilled chunk in flight that the disk bound dropped meanwhile: its ack removes no other chunk', async (t) => {
+  // room for three records of 'chunk-N' (7 bytes + a 13-byte header)
+  const { q, drops } = await harness(tempDir(t), {}, 60);
+  q.push(chunk(1));
+  assert.equal(seqOf((await q.peek())!), 1); // in flight
+  q.push(chunk(2));
+  q.push(chunk(3));
+  q.push(chunk(4)); // memory full: 1, 2, 3 go to disk, then 4, which pushes 1 out
+  await q.ack(); // chunk 1 was delivered after all
+  assert.equal(drops.disk_full, 10);
+  assert.deepEqual(await drain(q), [2, 3, 4], 'chunk 2 is still there');
+  await q.close();
+});
+
+test('a push between an empty peek and waitForData is not missed', async () => {
+  const { q } = await harness(undefined);
+  assert.equal(await q.peek(), undefined);
+  q.push(chunk(1)); // the writer has not started waiting yet
+  const woke = await Promise.race([
+    q.waitForData().then(() => true),
+    new Promise<boolean>((r) => setTimeout(() => r(false), 2000)),
+  ]);
+  assert.equal(woke, true);
+  assert.deepEqual(await drain(q), [1]);
 });
 
 test('a request in flight for too long: the next chunk moves everything to disk', async (t) => {

@@ -22,7 +22,7 @@
 //   counted as dropped without one). The writer stops its sends first.
 import { errorMessage } from '../errno.js';
 import type { Chunk } from '../prompb/chunk.js';
-import type { DiskQueue } from './diskqueue.js';
+import type { DiskQueue, RecordPosition } from './diskqueue.js';
 
 /** Why samples were dropped by the queue (the writer adds `rejected` for 4xx answers). */
 export type QueueDropReason = 'queue_full' | 'disk_full' | 'disk_error' | 'shutdown';
@@ -46,9 +46,12 @@ export interface ShardQueueOptions {
   inFlightSpillMs?: number;
 }
 
-/** A disk append of the chunk that was in flight: the ack after a spill must know whether it landed. */
+/**
+ * The disk append of the chunk that was in flight: the ack after a spill removes exactly that
+ * record, if it landed and is still there (the disk bound may have dropped it since).
+ */
 interface SpilledHead {
-  failed: boolean;
+  pos?: RecordPosition;
 }
 
 export class ShardQueue {
@@ -88,10 +91,6 @@ export class ShardQueue {
 
   get diskBytes(): number {
     return this.disk?.bytes ?? 0;
-  }
-
-  get hasDisk(): boolean {
-    return this.disk !== undefined;
   }
 
   /** Nothing waits in memory (data on disk stays there for the next start). */
@@ -181,7 +180,7 @@ export class ShardQueue {
         this.headFromDisk = true;
         return rec;
       }
-      if (this.pending === 0 && this.disk!.records === 0) this.diskMode = false; // drained
+      this.leaveDiskIfDrained();
     }
   }
 
@@ -196,19 +195,24 @@ export class ShardQueue {
     await this.chain;
     const spilled = this.spilledHead;
     this.spilledHead = undefined;
-    if (!this.headFromDisk) {
-      // The chunk moved to disk while in flight: it is the disk's first record, unless that append
-      // failed (then it is not there, and the first record is another chunk).
-      if (spilled?.failed) return;
-      await this.disk!.peek();
-    }
+    if (this.headFromDisk) await this.disk!.ack();
+    // The chunk moved to disk while in flight: remove that record, unless its append failed or the
+    // disk bound dropped it since (then the first record is another chunk, which must stay).
+    else if (spilled?.pos) await this.disk!.ackAt(spilled.pos);
     this.headFromDisk = false;
-    await this.disk!.ack();
+    this.leaveDiskIfDrained();
+  }
+
+  private leaveDiskIfDrained(): void {
     if (this.pending === 0 && this.disk!.records === 0) this.diskMode = false;
   }
 
-  /** Resolves on the next push (or `wake`). */
+  /**
+   * Resolves on the next push (or `wake`), or at once when something is already queued: a push
+   * between the writer's empty `peek` and this call must not be missed.
+   */
   waitForData(): Promise<void> {
+    if (!this.empty || this.closed) return Promise.resolve();
     return new Promise((resolve) => (this.waiter = resolve));
   }
 
@@ -230,8 +234,11 @@ export class ShardQueue {
     let persisted = 0;
     let lost = 0;
     if (this.disk !== undefined) {
+      const errorsBefore = this.diskErrorSamples;
       persisted = this.memSamples;
       this.spill('shutdown', true);
+      await this.chain;
+      persisted -= this.diskErrorSamples - errorsBefore; // counted as disk_error instead
     } else if (this.memSamples > 0) {
       lost = this.memSamples;
       this.opts.onDrop('shutdown', lost, 'unsent at shutdown and no on-disk queue');
@@ -254,19 +261,24 @@ export class ShardQueue {
     this.memSamples = 0;
     for (let i = 0; i < mem.length; i++) {
       let mark: SpilledHead | undefined;
-      if (i === 0 && inFlight) this.spilledHead = mark = { failed: false };
+      if (i === 0 && inFlight) this.spilledHead = mark = {};
       this.toDisk(mem[i], mark);
     }
     if (samples > 0 && !quiet) this.opts.onSpill?.(samples, why);
   }
 
+  private diskErrorSamples = 0;
+
   private toDisk(chunk: Chunk, mark: SpilledHead | undefined): void {
     const disk = this.disk!;
     this.pending++;
     this.chain = this.chain
-      .then(() => disk.append(chunk.body, chunk.samples))
+      .then(async () => {
+        const pos = await disk.append(chunk.body, chunk.samples);
+        if (mark) mark.pos = pos;
+      })
       .catch((err: unknown) => {
-        if (mark) mark.failed = true;
+        this.diskErrorSamples += chunk.samples;
         this.opts.onDrop(
           'disk_error',
           chunk.samples,

@@ -30,23 +30,36 @@ test('a capture inside a repeated group runs on the linear engine: Go keeps capt
   assert.deepEqual(Array.from(compileAnchored('(?:(a)|b)+').re.exec('ab')!), ['ab', 'a']);
 });
 
-test('flat patterns run on RegExp up to len^degree <= the step budget; alternatives count their worst branch', () => {
+test('flat patterns run on RegExp while choices x len^degree stays within the step budget', () => {
   assert.deepEqual(
     [
       guard('(.*)'),
       guard('go_.*|process_.*|rest_client_.*'),
+      guard('container_(cpu|memory)_.*'),
       guard('(.+);(.+)'),
       guard('.*a.*b.*c'),
       guard('a{2,5}|foo'),
-    ].map((g) => [g.degree, g.maxFastLength]),
+    ].map((g) => [g.degree, g.choices, g.maxFastLength]),
     [
-      [1, STEP_BUDGET],
-      [1, STEP_BUDGET],
-      [2, 1000],
-      [3, 100],
-      [0, Infinity],
+      [1, 1, STEP_BUDGET],
+      [1, 3, 333_333],
+      [1, 2, 500_000],
+      [2, 1, 1000],
+      [3, 1, 100],
+      [0, 5, Infinity],
     ],
   );
+});
+
+test('many bounded choices in a row count too: they multiply', () => {
+  // 17^7 ways to split the value between seven .{0,16}, 2^24 for 24 (a|a): always re2js
+  for (const p of ['.{0,16}'.repeat(7) + 'x', '(?:a|a)'.repeat(24)]) {
+    const g = guard(p);
+    assert.ok(g.choices > STEP_BUDGET, p);
+    assert.equal(g.maxFastLength, -1, p);
+  }
+  // a few are fine
+  assert.equal(guard('(?:a|b)(?:c|d)x?').maxFastLength, Infinity);
 });
 
 test('long values take the linear engine and give the same groups', () => {

@@ -13,10 +13,12 @@
 //   - so does a rule with a capture group inside a repeated group, where JavaScript and Go report
 //     different submatches (Go keeps a capture from an earlier iteration, JavaScript forgets it:
 //     the 2,048 disagreements of the translator on RE2's tests, all of this kind);
-//   - otherwise the pattern is a sequence of d variable quantifiers (`*`, `+`, `{n,}`, wide
-//     `{n,m}`) with no nesting, and a backtracking match costs at most about len^d steps: it runs on
-//     RegExp while len^d <= STEP_BUDGET and on re2js for longer values. With the budget of 10^6,
-//     `(.*)` takes RegExp up to a million characters, `(.+);(.+)` up to 1000, `.*a.*b.*c` up to 100.
+//   - otherwise nothing is nested: with d unbounded repeats in a row (`*`, `+`, `{n,}`) and c ways
+//     to take its bounded parts (`?` two, `{n,m}` m-n+1, an alternation the sum of its branches',
+//     all multiplied along the pattern), a backtracking match costs at most about c x len^d steps.
+//     It runs on RegExp while that stays within STEP_BUDGET and on re2js for longer values (or
+//     always, when c alone exceeds it). With the budget of 10^6, `(.*)` takes RegExp up to a
+//     million characters, `(.+);(.+)` up to 1000, `.*a.*b.*c` up to 100.
 // Both engines are compiled when the rule is loaded, so a match never compiles.
 import { RE2JS } from 're2js';
 import { RE2SyntaxError, translateRE2 } from './re2.js';
@@ -39,10 +41,12 @@ export interface Shape {
   /** A capture group inside a repeated group. */
   captureInRepeat: boolean;
   /**
-   * Variable quantifiers in a row, the worst alternative counted (an upper bound on the polynomial
-   * degree of backtracking when nothing is nested).
+   * Unbounded repeats in a row, the worst alternative counted, and the number of ways the bounded
+   * parts (`?`, `{n,m}`, alternatives) can be taken: with nothing nested, a backtracking match
+   * takes at most about choices x len^degree steps.
    */
   degree: number;
+  choices: number;
 }
 
 /** Groups of an anchored match: [0] the whole value, then each capture (undefined: did not take part). */
@@ -61,11 +65,11 @@ export class GuardedRegex {
     this.shape = analyse(src.js);
     const s = this.shape;
     this.maxFastLength =
-      s.nested || s.captureInRepeat
+      s.nested || s.captureInRepeat || s.choices > STEP_BUDGET
         ? -1
         : s.degree === 0
           ? Infinity
-          : Math.floor(STEP_BUDGET ** (1 / s.degree) + 1e-9);
+          : Math.floor((STEP_BUDGET / s.choices) ** (1 / s.degree) + 1e-9);
   }
 
   /** Whether the whole value matches (the patterns are anchored). */
@@ -154,19 +158,30 @@ interface Node {
   varies: boolean;
   /** Holds a capture group (directly or deeper). */
   captures: boolean;
-  /** Variable quantifiers in the branch being read, and the most in a finished branch. */
-  seq: number;
-  maxBranch: number;
+  /**
+   * The branch being read: unbounded repeats in a row (`deg`), and the product of the choices its
+   * bounded parts offer (`mult`: 2 for `?`, m-n+1 for `{n,m}`, a group's own count). Finished
+   * branches: the most unbounded repeats of any (`altDeg`) and the sum of their choices (`altMult`).
+   */
+  deg: number;
+  mult: number;
+  altDeg: number;
+  altMult: number;
 }
 
-const node = (): Node => ({ varies: false, captures: false, seq: 0, maxBranch: 0 });
+const node = (): Node => ({ varies: false, captures: false, deg: 0, mult: 1, altDeg: 0, altMult: 0 });
+
+/** A group's total: alternatives add their choices, and the worst one's unbounded repeats count. */
+function total(g: Node): { deg: number; mult: number } {
+  return { deg: Math.max(g.altDeg, g.deg), mult: g.altMult + g.mult };
+}
 
 /**
  * Reads a RegExp source (as ./re2.ts and the glob compiler write them) for the shapes above. Errs
  * on the safe side: anything it cannot place counts as nested.
  */
 export function analyse(src: string): Shape {
-  const shape: Shape = { nested: false, captureInRepeat: false, degree: 0 };
+  const shape: Shape = { nested: false, captureInRepeat: false, degree: 0, choices: 1 };
   const stack: Node[] = [node()];
   let last: Node | 'atom' | undefined; // what a quantifier at this point applies to
   let i = 0;
@@ -207,8 +222,10 @@ export function analyse(src: string): Shape {
       const parent = stack[stack.length - 1];
       parent.varies ||= group.varies;
       parent.captures ||= group.captures;
-      // a sequence adds up, alternatives take the worst branch
-      parent.seq += Math.max(group.maxBranch, group.seq);
+      // a sequence multiplies: its unbounded repeats add up, its choices multiply
+      const t = total(group);
+      parent.deg += t.deg;
+      parent.mult = Math.min(parent.mult * t.mult, Number.MAX_SAFE_INTEGER);
       last = group;
       i++;
       continue;
@@ -216,8 +233,10 @@ export function analyse(src: string): Shape {
     if (c === '|') {
       const top = stack[stack.length - 1];
       top.varies = true;
-      top.maxBranch = Math.max(top.maxBranch, top.seq);
-      top.seq = 0;
+      top.altDeg = Math.max(top.altDeg, top.deg);
+      top.altMult += top.mult;
+      top.deg = 0;
+      top.mult = 1;
       last = undefined;
       i++;
       continue;
@@ -241,8 +260,10 @@ export function analyse(src: string): Shape {
         if (last.varies) shape.nested = true;
         if (last.captures) shape.captureInRepeat = true;
       }
-      if (max > min) stack[stack.length - 1].varies = true;
-      if (max - min > 16) stack[stack.length - 1].seq++;
+      const top = stack[stack.length - 1];
+      if (max > min) top.varies = true;
+      if (max === Infinity) top.deg++;
+      else top.mult = Math.min(top.mult * (max - min + 1), Number.MAX_SAFE_INTEGER);
       last = undefined;
       continue;
     }
@@ -251,6 +272,8 @@ export function analyse(src: string): Shape {
     i++;
   }
   if (stack.length !== 1) shape.nested = true;
-  shape.degree = Math.max(stack[0].maxBranch, stack[0].seq);
+  const t = total(stack[0]);
+  shape.degree = t.deg;
+  shape.choices = t.mult;
   return shape;
 }

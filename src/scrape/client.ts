@@ -56,7 +56,13 @@ export class TargetClient {
   /** Expiry (s since epoch) of the last token read from the file; NaN when unknown. */
   tokenExpiry = NaN;
   private lastToken = '';
-  private readonly stopper = new AbortController();
+  /**
+   * The scrape in flight: aborted by its deadline or by `abort()`. One controller per scrape, not
+   * AbortSignal.any([timeout, stop]), which on Node 20 keeps every combined signal referenced by
+   * the long-lived one (nodejs/node#55351).
+   */
+  private current: AbortController | undefined;
+  private stopped = false;
 
   constructor(
     readonly url: URL,
@@ -154,8 +160,15 @@ export class TargetClient {
         'Basic ' + Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64');
     }
     let res: Dispatcher.ResponseData;
-    const timeout = AbortSignal.timeout(opts.timeoutMs);
-    const signal = AbortSignal.any([timeout, this.stopper.signal]);
+    const ac = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ac.abort(new DOMException('scrape timeout', 'TimeoutError'));
+    }, opts.timeoutMs);
+    if (this.stopped) ac.abort();
+    this.current = ac;
+    const signal = ac.signal;
     try {
       res = await this.dispatcher.request({
         origin: url.origin,
@@ -165,6 +178,7 @@ export class TargetClient {
         signal,
       });
     } catch (err) {
+      clearTimeout(timer);
       throw classifyNetworkError(err, url, opts.timeoutMs);
     }
     try {
@@ -192,7 +206,7 @@ export class TargetClient {
         }
       } catch (err) {
         if (err instanceof ScrapeError) throw err;
-        if (timeout.aborted || isAbort(err) || errnoCode(err) === 'UND_ERR_BODY_TIMEOUT') {
+        if (timedOut || isAbort(err) || errnoCode(err) === 'UND_ERR_BODY_TIMEOUT') {
           throw new ScrapeError(
             'timeout',
             `timeout after ${opts.timeoutMs / 1000} s while reading the body (${size} bytes read)`,
@@ -208,14 +222,17 @@ export class TargetClient {
       if (err instanceof ScrapeError) throw err;
       throw classifyNetworkError(err, url, opts.timeoutMs);
     } finally {
+      clearTimeout(timer);
+      if (this.current === ac) this.current = undefined;
       // An unread body would pin the connection (undici trap): drain what is small, drop the rest.
       if (!res.body.readableEnded) await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
     }
   }
 
-  /** Cut a scrape in flight short (shutdown). */
+  /** Cut a scrape in flight short, and any later one (shutdown). */
   abort(): void {
-    this.stopper.abort();
+    this.stopped = true;
+    this.current?.abort();
   }
 
   async close(): Promise<void> {

@@ -260,6 +260,48 @@ test('a scrape that fails half-way sends staleness markers only for what the las
   assert.equal(r.stats.stale, 0);
 });
 
+test('a timestamped sample first met in a failed scrape is sent by the next good one', () => {
+  const p = new TargetPipeline(opts({ sampleLimit: 2 }));
+  run(p, 'a 1 500\n', 1000);
+  // a scrape over the limit parses `a 2 600` but sends nothing of it
+  assert.match(run(p, 'a 2 600\nb 1\nc 1\n', 2000).stats.limitError, /sample_limit/);
+  const r = run(p, 'a 2 600\n', 3000);
+  assert.deepEqual(
+    r.byName('a').map((s) => [s.value, s.timestampMs]),
+    [[2, 600]],
+  );
+});
+
+test('when a series is replaced by another with the same final labels, the labels keep being sent', () => {
+  // ignore_label_keys = ["id"]: a container restart gives a new id, hence a new raw series
+  const p = new TargetPipeline(opts({ ignoreLabel: (k) => k === 'id' }));
+  run(p, 'm{id="old"} 1\n', 1000);
+  let r = run(p, 'm{id="new"} 2\n', 2000);
+  assert.deepEqual(
+    r.byName('m').map((s) => [s.value, s.stale]),
+    [[2, false]],
+    'sent, and no marker for the old raw series: the labels are still there',
+  );
+  r = run(p, 'm{id="new"} 3\n', 3000);
+  assert.deepEqual(
+    r.byName('m').map((s) => s.value),
+    [3],
+  );
+  // both in one scrape: one value, the first met
+  r = run(p, 'm{id="a"} 4\nm{id="b"} 5\n', 4000);
+  assert.deepEqual(
+    r
+      .byName('m')
+      .filter((s) => !s.stale)
+      .map((s) => s.value),
+    [4],
+  );
+  assert.equal(r.stats.duplicates, 1);
+  // all gone: one marker
+  r = run(p, 'other 1\n', 5000);
+  assert.equal(r.byName('m').filter((s) => s.stale).length, 1);
+});
+
 test('a scrape over sample_limit stale-marks the last good scrape only, not the series it parsed', () => {
   const p = new TargetPipeline(opts({ sampleLimit: 3 }));
   run(p, 'a 1\nb 2\n', 1000);

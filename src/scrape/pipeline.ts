@@ -44,7 +44,6 @@ export interface ScrapeStats {
 
 export class TargetPipeline {
   private readonly cache = new SeriesCache();
-  private readonly isLive = (labels: EncodedLabels) => this.cache.isLive(labels);
   private readonly builder = new WriteRequestBuilder(256 * 1024);
   private readonly scratch: Labels = [];
 
@@ -159,11 +158,16 @@ export class TargetPipeline {
         }
         entry.lastSeen = seq;
         if (entry.labels === null) {
-          if (entry.duplicate) st.duplicates++;
-          else if (entry.error !== undefined) {
+          if (entry.error !== undefined) {
             st.scraped--;
             this.invalid(st, base + p.line, entry.error);
           }
+          continue;
+        }
+        // Same final labels as another series of this target: only the first met is sent, since a
+        // store refuses (Prometheus: the whole request) two values of one series at one time.
+        if (entry.shared && !cache.claim(entry, seq)) {
+          st.duplicates++;
           continue;
         }
         st.postRelabel++;
@@ -173,7 +177,7 @@ export class TargetPipeline {
         if (pts === pts && honorTs) {
           // Explicit timestamp: send only when it advanced (cAdvisor repeats them between updates).
           if (pts <= entry.lastTs) continue;
-          entry.lastTs = pts;
+          entry.scrapeTs = pts; // becomes lastTs when the scrape is delivered (SeriesCache.endGood)
           ts = pts;
         }
         builder.append(entry.labels, p.value, ts);
@@ -200,7 +204,7 @@ export class TargetPipeline {
       const found = cache.getCollided(text);
       if (found !== undefined) return found;
     }
-    const entry = buildSeries(this.opts, p, this.scratch, this.isLive);
+    const entry = buildSeries(this.opts, p, this.scratch);
     cache.add(lo, hi, length, cache.slotFree(lo) ? undefined : (text ?? p.seriesKey()), entry);
     return entry;
   }

@@ -8,15 +8,18 @@
 //   get(lo, hi, length)        the entry of a raw series text, by the 64-bit hash and length the
 //                              parser computed, or undefined (hot path: no allocation, no string)
 //   getCollided(text)          the entry of a text whose low hash bits another series holds
-//   add(lo, hi, length, ...)   cache what a miss built (see SeriesLabels); the entry is new
+//   add(lo, hi, length, ...)   cache what a miss built (see series-labels.ts); the entry is new
 //   entry.lastSeen === seq     the scrape already met this series (a duplicate line); the caller
 //                              sets lastSeen = seq when it uses an entry
+//   claim(entry, seq)          for an entry whose final labels another raw series shares
+//                              (`entry.shared`, e.g. after ignore_label_keys): true for the first of
+//                              them met in this scrape, which alone is sent
 //   endGood(onStale)           the scrape was delivered: every series the previous good scrape
 //                              delivered and this one did not gets onStale (once), and is forgotten
 //   endFailed(onStale)         the scrape failed and nothing of it was sent: every series the last
 //                              good scrape delivered gets onStale; series first met in the failed
 //                              scrape get none (they were never sent) and are forgotten
-//   evict(pred, onStale)       forget the entries whose final labels `pred` rejects (their inputs
+//   evict(pred, onStale)       forget the entries whose final labels `pred` selects (their inputs
 //                              changed, e.g. pod metadata); delivered ones get onStale, and the next
 //                              scrape rebuilds them as new series
 // Entries own their encoded labels (a one-byte string, see prompb/encode.ts) for as long as they
@@ -28,8 +31,16 @@ export class CacheEntry {
   lastSeen = 0;
   /** Whether the last good scrape delivered it (it gets a staleness marker when it goes away). */
   delivered = false;
-  /** Last explicit timestamp sent (ms), to skip samples whose timestamp did not advance. */
+  /**
+   * Last explicit timestamp delivered (ms), to skip samples whose timestamp did not advance, and
+   * the one of the scrape in progress, which counts only once that scrape is delivered.
+   */
   lastTs = -Infinity;
+  scrapeTs = -Infinity;
+  /** Another raw series of the target has the same final labels: see SeriesCache.claim. */
+  shared = false;
+  /** The scrape in which this entry won the claim on its shared labels. */
+  wonSeq = 0;
   /** High 32 bits of the series text's hash and its length: confirm that a hit is this series. */
   hashHi = 0;
   textLength = 0;
@@ -41,12 +52,18 @@ export class CacheEntry {
     readonly error?: string,
     /** A label limit this series breaks: fails every scrape that contains it. */
     readonly limit?: string,
-    /** Same final labels as another series of this target: counted, not sent. */
-    readonly duplicate = false,
   ) {}
 }
 
 export type OnStale = (labels: EncodedLabels) => void;
+
+/** The raw series that share one set of final labels. */
+interface Holders {
+  count: number;
+  /** The scrape in which one of them was sent (a store refuses two values of one series at once). */
+  claimed: number;
+  first: CacheEntry;
+}
 
 export class SeriesCache {
   /** Series by the low 32 bits of their text's hash (the entry holds the high 32 bits and the length). */
@@ -57,22 +74,17 @@ export class SeriesCache {
    */
   private readonly collided = new Map<string, CacheEntry>();
   /**
-   * Final label sets in use. Two raw series can end up with the same labels (ignore_label_keys,
-   * labeldrop): the second is a duplicate and is not sent, since a store refuses (Prometheus: the
-   * whole request) two different values of one series at one timestamp.
+   * Final label sets in use and how many raw series hold each. Two raw series can end up with the
+   * same labels (ignore_label_keys, labeldrop, a container restart under a dropped `id`): then each
+   * scrape sends the first of them it meets, and the set goes stale only when all are gone.
    */
-  private readonly live = new Set<EncodedLabels>();
+  private readonly live = new Map<EncodedLabels, Holders>();
   private seq = 0;
   private deliveredCount = 0;
 
   /** Series the last good scrape delivered (0 after a failed scrape). */
   get series(): number {
     return this.deliveredCount;
-  }
-
-  /** Entries held (delivered, dropped by rules, or kept across one failed scrape). */
-  get size(): number {
-    return this.byHash.size + this.collided.size;
   }
 
   begin(): number {
@@ -99,78 +111,93 @@ export class SeriesCache {
     return !this.byHash.has(lo);
   }
 
-  /** Whether another cached series already has these final labels. */
-  isLive(labels: EncodedLabels): boolean {
-    return this.live.has(labels);
-  }
-
   /** Cache a new entry; `text` is needed only when the slot is taken (see slotFree). */
   add(lo: number, hi: number, length: number, text: string | undefined, entry: CacheEntry): void {
     entry.hashHi = hi;
     entry.textLength = length;
-    if (entry.labels !== null && !entry.duplicate) this.live.add(entry.labels);
+    if (entry.labels !== null) {
+      const h = this.live.get(entry.labels);
+      if (h === undefined) {
+        // the entry is met (and sent) in this very scrape: it holds the claim for it
+        this.live.set(entry.labels, { count: 1, claimed: this.seq, first: entry });
+        entry.wonSeq = this.seq;
+      } else {
+        h.count++;
+        h.first.shared = true;
+        entry.shared = true;
+      }
+    }
     if (text === undefined) this.byHash.set(lo, entry);
     else this.collided.set(text, entry);
+  }
+
+  /** A shared entry met in scrape `seq`: true if it is the first with its labels (it is sent). */
+  claim(entry: CacheEntry, seq: number): boolean {
+    const h = this.live.get(entry.labels!)!;
+    if (h.claimed === seq) return false;
+    h.claimed = seq;
+    entry.wonSeq = seq;
+    return true;
   }
 
   endGood(onStale: OnStale): void {
     const seq = this.seq;
     let delivered = 0;
-    const sweep = <K>(m: Map<K, CacheEntry>) => {
-      for (const [key, e] of m) {
-        if (e.lastSeen === seq) {
-          if (e.labels !== null) {
-            e.delivered = true;
-            delivered++;
-          }
-          continue;
-        }
-        if (e.delivered) onStale(e.labels!);
-        this.forget(m, key, e);
+    this.sweep((e) => {
+      if (e.lastSeen === seq) {
+        if (e.labels !== null && (!e.shared || e.wonSeq === seq)) {
+          e.delivered = true;
+          e.lastTs = e.scrapeTs;
+          delivered++;
+        } else e.delivered = false;
+        return true;
       }
-    };
-    sweep(this.byHash);
-    if (this.collided.size > 0) sweep(this.collided);
+      // gone: a marker, unless another series with the same labels was sent in its place
+      if (e.delivered && !(e.shared && this.live.get(e.labels!)!.claimed === seq)) onStale(e.labels!);
+      return false;
+    });
     this.deliveredCount = delivered;
   }
 
   endFailed(onStale: OnStale): void {
-    const sweep = <K>(m: Map<K, CacheEntry>) => {
-      for (const [key, e] of m) {
-        if (e.delivered) {
-          onStale(e.labels!);
-          // Kept (labels already encoded) for a quick recovery; forgotten if the next scrape fails too.
-          e.delivered = false;
-        } else {
-          this.forget(m, key, e);
-        }
-      }
-    };
-    sweep(this.byHash);
-    if (this.collided.size > 0) sweep(this.collided);
+    this.sweep((e) => {
+      if (!e.delivered) return false;
+      onStale(e.labels!);
+      // Kept (labels already encoded) for a quick recovery; forgotten if the next scrape fails too.
+      e.delivered = false;
+      e.scrapeTs = e.lastTs; // nothing of the failed scrape was sent
+      return true;
+    });
     this.deliveredCount = 0;
   }
 
   evict(pred: (labels: EncodedLabels) => boolean, onStale: OnStale): number {
     let n = 0;
-    const sweep = <K>(m: Map<K, CacheEntry>) => {
-      for (const [key, e] of m) {
-        if (e.labels === null || !pred(e.labels)) continue;
-        if (e.delivered) {
-          onStale(e.labels);
-          this.deliveredCount--;
-        }
-        this.forget(m, key, e);
-        n++;
+    this.sweep((e) => {
+      if (e.labels === null || !pred(e.labels)) return true;
+      if (e.delivered) {
+        onStale(e.labels);
+        this.deliveredCount--;
       }
-    };
-    sweep(this.byHash);
-    if (this.collided.size > 0) sweep(this.collided);
+      n++;
+      return false;
+    });
     return n;
   }
 
-  private forget<K>(m: Map<K, CacheEntry>, key: K, e: CacheEntry): void {
-    if (e.labels !== null && !e.duplicate) this.live.delete(e.labels);
-    m.delete(key);
+  /** Visit every entry; forget those for which `keep` returns false. */
+  private sweep(keep: (e: CacheEntry) => boolean): void {
+    const visit = <K>(m: Map<K, CacheEntry>) => {
+      for (const [key, e] of m) {
+        if (keep(e)) continue;
+        if (e.labels !== null) {
+          const h = this.live.get(e.labels)!;
+          if (--h.count === 0) this.live.delete(e.labels);
+        }
+        m.delete(key);
+      }
+    };
+    visit(this.byHash);
+    if (this.collided.size > 0) visit(this.collided);
   }
 }

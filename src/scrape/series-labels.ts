@@ -32,16 +32,8 @@ export function sanitizeLabelName(name: string): string {
   return name.replace(sanitizeRe, '_');
 }
 
-/**
- * Build the cache entry of the current Series entry of `p`. `isLive` tells whether another series
- * of the target already has the same final labels (then this one is a duplicate).
- */
-export function buildSeries(
-  o: LabelRules,
-  p: TextParser,
-  scratch: Labels,
-  isLive: (labels: string) => boolean,
-): CacheEntry {
+/** Build the cache entry of the current Series entry of `p`. */
+export function buildSeries(o: LabelRules, p: TextParser, scratch: Labels): CacheEntry {
   scratch.length = 0;
   const err = p.labels(scratch);
   if (err !== undefined) return new CacheEntry(null, err);
@@ -85,9 +77,7 @@ export function buildSeries(
     limit = `label_limit exceeded: ${name} has ${pairs.length} labels > ${o.labelLimit}`;
   }
   pairs.sort(byName);
-  const labels = encodeLabels(pairs);
-  if (isLive(labels)) return new CacheEntry(null, undefined, undefined, true);
-  return new CacheEntry(labels, undefined, limit);
+  return new CacheEntry(encodeLabels(pairs), undefined, limit);
 }
 
 function byName(a: [string, string], b: [string, string]): number {

@@ -82,8 +82,14 @@ export class RemoteWriter {
   private readonly headers: Record<string, string>;
   private closing = false;
   private stopped = false;
-  /** Aborts requests in flight and backoff waits at the end of the shutdown grace. */
+  /** Aborts backoff waits at the end of the shutdown grace. */
   private readonly stop = new AbortController();
+  /**
+   * One controller per request in flight, aborted by its timeout or by the shutdown. Not
+   * AbortSignal.any([timeout, stop]): on Node 20 every such combined signal stays referenced by the
+   * long-lived `stop` signal, about 60 bytes a request that are never freed (nodejs/node#55351).
+   */
+  private readonly inFlight = new Set<AbortController>();
   private readonly loggedStatus = new Set<number>();
   private readonly queueDir: string;
 
@@ -107,7 +113,8 @@ export class RemoteWriter {
   }
 
   private memoryPerShard(): number {
-    return Math.max(this.opts.batch, Math.floor(this.opts.chanSize / this.shardCount));
+    const shards = Math.max(this.shards.length, this.shardCount);
+    return Math.max(this.opts.batch, Math.floor(this.opts.chanSize / shards));
   }
 
   /** Open the queues (replaying what a previous run left on disk) and start the senders. */
@@ -136,6 +143,8 @@ export class RemoteWriter {
         ),
     });
     this.shards = queues.map((q, i) => new Shard(i, q));
+    // a previous run with more shards leaves more folders: chan_size is shared by all of them
+    for (const s of this.shards) s.queue.setMemorySamples(this.memoryPerShard());
     for (const [chunk, key] of this.early) this.push(chunk, key);
     this.early = [];
     this.earlySamples = 0;
@@ -206,32 +215,44 @@ export class RemoteWriter {
   }
 
   private async run(s: Shard): Promise<void> {
-    const q = s.queue;
     while (!this.stopped) {
-      const chunk = await q.peek();
-      if (chunk === undefined) {
-        if (this.closing) return;
-        await q.waitForData();
-        continue;
+      try {
+        if ((await this.step(s)) === 'done') return;
+      } catch (err) {
+        // the queue's disk failed a read or an ack (EIO, EMFILE): say so, wait, try again
+        this.warnOnce('queue_error', `the on-disk queue failed: ${errorMessage(err)}; retrying`);
+        await this.backoff(s, 0);
       }
-      const outcome = await this.send(chunk);
-      if (outcome.kind === 'aborted') return; // shutdown: the chunk stays queued and is persisted
-      if (outcome.kind === 'retry') {
-        this.stats.retriedSamples += chunk.samples;
-        q.failing(); // from now on new chunks go to disk until the backlog is delivered
-        await this.backoff(s, outcome.retryAfterMs);
-        continue;
-      }
-      s.backoffMs = 0;
-      await q.ack();
     }
+  }
+
+  /** One chunk: peek, send, then ack it or back off. 'done' when the shard has nothing left to do. */
+  private async step(s: Shard): Promise<'done' | 'more'> {
+    const q = s.queue;
+    const chunk = await q.peek();
+    if (chunk === undefined) {
+      if (this.closing) return 'done';
+      await q.waitForData();
+      return 'more';
+    }
+    const outcome = await this.send(chunk);
+    if (outcome.kind === 'aborted') return 'done'; // shutdown: the chunk stays queued and is persisted
+    if (outcome.kind === 'retry') {
+      this.stats.retriedSamples += chunk.samples;
+      q.failing(); // from now on new chunks go to disk until the backlog is delivered
+      await this.backoff(s, outcome.retryAfterMs);
+      return 'more';
+    }
+    s.backoffMs = 0;
+    await q.ack();
+    return 'more';
   }
 
   /** Exponential backoff with jitter, at least what Retry-After asked for; cut short by shutdown. */
   private async backoff(s: Shard, retryAfterMs: number): Promise<void> {
     s.backoffMs = s.backoffMs ? Math.min(MAX_BACKOFF_MS, s.backoffMs * 2) : MIN_BACKOFF_MS;
-    let wait = Math.max(s.backoffMs, retryAfterMs);
-    wait = wait * (0.8 + Math.random() * 0.4); // jitter: shards and agents don't retry in lockstep
+    // jitter (shards and agents don't retry in lockstep), never below what the store asked for
+    let wait = Math.max(s.backoffMs * (0.8 + Math.random() * 0.4), retryAfterMs);
     if (this.closing) wait = Math.min(wait, 200); // shutdown ends the grace on a failure anyway
     await new Promise<void>((resolve) => {
       const t = setTimeout(done, wait);
@@ -251,6 +272,12 @@ export class RemoteWriter {
     let status = 0;
     let text = '';
     let retryAfterMs = 0;
+    const ac = new AbortController();
+    const timer = setTimeout(
+      () => ac.abort(new DOMException('request timeout', 'TimeoutError')),
+      this.config.timeoutMs,
+    );
+    this.inFlight.add(ac);
     try {
       const res = await this.agent.request({
         origin: this.url.origin,
@@ -258,7 +285,7 @@ export class RemoteWriter {
         method: 'POST',
         headers: this.headers,
         body: chunk.body,
-        signal: AbortSignal.any([AbortSignal.timeout(this.config.timeoutMs), this.stop.signal]),
+        signal: ac.signal,
       });
       status = res.statusCode;
       if (status >= 200 && status < 300) {
@@ -269,13 +296,16 @@ export class RemoteWriter {
         if (ra !== undefined) retryAfterMs = parseRetryAfter(String(ra));
       }
     } catch (err) {
-      if (this.stop.signal.aborted) return { kind: 'aborted' };
+      if (this.stopped) return { kind: 'aborted' };
       this.stats.failedRequests++;
       const what = isAbort(err)
         ? `timeout after ${this.config.timeoutMs / 1000} s`
         : `${errnoCode(err) ?? (errorName(err) || 'error')}: ${errorMessage(err)}`;
       this.setError(what);
       return { kind: 'retry', retryAfterMs: 0 };
+    } finally {
+      clearTimeout(timer);
+      this.inFlight.delete(ac);
     }
     const seconds = (performance.now() - t0) / 1000;
     this.onLatency?.(this.name, seconds);
@@ -349,6 +379,16 @@ export class RemoteWriter {
    * the rest to disk (or count it as dropped without one), and stop.
    */
   async close(graceMs: number): Promise<CloseResult> {
+    if (this.shards.length === 0) {
+      // never started (a reload that did not get that far): what it buffered is lost, and counted
+      this.stopped = true;
+      const lost = this.earlySamples;
+      this.stats.droppedSamples.shutdown += lost;
+      this.early = [];
+      this.earlySamples = 0;
+      await this.agent.close().catch(() => undefined);
+      return { persisted: 0, onDisk: 0, lost };
+    }
     this.closing = true;
     for (const s of this.shards) s.queue.wake();
     const deadline = Date.now() + graceMs;
@@ -357,6 +397,7 @@ export class RemoteWriter {
     }
     this.stopped = true;
     this.stop.abort();
+    for (const ac of this.inFlight) ac.abort();
     for (const s of this.shards) s.queue.wake();
     await Promise.all(this.shards.map((s) => s.loop?.catch(() => undefined)));
     const results = await Promise.all(this.shards.map((s) => s.queue.close()));
