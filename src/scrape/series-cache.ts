@@ -78,6 +78,9 @@ export class SeriesCache {
    * same labels (ignore_label_keys, labeldrop, a container restart under a dropped `id`): then each
    * scrape sends the first of them it meets, and the set goes stale only when all are gone.
    */
+  // Measured alternative (2026-12-02, 200k generated series, one pipeline): a Map to the first
+  // CacheEntry plus Holders records only for shared sets held 131 MB of heap instead of 140 MB, but
+  // repeated scrapes were 15 % slower (min 221-234 ms vs 185-204 ms over 4 runs each); not taken.
   private readonly live = new Map<EncodedLabels, Holders>();
   private seq = 0;
   private deliveredCount = 0;
