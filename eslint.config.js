@@ -12,6 +12,7 @@ const FOLDERS = [
   'relabel',
   'config',
   'scrape',
+  'kube',
   'queue',
   'write',
   'server',
@@ -26,13 +27,14 @@ const ALLOWED = {
   relabel: [],
   config: ['relabel'],
   scrape: ['prompb', 'parse', 'relabel', 'config'],
+  kube: ['prompb', 'config', 'scrape'],
   queue: ['prompb'],
   write: ['prompb', 'config', 'queue'],
   server: ['prompb', 'config', 'scrape', 'queue', 'write'],
   sim: [],
-  cli: ['prompb', 'parse', 'relabel', 'config', 'scrape', 'queue', 'write', 'server', 'sim'],
+  cli: ['prompb', 'parse', 'relabel', 'config', 'scrape', 'kube', 'queue', 'write', 'server', 'sim'],
   testing: ['prompb', 'parse', 'config', 'sim'],
-  bench: ['prompb', 'parse', 'relabel', 'config', 'scrape'],
+  bench: ['prompb', 'parse', 'relabel', 'config', 'scrape', 'kube'],
 };
 const NEUTRAL = ['log', 'version', 'errno'];
 

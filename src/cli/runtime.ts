@@ -11,6 +11,8 @@ import type { ScrapeReport, ScrapeTarget } from '../scrape/target.js';
 import { AgentServer, type AgentView } from '../server/server.js';
 import { Fanout } from '../write/fanout.js';
 import { RemoteWriter, type CloseResult } from '../write/writer.js';
+import type { PodMetadata } from '../kube/pod-metadata.js';
+import { startPodMetadata } from './pods.js';
 
 export interface RuntimeOptions {
   configDir: string;
@@ -30,6 +32,8 @@ export class Runtime implements AgentView {
   manager!: ScrapeManager;
   fanout!: Fanout;
   server: AgentServer | undefined;
+  /** The pod view, its source and the pod health target (`[pod_metadata] enable`). */
+  pods: PodMetadata | undefined;
   scrapedSamples = 0;
   scrapes = 0;
   ready = false;
@@ -65,7 +69,9 @@ export class Runtime implements AgentView {
     if (this.config.http.enable) this.server = new AgentServer(this, this.log);
     this.writers = await this.startWriters(this.config.writers);
     this.fanout = new Fanout(this.writers, this.opts.observers);
-    this.manager = new ScrapeManager(this.config, this.fanout, this.log);
+    const { pods, extras } = await startPodMetadata(this.config, this.log, { withHealth: true });
+    this.pods = pods;
+    this.manager = new ScrapeManager(this.config, this.fanout, this.log, extras);
     const count = (r: ScrapeReport) => {
       this.scrapes++;
       if (r.stats) this.scrapedSamples += r.stats.scraped;
@@ -137,6 +143,12 @@ export class Runtime implements AgentView {
       throw err;
     }
     const old = this.writers;
+    if (JSON.stringify(config.podMetadata) !== JSON.stringify(this.config.podMetadata)) {
+      this.log.warn(
+        '[pod_metadata] changed: it takes effect after a restart; the pod view keeps its settings',
+      );
+      config.podMetadata = this.config.podMetadata;
+    }
     this.config = config;
     const next = this.planWriters(config.writers, old);
     const added = next.filter((w) => !old.includes(w));
@@ -195,6 +207,7 @@ export class Runtime implements AgentView {
     this.ready = false;
     await this.reloading;
     await this.manager?.stop(true);
+    await this.pods?.stop();
     await this.closeWriters(this.writers);
     await this.server?.close();
   }

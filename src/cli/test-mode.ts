@@ -5,6 +5,7 @@ import { describeJob, type ScrapeReport } from '../scrape/target.js';
 import { createLogger } from '../log.js';
 import { inputList, noTargetsMessage, type ConfigOptions } from './options.js';
 import { PrintSink, type PrintFormat } from './print-sink.js';
+import { startPodMetadata } from './pods.js';
 
 export interface TestOptions extends ConfigOptions {
   once?: boolean;
@@ -24,8 +25,11 @@ export async function runTest(o: TestOptions): Promise<number> {
   const log = createLogger(o.logLevel ?? 'warn', 'text');
   for (const w of warnings) process.stderr.write(`warning: ${w.file}:${w.line}: ${w.key}: ${w.message}\n`);
   const sink = new PrintSink(process.stdout, o.format);
-  const manager = new ScrapeManager(config, sink, log);
+  // --inputs names inputs: the pod health series (not an input) are printed only without it
+  const { pods, extras } = await startPodMetadata(config, log, { withHealth: !inputList(o) });
+  const manager = new ScrapeManager(config, sink, log, extras);
   if (manager.targets.length === 0) {
+    await pods?.stop();
     process.stderr.write(noTargetsMessage(o.configs, inputList(o)) + '\n');
     return 2;
   }
@@ -33,6 +37,7 @@ export async function runTest(o: TestOptions): Promise<number> {
     const reports = await manager.scrapeAll();
     for (const r of reports) process.stderr.write(reportLine(r) + '\n');
     await manager.stop();
+    await pods?.stop();
     return reports.every((r) => r.up) ? 0 : 1;
   }
   manager.start((r) => process.stderr.write(reportLine(r) + '\n'));
@@ -41,5 +46,6 @@ export async function runTest(o: TestOptions): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   await manager.stop();
+  await pods?.stop();
   return 0;
 }

@@ -163,10 +163,28 @@ test('defaults: no config.toml at all, and an empty one', () => {
     assert.deepEqual(config.log, { level: 'info', format: 'text' });
     assert.deepEqual(config.http, { enable: true, address: '127.0.0.1:9101' });
     assert.equal(config.podMetadata.enable, false);
-    assert.equal(config.podMetadata.source, 'kubelet');
+    assert.equal(config.podMetadata.source, 'apiserver');
     assert.equal(config.podMetadata.nodeName, 'node-7');
     assert.deepEqual(config.inputs, []);
   }
+});
+
+test('pod_metadata: the kubelet source needs no HOSTNAME; the apiserver source needs a node name and an API server', () => {
+  const kubelet = load({ 'config.toml': '[pod_metadata]\nenable = true\nsource = "kubelet"\n' }, { env: {} });
+  assert.equal(kubelet.config.podMetadata.nodeName, '');
+  assert.equal(kubelet.config.podMetadata.kubeletUrl, 'https://127.0.0.1:10250');
+  const noCluster = loadError(
+    { 'config.toml': '[pod_metadata]\nenable = true\n' },
+    { env: { HOSTNAME: 'n1' } },
+  );
+  assert.equal(noCluster.key, 'pod_metadata.apiserver_url');
+  assert.match(noCluster.message, /KUBERNETES_SERVICE_HOST.*source = "kubelet"/);
+  const inCluster = load(
+    { 'config.toml': '[pod_metadata]\nenable = true\n' },
+    { env: { HOSTNAME: 'n1', KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' } },
+  );
+  assert.equal(inCluster.config.podMetadata.apiserverUrl, 'https://[fd00::1]:443');
+  assert.equal(inCluster.config.podMetadata.nodeName, 'n1');
 });
 
 test('pod_metadata disabled does not need HOSTNAME; enabled does', () => {
@@ -245,14 +263,22 @@ source = "apiserver"
 node_name = "$HOSTNAME"
 kubelet_url = "https://$ip:10250"
 bearer_token_file = "/t"
-tls_ca = "/ca"
+tls_ca = "/dev/null"
 insecure_skip_verify = true
 pod_labels = ["region", "dept"]
 pod_annotations = ["owner"]
 health_metrics = false
 `,
     },
-    { env: { HOSTNAME: 'node-7', REGION: 'eu', TENANT: 't1' } },
+    {
+      env: {
+        HOSTNAME: 'node-7',
+        REGION: 'eu',
+        TENANT: 't1',
+        KUBERNETES_SERVICE_HOST: '10.96.0.1',
+        KUBERNETES_SERVICE_PORT: '443',
+      },
+    },
   );
   assert.deepEqual(warnings, []);
   assert.deepEqual(config.global, {
@@ -303,9 +329,11 @@ health_metrics = false
     enable: true,
     source: 'apiserver',
     nodeName: 'node-7',
+    apiserverUrl: 'https://10.96.0.1:443',
     kubeletUrl: 'https://192.0.2.10:10250',
+    pollIntervalMs: 5000,
     bearerTokenFile: '/t',
-    tlsCa: '/ca',
+    tlsCa: '/dev/null',
     insecureSkipVerify: true,
     podLabels: ['region', 'dept'],
     podAnnotations: ['owner'],

@@ -1,6 +1,6 @@
 // Loads Categraf's configuration layout (DIR/config.toml + DIR/input.<name>/*.toml) into the
 // effective Config: defaults, `$VAR` expansion, validation with file:line:key in every message.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { TomlError, parse } from 'smol-toml';
 import { KeyLines } from './lines.js';
@@ -298,42 +298,70 @@ function parseHttp(root: Table): HttpConfig {
 function parsePodMetadata(root: Table): PodMetadataConfig {
   const p = section(root, 'pod_metadata');
   const enable = p.bool('enable', false);
-  const source = p.str('source', 'kubelet');
+  const source = p.str('source', 'apiserver');
   if (source !== 'kubelet' && source !== 'apiserver') {
-    throw p.error('source', `unknown source ${JSON.stringify(source)}; "kubelet" (its /pods) or "apiserver"`);
+    throw p.error(
+      'source',
+      `unknown source ${JSON.stringify(source)}; "apiserver" (list/watch) or "kubelet" (its /pods)`,
+    );
   }
-  // While pod metadata is off, an unset variable in its settings (HOSTNAME by default) is no error.
-  const lenient = (key: string, def: string): string => {
+  // An unset variable in a setting the enabled source does not use (HOSTNAME for node_name with
+  // the kubelet source, or anything while pod metadata is off) is no error.
+  const lenient = (key: string, def: string, used: boolean): string => {
     const raw = p.str(key, def);
     try {
       return p.ctx.expander.expand(raw);
     } catch (err) {
       if (!(err instanceof UnsetVariableError)) throw err;
-      if (!enable) return '';
+      if (!enable || !used) return '';
       throw p.error(key, err.message + (p.raw[key] === undefined ? ` (${key} defaults to ${def})` : ''));
     }
   };
+  const apiserver = enable && source === 'apiserver';
   const pm: PodMetadataConfig = {
     enable,
     source,
-    nodeName: lenient('node_name', '$HOSTNAME'),
-    kubeletUrl: lenient('kubelet_url', 'https://127.0.0.1:10250'),
-    bearerTokenFile: p.resolvePath(lenient('bearer_token_file', SA_TOKEN_FILE)),
-    tlsCa: p.resolvePath(lenient('tls_ca', SA_CA_FILE)),
+    nodeName: lenient('node_name', '$HOSTNAME', apiserver),
+    apiserverUrl: lenient('apiserver_url', inClusterUrl(p.ctx.expander), apiserver),
+    kubeletUrl: lenient('kubelet_url', 'https://127.0.0.1:10250', enable && source === 'kubelet'),
+    pollIntervalMs: p.duration('poll_interval', 5000, 1000),
+    bearerTokenFile: p.resolvePath(lenient('bearer_token_file', SA_TOKEN_FILE, enable)),
+    tlsCa: p.resolvePath(lenient('tls_ca', SA_CA_FILE, enable)),
     insecureSkipVerify: p.bool('insecure_skip_verify', false),
     podLabels: p.strArray('pod_labels'),
     podAnnotations: p.strArray('pod_annotations'),
     healthMetrics: p.bool('health_metrics', true),
   };
   if (enable && source === 'kubelet') checkHttpUrl(p, 'kubelet_url', pm.kubeletUrl);
-  if (enable && source === 'apiserver' && !pm.nodeName) {
+  if (enable && pm.tlsCa && !existsSync(pm.tlsCa)) {
+    // The default CA (the ServiceAccount's) exists only in a pod: without it the system CAs verify.
+    if (p.raw['tls_ca'] !== undefined) throw p.error('tls_ca', `file ${pm.tlsCa} not found`);
+    pm.tlsCa = '';
+  }
+  if (apiserver && !pm.nodeName) {
     throw p.error(
       'node_name',
-      'is empty: the apiserver source watches the pods of this node and needs its name',
+      'is empty: the apiserver source watches the pods of this node and needs its name (in the DaemonSet: HOSTNAME from spec.nodeName)',
     );
   }
+  if (apiserver && !pm.apiserverUrl) {
+    throw p.error(
+      'apiserver_url',
+      'is not set and KUBERNETES_SERVICE_HOST is not in the environment (not in a pod?): set apiserver_url, or use source = "kubelet"',
+    );
+  }
+  if (apiserver) checkHttpUrl(p, 'apiserver_url', pm.apiserverUrl);
+  if (pm.pollIntervalMs < 1000) throw p.error('poll_interval', 'must be at least 1s');
   p.finish();
   return pm;
+}
+
+/** The in-cluster API server URL, as client-go's InClusterConfig builds it; '' outside a pod. */
+function inClusterUrl(x: { env(name: string): string | undefined }): string {
+  const host = x.env('KUBERNETES_SERVICE_HOST');
+  const port = x.env('KUBERNETES_SERVICE_PORT');
+  if (!host || !port) return '';
+  return `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 function loadInputs(

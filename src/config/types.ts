@@ -78,7 +78,11 @@ export interface PodMetadataConfig {
   enable: boolean;
   source: 'apiserver' | 'kubelet';
   nodeName: string;
+  /** The API server for source = "apiserver": `apiserver_url`, else from KUBERNETES_SERVICE_HOST/_PORT. */
+  apiserverUrl: string;
   kubeletUrl: string;
+  /** How often the kubelet source polls /pods. */
+  pollIntervalMs: number;
   bearerTokenFile: string;
   tlsCa: string;
   insecureSkipVerify: boolean;

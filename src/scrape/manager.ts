@@ -5,12 +5,27 @@
 import type { Config, GlobalConfig, ScrapeInstance, WriterOptions } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { SampleSink } from '../prompb/chunk.js';
-import { ScrapeTarget, type ScrapeReport } from './target.js';
+import type { PodLabelSource } from './pod-labels.js';
+import { ScrapeTarget, type BodySource, type ScrapeReport } from './target.js';
 
 interface Wanted {
   key: string;
   instance: ScrapeInstance;
   url: string;
+  source?: BodySource;
+}
+
+/** A target whose payload the agent makes itself (the pod health series). */
+export interface InternalTarget {
+  instance: ScrapeInstance;
+  url: string;
+  source: BodySource;
+}
+
+export interface ManagerExtras {
+  /** Pod metadata for every target's series with namespace and pod (SPEC §5). */
+  pods?: PodLabelSource;
+  internal?: InternalTarget[];
 }
 
 /** What makes two targets the same across a reload: every setting that shapes what it sends. */
@@ -20,8 +35,11 @@ export function targetKey(inst: ScrapeInstance, url: string, global: GlobalConfi
   return JSON.stringify({ settings, url, global, batch: w.batch });
 }
 
-function wantedTargets(config: Config): Wanted[] {
+function wantedTargets(config: Config, internal: InternalTarget[] = []): Wanted[] {
   const out: Wanted[] = [];
+  for (const t of internal) {
+    out.push({ ...t, key: 'internal ' + targetKey(t.instance, t.url, config.global, config.writerOpt) });
+  }
   for (const input of config.inputs) {
     for (const inst of input.instances) {
       for (const url of inst.urls) {
@@ -48,14 +66,17 @@ export class ScrapeManager {
     config: Config,
     private readonly sink: SampleSink,
     private readonly log: Logger,
+    private readonly extras: ManagerExtras = {},
   ) {
-    for (const w of wantedTargets(config)) this.add(w, config);
+    for (const w of wantedTargets(config, extras.internal)) this.targets.push(this.create(w, config));
   }
 
-  private add(w: Wanted, config: Config): ScrapeTarget {
-    const t = new ScrapeTarget(w.instance, w.url, config.global, config.writerOpt);
+  private create(w: Wanted, config: Config): ScrapeTarget {
+    const t = new ScrapeTarget(w.instance, w.url, config.global, config.writerOpt, {
+      pods: this.extras.pods,
+      source: w.source,
+    });
     this.keys.set(t, w.key);
-    this.targets.push(t);
     return t;
   }
 
@@ -89,14 +110,13 @@ export class ScrapeManager {
     }
     const next: ScrapeTarget[] = [];
     const fresh: ScrapeTarget[] = [];
-    for (const w of wantedTargets(config)) {
+    for (const w of wantedTargets(config, this.extras.internal)) {
       const same = pool.get(w.key)?.shift();
       if (same) {
         next.push(same);
         continue;
       }
-      const t = new ScrapeTarget(w.instance, w.url, config.global, config.writerOpt);
-      this.keys.set(t, w.key);
+      const t = this.create(w, config);
       next.push(t);
       fresh.push(t);
     }

@@ -84,6 +84,7 @@ export class TargetPipeline {
    */
   begin(openMetrics: boolean, scrapeTimeMs: number): void {
     this.builder.reset();
+    this.evictChangedPods();
     this.cur = {
       seq: this.cache.begin(),
       openMetrics,
@@ -231,7 +232,9 @@ export class TargetPipeline {
     }
     for (const h of c.held) emit(h);
     c.held = [];
-    this.cache.endGood(this.staleWriter(now, st, emit));
+    const onStale = this.staleWriter(now, st, emit);
+    this.writePodStale(onStale, true);
+    this.cache.endGood(onStale);
     st.emitted += this.builder.samples;
     return st;
   }
@@ -248,7 +251,9 @@ export class TargetPipeline {
     }
     this.builder.reset();
     const st = { stale: 0, emitted: 0 } as ScrapeStats;
-    this.cache.endFailed(this.staleWriter(scrapeTimeMs, st, emit));
+    const onStale = this.staleWriter(scrapeTimeMs, st, emit);
+    this.writePodStale(onStale, false);
+    this.cache.endFailed(onStale);
     return st.stale;
   }
 
@@ -269,6 +274,29 @@ export class TargetPipeline {
   flush(emit: (c: Chunk) => void): void {
     if (this.builder.samples > 0)
       emit({ samples: this.builder.samples, body: this.builder.takeCompressed() });
+  }
+
+  /**
+   * Before a scrape: forget the cached series of pods whose metadata changed (pod-labels.ts), so
+   * this scrape rebuilds them with the new labels. The old label sets the last good scrape
+   * delivered get their markers when the scrape ends (`writePodStale`).
+   */
+  private evictChangedPods(): void {
+    const changed = this.opts.pods?.changed();
+    if (changed === undefined) return;
+    this.cache.evict(
+      (e) => e.pod !== undefined && changed.has(e.pod),
+      (labels) => this.podStale.push(labels),
+    );
+  }
+
+  private podStale: EncodedLabels[] = [];
+
+  /** Markers for the old series of changed pods, unless a good scrape sent the same labels again. */
+  private writePodStale(onStale: OnStale, good: boolean): void {
+    if (this.podStale.length === 0) return;
+    for (const labels of this.podStale) if (!good || !this.cache.holds(labels)) onStale(labels);
+    this.podStale = [];
   }
 
   private staleWriter(ts: number, st: ScrapeStats, emit: (c: Chunk) => void): OnStale {

@@ -15,7 +15,7 @@ test('evict forgets the entries whose labels changed inputs: a marker for the de
   const stale: string[] = [];
   assert.equal(
     c.evict(
-      (l) => l.includes('pod-a'),
+      (e) => e.labels!.includes('pod-a'),
       (l) => stale.push(l),
     ),
     1,

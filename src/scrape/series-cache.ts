@@ -19,9 +19,9 @@
 //   endFailed(onStale)         the scrape failed and nothing of it was sent: every series the last
 //                              good scrape delivered gets onStale; series first met in the failed
 //                              scrape get none (they were never sent) and are forgotten
-//   evict(pred, onStale)       forget the entries whose final labels `pred` selects (their inputs
-//                              changed, e.g. pod metadata); delivered ones get onStale, and the next
-//                              scrape rebuilds them as new series
+//   evict(pred, onStale)       forget the entries `pred` selects (their inputs changed: pod
+//                              metadata, see pod-labels.ts); delivered ones get onStale, and the
+//                              next scrape rebuilds them as new series
 // Entries own their encoded labels (a one-byte string, see prompb/encode.ts) for as long as they
 // are cached; onStale receives them synchronously and must not keep them past the call.
 import type { EncodedLabels } from '../prompb/encode.js';
@@ -41,6 +41,8 @@ export class CacheEntry {
   shared = false;
   /** The scrape in which this entry won the claim on its shared labels. */
   wonSeq = 0;
+  /** `namespace/pod` (interned) when pod metadata was looked up for it: see evict. */
+  pod: string | undefined = undefined;
   /** High 32 bits of the series text's hash and its length: confirm that a hit is this series. */
   hashHi = 0;
   textLength = 0;
@@ -174,18 +176,23 @@ export class SeriesCache {
     this.deliveredCount = 0;
   }
 
-  evict(pred: (labels: EncodedLabels) => boolean, onStale: OnStale): number {
+  evict(pred: (e: CacheEntry) => boolean, onStale: OnStale): number {
     let n = 0;
     this.sweep((e) => {
-      if (e.labels === null || !pred(e.labels)) return true;
+      if (!pred(e)) return true;
       if (e.delivered) {
-        onStale(e.labels);
+        onStale(e.labels!);
         this.deliveredCount--;
       }
       n++;
       return false;
     });
     return n;
+  }
+
+  /** Whether some cached series has these final labels (it will be sent, so no marker for them). */
+  holds(labels: EncodedLabels): boolean {
+    return this.live.has(labels);
   }
 
   /** Visit every entry; forget those for which `keep` returns false. */

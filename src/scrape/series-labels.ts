@@ -6,6 +6,7 @@
 import type { TextParser, Labels } from '../parse/text.js';
 import { encodeLabels, type LabelPairs } from '../prompb/encode.js';
 import type { Relabeler } from '../relabel/relabel.js';
+import type { PodLabeler } from './pod-labels.js';
 import { CacheEntry } from './series-cache.js';
 
 export interface LabelRules {
@@ -21,6 +22,8 @@ export interface LabelRules {
   /** true = remove this scraped label (ignore_label_keys). */
   ignoreLabel: (name: string) => boolean;
   relabel?: Relabeler;
+  /** Pod metadata for series with `namespace` and `pod` (SPEC §5); absent when it is off. */
+  pods?: PodLabeler;
   labelLimit: number;
   labelValueLengthLimit: number;
 }
@@ -62,6 +65,35 @@ export function buildSeries(o: LabelRules, p: TextParser, scratch: Labels): Cach
     const cur = m.get(k);
     if (cur === undefined || cur === '') m.set(k, v);
   }
+  // Pod metadata fills labels the series lacks, before relabeling, so rules can use it (e.g. keep
+  // only some workloads). cAdvisor before Kubernetes 1.16 says pod_name / container_name: the
+  // series also get pod / container, so one query fits every version.
+  let pod: string | undefined;
+  if (o.pods !== undefined) {
+    const ns = m.get('namespace');
+    let podName = m.get('pod');
+    if (!podName) {
+      podName = m.get('pod_name');
+      if (podName) m.set('pod', podName);
+      const c = m.get('container_name');
+      if (c && !m.get('container')) m.set('container', c);
+    }
+    if (ns && podName) {
+      const r = o.pods.resolve(ns, podName);
+      pod = r.key;
+      if (r.enrichment !== undefined)
+        for (const [k, v] of r.enrichment.labels) {
+          const cur = m.get(k);
+          if (cur === undefined || cur === '') m.set(k, v);
+        }
+    }
+  }
+  const entry = finish(o, m, name);
+  entry.pod = pod;
+  return entry;
+}
+
+function finish(o: LabelRules, m: Map<string, string>, name: string): CacheEntry {
   if (o.relabel !== undefined && !o.relabel(m)) return new CacheEntry(null);
   const pairs: LabelPairs = [];
   let limit: string | undefined;

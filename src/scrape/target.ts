@@ -11,6 +11,7 @@ import { TargetClient } from './client.js';
 import { ScrapeError } from './errors.js';
 import type { Chunk, SampleSink } from '../prompb/chunk.js';
 import { sanitizeLabelName, TargetPipeline, type ScrapeStats } from './pipeline.js';
+import { PodLabeler, type PodLabelSource } from './pod-labels.js';
 
 export interface ScrapeReport {
   target: string;
@@ -24,6 +25,22 @@ export interface ScrapeReport {
 }
 
 export type TargetHealth = 'unknown' | 'up' | 'down';
+
+/** Where a target's payload comes from: its HTTP client, or (pod health) the agent itself. */
+export interface BodySource {
+  /** As TargetClient.stream: `start` once the payload is known good, then its pieces; throws a ScrapeError. */
+  stream(start: (openMetrics: boolean) => (chunk: Buffer) => void): Promise<void>;
+  abort(): void;
+  close(): Promise<void>;
+  readonly tokenExpiry: number;
+}
+
+export interface TargetExtras {
+  /** Pod metadata for series with namespace and pod labels (SPEC §5). */
+  pods?: PodLabelSource;
+  /** Instead of an HTTP client for the URL. */
+  source?: BodySource;
+}
 
 /**
  * The job of a target as every command shows it: the `job` label it is sent with, or a note that
@@ -62,7 +79,7 @@ export class ScrapeTarget {
   readonly shard: number;
   /** Stable offset of this target within its interval, so targets don't all fire at once. */
   readonly offsetMs: number;
-  private readonly client: TargetClient;
+  private readonly client: BodySource;
   private readonly pipeline: TargetPipeline;
   private readonly synthetic: Record<string, EncodedLabels>;
   private timer: NodeJS.Timeout | undefined;
@@ -76,6 +93,7 @@ export class ScrapeTarget {
     url: string,
     global: GlobalConfig,
     writerOpt: WriterOptions,
+    extras: TargetExtras = {},
   ) {
     this.url = new URL(url);
     // Precedence (SPEC §3.2): URL label < instance labels < ident (override scraped labels, which
@@ -128,18 +146,21 @@ export class ScrapeTarget {
       labelLimit: instance.labelLimit,
       labelValueLengthLimit: instance.labelValueLengthLimit,
       batch: writerOpt.batch,
+      pods: extras.pods ? new PodLabeler(extras.pods) : undefined,
     });
-    this.client = new TargetClient(this.url, {
-      timeoutMs: instance.timeoutMs,
-      bodySizeLimit: instance.bodySizeLimit,
-      tls: instance.tls,
-      bearerTokenFile: instance.bearerTokenFile,
-      bearerTokenString: instance.bearerTokenString,
-      username: instance.username,
-      password: instance.password,
-      headers: instance.headers,
-      userAgent: `nodegraf/${VERSION}`,
-    });
+    this.client =
+      extras.source ??
+      new TargetClient(this.url, {
+        timeoutMs: instance.timeoutMs,
+        bodySizeLimit: instance.bodySizeLimit,
+        tls: instance.tls,
+        bearerTokenFile: instance.bearerTokenFile,
+        bearerTokenString: instance.bearerTokenString,
+        username: instance.username,
+        password: instance.password,
+        headers: instance.headers,
+        userAgent: `nodegraf/${VERSION}`,
+      });
     const key = createHash('sha256').update(`${instance.name}\0${url}`).digest();
     this.shard = key.readUInt32BE(0);
     this.offsetMs = key.readUInt32BE(4) % Math.max(1, instance.intervalMs);

@@ -128,6 +128,54 @@ export class OwnMetrics {
       () => rt.scrapedSamples,
     );
 
+    // The pod view (present only with [pod_metadata] enable = true).
+    const podView = (
+      kind: Kind,
+      name: string,
+      help: string,
+      get: (s: NonNullable<AgentView['pods']>['status']) => number,
+    ) =>
+      family(reg, kind, name, help, ['source'], () =>
+        rt.pods ? [[{ source: rt.pods.status.source }, get(rt.pods.status)]] : [],
+      );
+    podView(
+      'gauge',
+      'nodegraf_pod_view_synced',
+      'Whether the pod view has had a pod list (1) or not yet (0).',
+      (s) => (s.synced ? 1 : 0),
+    );
+    podView('gauge', 'nodegraf_pod_view_pods', 'Pods of this node in the pod view.', (s) => s.pods);
+    podView(
+      'gauge',
+      'nodegraf_pod_view_last_update_timestamp_seconds',
+      'When the pod view last had a good list, watch event or poll (seconds since the epoch).',
+      (s) => s.lastUpdateMs / 1000,
+    );
+    podView(
+      'gauge',
+      'nodegraf_pod_view_healthy',
+      'Whether the last request of the pod view source succeeded (1) or failed (0); on failure the last good view is kept.',
+      (s) => (s.lastError ? 0 : 1),
+    );
+    podView(
+      'counter',
+      'nodegraf_pod_view_errors_total',
+      'Failed requests of the pod view source.',
+      (s) => s.errors,
+    );
+    podView(
+      'counter',
+      'nodegraf_pod_view_lists_total',
+      'Full pod lists applied (apiserver list and relist, kubelet poll).',
+      (s) => s.lists,
+    );
+    podView(
+      'counter',
+      'nodegraf_pod_view_watch_events_total',
+      'Watch events applied (apiserver source).',
+      (s) => s.events,
+    );
+
     const perWriter = (kind: Kind, name: string, help: string, get: (w: WriterJson) => number) =>
       family(reg, kind, name, help, ['writer'], () =>
         writersJson(rt).map((w) => [{ writer: w.name }, get(w)]),

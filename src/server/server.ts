@@ -6,7 +6,7 @@ import { errnoCode, errorMessage } from '../errno.js';
 import type { Logger } from '../log.js';
 import { OwnMetrics } from './metrics.js';
 import { renderStatusPage } from './status-page.js';
-import { targetsJson, writersJson, type AgentView } from './status.js';
+import { podsJson, targetsJson, writersJson, type AgentView } from './status.js';
 
 export type { AgentView } from './status.js';
 
@@ -101,6 +101,9 @@ export class AgentServer {
     } else if (path === '/targets') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ targets: targetsJson(rt), writers: writersJson(rt) }, null, 2));
+    } else if (path === '/pods') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(podsJson(rt), null, 2));
     } else if (path === '/') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(renderStatusPage(targetsJson(rt), writersJson(rt)));

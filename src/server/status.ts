@@ -4,8 +4,26 @@ import { redactUrl } from '../config/redact.js';
 import type { ScrapeTarget } from '../scrape/target.js';
 import type { RemoteWriter } from '../write/writer.js';
 
+/** The node's pod view as the server shows it (kube/pod-metadata.ts implements it). */
+export interface PodsView {
+  readonly status: {
+    source: string;
+    synced: boolean;
+    pods: number;
+    lastUpdateMs: number;
+    lastError: string;
+    errors: number;
+    lists: number;
+    events: number;
+    resourceVersion: string;
+  };
+  pods(): object[];
+}
+
 export interface AgentView {
   readonly ready: boolean;
+  /** Absent when `[pod_metadata]` is off. */
+  readonly pods?: PodsView;
   readonly targets: readonly ScrapeTarget[];
   readonly writers: readonly RemoteWriter[];
   /** Samples read from target payloads since start. */
@@ -78,6 +96,25 @@ export function targetsJson(rt: AgentView): TargetJson[] {
     intervalSeconds: t.instance.intervalMs / 1000,
     tokenExpiry: Number.isFinite(t.tokenExpiry) ? new Date(t.tokenExpiry * 1000).toISOString() : null,
   }));
+}
+
+/** The JSON of /pods: the view's state and its pods. */
+export function podsJson(rt: AgentView): object {
+  const v = rt.pods;
+  if (!v) return { enabled: false, pods: [] };
+  const s = v.status;
+  return {
+    enabled: true,
+    source: s.source,
+    synced: s.synced,
+    lastUpdate: s.lastUpdateMs ? new Date(s.lastUpdateMs).toISOString() : null,
+    lastError: s.lastError,
+    errors: s.errors,
+    lists: s.lists,
+    events: s.events,
+    resourceVersion: s.resourceVersion || undefined,
+    pods: v.pods(),
+  };
 }
 
 export function writersJson(rt: AgentView): WriterJson[] {

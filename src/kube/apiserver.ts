@@ -1,0 +1,287 @@
+// The apiserver pod source: list, then watch, the pods bound to this node
+// (`/api/v1/pods?fieldSelector=spec.nodeName=<node>`), as client-go's reflector does: the list's
+// resourceVersion starts the watch, bookmarks move it on, `410 Gone` (on the request or as an ERROR
+// event) means the version is too old and the list is redone, and a dropped watch resumes from
+// the last version seen after a backoff with jitter. The ServiceAccount token is re-read for every
+// request (projected tokens rotate); a 401 retries once at once with the re-read token.
+//
+// Hand-rolled over undici (../shared/LIBRARIES.md: @kubernetes/client-node 2 does not load on
+// Node 20; 1.x pulls 72 packages). Memory: only the fields of pod.ts are kept of each object.
+import { readFile } from 'node:fs/promises';
+import { Agent } from 'undici';
+import { connectOptions } from '../config/tls.js';
+import { errnoCode, errorMessage, isAbort } from '../errno.js';
+import type { Logger } from '../log.js';
+import { parsePod } from './pod.js';
+import type { PodView } from './view.js';
+
+export interface ApiserverOptions {
+  /** https://host:port of the API server (in a pod: KUBERNETES_SERVICE_HOST / _PORT). */
+  url: string;
+  nodeName: string;
+  bearerTokenFile: string;
+  caFile: string;
+  insecureSkipVerify: boolean;
+  /** Server-side watch timeout, seconds (randomised in [t, 2t) as client-go does). Default 300. */
+  watchTimeoutS?: number;
+  /** Backoff bounds, ms. Default 1 s to 30 s. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  userAgent: string;
+}
+
+/** An API error with what to do about it. */
+export class KubeApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly hint = '',
+  ) {
+    super(message);
+  }
+  describe(): string {
+    return this.hint ? `${this.message} (${this.hint})` : this.message;
+  }
+}
+
+export class ApiserverPodSource {
+  private readonly agent: Agent;
+  private stopped = false;
+  private current: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private sleepTimer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  private resourceVersion = '';
+  private backoffMs: number;
+
+  constructor(
+    private readonly opts: ApiserverOptions,
+    private readonly view: PodView,
+    private readonly log: Logger,
+  ) {
+    this.agent = new Agent({
+      keepAliveTimeout: 60_000,
+      connect: connectOptions(
+        { useTls: true, caFile: opts.caFile || undefined, insecureSkipVerify: opts.insecureSkipVerify },
+        10_000,
+      ),
+      // a watch is one long response: no body timeout beyond the server-side timeoutSeconds
+      bodyTimeout: 0,
+      headersTimeout: 30_000,
+    });
+    this.backoffMs = opts.minBackoffMs ?? 1000;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.current?.abort();
+    if (this.sleepTimer) clearTimeout(this.sleepTimer);
+    this.wake?.();
+    await this.loop;
+    await this.agent.close().catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        if (!this.resourceVersion) await this.list();
+        await this.watch();
+        this.backoffMs = this.opts.minBackoffMs ?? 1000; // a watch that ended normally
+      } catch (err) {
+        if (this.stopped) break;
+        const e = err instanceof KubeApiError ? err : new KubeApiError(0, errorMessage(err));
+        if (e.status === 410) {
+          // too old a resourceVersion: relist at once
+          this.resourceVersion = '';
+          this.log.debug('pod watch: resourceVersion expired (410), relisting');
+          continue;
+        }
+        this.view.fail(e.describe());
+        this.log.warn({ error: e.message, hint: e.hint || undefined }, 'pod view: API server request failed');
+        await this.sleep(this.jittered());
+        this.backoffMs = Math.min(this.backoffMs * 2, this.opts.maxBackoffMs ?? 30_000);
+      }
+    }
+  }
+
+  /** Backoff with ±25 % jitter, so that a thousand agents do not come back in step. */
+  private jittered(): number {
+    return Math.round(this.backoffMs * (0.75 + Math.random() * 0.5));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+      this.sleepTimer = setTimeout(resolve, ms);
+    });
+  }
+
+  private path(extra: Record<string, string>): string {
+    const q = new URLSearchParams({ fieldSelector: `spec.nodeName=${this.opts.nodeName}`, ...extra });
+    return `/api/v1/pods?${q.toString()}`;
+  }
+
+  /** A full list, paged with `continue` (500 a page); pods not in it leave the view. */
+  private async list(): Promise<void> {
+    const pods = [];
+    let cont = '';
+    let rv = '';
+    do {
+      const body = await this.request(this.path({ limit: '500', ...(cont ? { continue: cont } : {}) }));
+      const text = await readAll(body);
+      let list: { metadata?: { resourceVersion?: string; continue?: string }; items?: unknown[] };
+      try {
+        list = JSON.parse(text) as typeof list;
+      } catch {
+        throw new KubeApiError(0, `pod list is not JSON (${text.length} bytes)`);
+      }
+      for (const item of list.items ?? []) {
+        const p = parsePod(item);
+        if (p) pods.push(p);
+      }
+      rv = list.metadata?.resourceVersion ?? '';
+      cont = list.metadata?.continue ?? '';
+    } while (cont);
+    this.view.replace(pods);
+    this.resourceVersion = rv;
+    this.view.status.resourceVersion = rv;
+  }
+
+  /** One watch request: apply events until the server ends it (timeoutSeconds) or it drops. */
+  private async watch(): Promise<void> {
+    const t = this.opts.watchTimeoutS ?? 300;
+    const timeout = String(Math.floor(t + Math.random() * t));
+    const body = await this.request(
+      this.path({
+        watch: '1',
+        resourceVersion: this.resourceVersion,
+        allowWatchBookmarks: 'true',
+        timeoutSeconds: timeout,
+      }),
+    );
+    // Events are newline-delimited JSON; one may be split across reads, several may share one.
+    let rest = '';
+    for await (const chunk of body) {
+      rest += (chunk as Buffer).toString('utf8');
+      let nl: number;
+      while ((nl = rest.indexOf('\n')) >= 0) {
+        const line = rest.slice(0, nl).trim();
+        rest = rest.slice(nl + 1);
+        if (line) this.event(line);
+      }
+    }
+    if (rest.trim()) this.event(rest.trim());
+  }
+
+  private event(line: string): void {
+    let ev: { type?: string; object?: Record<string, unknown> };
+    try {
+      ev = JSON.parse(line) as typeof ev;
+    } catch {
+      // a watch cut mid-event: resume from the last complete one
+      throw new KubeApiError(0, `malformed watch event (${line.length} bytes); resuming`);
+    }
+    const md = (ev.object?.metadata ?? {}) as { resourceVersion?: string; namespace?: string; name?: string };
+    switch (ev.type) {
+      case 'ADDED':
+      case 'MODIFIED': {
+        const p = parsePod(ev.object);
+        if (p) this.view.upsert(p);
+        break;
+      }
+      case 'DELETED':
+        if (md.namespace && md.name) this.view.remove(md.namespace, md.name);
+        break;
+      case 'BOOKMARK':
+        break;
+      case 'ERROR': {
+        const st = (ev.object ?? {}) as { code?: number; message?: string };
+        throw new KubeApiError(st.code ?? 0, `watch error: ${st.message ?? line.slice(0, 200)}`);
+      }
+      default:
+        return;
+    }
+    if (md.resourceVersion) {
+      this.resourceVersion = md.resourceVersion;
+      this.view.status.resourceVersion = md.resourceVersion;
+    }
+  }
+
+  private async token(): Promise<string> {
+    const file = this.opts.bearerTokenFile;
+    try {
+      const t = (await readFile(file, 'utf8')).trim();
+      if (!t) throw new KubeApiError(0, `bearer_token_file ${file} is empty`);
+      return t;
+    } catch (err) {
+      if (err instanceof KubeApiError) throw err;
+      throw new KubeApiError(
+        0,
+        `cannot read bearer_token_file ${file}: ${errnoCode(err) ?? errorMessage(err)}`,
+        'in a pod, the ServiceAccount token is mounted unless automountServiceAccountToken is false',
+      );
+    }
+  }
+
+  /** GET a path; the body of a 200, else a KubeApiError (a 401 is retried once with a re-read token). */
+  private async request(path: string, retried = false): Promise<AsyncIterable<Buffer>> {
+    const ac = new AbortController();
+    this.current = ac;
+    const token = await this.token();
+    let res;
+    try {
+      res = await this.agent.request({
+        origin: this.opts.url,
+        path,
+        method: 'GET',
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          'user-agent': this.opts.userAgent,
+        },
+        signal: ac.signal,
+      });
+    } catch (err) {
+      if (isAbort(err) && this.stopped) throw new KubeApiError(0, 'stopped');
+      throw new KubeApiError(0, `${this.opts.url}: ${errnoCode(err) ?? errorMessage(err)}`);
+    }
+    if (res.statusCode === 200) return res.body;
+    const text = await readAll(res.body).catch(() => '');
+    if (res.statusCode === 401 && !retried) return this.request(path, true);
+    throw statusError(res.statusCode, text, this.opts.nodeName);
+  }
+}
+
+async function readAll(body: AsyncIterable<Buffer>): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const c of body) parts.push(c);
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/** The API server's answer, with the Status message it carries and the fix. */
+export function statusError(status: number, body: string, node: string): KubeApiError {
+  let message = body.trim().slice(0, 300);
+  try {
+    const s = JSON.parse(body) as { message?: string };
+    if (s.message) message = s.message;
+  } catch {
+    // not a Status object
+  }
+  if (status === 401)
+    return new KubeApiError(
+      401,
+      `401 Unauthorized listing pods: ${message}`,
+      'the ServiceAccount token is missing, invalid or expired (it is re-read on every request)',
+    );
+  if (status === 403)
+    return new KubeApiError(
+      403,
+      `403 Forbidden listing pods of node ${node}: ${message}`,
+      'RBAC: the ClusterRole needs {apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"]}, or use source = "kubelet"',
+    );
+  return new KubeApiError(status, `HTTP ${status} from the API server: ${message}`);
+}

@@ -1,0 +1,165 @@
+// Pod metadata as the runtime uses it: the view, the source that fills it (apiserver or kubelet),
+// and the internal target that writes the pod health series, built from `[pod_metadata]`.
+import type { GlobalConfig, PodMetadataConfig, ScrapeInstance } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { ScrapeError } from '../scrape/errors.js';
+import type { InternalTarget } from '../scrape/manager.js';
+import type { BodySource } from '../scrape/target.js';
+import { VERSION } from '../version.js';
+import { ApiserverPodSource } from './apiserver.js';
+import { renderHealth } from './health.js';
+import { KubeletPodSource } from './kubelet-pods.js';
+import { workloadOf } from './pod.js';
+import { PodView, type PodViewStatus } from './view.js';
+
+/** The `job` of the pod health series (kube-state-metrics' own are usually job="kube-state-metrics"). */
+export const HEALTH_JOB = 'pod-health';
+export const HEALTH_URL = 'nodegraf://pod-view/health';
+
+/** One pod as the agent's /pods JSON shows it. */
+export interface PodSummary {
+  namespace: string;
+  name: string;
+  workloadKind: string;
+  workload: string;
+  phase: string;
+  ready: boolean;
+  restarts: number;
+  waiting: string[];
+  lastTerminated: string[];
+}
+
+export class PodMetadata {
+  readonly view: PodView;
+  private readonly source: ApiserverPodSource | KubeletPodSource;
+  /** The internal target of the health series (absent with health_metrics = false). */
+  readonly health: InternalTarget | undefined;
+
+  constructor(
+    readonly config: PodMetadataConfig,
+    global: GlobalConfig,
+    log: Logger,
+  ) {
+    const opts = { podLabels: config.podLabels, podAnnotations: config.podAnnotations };
+    this.view = new PodView(config.source, opts);
+    const userAgent = `nodegraf/${VERSION}`;
+    this.source =
+      config.source === 'apiserver'
+        ? new ApiserverPodSource(
+            {
+              url: config.apiserverUrl,
+              nodeName: config.nodeName,
+              bearerTokenFile: config.bearerTokenFile,
+              caFile: config.tlsCa,
+              insecureSkipVerify: config.insecureSkipVerify,
+              userAgent,
+            },
+            this.view,
+            log.child({ component: 'pod-view' }),
+          )
+        : new KubeletPodSource(
+            {
+              url: config.kubeletUrl,
+              bearerTokenFile: config.bearerTokenFile,
+              caFile: config.tlsCa,
+              insecureSkipVerify: config.insecureSkipVerify,
+              pollMs: config.pollIntervalMs,
+              userAgent,
+            },
+            this.view,
+            log.child({ component: 'pod-view' }),
+          );
+    if (config.healthMetrics) {
+      this.health = {
+        instance: healthInstance(global),
+        url: HEALTH_URL,
+        source: new HealthSource(this.view, opts),
+      };
+    }
+  }
+
+  start(): void {
+    this.source.start();
+  }
+
+  stop(): Promise<void> {
+    return this.source.stop();
+  }
+
+  get status(): PodViewStatus {
+    return this.view.status;
+  }
+
+  pods(): PodSummary[] {
+    return [...this.view.all()].map((p) => {
+      const w = workloadOf(p);
+      return {
+        namespace: p.namespace,
+        name: p.name,
+        workloadKind: w.kind,
+        workload: w.name,
+        phase: p.phase,
+        ready: p.ready === 'True',
+        restarts: p.statuses.reduce((n, s) => n + s.restartCount, 0),
+        waiting: p.statuses.filter((s) => s.state === 'waiting').map((s) => `${s.name}: ${s.reason}`),
+        lastTerminated: p.statuses
+          .filter((s) => s.lastTerminatedReason)
+          .map((s) => `${s.name}: ${s.lastTerminatedReason}`),
+      };
+    });
+  }
+}
+
+/** The pod health series as a payload, rendered from the view at each of its scrapes. */
+class HealthSource implements BodySource {
+  readonly tokenExpiry = NaN;
+  constructor(
+    private readonly view: PodView,
+    private readonly opts: { podLabels: string[]; podAnnotations: string[] },
+  ) {}
+
+  async stream(start: (openMetrics: boolean) => (chunk: Buffer) => void): Promise<void> {
+    const st = this.view.status;
+    if (!st.synced) {
+      throw new ScrapeError(
+        'other',
+        `the pod view has no pod list yet${st.lastError ? `: ${st.lastError}` : ''}`,
+        st.source === 'apiserver'
+          ? 'the pod health series need the pod list from the API server (RBAC: list/watch on pods)'
+          : 'the pod health series need the kubelet /pods (RBAC: get on nodes/pods)',
+      );
+    }
+    start(false)(Buffer.from(renderHealth(this.view.all(), this.opts)));
+  }
+
+  abort(): void {}
+
+  async close(): Promise<void> {}
+}
+
+function healthInstance(global: GlobalConfig): ScrapeInstance {
+  return {
+    name: 'pod_metadata#health',
+    origin: { file: 'config.toml', line: 0 },
+    urls: [HEALTH_URL],
+    labels: { job: HEALTH_JOB },
+    urlLabelKey: '',
+    urlLabelValue: '',
+    honorLabels: true,
+    honorTimestamps: true,
+    headers: {},
+    timeoutMs: 5000,
+    intervalMs: global.intervalMs,
+    tls: { useTls: false, insecureSkipVerify: false },
+    ignoreMetrics: [],
+    ignoreLabelKeys: [],
+    metricsPass: [],
+    metricsDrop: [],
+    relabelConfigs: [],
+    duplicationAllowed: false,
+    sampleLimit: 0,
+    labelLimit: 0,
+    labelValueLengthLimit: 0,
+    bodySizeLimit: 64 << 20,
+  };
+}

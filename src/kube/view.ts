@@ -1,0 +1,159 @@
+// The node-local view of pods (SPEC §5): what the sources (apiserver.ts, kubelet-pods.ts) last
+// reported, the enrichment each pod gives its series, and the view's own health. On a source
+// error the last good view is kept and the error is shown (own metrics, /pods, doctor).
+import type { LabelPairs } from '../prompb/encode.js';
+import type { PodEnrichment, PodLabelSource } from '../scrape/pod-labels.js';
+import { kubeLabelName, workloadOf, type Pod } from './pod.js';
+
+export interface EnrichOptions {
+  podLabels: string[];
+  podAnnotations: string[];
+}
+
+export interface PodViewStatus {
+  source: 'apiserver' | 'kubelet';
+  /** A first list arrived. */
+  synced: boolean;
+  pods: number;
+  /** ms since the epoch of the last good list, watch event or poll; 0 = never */
+  lastUpdateMs: number;
+  /** The last error of the source, '' once it recovered. */
+  lastError: string;
+  errors: number;
+  /** Full lists (apiserver: list and relist; kubelet: polls) and watch events applied. */
+  lists: number;
+  events: number;
+  /** apiserver: the resourceVersion the watch resumes from */
+  resourceVersion: string;
+}
+
+export class PodView implements PodLabelSource {
+  private readonly pods = new Map<string, Pod>();
+  private readonly enrichments = new Map<string, PodEnrichment>();
+  version = 0;
+  readonly status: PodViewStatus;
+  private resolveSynced!: () => void;
+  /** Resolves at the first good list. */
+  readonly synced: Promise<void>;
+
+  constructor(
+    source: 'apiserver' | 'kubelet',
+    private readonly opts: EnrichOptions,
+  ) {
+    this.status = {
+      source,
+      synced: false,
+      pods: 0,
+      lastUpdateMs: 0,
+      lastError: '',
+      errors: 0,
+      lists: 0,
+      events: 0,
+      resourceVersion: '',
+    };
+    this.synced = new Promise((r) => (this.resolveSynced = r));
+  }
+
+  lookup(key: string): PodEnrichment | undefined {
+    return this.enrichments.get(key);
+  }
+
+  get(namespace: string, name: string): Pod | undefined {
+    return this.pods.get(namespace + '/' + name);
+  }
+
+  all(): IterableIterator<Pod> {
+    return this.pods.values();
+  }
+
+  /** Wait for the first list, at most `ms` (the first scrape waits so that it is enriched). */
+  async waitSynced(ms: number): Promise<boolean> {
+    if (this.status.synced) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+    const ok = await Promise.race([this.synced.then(() => true as const), timeout]);
+    clearTimeout(timer);
+    return ok;
+  }
+
+  /** A full list: pods not in it leave the view. */
+  replace(pods: Pod[], now = Date.now()): void {
+    const keep = new Set<string>();
+    for (const p of pods) {
+      const key = p.namespace + '/' + p.name;
+      keep.add(key);
+      this.set(key, p);
+    }
+    for (const key of [...this.pods.keys()]) if (!keep.has(key)) this.delete(key);
+    this.status.lists++;
+    this.ok(now);
+    if (!this.status.synced) {
+      this.status.synced = true;
+      this.resolveSynced();
+    }
+  }
+
+  /** A watch event: ADDED or MODIFIED. */
+  upsert(p: Pod, now = Date.now()): void {
+    this.set(p.namespace + '/' + p.name, p);
+    this.status.events++;
+    this.ok(now);
+  }
+
+  /** A watch event: DELETED. */
+  remove(namespace: string, name: string, now = Date.now()): void {
+    this.delete(namespace + '/' + name);
+    this.status.events++;
+    this.ok(now);
+  }
+
+  /** The source failed: the last good view stays. */
+  fail(message: string): void {
+    this.status.lastError = message;
+    this.status.errors++;
+  }
+
+  private ok(now: number): void {
+    this.status.lastUpdateMs = now;
+    this.status.lastError = '';
+    this.status.pods = this.pods.size;
+  }
+
+  private set(key: string, p: Pod): void {
+    this.pods.set(key, p);
+    const labels = enrichmentLabels(p, this.opts);
+    const old = this.enrichments.get(key);
+    if (old !== undefined && sameLabels(old.labels, labels)) return;
+    this.enrichments.set(key, { labels });
+    this.version++;
+  }
+
+  private delete(key: string): void {
+    this.pods.delete(key);
+    if (this.enrichments.delete(key)) this.version++;
+  }
+}
+
+/** The labels a pod's series get: workload_kind, workload, label_<name>, annotation_<name>. */
+export function enrichmentLabels(p: Pod, o: EnrichOptions): LabelPairs {
+  const w = workloadOf(p);
+  const out: LabelPairs = [
+    ['workload_kind', w.kind],
+    ['workload', w.name],
+  ];
+  for (const k of o.podLabels) {
+    const v = p.labels[k];
+    if (v !== undefined && v !== '') out.push([kubeLabelName('label', k), v]);
+  }
+  for (const k of o.podAnnotations) {
+    const v = p.annotations[k];
+    if (v !== undefined && v !== '') out.push([kubeLabelName('annotation', k), v]);
+  }
+  return out;
+}
+
+function sameLabels(a: LabelPairs, b: LabelPairs): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i][0] !== b[i][0] || a[i][1] !== b[i][1]) return false;
+  return true;
+}

@@ -1,0 +1,64 @@
+// Pod metadata on scraped series (SPEC §5): the contract with the pod view, and the per-target
+// bookkeeping that keeps the series cache honest when a pod's metadata changes.
+//
+// Enrichment runs only on a cache miss (series-labels.ts), so a repeated scrape costs nothing for
+// it; the price is that a cached entry would keep the labels its pod had when the entry was built.
+// So each target remembers what every pod it met resolved to, and before a scrape, when the view's
+// version moved, compares (one Map lookup per pod of the node, ~110 at most) and evicts the entries
+// of the pods whose labels changed: they are rebuilt by this scrape with the new labels, and their
+// old series get staleness markers.
+import type { LabelPairs } from '../prompb/encode.js';
+
+/** What enrichment adds to the series of one pod. A new object whenever the labels change. */
+export interface PodEnrichment {
+  readonly labels: LabelPairs;
+}
+
+/** The node's pods, as the scrape stage reads them (kube/view.ts implements it). */
+export interface PodLabelSource {
+  /** Grows whenever the enrichment of some pod changed (added, changed, removed). */
+  readonly version: number;
+  /** The enrichment of pod `namespace/name`, undefined for a pod the view does not know. */
+  lookup(key: string): PodEnrichment | undefined;
+}
+
+export interface ResolvedPod {
+  readonly key: string;
+  readonly enrichment: PodEnrichment | undefined;
+}
+
+export class PodLabeler {
+  /** Every pod met, by key: the interned key (entries share the string) and what it resolved to. */
+  private readonly used = new Map<string, ResolvedPod>();
+  private seenVersion: number;
+
+  constructor(private readonly source: PodLabelSource) {
+    this.seenVersion = source.version;
+  }
+
+  /** Resolve a pod met on a cache miss; returns the interned key and its enrichment. */
+  resolve(namespace: string, pod: string): ResolvedPod {
+    const key = namespace + '/' + pod;
+    let r = this.used.get(key);
+    if (r === undefined) {
+      r = { key, enrichment: this.source.lookup(key) };
+      this.used.set(key, r);
+    }
+    return r;
+  }
+
+  /** The pods whose enrichment changed since the last call (undefined: none). */
+  changed(): Set<string> | undefined {
+    const v = this.source.version;
+    if (v === this.seenVersion) return undefined;
+    this.seenVersion = v;
+    let out: Set<string> | undefined;
+    for (const [key, r] of this.used) {
+      if (this.source.lookup(key) === r.enrichment) continue;
+      (out ??= new Set()).add(key);
+      // forgotten: the rebuilt entries resolve (and record) it again
+      this.used.delete(key);
+    }
+    return out;
+  }
+}
