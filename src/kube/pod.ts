@@ -151,11 +151,10 @@ function quantities(v: unknown): Record<string, string> {
   return out;
 }
 
+// Sub-unit suffixes divide (1e-9 * 100 is not 1e-7 in floating point; 100 / 1e9 is).
+const DIVIDE: Record<string, number> = { n: 1e9, u: 1e6, m: 1e3 };
 const SUFFIX: Record<string, number> = {
   '': 1,
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
   k: 1e3,
   M: 1e6,
   G: 1e9,
@@ -177,7 +176,8 @@ export function parseQuantity(q: string): number {
   if (!m) return NaN;
   const base = Number(m[1]);
   if (m[2]) return Number(m[1] + m[2]);
-  return base * SUFFIX[m[3] ?? ''];
+  const s = m[3] ?? '';
+  return s in DIVIDE ? base / DIVIDE[s] : base * SUFFIX[s];
 }
 
 export interface Workload {
@@ -201,6 +201,10 @@ export function workloadOf(p: Pod): Workload {
     if (hash && owner.name.endsWith('-' + hash) && owner.name.length > hash.length + 1) {
       return { kind: 'Deployment', name: owner.name.slice(0, -hash.length - 1) };
     }
+    // Before 1.11 the label held a numeric hash while the name had the encoded one: the suffix is
+    // then recognised by the encoding's alphabet (rand.SafeEncodeString: no vowels, no 0 1 3).
+    const m = hash ? /^(.+)-[bcdfghjklmnpqrstvwxz2456789]{6,10}$/.exec(owner.name) : null;
+    if (m) return { kind: 'Deployment', name: m[1] };
     return { kind: 'ReplicaSet', name: owner.name };
   }
   if (owner.kind === 'Job') {
