@@ -87,16 +87,21 @@ export class ApiserverPodSource {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
+      let listed = false;
       try {
-        if (!this.resourceVersion) await this.list();
+        if (!this.resourceVersion) {
+          await this.list();
+          listed = true;
+        }
         await this.watch();
         this.backoffMs = this.opts.minBackoffMs ?? 1000; // a watch that ended normally
       } catch (err) {
         if (this.stopped) break;
         const e = err instanceof KubeApiError ? err : new KubeApiError(0, errorMessage(err));
-        if (e.status === 410) {
-          // too old a resourceVersion: relist at once
-          this.resourceVersion = '';
+        this.resourceVersion = e.status === 410 ? '' : this.resourceVersion;
+        if (e.status === 410 && !listed) {
+          // too old a resourceVersion: relist at once (but not in a loop: a 410 right after a
+          // fresh list backs off like any error)
           this.log.debug('pod watch: resourceVersion expired (410), relisting');
           continue;
         }
@@ -163,6 +168,7 @@ export class ApiserverPodSource {
         timeoutSeconds: timeout,
       }),
     );
+    this.view.recovered();
     // Events are newline-delimited JSON; one may be split across reads, several may share one.
     let rest = '';
     for await (const chunk of body) {

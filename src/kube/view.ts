@@ -107,6 +107,11 @@ export class PodView implements PodLabelSource {
     this.ok(now);
   }
 
+  /** The source answers again (a watch is open): the error is over. */
+  recovered(): void {
+    this.status.lastError = '';
+  }
+
   /** The source failed: the last good view stays. */
   fail(message: string): void {
     this.status.lastError = message;
