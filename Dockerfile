@@ -1,0 +1,20 @@
+# nodegraf's image: built with the full toolchain, run on distroless Node 20 as a non-root user
+# with production dependencies only. The DaemonSet (deploy/kubernetes) mounts the configuration
+# at /etc/nodegraf/conf.
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+FROM gcr.io/distroless/nodejs20-debian12:nonroot
+WORKDIR /app
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY conf /etc/nodegraf/conf
+USER 65532:65532
+ENTRYPOINT ["/nodejs/bin/node", "--single-threaded-gc", "/app/dist/cli/main.js"]
+CMD ["--configs", "/etc/nodegraf/conf"]

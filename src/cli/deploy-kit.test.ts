@@ -1,0 +1,185 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- rendered YAML is walked as plain JSON */
+// The deploy kit (deploy/kubernetes, deploy/example-overlay): rendered by kubectl's kustomize,
+// every object validated against the Kubernetes API schemas (kubernetes-models), the rendered
+// ConfigMaps loaded by nodegraf's own config loader, and the RBAC held to least privilege.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, test } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { loadConfig } from '../config/load.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+function kubectlMissing(): string | undefined {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    if (process.env.CI === 'true') throw new Error('kubectl not found: the kit must be rendered in CI');
+    return 'kubectl not found (it renders the kustomize kit)';
+  }
+}
+
+type Obj = { apiVersion: string; kind: string; metadata: { name: string }; [k: string]: unknown };
+
+function render(dir: string): Obj[] {
+  const out = execFileSync('kubectl', ['kustomize', join(ROOT, dir)], { encoding: 'utf8' });
+  return parseAllDocuments(out).map((d) => d.toJS() as Obj);
+}
+
+/** The kubernetes-models class of an object, e.g. apps/v1 DaemonSet -> kubernetes-models/apps/v1/DaemonSet. */
+async function validate(o: Obj): Promise<void> {
+  const mod = (await import(`kubernetes-models/${o.apiVersion}/${o.kind}`)) as Record<
+    string,
+    new (x: unknown) => { validate(): void }
+  >;
+  new mod[o.kind](o).validate();
+}
+
+const byKind = (objs: Obj[], kind: string) => objs.filter((o) => o.kind === kind);
+
+describe('the deploy kit', { skip: kubectlMissing() }, () => {
+  for (const dir of ['deploy/kubernetes', 'deploy/example-overlay']) {
+    test(`${dir}: renders, and every object validates against the Kubernetes API schemas`, async () => {
+      const objs = render(dir);
+      assert.deepEqual(objs.map((o) => o.kind).sort(), [
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'ConfigMap',
+        'ConfigMap',
+        'ConfigMap',
+        'DaemonSet',
+        'Namespace',
+        'ServiceAccount',
+      ]);
+      for (const o of objs) await validate(o);
+    });
+  }
+
+  test('the rendered ConfigMaps are a configuration nodegraf loads: kubelet, cAdvisor, kube-proxy, pod metadata', () => {
+    const objs = render('deploy/example-overlay');
+    const conf = mkdtempSync(join(tmpdir(), 'nodegraf-kit-'));
+    const ds = byKind(objs, 'DaemonSet')[0] as unknown as {
+      spec: {
+        template: {
+          spec: {
+            containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string }> }>;
+            volumes: Array<{ name: string; configMap?: { name: string } }>;
+          };
+        };
+      };
+    };
+    const pod = ds.spec.template.spec;
+    // mount every ConfigMap where the DaemonSet mounts it
+    for (const m of pod.containers[0].volumeMounts) {
+      const v = pod.volumes.find((x) => x.name === m.name)!;
+      if (!v.configMap) continue;
+      const cm = objs.find(
+        (o) => o.kind === 'ConfigMap' && o.metadata.name === v.configMap!.name,
+      ) as unknown as {
+        data: Record<string, string>;
+      };
+      assert.ok(cm, `ConfigMap ${v.configMap.name} of volume ${m.name}`);
+      const dir = join(conf, m.mountPath.replace(/^\/etc\/nodegraf\/conf\/?/, ''));
+      mkdirSync(dir, { recursive: true });
+      for (const [file, text] of Object.entries(cm.data)) writeFileSync(join(dir, file), text);
+    }
+    const { config, warnings } = loadConfig(conf, {
+      env: {
+        HOSTNAME: 'node-1',
+        HOSTIP: '10.0.0.7',
+        KUBERNETES_SERVICE_HOST: '10.96.0.1',
+        KUBERNETES_SERVICE_PORT: '443',
+      },
+    });
+    assert.deepEqual(warnings, []);
+    const urls = config.inputs.flatMap((i) =>
+      i.instances.flatMap((x) => x.urls.map((u) => `${x.labels.job} ${u}`)),
+    );
+    assert.deepEqual(urls.sort(), [
+      'cadvisor https://127.0.0.1:10250/metrics/cadvisor',
+      'kube-proxy http://127.0.0.1:10249/metrics',
+      'kubelet https://127.0.0.1:10250/metrics',
+    ]);
+    assert.equal(config.global.labels.cluster, 'prod-1');
+    assert.equal(config.writers[0].url, 'http://victoria-metrics.monitoring.svc:8428/api/v1/write');
+    assert.equal(config.podMetadata.enable, true);
+    assert.equal(config.podMetadata.source, 'apiserver');
+    assert.equal(config.podMetadata.nodeName, 'node-1');
+    assert.equal(config.podMetadata.apiserverUrl, 'https://10.96.0.1:443');
+    assert.equal(config.queue.dir, '/var/lib/nodegraf/queue');
+  });
+
+  test('RBAC: no nodes/proxy, no secrets, no wildcard; only the rules nodegraf uses', () => {
+    for (const dir of ['deploy/kubernetes', 'deploy/example-overlay']) {
+      const roles = [
+        ...byKind(render(dir), 'ClusterRole'),
+        ...byKind(render(dir), 'Role'),
+      ] as unknown as Array<{
+        rules: Array<{
+          apiGroups?: string[];
+          resources?: string[];
+          verbs: string[];
+          nonResourceURLs?: string[];
+        }>;
+      }>;
+      assert.ok(roles.length > 0);
+      const granted: string[] = [];
+      for (const r of roles)
+        for (const rule of r.rules) {
+          const all = [
+            ...(rule.apiGroups ?? []),
+            ...(rule.resources ?? []),
+            ...rule.verbs,
+            ...(rule.nonResourceURLs ?? []),
+          ];
+          assert.ok(!all.includes('*'), `${dir}: a wildcard in ${JSON.stringify(rule)}`);
+          for (const res of rule.resources ?? []) {
+            assert.notEqual(res, 'nodes/proxy', `${dir}: nodes/proxy authorizes exec into every container`);
+            assert.notEqual(res, 'secrets', `${dir}: secrets`);
+            for (const v of rule.verbs) granted.push(`${v} ${res}`);
+          }
+        }
+      assert.deepEqual(granted.sort(), ['get nodes/metrics', 'list pods', 'watch pods']);
+    }
+  });
+
+  test('DaemonSet: node identity, host network, every taint, probes, hardening, heap sized to the limit', () => {
+    const ds = byKind(render('deploy/kubernetes'), 'DaemonSet')[0] as unknown as {
+      spec: {
+        updateStrategy: { rollingUpdate: { maxUnavailable: number } };
+        template: { spec: Record<string, any> };
+      };
+    };
+    const s = ds.spec.template.spec;
+    assert.equal(s.hostNetwork, true);
+    assert.equal(s.dnsPolicy, 'ClusterFirstWithHostNet');
+    assert.equal(s.priorityClassName, 'system-node-critical');
+    assert.deepEqual(s.tolerations, [{ operator: 'Exists' }]);
+    assert.equal(s.securityContext.runAsNonRoot, true);
+    assert.equal(s.securityContext.seccompProfile.type, 'RuntimeDefault');
+    assert.equal(ds.spec.updateStrategy.rollingUpdate.maxUnavailable, 1);
+    const c = s.containers[0];
+    const env = Object.fromEntries(
+      c.env.map((e: any) => [e.name, e.valueFrom?.fieldRef?.fieldPath ?? e.value]),
+    );
+    assert.equal(env.HOSTNAME, 'spec.nodeName');
+    assert.equal(env.HOSTIP, 'status.hostIP');
+    assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+    assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+    assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
+    assert.equal(c.livenessProbe.httpGet.path, '/healthz');
+    assert.equal(c.readinessProbe.httpGet.path, '/readyz');
+    const limitMi = Number(/^(\d+)Mi$/.exec(c.resources.limits.memory)![1]);
+    const heap = Number(/--max-old-space-size=(\d+)/.exec(env.NODE_OPTIONS)![1]);
+    assert.equal(heap, limitMi * 0.75, 'V8 heap at 75 % of the memory limit');
+    const queue = s.volumes.find((v: any) => v.name === 'queue');
+    assert.equal(queue.hostPath.path, '/var/lib/nodegraf/queue');
+    assert.ok(
+      c.volumeMounts.some((m: any) => m.name === 'queue' && m.mountPath === '/var/lib/nodegraf/queue'),
+    );
+  });
+});
