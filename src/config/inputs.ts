@@ -1,5 +1,6 @@
 // Inputs: Categraf's `input.prometheus` ([[instances]]) and nodegraf's presets `input.kube_proxy`
 // and `input.kubelet`, which are thin layers that produce the same ScrapeInstances.
+import { existsSync } from 'node:fs';
 import {
   compileRule,
   RELABEL_ACTIONS,
@@ -235,7 +236,8 @@ function kubeletPreset(t: Table, rel: string, global: GlobalConfig): ScrapeInsta
   if (t.has('urls')) t.warn('urls', 'the kubelet preset builds its urls from url/host; urls is ignored');
   const defaults: Record<string, unknown> = {
     bearer_token_file: SA_TOKEN_FILE,
-    tls_ca: SA_CA_FILE,
+    // the ServiceAccount CA exists only in a pod; outside one, the system CAs (if verifying at all)
+    tls_ca: existsSync(SA_CA_FILE) ? SA_CA_FILE : undefined,
     use_tls: true,
     insecure_skip_verify: true,
   };

@@ -1,0 +1,113 @@
+// What the image contains, proven without a container engine: the project packed as npm would
+// publish it (`npm pack`, the files the Dockerfile copies: dist, conf, package.json), installed
+// with production dependencies only into an empty folder, and the installed command run: its
+// version, `check` on the shipped configuration and the deploy kit's, and `--test --once` against
+// the node simulator with pod metadata on.
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startSimulator, type Simulator } from '../sim/simulator.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+describe('the packed and installed nodegraf', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nodegraf-pack-'));
+  let bin = '';
+  let sim: Simulator;
+
+  before(async () => {
+    const out = execFileSync('npm', ['pack', '--pack-destination', dir, '--silent'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    const tgz = join(dir, out.trim().split('\n').at(-1)!);
+    const app = join(dir, 'app');
+    mkdirSync(app);
+    writeFileSync(join(app, 'package.json'), '{"name":"image","private":true}');
+    execFileSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', tgz], {
+      cwd: app,
+      stdio: 'ignore',
+    });
+    bin = join(app, 'node_modules', '.bin', 'nodegraf');
+    sim = await startSimulator({ tokens: ['tok'], kubeProxyPort: 0, kubeProxyHealthPort: 0, kubeletPort: 0 });
+  });
+
+  after(() => sim?.close());
+
+  // asynchronous: the simulator runs in this process and must answer while the command runs
+  const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    new Promise<{ status: number; stdout: string; stderr: string }>((done) => {
+      execFile(
+        bin,
+        args,
+        { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000, maxBuffer: 256 << 20 },
+        (err, stdout, stderr) =>
+          done({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+
+  test('--version, and no development dependency installed', async () => {
+    const r = await run(['--version']);
+    assert.equal(r.stdout.trim(), VERSION, r.stderr);
+    const installed = JSON.parse(
+      execFileSync('npm', ['ls', '--all', '--json', '--omit=dev'], {
+        cwd: join(dir, 'app'),
+        encoding: 'utf8',
+      }),
+    ) as { dependencies: Record<string, { dependencies?: Record<string, unknown> }> };
+    const deps = Object.keys(installed.dependencies.nodegraf.dependencies ?? {});
+    for (const dev of ['typescript', 'tsx', 'eslint', 'kubernetes-models'])
+      assert.ok(!deps.includes(dev), dev);
+  });
+
+  test('check on the shipped configuration and on the deploy kit', async () => {
+    const shipped = join(dir, 'app', 'node_modules', 'nodegraf', 'conf');
+    let r = await run(['check', '--configs', shipped]);
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    r = await run(['check', '--configs', join(ROOT, 'deploy', 'kubernetes', 'conf')], {
+      HOSTNAME: 'node-1',
+      KUBERNETES_SERVICE_HOST: '10.96.0.1',
+      KUBERNETES_SERVICE_PORT: '443',
+    });
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+  });
+
+  test('--test --once against the simulator: enriched container series and pod health series', async () => {
+    const conf = join(dir, 'conf');
+    cpSync(join(ROOT, 'deploy', 'kubernetes', 'conf'), conf, { recursive: true });
+    const token = join(dir, 'token');
+    writeFileSync(token, 'tok\n');
+    const u = new URL(sim.kubeletUrl);
+    const kp = new URL(sim.kubeProxyUrl);
+    writeFileSync(
+      join(conf, 'config.toml'),
+      readFileSync(join(conf, 'config.toml'), 'utf8')
+        .replace(
+          'source = "apiserver"',
+          `source = "kubelet"\nkubelet_url = "${sim.kubeletUrl}"\nbearer_token_file = "${token}"\ninsecure_skip_verify = true`,
+        )
+        .replace('/var/lib/nodegraf/queue', join(dir, 'queue'))
+        .replace('127.0.0.1:9101', '127.0.0.1:0'),
+    );
+    writeFileSync(
+      join(conf, 'input.kubelet', 'kubelet.toml'),
+      `host = "${u.host}"\nbearer_token_file = "${token}"\n`,
+    );
+    writeFileSync(join(conf, 'input.kube_proxy', 'kube_proxy.toml'), `host = "${kp.host}"\n`);
+    const r = await run(['--configs', conf, '--test', '--once'], { HOSTNAME: 'node-1' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /job kube-proxy\): up/);
+    assert.match(r.stderr, /job kubelet\): up/);
+    assert.match(r.stderr, /job cadvisor\): up/);
+    assert.match(r.stderr, /job pod-health\): up/);
+    assert.match(
+      r.stdout,
+      /container_cpu_usage_seconds_total .*label_dept=retail .*workload=web workload_kind=Deployment/,
+    );
+    assert.match(r.stdout, /kube_pod_container_status_last_terminated_reason .*reason=OOMKilled/);
+  });
+});
