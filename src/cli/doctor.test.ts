@@ -203,3 +203,38 @@ describe('doctor: writers', () => {
     }
   });
 });
+
+test('doctor checks the pod view: listed pods, or the 403 with the RBAC rule to add', async () => {
+  const { FakeApiServer, apiPod } = await import('../testing/fake-apiserver.js');
+  const { diagnosePodView } = await import('./doctor.js');
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const api = new FakeApiServer();
+  await api.start();
+  try {
+    const token = join(mkdtempSync(join(tmpdir(), 'nodegraf-doctor-')), 'token');
+    writeFileSync(token, 'token-1\n');
+    api.put(apiPod('shop', 'web-a', 'node-1'));
+    const c = config([]);
+    c.podMetadata = {
+      ...c.podMetadata,
+      enable: true,
+      source: 'apiserver',
+      nodeName: 'node-1',
+      apiserverUrl: api.url,
+      bearerTokenFile: token,
+      tlsCa: api.cert.certFile,
+    };
+    const ok = await diagnosePodView(c);
+    assert.equal(ok?.ok, true);
+    assert.match(ok!.message, /1 pods of this node listed/);
+    api.forbidden = true;
+    const bad = await diagnosePodView(c, 3000);
+    assert.equal(bad?.ok, false);
+    assert.match(bad!.message, /403 Forbidden listing pods of node node-1/);
+    assert.match(bad!.hint ?? '', /RBAC: the ClusterRole needs/);
+  } finally {
+    await api.stop();
+  }
+});

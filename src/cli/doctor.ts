@@ -10,6 +10,8 @@ import { classifyNetworkError, ScrapeError } from '../scrape/errors.js';
 import { TextParser, Entry } from '../parse/text.js';
 import { VERSION } from '../version.js';
 import { ScrapeTarget } from '../scrape/target.js';
+import { createLogger } from '../log.js';
+import { PodMetadata } from '../kube/pod-metadata.js';
 import { inputList, type ConfigOptions } from './options.js';
 import { errnoCode } from '../errno.js';
 
@@ -172,6 +174,24 @@ export function formatDiagnosis(d: Diagnosis): string {
     : `FAIL  ${d.subject}: ${d.message}${d.hint ? `\n      fix: ${d.hint}` : ''}`;
 }
 
+/** The pod view (`[pod_metadata]`): one list from its source, or the error with its fix. */
+export async function diagnosePodView(config: Config, waitMs = 10_000): Promise<Diagnosis | undefined> {
+  const pm = config.podMetadata;
+  if (!pm.enable) return undefined;
+  const pods = new PodMetadata(pm, config.global, createLogger('silent', 'text'));
+  const subject = `pod view (source ${pm.source}, ${pm.source === 'apiserver' ? pm.apiserverUrl : pm.kubeletUrl})`;
+  pods.start();
+  try {
+    const ok = await pods.view.waitSynced(waitMs);
+    if (ok) return { ok: true, subject, message: `${pods.status.pods} pods of this node listed` };
+    const err = pods.status.lastError || `no answer within ${waitMs / 1000} s`;
+    const m = /^(.*?) \((.*)\)$/.exec(err);
+    return { ok: false, subject, message: m ? m[1] : err, hint: m ? m[2] : undefined };
+  } finally {
+    await pods.stop();
+  }
+}
+
 export async function runDoctor(o: ConfigOptions): Promise<number> {
   const { config, warnings } = loadConfig(o.configs, { inputs: inputList(o) });
   for (const w of warnings) process.stdout.write(`WARN  ${w.file}:${w.line}: ${w.key}: ${w.message}\n`);
@@ -179,6 +199,8 @@ export async function runDoctor(o: ConfigOptions): Promise<number> {
     ...(await diagnoseTargets(config)),
     ...(await Promise.all(config.writers.map(diagnoseWriter))),
   ];
+  const podView = await diagnosePodView(config);
+  if (podView) results.push(podView);
   for (const d of results) process.stdout.write(formatDiagnosis(d) + '\n');
   if (config.writers.length === 0)
     process.stdout.write('WARN  no [[writers]] configured: nothing would be written\n');
