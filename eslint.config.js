@@ -30,7 +30,7 @@ const ALLOWED = {
   kube: ['prompb', 'config', 'scrape'],
   queue: ['prompb'],
   write: ['prompb', 'config', 'queue'],
-  server: ['prompb', 'config', 'scrape', 'queue', 'write'],
+  server: ['prompb', 'config', 'scrape', 'kube', 'queue', 'write'],
   sim: [],
   cli: ['prompb', 'parse', 'relabel', 'config', 'scrape', 'kube', 'queue', 'write', 'server', 'sim'],
   testing: ['prompb', 'parse', 'config', 'sim'],

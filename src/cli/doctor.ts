@@ -184,9 +184,13 @@ export async function diagnosePodView(config: Config, waitMs = 10_000): Promise<
   try {
     const ok = await pods.view.waitSynced(waitMs);
     if (ok) return { ok: true, subject, message: `${pods.status.pods} pods of this node listed` };
-    const err = pods.status.lastError || `no answer within ${waitMs / 1000} s`;
-    const m = /^(.*?) \((.*)\)$/.exec(err);
-    return { ok: false, subject, message: m ? m[1] : err, hint: m ? m[2] : undefined };
+    const st = pods.status;
+    return {
+      ok: false,
+      subject,
+      message: st.lastError || `no answer within ${waitMs / 1000} s`,
+      hint: st.lastHint || undefined,
+    };
   } finally {
     await pods.stop();
   }

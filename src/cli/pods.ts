@@ -19,7 +19,11 @@ export async function startPodMetadata(
   const synced = await pods.view.waitSynced(o.waitMs ?? FIRST_LIST_WAIT_MS);
   if (!synced) {
     log.warn(
-      { source: config.podMetadata.source, error: pods.status.lastError || undefined },
+      {
+        source: config.podMetadata.source,
+        error: pods.status.lastError || undefined,
+        hint: pods.status.lastHint || undefined,
+      },
       'no pod list yet: scraping starts without pod metadata; series get it once the list arrives',
     );
   }

@@ -7,11 +7,12 @@
 //
 // Hand-rolled over undici (../shared/LIBRARIES.md: @kubernetes/client-node 2 does not load on
 // Node 20; 1.x pulls 72 packages). Memory: only the fields of pod.ts are kept of each object.
-import { readFile } from 'node:fs/promises';
 import { Agent } from 'undici';
 import { connectOptions } from '../config/tls.js';
 import { errnoCode, errorMessage, isAbort } from '../errno.js';
 import type { Logger } from '../log.js';
+import { readBearerToken } from '../scrape/client.js';
+import { ScrapeError } from '../scrape/errors.js';
 import { parsePod } from './pod.js';
 import type { PodView } from './view.js';
 
@@ -28,20 +29,6 @@ export interface ApiserverOptions {
   minBackoffMs?: number;
   maxBackoffMs?: number;
   userAgent: string;
-}
-
-/** An API error with what to do about it. */
-export class KubeApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly hint = '',
-  ) {
-    super(message);
-  }
-  describe(): string {
-    return this.hint ? `${this.message} (${this.hint})` : this.message;
-  }
 }
 
 export class ApiserverPodSource {
@@ -97,15 +84,15 @@ export class ApiserverPodSource {
         this.backoffMs = this.opts.minBackoffMs ?? 1000; // a watch that ended normally
       } catch (err) {
         if (this.stopped) break;
-        const e = err instanceof KubeApiError ? err : new KubeApiError(0, errorMessage(err));
-        this.resourceVersion = e.status === 410 ? '' : this.resourceVersion;
+        const e = err instanceof ScrapeError ? err : new ScrapeError('other', errorMessage(err));
+        if (e.status === 410) this.setVersion('');
         if (e.status === 410 && !listed) {
           // too old a resourceVersion: relist at once (but not in a loop: a 410 right after a
           // fresh list backs off like any error)
           this.log.debug('pod watch: resourceVersion expired (410), relisting');
           continue;
         }
-        this.view.fail(e.describe());
+        this.view.fail(e.message, e.hint);
         this.log.warn({ error: e.message, hint: e.hint || undefined }, 'pod view: API server request failed');
         await this.sleep(this.jittered());
         this.backoffMs = Math.min(this.backoffMs * 2, this.opts.maxBackoffMs ?? 30_000);
@@ -142,7 +129,7 @@ export class ApiserverPodSource {
       try {
         list = JSON.parse(text) as typeof list;
       } catch {
-        throw new KubeApiError(0, `pod list is not JSON (${text.length} bytes)`);
+        throw new ScrapeError('parse', `pod list is not JSON (${text.length} bytes)`);
       }
       for (const item of list.items ?? []) {
         const p = parsePod(item);
@@ -152,8 +139,7 @@ export class ApiserverPodSource {
       cont = list.metadata?.continue ?? '';
     } while (cont);
     this.view.replace(pods);
-    this.resourceVersion = rv;
-    this.view.status.resourceVersion = rv;
+    this.setVersion(rv);
   }
 
   /** One watch request: apply events until the server ends it (timeoutSeconds) or it drops. */
@@ -189,7 +175,7 @@ export class ApiserverPodSource {
       ev = JSON.parse(line) as typeof ev;
     } catch {
       // a watch cut mid-event: resume from the last complete one
-      throw new KubeApiError(0, `malformed watch event (${line.length} bytes); resuming`);
+      throw new ScrapeError('parse', `malformed watch event (${line.length} bytes); resuming`);
     }
     const md = (ev.object?.metadata ?? {}) as { resourceVersion?: string; namespace?: string; name?: string };
     switch (ev.type) {
@@ -206,38 +192,30 @@ export class ApiserverPodSource {
         break;
       case 'ERROR': {
         const st = (ev.object ?? {}) as { code?: number; message?: string };
-        throw new KubeApiError(st.code ?? 0, `watch error: ${st.message ?? line.slice(0, 200)}`);
+        throw new ScrapeError(
+          'http-status',
+          `watch error: ${st.message ?? line.slice(0, 200)}`,
+          '',
+          st.code ?? 0,
+        );
       }
       default:
         return;
     }
-    if (md.resourceVersion) {
-      this.resourceVersion = md.resourceVersion;
-      this.view.status.resourceVersion = md.resourceVersion;
-    }
+    if (md.resourceVersion) this.setVersion(md.resourceVersion);
   }
 
-  private async token(): Promise<string> {
-    const file = this.opts.bearerTokenFile;
-    try {
-      const t = (await readFile(file, 'utf8')).trim();
-      if (!t) throw new KubeApiError(0, `bearer_token_file ${file} is empty`);
-      return t;
-    } catch (err) {
-      if (err instanceof KubeApiError) throw err;
-      throw new KubeApiError(
-        0,
-        `cannot read bearer_token_file ${file}: ${errnoCode(err) ?? errorMessage(err)}`,
-        'in a pod, the ServiceAccount token is mounted unless automountServiceAccountToken is false',
-      );
-    }
+  /** The version the next watch resumes from ('' = list first), also shown on /pods. */
+  private setVersion(rv: string): void {
+    this.resourceVersion = rv;
+    this.view.status.resourceVersion = rv;
   }
 
-  /** GET a path; the body of a 200, else a KubeApiError (a 401 is retried once with a re-read token). */
+  /** GET a path; the body of a 200, else a ScrapeError (a 401 is retried once with a re-read token). */
   private async request(path: string, retried = false): Promise<AsyncIterable<Buffer>> {
     const ac = new AbortController();
     this.current = ac;
-    const token = await this.token();
+    const token = await readBearerToken(this.opts.bearerTokenFile);
     let res;
     try {
       res = await this.agent.request({
@@ -252,8 +230,8 @@ export class ApiserverPodSource {
         signal: ac.signal,
       });
     } catch (err) {
-      if (isAbort(err) && this.stopped) throw new KubeApiError(0, 'stopped');
-      throw new KubeApiError(0, `${this.opts.url}: ${errnoCode(err) ?? errorMessage(err)}`);
+      if (isAbort(err) && this.stopped) throw new ScrapeError('other', 'stopped');
+      throw new ScrapeError('other', `${this.opts.url}: ${errnoCode(err) ?? errorMessage(err)}`);
     }
     if (res.statusCode === 200) return res.body;
     const text = await readAll(res.body).catch(() => '');
@@ -269,7 +247,7 @@ async function readAll(body: AsyncIterable<Buffer>): Promise<string> {
 }
 
 /** The API server's answer, with the Status message it carries and the fix. */
-export function statusError(status: number, body: string, node: string): KubeApiError {
+export function statusError(status: number, body: string, node: string): ScrapeError {
   let message = body.trim().slice(0, 300);
   try {
     const s = JSON.parse(body) as { message?: string };
@@ -278,16 +256,18 @@ export function statusError(status: number, body: string, node: string): KubeApi
     // not a Status object
   }
   if (status === 401)
-    return new KubeApiError(
-      401,
+    return new ScrapeError(
+      'unauthorized',
       `401 Unauthorized listing pods: ${message}`,
       'the ServiceAccount token is missing, invalid or expired (it is re-read on every request)',
+      401,
     );
   if (status === 403)
-    return new KubeApiError(
-      403,
+    return new ScrapeError(
+      'forbidden',
       `403 Forbidden listing pods of node ${node}: ${message}`,
       'RBAC: the ClusterRole needs {apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"]}, or use source = "kubelet"',
+      403,
     );
-  return new KubeApiError(status, `HTTP ${status} from the API server: ${message}`);
+  return new ScrapeError('http-status', `HTTP ${status} from the API server: ${message}`, '', status);
 }

@@ -24,7 +24,6 @@ export class KubeletPodSource {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private running: Promise<void> | undefined;
-  private lastError = '';
 
   constructor(
     private readonly opts: KubeletPodsOptions,
@@ -63,15 +62,17 @@ export class KubeletPodSource {
         const p = parsePod(item);
         if (p) pods.push(p);
       }
+      const wasFailing = this.view.status.lastError !== '';
       this.view.replace(pods);
-      if (this.lastError) this.log.info('pod view: kubelet /pods answers again');
-      this.lastError = '';
+      if (wasFailing) this.log.info('pod view: kubelet /pods answers again');
     } catch (err) {
       if (this.stopped) return;
-      const msg = err instanceof ScrapeError ? err.describe() : `kubelet /pods: ${errorMessage(err)}`;
-      this.view.fail(msg);
-      if (msg !== this.lastError) this.log.warn({ error: msg }, 'pod view: kubelet /pods failed');
-      this.lastError = msg;
+      const e =
+        err instanceof ScrapeError ? err : new ScrapeError('other', `kubelet /pods: ${errorMessage(err)}`);
+      // one log line per distinct error, not one per poll
+      if (e.message !== this.view.status.lastError)
+        this.log.warn({ error: e.message, hint: e.hint || undefined }, 'pod view: kubelet /pods failed');
+      this.view.fail(e.message, e.hint);
     }
   }
 

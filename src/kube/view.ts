@@ -17,8 +17,9 @@ export interface PodViewStatus {
   pods: number;
   /** ms since the epoch of the last good list, watch event or poll; 0 = never */
   lastUpdateMs: number;
-  /** The last error of the source, '' once it recovered. */
+  /** The last error of the source, '' once it recovered, and its likely fix. */
   lastError: string;
+  lastHint: string;
   errors: number;
   /** Full lists (apiserver: list and relist; kubelet: polls) and watch events applied. */
   lists: number;
@@ -46,6 +47,7 @@ export class PodView implements PodLabelSource {
       pods: 0,
       lastUpdateMs: 0,
       lastError: '',
+      lastHint: '',
       errors: 0,
       lists: 0,
       events: 0,
@@ -109,18 +111,19 @@ export class PodView implements PodLabelSource {
 
   /** The source answers again (a watch is open): the error is over. */
   recovered(): void {
-    this.status.lastError = '';
+    this.status.lastError = this.status.lastHint = '';
   }
 
   /** The source failed: the last good view stays. */
-  fail(message: string): void {
+  fail(message: string, hint = ''): void {
     this.status.lastError = message;
+    this.status.lastHint = hint;
     this.status.errors++;
   }
 
   private ok(now: number): void {
     this.status.lastUpdateMs = now;
-    this.status.lastError = '';
+    this.recovered();
     this.status.pods = this.pods.size;
   }
 

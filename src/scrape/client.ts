@@ -50,6 +50,32 @@ export function jwtExpiry(token: string): number | undefined {
   }
 }
 
+/**
+ * Read a bearer token file (re-read on every request: projected tokens rotate). `seen` gets what
+ * was read, even an empty token, before an empty one is refused. Throws a ScrapeError with the fix.
+ */
+export async function readBearerToken(file: string, seen?: (token: string) => void): Promise<string> {
+  let token: string;
+  try {
+    token = (await readFile(file, 'utf8')).trim();
+  } catch (err) {
+    throw new ScrapeError(
+      'token-file',
+      `cannot read bearer_token_file ${file}: ${errnoCode(err) ?? errorMessage(err)}`,
+      'in a pod, the ServiceAccount token is mounted at /var/run/secrets/kubernetes.io/serviceaccount/token unless automountServiceAccountToken is false',
+    );
+  }
+  seen?.(token);
+  if (!token) {
+    throw new ScrapeError(
+      'token-file',
+      `bearer_token_file ${file} is empty`,
+      'the token was not written; check the volume mount',
+    );
+  }
+  return token;
+}
+
 export class TargetClient {
   private readonly dispatcher: Dispatcher;
   private readonly agent: Agent;
@@ -84,28 +110,12 @@ export class TargetClient {
     if (this.opts.bearerTokenString) return this.opts.bearerTokenString;
     const file = this.opts.bearerTokenFile;
     if (!file) return undefined;
-    let token: string;
-    try {
-      token = (await readFile(file, 'utf8')).trim();
-    } catch (err) {
-      throw new ScrapeError(
-        'token-file',
-        `cannot read bearer_token_file ${file}: ${errnoCode(err) ?? errorMessage(err)}`,
-        'in a pod, the ServiceAccount token is mounted at /var/run/secrets/kubernetes.io/serviceaccount/token unless automountServiceAccountToken is false',
-      );
-    }
-    if (token !== this.lastToken) {
-      this.lastToken = token;
-      this.tokenExpiry = jwtExpiry(token) ?? NaN;
-    }
-    if (!token) {
-      throw new ScrapeError(
-        'token-file',
-        `bearer_token_file ${file} is empty`,
-        'the token was not written; check the volume mount',
-      );
-    }
-    return token;
+    return readBearerToken(file, (token) => {
+      if (token !== this.lastToken) {
+        this.lastToken = token;
+        this.tokenExpiry = jwtExpiry(token) ?? NaN;
+      }
+    });
   }
 
   /** What a 401 says about the token: its file and state (expiry when it is a JWT). */

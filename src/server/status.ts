@@ -3,21 +3,13 @@
 import { redactUrl } from '../config/redact.js';
 import type { ScrapeTarget } from '../scrape/target.js';
 import type { RemoteWriter } from '../write/writer.js';
+import type { PodSummary } from '../kube/pod-metadata.js';
+import type { PodViewStatus } from '../kube/view.js';
 
-/** The node's pod view as the server shows it (kube/pod-metadata.ts implements it). */
+/** The node's pod view as the server shows it (kube/pod-metadata.ts's PodMetadata). */
 export interface PodsView {
-  readonly status: {
-    source: string;
-    synced: boolean;
-    pods: number;
-    lastUpdateMs: number;
-    lastError: string;
-    errors: number;
-    lists: number;
-    events: number;
-    resourceVersion: string;
-  };
-  pods(): object[];
+  readonly status: PodViewStatus;
+  pods(): PodSummary[];
 }
 
 export interface AgentView {
@@ -109,6 +101,7 @@ export function podsJson(rt: AgentView): object {
     synced: s.synced,
     lastUpdate: s.lastUpdateMs ? new Date(s.lastUpdateMs).toISOString() : null,
     lastError: s.lastError,
+    lastHint: s.lastHint,
     errors: s.errors,
     lists: s.lists,
     events: s.events,
