@@ -2,7 +2,13 @@
 // value semantics (its internal/store/pod.go), so that rules and joins written for
 // kube-state-metrics work on them unchanged. Only what a node-local view can see: pods bound to
 // this node (a pod not yet scheduled has no node; keep kube-state-metrics for those).
-import { kubeLabelName, parseQuantity, type Pod } from './pod.js';
+import {
+  allowedLabels as allowed,
+  parseQuantity,
+  sanitizeKubeName,
+  type ContainerStatus,
+  type Pod,
+} from './pod.js';
 
 export interface HealthOptions {
   /** Pod label names for `kube_pod_labels` (kube-state-metrics' --metric-labels-allowlist). */
@@ -167,42 +173,32 @@ export function podHealth(p: Pod, o: HealthOptions): HealthSeries[] {
       1,
     );
   }
-  const per = (name: string, v: (s: Pod['statuses'][number]) => number) => {
+  const per = (name: string, v: (s: ContainerStatus) => number) => {
     for (const s of p.statuses) add(name, [['container', s.name]], v(s));
+  };
+  // a `reason` series only for the containers that have one (value 1), as kube-state-metrics 2.x
+  const reason = (name: string, r: (s: ContainerStatus) => string | undefined) => {
+    for (const s of p.statuses) {
+      const why = r(s);
+      if (why !== undefined)
+        add(
+          name,
+          [
+            ['container', s.name],
+            ['reason', why],
+          ],
+          1,
+        );
+    }
   };
   per('kube_pod_container_status_running', (s) => b(s.state === 'running'));
   per('kube_pod_container_status_waiting', (s) => b(s.state === 'waiting'));
-  for (const s of p.statuses)
-    if (s.state === 'waiting')
-      add(
-        'kube_pod_container_status_waiting_reason',
-        [
-          ['container', s.name],
-          ['reason', s.reason],
-        ],
-        1,
-      );
+  reason('kube_pod_container_status_waiting_reason', (s) => (s.state === 'waiting' ? s.reason : undefined));
   per('kube_pod_container_status_terminated', (s) => b(s.state === 'terminated'));
-  for (const s of p.statuses)
-    if (s.state === 'terminated')
-      add(
-        'kube_pod_container_status_terminated_reason',
-        [
-          ['container', s.name],
-          ['reason', s.reason],
-        ],
-        1,
-      );
-  for (const s of p.statuses)
-    if (s.lastTerminatedReason !== undefined)
-      add(
-        'kube_pod_container_status_last_terminated_reason',
-        [
-          ['container', s.name],
-          ['reason', s.lastTerminatedReason],
-        ],
-        1,
-      );
+  reason('kube_pod_container_status_terminated_reason', (s) =>
+    s.state === 'terminated' ? s.reason : undefined,
+  );
+  reason('kube_pod_container_status_last_terminated_reason', (s) => s.lastTerminatedReason);
   per('kube_pod_container_status_restarts_total', (s) => s.restartCount);
   per('kube_pod_container_status_ready', (s) => b(s.ready));
   for (const c of p.containers) {
@@ -221,7 +217,7 @@ export function podHealth(p: Pod, o: HealthOptions): HealthSeries[] {
         [
           ['container', container],
           ['node', p.nodeName],
-          ['resource', r.replace(/[^a-zA-Z0-9_]/g, '_')],
+          ['resource', sanitizeKubeName(r)],
           ['unit', unit],
         ],
         // Quantity.MilliValue()/1000 for cpu, Value() (rounded up) for the rest
@@ -239,12 +235,6 @@ function resourceUnit(r: string): string | undefined {
   // extended resources (vendor.example/gpu); names without a domain are native and not reported
   if (r.includes('/') && !r.includes('kubernetes.io/') && !r.startsWith('requests.')) return 'integer';
   return undefined;
-}
-
-/** The allowed labels (or annotations) of a pod as kube-state-metrics names them, in name order. */
-function allowed(prefix: string, all: Record<string, string>, allow: string[]): [string, string][] {
-  const keys = allow[0] === '*' ? Object.keys(all) : allow.filter((k) => all[k] !== undefined);
-  return [...new Set(keys)].sort().map((k) => [kubeLabelName(prefix, k), all[k]]);
 }
 
 const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');

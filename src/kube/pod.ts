@@ -219,11 +219,29 @@ export function workloadOf(p: Pod): Workload {
 const INVALID = /[^a-zA-Z0-9_]/g;
 const ALL_CAP = /([a-z0-9])([A-Z])/g;
 
+/** Every character not valid in a Prometheus label name as `_` (kube-state-metrics' SanitizeLabelName). */
+export function sanitizeKubeName(name: string): string {
+  return name.replace(INVALID, '_');
+}
+
 /**
  * A pod label or annotation name as kube-state-metrics writes it: `prefix_` + the name with every
  * invalid character as `_`, then snake case (`app.kubernetes.io/name` -> `label_app_kubernetes_io_name`,
  * `regionName` -> `label_region_name`).
  */
 export function kubeLabelName(prefix: string, name: string): string {
-  return prefix + '_' + name.replace(INVALID, '_').replace(ALL_CAP, '$1_$2').toLowerCase();
+  return prefix + '_' + sanitizeKubeName(name).replace(ALL_CAP, '$1_$2').toLowerCase();
+}
+
+/**
+ * The listed labels (or annotations) of a pod as kube-state-metrics names them, in name order;
+ * `*` first in the list means all of them (kube-state-metrics' allowlist wildcard).
+ */
+export function allowedLabels(
+  prefix: string,
+  all: Record<string, string>,
+  allow: string[],
+): [string, string][] {
+  const keys = allow[0] === '*' ? Object.keys(all) : allow.filter((k) => all[k] !== undefined);
+  return [...new Set(keys)].sort().map((k) => [kubeLabelName(prefix, k), all[k]]);
 }

@@ -3,7 +3,7 @@
 // error the last good view is kept and the error is shown (own metrics, /pods, doctor).
 import type { LabelPairs } from '../prompb/encode.js';
 import type { PodEnrichment, PodLabelSource } from '../scrape/pod-labels.js';
-import { kubeLabelName, workloadOf, type Pod } from './pod.js';
+import { allowedLabels, workloadOf, type Pod } from './pod.js';
 
 export interface EnrichOptions {
   podLabels: string[];
@@ -145,19 +145,13 @@ export class PodView implements PodLabelSource {
 /** The labels a pod's series get: workload_kind, workload, label_<name>, annotation_<name>. */
 export function enrichmentLabels(p: Pod, o: EnrichOptions): LabelPairs {
   const w = workloadOf(p);
-  const out: LabelPairs = [
+  // empty values are no labels: dropped with the series' own when it is encoded
+  return [
     ['workload_kind', w.kind],
     ['workload', w.name],
+    ...allowedLabels('label', p.labels, o.podLabels),
+    ...allowedLabels('annotation', p.annotations, o.podAnnotations),
   ];
-  for (const k of o.podLabels) {
-    const v = p.labels[k];
-    if (v !== undefined && v !== '') out.push([kubeLabelName('label', k), v]);
-  }
-  for (const k of o.podAnnotations) {
-    const v = p.annotations[k];
-    if (v !== undefined && v !== '') out.push([kubeLabelName('annotation', k), v]);
-  }
-  return out;
 }
 
 function sameLabels(a: LabelPairs, b: LabelPairs): boolean {

@@ -61,10 +61,7 @@ export function buildSeries(o: LabelRules, p: TextParser, scratch: Labels): Cach
     }
     m.set(k, v);
   }
-  for (const [k, v] of o.defaultLabels) {
-    const cur = m.get(k);
-    if (cur === undefined || cur === '') m.set(k, v);
-  }
+  fillMissing(m, o.defaultLabels);
   // Pod metadata fills labels the series lacks, before relabeling, so rules can use it (e.g. keep
   // only some workloads). cAdvisor before Kubernetes 1.16 says pod_name / container_name: the
   // series also get pod / container, so one query fits every version.
@@ -81,11 +78,7 @@ export function buildSeries(o: LabelRules, p: TextParser, scratch: Labels): Cach
     if (ns && podName) {
       const r = o.pods.resolve(ns, podName);
       pod = r.key;
-      if (r.enrichment !== undefined)
-        for (const [k, v] of r.enrichment.labels) {
-          const cur = m.get(k);
-          if (cur === undefined || cur === '') m.set(k, v);
-        }
+      if (r.enrichment !== undefined) fillMissing(m, r.enrichment.labels);
     }
   }
   const entry = finish(o, m, name);
@@ -110,6 +103,14 @@ function finish(o: LabelRules, m: Map<string, string>, name: string): CacheEntry
   }
   pairs.sort(byName);
   return new CacheEntry(encodeLabels(pairs), undefined, limit);
+}
+
+/** Set each label the series lacks (absent or empty); present values win. */
+function fillMissing(m: Map<string, string>, pairs: LabelPairs): void {
+  for (const [k, v] of pairs) {
+    const cur = m.get(k);
+    if (cur === undefined || cur === '') m.set(k, v);
+  }
 }
 
 function byName(a: [string, string], b: [string, string]): number {
