@@ -1,6 +1,6 @@
 // Pieces shared by writers, scrape instances and presets: URLs, headers, TLS.
 import type { Table } from './reader.js';
-import type { TlsOptions } from './types.js';
+import type { ScrapeInstance, TlsOptions } from './types.js';
 
 export const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 export const SA_TOKEN_FILE = `${SA_DIR}/token`;
@@ -70,4 +70,35 @@ export function parseTls(t: Table, defaults: Partial<TlsOptions> = {}): TlsOptio
 export function stripUndefined<T extends object>(o: T): T {
   for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
   return o;
+}
+
+/**
+ * A ScrapeInstance built in code (internal targets, tests), with the defaults of an
+ * `[[instances]]` table that sets nothing but its urls.
+ */
+export function scrapeInstance(
+  o: Pick<ScrapeInstance, 'name' | 'origin' | 'urls'> & Partial<ScrapeInstance>,
+): ScrapeInstance {
+  return {
+    labels: {},
+    urlLabelKey: 'instance',
+    urlLabelValue: '{{.Host}}',
+    honorLabels: false,
+    honorTimestamps: true,
+    headers: {},
+    timeoutMs: 3000,
+    intervalMs: 15_000,
+    tls: { useTls: false, insecureSkipVerify: false },
+    ignoreMetrics: [],
+    ignoreLabelKeys: [],
+    metricsPass: [],
+    metricsDrop: [],
+    relabelConfigs: [],
+    duplicationAllowed: false,
+    sampleLimit: 0,
+    labelLimit: 0,
+    labelValueLengthLimit: 0,
+    bodySizeLimit: 64 * 1024 * 1024,
+    ...o,
+  };
 }

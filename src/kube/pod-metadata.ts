@@ -1,5 +1,6 @@
 // Pod metadata as the runtime uses it: the view, the source that fills it (apiserver or kubelet),
 // and the internal target that writes the pod health series, built from `[pod_metadata]`.
+import { scrapeInstance } from '../config/common.js';
 import type { GlobalConfig, PodMetadataConfig, ScrapeInstance } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { ScrapeError } from '../scrape/errors.js';
@@ -138,7 +139,7 @@ class HealthSource implements BodySource {
 }
 
 function healthInstance(global: GlobalConfig): ScrapeInstance {
-  return {
+  return scrapeInstance({
     name: 'pod_metadata#health',
     origin: { file: 'config.toml', line: 0 },
     urls: [HEALTH_URL],
@@ -146,20 +147,7 @@ function healthInstance(global: GlobalConfig): ScrapeInstance {
     urlLabelKey: '',
     urlLabelValue: '',
     honorLabels: true,
-    honorTimestamps: true,
-    headers: {},
     timeoutMs: 5000,
     intervalMs: global.intervalMs,
-    tls: { useTls: false, insecureSkipVerify: false },
-    ignoreMetrics: [],
-    ignoreLabelKeys: [],
-    metricsPass: [],
-    metricsDrop: [],
-    relabelConfigs: [],
-    duplicationAllowed: false,
-    sampleLimit: 0,
-    labelLimit: 0,
-    labelValueLengthLimit: 0,
-    bodySizeLimit: 64 << 20,
-  };
+  });
 }

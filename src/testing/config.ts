@@ -1,4 +1,5 @@
 // Config objects for tests that build targets and writers directly, without TOML.
+import { scrapeInstance } from '../config/common.js';
 import type { GlobalConfig, ScrapeInstance, WriterConfig, WriterOptions } from '../config/types.js';
 
 export function testGlobal(o: Partial<GlobalConfig> = {}): GlobalConfig {
@@ -17,31 +18,12 @@ export function testGlobal(o: Partial<GlobalConfig> = {}): GlobalConfig {
 }
 
 export function testInstance(o: Partial<ScrapeInstance> = {}): ScrapeInstance {
-  return {
+  return scrapeInstance({
     name: 'input.prometheus/test.toml#1',
     origin: { file: 'test.toml', line: 1 },
     urls: [],
-    labels: {},
-    urlLabelKey: 'instance',
-    urlLabelValue: '{{.Host}}',
-    honorLabels: false,
-    honorTimestamps: true,
-    headers: {},
-    timeoutMs: 3000,
-    intervalMs: 15_000,
-    tls: { useTls: false, insecureSkipVerify: false },
-    ignoreMetrics: [],
-    ignoreLabelKeys: [],
-    metricsPass: [],
-    metricsDrop: [],
-    relabelConfigs: [],
-    duplicationAllowed: false,
-    sampleLimit: 0,
-    labelLimit: 0,
-    labelValueLengthLimit: 0,
-    bodySizeLimit: 64 * 1024 * 1024,
     ...o,
-  };
+  });
 }
 
 export const testWriterOpt: WriterOptions = { batch: 1000, chanSize: 1_000_000, shutdownGraceMs: 5000 };
