@@ -11,12 +11,12 @@ export const FIRST_LIST_WAIT_MS = 5000;
 export async function startPodMetadata(
   config: Config,
   log: Logger,
-  o: { withHealth: boolean; waitMs?: number },
+  o: { withHealth: boolean },
 ): Promise<{ pods: PodMetadata | undefined; extras: ManagerExtras }> {
   if (!config.podMetadata.enable) return { pods: undefined, extras: {} };
   const pods = new PodMetadata(config.podMetadata, config.global, log);
   pods.start();
-  const synced = await pods.view.waitSynced(o.waitMs ?? FIRST_LIST_WAIT_MS);
+  const synced = await pods.view.waitSynced(FIRST_LIST_WAIT_MS);
   if (!synced) {
     log.warn(
       {

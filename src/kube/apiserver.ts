@@ -39,6 +39,8 @@ export class ApiserverPodSource {
   private sleepTimer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
   private resourceVersion = '';
+  private readonly minBackoffMs: number;
+  private readonly maxBackoffMs: number;
   private backoffMs: number;
 
   constructor(
@@ -56,7 +58,9 @@ export class ApiserverPodSource {
       bodyTimeout: 0,
       headersTimeout: 30_000,
     });
-    this.backoffMs = opts.minBackoffMs ?? 1000;
+    this.minBackoffMs = opts.minBackoffMs ?? 1000;
+    this.maxBackoffMs = opts.maxBackoffMs ?? 30_000;
+    this.backoffMs = this.minBackoffMs;
   }
 
   start(): void {
@@ -81,7 +85,7 @@ export class ApiserverPodSource {
           listed = true;
         }
         await this.watch();
-        this.backoffMs = this.opts.minBackoffMs ?? 1000; // a watch that ended normally
+        this.backoffMs = this.minBackoffMs; // a watch that ended normally
       } catch (err) {
         if (this.stopped) break;
         const e = err instanceof ScrapeError ? err : new ScrapeError('other', errorMessage(err));
@@ -95,7 +99,7 @@ export class ApiserverPodSource {
         this.view.fail(e.message, e.hint);
         this.log.warn({ error: e.message, hint: e.hint || undefined }, 'pod view: API server request failed');
         await this.sleep(this.jittered());
-        this.backoffMs = Math.min(this.backoffMs * 2, this.opts.maxBackoffMs ?? 30_000);
+        this.backoffMs = Math.min(this.backoffMs * 2, this.maxBackoffMs);
       }
     }
   }

@@ -3,18 +3,13 @@
 // kube-state-metrics work on them unchanged. Only what a node-local view can see: pods bound to
 // this node (a pod not yet scheduled has no node; keep kube-state-metrics for those).
 import {
-  allowedLabels as allowed,
+  allowedLabels,
   parseQuantity,
   sanitizeKubeName,
   type ContainerStatus,
   type Pod,
+  type PodLabelOptions,
 } from './pod.js';
-
-export interface HealthOptions {
-  /** Pod label names for `kube_pod_labels` (kube-state-metrics' --metric-labels-allowlist). */
-  podLabels: string[];
-  podAnnotations: string[];
-}
 
 export interface HealthSeries {
   name: string;
@@ -102,7 +97,7 @@ const PHASES = ['Pending', 'Succeeded', 'Failed', 'Unknown', 'Running'];
 const b = (x: boolean) => (x ? 1 : 0);
 
 /** The health series of one pod, in family order. */
-export function podHealth(p: Pod, o: HealthOptions): HealthSeries[] {
+export function podHealth(p: Pod, o: PodLabelOptions): HealthSeries[] {
   const out: HealthSeries[] = [];
   const base: [string, string][] = [
     ['namespace', p.namespace],
@@ -148,8 +143,8 @@ export function podHealth(p: Pod, o: HealthOptions): HealthSeries[] {
     );
   // One series per pod even when no label is listed (kube-state-metrics before 2.10 did the
   // same), so joins on kube_pod_labels find every pod.
-  add('kube_pod_labels', allowed('label', p.labels, o.podLabels), 1);
-  add('kube_pod_annotations', allowed('annotation', p.annotations, o.podAnnotations), 1);
+  add('kube_pod_labels', allowedLabels('label', p.labels, o.podLabels), 1);
+  add('kube_pod_annotations', allowedLabels('annotation', p.annotations, o.podAnnotations), 1);
   if (p.phase) for (const ph of PHASES) add('kube_pod_status_phase', [['phase', ph]], b(p.phase === ph));
   if (p.ready) {
     add('kube_pod_status_ready', [['condition', 'true']], b(p.ready === 'True'));
@@ -240,7 +235,7 @@ function resourceUnit(r: string): string | undefined {
 const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 
 /** The health series of all pods as a Prometheus text page (HELP and TYPE once per family). */
-export function renderHealth(pods: Iterable<Pod>, o: HealthOptions): string {
+export function renderHealth(pods: Iterable<Pod>, o: PodLabelOptions): string {
   const byFamily = new Map<string, string[]>();
   for (const f of HEALTH_FAMILIES) byFamily.set(f.name, []);
   for (const p of pods) {

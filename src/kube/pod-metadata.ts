@@ -10,7 +10,7 @@ import { VERSION } from '../version.js';
 import { ApiserverPodSource } from './apiserver.js';
 import { renderHealth } from './health.js';
 import { KubeletPodSource } from './kubelet-pods.js';
-import { workloadOf } from './pod.js';
+import { workloadOf, type PodLabelOptions } from './pod.js';
 import { PodView, type PodViewStatus } from './view.js';
 
 /** The `job` of the pod health series (kube-state-metrics' own are usually job="kube-state-metrics"). */
@@ -41,40 +41,32 @@ export class PodMetadata {
     global: GlobalConfig,
     log: Logger,
   ) {
-    const opts = { podLabels: config.podLabels, podAnnotations: config.podAnnotations };
-    this.view = new PodView(config.source, opts);
-    const userAgent = `nodegraf/${VERSION}`;
+    // PodMetadataConfig carries pod_labels and pod_annotations (PodLabelOptions)
+    this.view = new PodView(config.source, config);
+    const connection = {
+      bearerTokenFile: config.bearerTokenFile,
+      caFile: config.tlsCa,
+      insecureSkipVerify: config.insecureSkipVerify,
+      userAgent: `nodegraf/${VERSION}`,
+    };
+    const sourceLog = log.child({ component: 'pod-view' });
     this.source =
       config.source === 'apiserver'
         ? new ApiserverPodSource(
-            {
-              url: config.apiserverUrl,
-              nodeName: config.nodeName,
-              bearerTokenFile: config.bearerTokenFile,
-              caFile: config.tlsCa,
-              insecureSkipVerify: config.insecureSkipVerify,
-              userAgent,
-            },
+            { ...connection, url: config.apiserverUrl, nodeName: config.nodeName },
             this.view,
-            log.child({ component: 'pod-view' }),
+            sourceLog,
           )
         : new KubeletPodSource(
-            {
-              url: config.kubeletUrl,
-              bearerTokenFile: config.bearerTokenFile,
-              caFile: config.tlsCa,
-              insecureSkipVerify: config.insecureSkipVerify,
-              pollMs: config.pollIntervalMs,
-              userAgent,
-            },
+            { ...connection, url: config.kubeletUrl, pollMs: config.pollIntervalMs },
             this.view,
-            log.child({ component: 'pod-view' }),
+            sourceLog,
           );
     if (config.healthMetrics) {
       this.health = {
         instance: healthInstance(global),
         url: HEALTH_URL,
-        source: new HealthSource(this.view, opts),
+        source: new HealthSource(this.view, config),
       };
     }
   }
@@ -116,7 +108,7 @@ class HealthSource implements BodySource {
   readonly tokenExpiry = NaN;
   constructor(
     private readonly view: PodView,
-    private readonly opts: { podLabels: string[]; podAnnotations: string[] },
+    private readonly opts: PodLabelOptions,
   ) {}
 
   async stream(start: (openMetrics: boolean) => (chunk: Buffer) => void): Promise<void> {

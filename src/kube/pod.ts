@@ -233,6 +233,12 @@ export function kubeLabelName(prefix: string, name: string): string {
   return prefix + '_' + sanitizeKubeName(name).replace(ALL_CAP, '$1_$2').toLowerCase();
 }
 
+/** Which pod labels and annotations become labels (`[pod_metadata] pod_labels`, `pod_annotations`). */
+export interface PodLabelOptions {
+  podLabels: string[];
+  podAnnotations: string[];
+}
+
 /**
  * The listed labels (or annotations) of a pod as kube-state-metrics names them, in name order;
  * `*` first in the list means all of them (kube-state-metrics' allowlist wildcard).

@@ -3,12 +3,7 @@
 // error the last good view is kept and the error is shown (own metrics, /pods, doctor).
 import type { LabelPairs } from '../prompb/encode.js';
 import type { PodEnrichment, PodLabelSource } from '../scrape/pod-labels.js';
-import { allowedLabels, workloadOf, type Pod } from './pod.js';
-
-export interface EnrichOptions {
-  podLabels: string[];
-  podAnnotations: string[];
-}
+import { allowedLabels, workloadOf, type Pod, type PodLabelOptions } from './pod.js';
 
 export interface PodViewStatus {
   source: 'apiserver' | 'kubelet';
@@ -39,7 +34,7 @@ export class PodView implements PodLabelSource {
 
   constructor(
     source: 'apiserver' | 'kubelet',
-    private readonly opts: EnrichOptions,
+    private readonly opts: PodLabelOptions,
   ) {
     this.status = {
       source,
@@ -58,10 +53,6 @@ export class PodView implements PodLabelSource {
 
   lookup(key: string): PodEnrichment | undefined {
     return this.enrichments.get(key);
-  }
-
-  get(namespace: string, name: string): Pod | undefined {
-    return this.pods.get(namespace + '/' + name);
   }
 
   all(): IterableIterator<Pod> {
@@ -143,7 +134,7 @@ export class PodView implements PodLabelSource {
 }
 
 /** The labels a pod's series get: workload_kind, workload, label_<name>, annotation_<name>. */
-export function enrichmentLabels(p: Pod, o: EnrichOptions): LabelPairs {
+export function enrichmentLabels(p: Pod, o: PodLabelOptions): LabelPairs {
   const w = workloadOf(p);
   // empty values are no labels: dropped with the series' own when it is encoded
   return [
