@@ -21,6 +21,8 @@ export interface DemoOptions {
   duration?: string;
 }
 
+const LONG_LABELS = new Set(['id', 'image', 'name']);
+
 /** Counts samples per job and keeps one example series of each, for the summary lines. */
 class DemoSummary implements SampleSink {
   samples = new Map<string, number>();
@@ -41,7 +43,8 @@ class DemoSummary implements SampleSink {
         this.examples.set(
           job,
           `${__name__}{${Object.entries(rest)
-            .map(([k, v]) => `${k}="${v}"`)
+            // cAdvisor's long id/image/name values would push the workload labels off the line
+            .map(([k, v]) => `${k}="${LONG_LABELS.has(k) ? '…' : v}"`)
             .join(',')}} ${s.value}`,
         );
       }
@@ -88,6 +91,22 @@ labels = { job="kube-proxy" }
 ${kubelet('/metrics', 'kubelet')}${kubelet('/metrics/cadvisor', 'cadvisor')}`;
 }
 
+/**
+ * Pod metadata from the simulated kubelet's /pods (the kubelet source: there is no API server
+ * here), so container series carry workload and pod labels and the pod health series appear.
+ */
+export function demoPodMetadataToml(kubeletBaseUrl: string, tokenFile: string): string {
+  return `[pod_metadata]
+enable = true
+source = "kubelet"
+kubelet_url = "${kubeletBaseUrl}"
+bearer_token_file = "${tokenFile}"
+insecure_skip_verify = true
+pod_labels = ["app", "region", "dept"]
+health_metrics = true
+`;
+}
+
 async function startSimulatorOnFreePorts(token: string): Promise<Simulator> {
   try {
     return await startSimulator({ tokens: [token] });
@@ -114,7 +133,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
 dir = "${join(dir, 'queue')}"
 [http]
 address = "${o.http}"
-`,
+${demoPodMetadataToml(sim.kubeletUrl, tokenFile)}`,
   );
   writeFileSync(
     join(conf, 'input.prometheus', 'prometheus.toml'),
@@ -174,7 +193,7 @@ address = "${o.http}"
     }
     if (printed++ === 0) {
       for (const [job, ex] of summary.examples)
-        out.write(`  e.g. ${job}: ${ex.length > 230 ? ex.slice(0, 230) + '…' : ex}\n`);
+        out.write(`  e.g. ${job}: ${ex.length > 320 ? ex.slice(0, 320) + '…' : ex}\n`);
     }
   };
   const timer = setInterval(report, Math.max(1000, Number(o.interval) * 1000));

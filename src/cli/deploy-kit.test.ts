@@ -4,9 +4,9 @@
 // ConfigMaps loaded by nodegraf's own config loader, and the RBAC held to least privilege.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '../config/load.js';
@@ -26,7 +26,7 @@ function kubectlMissing(): string | undefined {
 type Obj = { apiVersion: string; kind: string; metadata: { name: string }; [k: string]: unknown };
 
 function render(dir: string): Obj[] {
-  const out = execFileSync('kubectl', ['kustomize', join(ROOT, dir)], { encoding: 'utf8' });
+  const out = execFileSync('kubectl', ['kustomize', resolve(ROOT, dir)], { encoding: 'utf8' });
   return parseAllDocuments(out).map((d) => d.toJS() as Obj);
 }
 
@@ -113,38 +113,75 @@ describe('the deploy kit', { skip: kubectlMissing() }, () => {
     assert.equal(config.queue.dir, '/var/lib/nodegraf/queue');
   });
 
+  /** Every `verb resource` the rendered roles grant, after checking none is forbidden. */
+  function granted(objs: Obj[], where: string): string[] {
+    const roles = [...byKind(objs, 'ClusterRole'), ...byKind(objs, 'Role')] as unknown as Array<{
+      rules: Array<{
+        apiGroups?: string[];
+        resources?: string[];
+        verbs: string[];
+        nonResourceURLs?: string[];
+      }>;
+    }>;
+    assert.ok(roles.length > 0);
+    const out: string[] = [];
+    for (const r of roles)
+      for (const rule of r.rules) {
+        const all = [
+          ...(rule.apiGroups ?? []),
+          ...(rule.resources ?? []),
+          ...rule.verbs,
+          ...(rule.nonResourceURLs ?? []),
+        ];
+        assert.ok(!all.includes('*'), `${where}: a wildcard in ${JSON.stringify(rule)}`);
+        for (const res of rule.resources ?? []) {
+          assert.notEqual(res, 'nodes/proxy', `${where}: nodes/proxy authorizes exec into every container`);
+          assert.notEqual(res, 'secrets', `${where}: secrets`);
+          for (const v of rule.verbs) out.push(`${v} ${res}`);
+        }
+      }
+    return out.sort();
+  }
+
   test('RBAC: no nodes/proxy, no secrets, no wildcard; only the rules nodegraf uses', () => {
     for (const dir of ['deploy/kubernetes', 'deploy/example-overlay']) {
-      const roles = [
-        ...byKind(render(dir), 'ClusterRole'),
-        ...byKind(render(dir), 'Role'),
-      ] as unknown as Array<{
-        rules: Array<{
-          apiGroups?: string[];
-          resources?: string[];
-          verbs: string[];
-          nonResourceURLs?: string[];
-        }>;
-      }>;
-      assert.ok(roles.length > 0);
-      const granted: string[] = [];
-      for (const r of roles)
-        for (const rule of r.rules) {
-          const all = [
-            ...(rule.apiGroups ?? []),
-            ...(rule.resources ?? []),
-            ...rule.verbs,
-            ...(rule.nonResourceURLs ?? []),
-          ];
-          assert.ok(!all.includes('*'), `${dir}: a wildcard in ${JSON.stringify(rule)}`);
-          for (const res of rule.resources ?? []) {
-            assert.notEqual(res, 'nodes/proxy', `${dir}: nodes/proxy authorizes exec into every container`);
-            assert.notEqual(res, 'secrets', `${dir}: secrets`);
-            for (const v of rule.verbs) granted.push(`${v} ${res}`);
-          }
-        }
-      assert.deepEqual(granted.sort(), ['get nodes/metrics', 'list pods', 'watch pods']);
+      assert.deepEqual(granted(render(dir), dir), ['get nodes/metrics', 'list pods', 'watch pods']);
     }
+  });
+
+  test('components/kubelet-pod-source: get nodes/pods instead of list/watch pods, and the kubelet source loads', async () => {
+    // An overlay as a user writes it: the base, the component, and source = "kubelet".
+    const dir = mkdtempSync(join(tmpdir(), 'nodegraf-kit-kubelet-'));
+    const base = readFileSync(join(ROOT, 'deploy/kubernetes/conf/config.toml'), 'utf8');
+    const conf = base.replace('source = "apiserver"', 'source = "kubelet"');
+    assert.notEqual(conf, base);
+    writeFileSync(join(dir, 'config.toml'), conf);
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      [
+        'resources:',
+        `  - ${relative(dir, join(ROOT, 'deploy/kubernetes'))}`,
+        'components:',
+        `  - ${relative(dir, join(ROOT, 'deploy/components/kubelet-pod-source'))}`,
+        'configMapGenerator:',
+        '  - name: nodegraf-config',
+        '    behavior: replace',
+        '    files: [config.toml]',
+        '',
+      ].join('\n'),
+    );
+    const objs = render(dir);
+    for (const o of objs) await validate(o);
+    assert.deepEqual(granted(objs, dir), ['get nodes/metrics', 'get nodes/pods']);
+    const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('nodegraf-config')) as
+      (Obj & { data: Record<string, string> }) | undefined;
+    const confDir = join(dir, 'conf');
+    mkdirSync(confDir);
+    writeFileSync(join(confDir, 'config.toml'), cm!.data['config.toml']);
+    // no HOSTNAME and no KUBERNETES_SERVICE_HOST: the kubelet source needs neither
+    const { config } = loadConfig(confDir, { env: {} });
+    assert.equal(config.podMetadata.source, 'kubelet');
+    assert.equal(config.podMetadata.kubeletUrl, 'https://127.0.0.1:10250');
   });
 
   test('DaemonSet: node identity, host network, every taint, probes, hardening, heap sized to the limit', () => {

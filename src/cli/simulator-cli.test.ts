@@ -88,6 +88,9 @@ test('demo: simulator + agent + status page, three targets up, then a clean stop
     child.kill('SIGINT');
   }
   assert.equal(await exited, 0, stderr + stdout);
+  // pod metadata from the simulated kubelet's /pods: workload labels and the pod health target
+  assert.match(stdout, /e\.g\. cadvisor: container_cpu_usage_seconds_total\{[^\n]*workload_kind="/);
+  assert.match(stdout, /up {3}pod-health +\d+ samples\/scrape/);
   assert.match(stdout, /status page http:\/\/127\.0\.0\.1:\d+\//);
   // without --remote-write the demo shows what it collects: no "samples are dropped" warning
   assert.doesNotMatch(stdout + stderr, /no \[\[writers\]\] configured/);

@@ -136,10 +136,15 @@ export function classifyStatus(status: number, body: string, url: URL, tokenNote
   }
   if (status === 403) {
     const resource = kubeletResourceFor(url.pathname);
+    // A kubelet without fine-grained authorization (before 1.33, or the gate off) checks /pods as
+    // nodes/proxy, and says so: granting that would allow exec into every container of the node.
+    const proxyOnly = resource === 'nodes/pods' && /subresource=\(?proxy/.test(body);
     return new ScrapeError(
       'forbidden',
       `403 Forbidden from ${url.host}${url.pathname}: ${body.trim().slice(0, 200)}`,
-      `RBAC: the ServiceAccount's ClusterRole needs the rule {apiGroups: [""], resources: ["${resource}"], verbs: ["get"]}`,
+      proxyOnly
+        ? 'this kubelet authorizes /pods as nodes/proxy (no fine-grained kubelet authorization): do not grant nodes/proxy, which allows exec into every container; use [pod_metadata] source = "apiserver" (RBAC: list, watch on pods)'
+        : `RBAC: the ServiceAccount's ClusterRole needs the rule {apiGroups: [""], resources: ["${resource}"], verbs: ["get"]}`,
       status,
     );
   }
