@@ -44,7 +44,7 @@ test('list (paged) then watch: split events, changes, deletes, bookmarks, a drop
   api.put(apiPod('shop', 'web-b', 'node-1'));
   api.put(apiPod('shop', 'db-0', 'node-1'));
   api.put(apiPod('shop', 'elsewhere', 'node-2'));
-  const view = new PodView('apiserver', { podLabels: ['region'], podAnnotations: [] });
+  const view = new PodView('apiserver', { podLabels: ['region', 'team'], podAnnotations: [] });
   const src = source(view);
   src.start();
   try {
@@ -58,13 +58,14 @@ test('list (paged) then watch: split events, changes, deletes, bookmarks, a drop
     assert.equal(w.query.resourceVersion, String(api.rv), 'the watch starts at the list version');
     assert.equal(w.query.allowWatchBookmarks, 'true');
 
-    // an event split into 7 writes, a change, a delete
-    api.put(apiPod('shop', 'web-c', 'node-1', { region: 'us' }), 7);
+    // an event split into 7 writes (one inside a UTF-8 character), a change, a delete
+    api.put(apiPod('shop', 'web-c', 'node-1', { region: 'us', team: 'équipe-東京' }), 7);
     api.put(apiPod('shop', 'web-a', 'node-1', { region: 'ap' }));
     api.delete('shop', 'web-b');
     await waitFor('the events', () => view.status.events === 3, 10_000);
     assert.deepEqual(names(view), ['shop/db-0', 'shop/web-a', 'shop/web-c']);
     assert.equal(view.lookup('shop/web-a')?.labels.find(([k]) => k === 'label_region')?.[1], 'ap');
+    assert.equal(view.lookup('shop/web-c')?.labels.find(([k]) => k === 'label_team')?.[1], 'équipe-東京');
     api.bookmark();
     await waitFor('the bookmark', () => view.status.resourceVersion === String(api.rv), 10_000);
 

@@ -7,6 +7,7 @@
 //
 // Hand-rolled over undici (../shared/LIBRARIES.md: @kubernetes/client-node 2 does not load on
 // Node 20; 1.x pulls 72 packages). Memory: only the fields of pod.ts are kept of each object.
+import { StringDecoder } from 'node:string_decoder';
 import { Agent } from 'undici';
 import { connectOptions } from '../config/tls.js';
 import { errnoCode, errorMessage, isAbort } from '../errno.js';
@@ -128,7 +129,7 @@ export class ApiserverPodSource {
     let rv = '';
     do {
       const body = await this.request(this.path({ limit: '500', ...(cont ? { continue: cont } : {}) }));
-      const text = await readAll(body);
+      const text = await readAll(body, MAX_PAGE_BYTES);
       let list: { metadata?: { resourceVersion?: string; continue?: string }; items?: unknown[] };
       try {
         list = JSON.parse(text) as typeof list;
@@ -160,9 +161,18 @@ export class ApiserverPodSource {
     );
     this.view.recovered();
     // Events are newline-delimited JSON; one may be split across reads, several may share one.
+    // The decoder keeps a UTF-8 character split across two reads whole.
+    const utf8 = new StringDecoder('utf8');
     let rest = '';
     for await (const chunk of body) {
-      rest += (chunk as Buffer).toString('utf8');
+      rest += utf8.write(chunk as Buffer);
+      if (rest.length > MAX_EVENT_BYTES && rest.indexOf('\n') < 0) {
+        this.setVersion(''); // resuming would meet the same event again
+        throw new ScrapeError(
+          'parse',
+          `watch event larger than ${MAX_EVENT_BYTES >> 20} MiB without a line end; relisting`,
+        );
+      }
       let nl: number;
       while ((nl = rest.indexOf('\n')) >= 0) {
         const line = rest.slice(0, nl).trim();
@@ -244,9 +254,19 @@ export class ApiserverPodSource {
   }
 }
 
-async function readAll(body: AsyncIterable<Buffer>): Promise<string> {
+// Bounds on what one answer may hold in memory. A pod object is at most ~1.5 MiB (etcd's request
+// limit), typically 5-20 KiB: a page of 500 pods is a few MiB, one watch event a few KiB.
+const MAX_PAGE_BYTES = 256 << 20;
+const MAX_EVENT_BYTES = 16 << 20;
+
+async function readAll(body: AsyncIterable<Buffer>, max = 1 << 20): Promise<string> {
   const parts: Buffer[] = [];
-  for await (const c of body) parts.push(c);
+  let n = 0;
+  for await (const c of body) {
+    n += c.length;
+    if (n > max) throw new ScrapeError('parse', `answer larger than ${max >> 20} MiB; not read`);
+    parts.push(c);
+  }
   return Buffer.concat(parts).toString('utf8');
 }
 

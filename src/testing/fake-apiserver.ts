@@ -32,7 +32,7 @@ export class FakeApiServer {
   pageSize = 2;
   readonly requests: FakeRequest[] = [];
   private readonly pods = new Map<string, Pod>();
-  private readonly watches = new Set<{ res: ServerResponse; node: string }>();
+  private readonly watches = new Set<{ res: ServerResponse; node: string; tail: Promise<void> }>();
 
   async start(): Promise<void> {
     this.server = createServer({ cert: this.cert.cert, key: this.cert.key }, (req, res) =>
@@ -77,13 +77,12 @@ export class FakeApiServer {
 
   bookmark(): void {
     this.rv++;
-    for (const w of this.watches)
-      w.res.write(
-        JSON.stringify({
-          type: 'BOOKMARK',
-          object: { kind: 'Pod', metadata: { resourceVersion: String(this.rv) } },
-        }) + '\n',
-      );
+    const line =
+      JSON.stringify({
+        type: 'BOOKMARK',
+        object: { kind: 'Pod', metadata: { resourceVersion: String(this.rv) } },
+      }) + '\n';
+    for (const w of this.watches) w.tail = w.tail.then(() => void w.res.write(line));
   }
 
   /** Cut every open watch in the middle of an event. */
@@ -117,11 +116,28 @@ export class FakeApiServer {
   }
 
   private send(ev: object, node: string, pieces = 1): void {
-    const line = JSON.stringify(ev) + '\n';
+    const line = Buffer.from(JSON.stringify(ev) + '\n');
+    // Split by bytes, and (when split at all) also inside the first multi-byte UTF-8 character,
+    // as a TCP read may.
+    const cuts = new Set<number>();
+    if (pieces > 1) {
+      const size = Math.ceil(line.length / pieces);
+      for (let i = size; i < line.length; i += size) cuts.add(i);
+      const wide = line.findIndex((b) => b >= 0xc0);
+      if (wide >= 0) cuts.add(wide + 1);
+    }
+    const at = [0, ...[...cuts].sort((a, b) => a - b), line.length];
+    // The pieces go out a few ms apart so that they reach the reader as separate reads (written
+    // in one tick they would share a TLS record); the order of events is kept by the chain.
     for (const w of this.watches) {
       if (w.node !== node) continue;
-      const size = Math.ceil(line.length / pieces);
-      for (let i = 0; i < line.length; i += size) w.res.write(line.slice(i, i + size));
+      for (let i = 1; i < at.length; i++) {
+        const piece = line.subarray(at[i - 1], at[i]);
+        w.tail = w.tail.then(async () => {
+          if (i > 1) await new Promise((r) => setTimeout(r, 5));
+          if (!w.res.destroyed) w.res.write(piece);
+        });
+      }
     }
   }
 
@@ -162,7 +178,7 @@ export class FakeApiServer {
       if (from < this.oldestRv) return this.status(res, 410, 'Expired', 'too old resource version');
       res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
       res.flushHeaders();
-      const w = { res, node };
+      const w = { res, node, tail: Promise.resolve() };
       this.watches.add(w);
       res.on('close', () => this.watches.delete(w));
       return;
