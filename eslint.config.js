@@ -20,6 +20,7 @@ const FOLDERS = [
   'cli',
   'testing',
   'bench',
+  'kit',
 ];
 const ALLOWED = {
   prompb: [],
@@ -35,6 +36,8 @@ const ALLOWED = {
   cli: ['prompb', 'parse', 'relabel', 'config', 'scrape', 'kube', 'queue', 'write', 'server', 'sim'],
   testing: ['prompb', 'parse', 'config', 'sim'],
   bench: ['prompb', 'parse', 'relabel', 'config', 'scrape', 'kube'],
+  // the dashboards, rules and their generator: data, no stage
+  kit: [],
 };
 const NEUTRAL = ['log', 'version', 'errno'];
 

@@ -51,6 +51,7 @@ describe('the deploy kit', { skip: kubectlMissing() }, () => {
         'ConfigMap',
         'ConfigMap',
         'ConfigMap',
+        'ConfigMap',
         'DaemonSet',
         'Namespace',
         'ServiceAccount',
@@ -103,6 +104,7 @@ describe('the deploy kit', { skip: kubectlMissing() }, () => {
       'cadvisor https://127.0.0.1:10250/metrics/cadvisor',
       'kube-proxy http://127.0.0.1:10249/metrics',
       'kubelet https://127.0.0.1:10250/metrics',
+      'nodegraf http://127.0.0.1:9101/metrics',
     ]);
     assert.equal(config.global.labels.cluster, 'prod-1');
     assert.equal(config.writers[0].url, 'http://victoria-metrics.monitoring.svc:8428/api/v1/write');

@@ -24,6 +24,11 @@ export interface RuntimeOptions {
   observers?: SampleSink[];
   /** Scrape every target right away instead of waiting for its first slot (demo). */
   scrapeAtStart?: boolean;
+  /**
+   * false: no scrape schedule; the caller drives `manager.scrapeAll(time)` (backfill with a
+   * simulated clock, as the dashboard and rule proof does). Default true.
+   */
+  schedule?: boolean;
 }
 
 export class Runtime implements AgentView {
@@ -77,7 +82,7 @@ export class Runtime implements AgentView {
       if (r.stats) this.scrapedSamples += r.stats.scraped;
     };
     if (this.opts.scrapeAtStart) void this.manager.scrapeAll().then((rs) => rs.forEach(count));
-    this.manager.start(count);
+    if (this.opts.schedule !== false) this.manager.start(count);
     this.log.info({ targets: this.manager.targets.length, writers: this.writers.length }, 'scraping started');
     if (this.server) {
       await this.server.listen(this.config.http.address);

@@ -1,0 +1,616 @@
+// The three dashboards (SPEC §11): kube-proxy, kubelet, containers. Every query here is parsed with
+// the official PromQL grammar and run against a real Prometheus and VictoriaMetrics holding
+// nodegraf-written simulator data (src/kit/proof.e2e.test.ts).
+//
+// Renames across Kubernetes versions, checked against ../shared/fixtures/real (docs/metrics-guide.md):
+// where a family changed its name, the query is `new or old` so one dashboard serves both.
+//   kubelet_running_pods              <- kubelet_running_pod_count        (renamed in 1.19)
+//   kubelet_running_containers        <- kubelet_running_container_count  (renamed in 1.19)
+//   kubelet_runtime_operations_total  <- kubelet_runtime_operations       (1.14; old one removed 1.17)
+//   kubelet_runtime_operations_errors_total <- kubelet_runtime_operations_errors
+//   rest_client_request_duration_seconds <- rest_client_request_latency_seconds (seconds both)
+//   kubeproxy_sync_proxy_rules_duration_seconds <- kubeproxy_sync_proxy_rules_latency_microseconds
+//     (a histogram in microseconds until 1.13: `or` the old one divided by 1e6)
+//   kubelet_{runtime_operations,pleg_relist,pod_start,cgroup_manager}_duration_seconds (histograms)
+//     <- *_latency_microseconds summaries until 1.13: `or` their quantile="0.99" divided by 1e6
+// The captures of 1.10, 1.13, 1.21 (kubelet) and 1.8, 1.13, 1.21, 1.28-1.30 (kube-proxy) have the
+// names on either side of each rename.
+import type { Dashboard, Panel, Variable } from './model.js';
+
+/** The node-level selector: cluster and node, plus the job. */
+const node = (job: string) => `job="${job}", cluster=~"$cluster", ident=~"$ident"`;
+
+const clusterVar = (metric: string): Variable => ({
+  name: 'cluster',
+  label: 'cluster',
+  query: `label_values(${metric}, cluster)`,
+});
+const identVar = (metric: string): Variable => ({
+  name: 'ident',
+  label: 'node',
+  query: `label_values(${metric}{cluster=~"$cluster"}, ident)`,
+});
+
+/** Go runtime and process panels every Kubernetes component has. */
+function processPanels(job: string): Panel[] {
+  return [
+    {
+      title: 'CPU used (cores)',
+      description:
+        'CPU seconds per second of the process. kube-proxy idles near 0.01 core; a sustained rise follows rule syncs on a node with many Services/endpoints.',
+      unit: 'none',
+      queries: [
+        { expr: `rate(process_cpu_seconds_total{${node(job)}}[$__rate_interval])`, legend: '{{ident}}' },
+      ],
+    },
+    {
+      title: 'Memory (resident)',
+      description:
+        'Resident set size of the process. Steady growth over days hints at a leak; compare with the container limit.',
+      unit: 'bytes',
+      queries: [{ expr: `process_resident_memory_bytes{${node(job)}}`, legend: '{{ident}}' }],
+    },
+    {
+      title: 'Goroutines',
+      description:
+        'Go goroutines. A count that only grows means goroutines are stuck (often on a hung API call).',
+      unit: 'none',
+      queries: [{ expr: `go_goroutines{${node(job)}}`, legend: '{{ident}}' }],
+    },
+  ];
+}
+
+/** rest_client_* panels: the component's own calls to the API server. */
+function apiPanels(job: string): Panel[] {
+  return [
+    {
+      title: 'API server requests by code',
+      description:
+        'Requests this component makes to the API server, per HTTP code. 5xx or 429 mean the API server is failing or throttling it; 403 means its RBAC is wrong.',
+      unit: 'perSec',
+      queries: [
+        {
+          expr: `sum by (ident, code) (rate(rest_client_requests_total{${node(job)}}[$__rate_interval]))`,
+          legend: '{{ident}} {{code}}',
+        },
+      ],
+    },
+    {
+      title: 'API server request latency p99',
+      description:
+        'p99 of requests to the API server, per verb. Above 1 s the API server or the network to it is slow; watches are excluded by the client.',
+      unit: 'seconds',
+      warnAt: 1,
+      queries: [
+        {
+          expr: `histogram_quantile(0.99, sum by (ident, verb, le) (rate(rest_client_request_duration_seconds_bucket{${node(job)}}[$__rate_interval]) or rate(rest_client_request_latency_seconds_bucket{${node(job)}}[$__rate_interval])))`,
+          legend: '{{ident}} {{verb}}',
+        },
+      ],
+    },
+  ];
+}
+
+export const kubeProxy: Dashboard = {
+  id: 'nodegraf-kube-proxy',
+  title: 'nodegraf / kube-proxy',
+  description:
+    'kube-proxy on every node: is it up, does it program Service rules in time, does it talk to the API server.',
+  tags: ['nodegraf', 'kubernetes', 'kube-proxy'],
+  variables: [clusterVar('up{job="kube-proxy"}'), identVar('up{job="kube-proxy"}')],
+  rows: [
+    {
+      title: 'Health',
+      panels: [
+        {
+          title: 'Up',
+          description:
+            '1 when the last scrape of kube-proxy succeeded. 0: kube-proxy is down or not listening on the scraped address (metricsBindAddress).',
+          unit: 'none',
+          kind: 'stat',
+          queries: [{ expr: `up{${node('kube-proxy')}}`, legend: '{{ident}}' }],
+        },
+        {
+          title: 'Last rules sync age',
+          description:
+            'Seconds since kube-proxy last synced its rules. It resyncs at least every syncPeriod (30 s by default in iptables mode, 1h max): minutes here mean it is stuck.',
+          unit: 'seconds',
+          kind: 'stat',
+          warnAt: 300,
+          queries: [
+            {
+              expr: `time() - kubeproxy_sync_proxy_rules_last_timestamp_seconds{${node('kube-proxy')}}`,
+              legend: '{{ident}}',
+            },
+          ],
+        },
+        {
+          title: 'Rule restore failures',
+          description:
+            'iptables-restore failures (full and partial) in the window. Any failure means Service rules on the node may be stale; see the kube-proxy log.',
+          unit: 'none',
+          kind: 'stat',
+          width: 12,
+          queries: [
+            {
+              expr: `sum by (ident) (increase(kubeproxy_sync_proxy_rules_iptables_restore_failures_total{${node('kube-proxy')}}[1h]))`,
+              legend: '{{ident}}',
+            },
+          ],
+        },
+      ],
+    },
+    {
+      title: 'Rules sync',
+      panels: [
+        {
+          title: 'Rules syncs per second',
+          description:
+            "How often kube-proxy rewrites the node's Service rules. It follows Service and endpoint churn.",
+          unit: 'perSec',
+          queries: [
+            {
+              expr: `sum by (ident) (rate(kubeproxy_sync_proxy_rules_duration_seconds_count{${node('kube-proxy')}}[$__rate_interval]) or rate(kubeproxy_sync_proxy_rules_latency_microseconds_count{${node('kube-proxy')}}[$__rate_interval]))`,
+              legend: '{{ident}}',
+            },
+          ],
+        },
+        {
+          title: 'Rules sync duration p99',
+          description:
+            'p99 time of one rules sync. Under a second is normal; several seconds with thousands of Services means iptables mode is at its limit (consider ipvs or nftables).',
+          unit: 'seconds',
+          warnAt: 1,
+          queries: [
+            {
+              expr: `histogram_quantile(0.99, sum by (ident, le) (rate(kubeproxy_sync_proxy_rules_duration_seconds_bucket{${node('kube-proxy')}}[$__rate_interval]))) or histogram_quantile(0.99, sum by (ident, le) (rate(kubeproxy_sync_proxy_rules_latency_microseconds_bucket{${node('kube-proxy')}}[$__rate_interval]))) / 1e6`,
+              legend: '{{ident}}',
+            },
+          ],
+        },
+        {
+          title: 'Network programming per second',
+          description: 'Endpoint changes that kube-proxy has programmed into the node, per second.',
+          unit: 'perSec',
+          queries: [
+            {
+              expr: `sum by (ident) (rate(kubeproxy_network_programming_duration_seconds_count{${node('kube-proxy')}}[$__rate_interval]))`,
+              legend: '{{ident}}',
+            },
+          ],
+        },
+        {
+          title: 'Network programming latency p99',
+          description:
+            'p99 time from a Service/endpoint change in the API to the rule on this node (the SLI of the Kubernetes scalability SLOs: 30 s at p99).',
+          unit: 'seconds',
+          warnAt: 30,
+          queries: [
+            {
+              expr: `histogram_quantile(0.99, sum by (ident, le) (rate(kubeproxy_network_programming_duration_seconds_bucket{${node('kube-proxy')}}[$__rate_interval])))`,
+              legend: '{{ident}}',
+            },
+          ],
+        },
+      ],
+    },
+    { title: 'API server', panels: apiPanels('kube-proxy') },
+    { title: 'Process', panels: processPanels('kube-proxy') },
+  ],
+};
+
+export const kubelet: Dashboard = {
+  id: 'nodegraf-kubelet',
+  title: 'nodegraf / kubelet',
+  description:
+    'The kubelet on every node: pods and containers, container runtime calls, PLEG, pod start, volumes, cgroups, evictions.',
+  tags: ['nodegraf', 'kubernetes', 'kubelet'],
+  variables: [clusterVar('up{job="kubelet"}'), identVar('up{job="kubelet"}')],
+  rows: [
+    {
+      title: 'Health',
+      panels: [
+        {
+          title: 'Up',
+          description:
+            "1 when the last scrape of the kubelet succeeded. 0 with a 401/403 in nodegraf's /targets is RBAC or the token, not the kubelet.",
+          unit: 'none',
+          kind: 'stat',
+          queries: [{ expr: `up{${node('kubelet')}}`, legend: '{{ident}}' }],
+        },
+        {
+          title: 'Running pods',
+          description:
+            'Pods with a running sandbox on the node (kubelet_running_pods; kubelet_running_pod_count before 1.19). The default maximum is 110.',
+          unit: 'none',
+          kind: 'stat',
+          queries: [
+            {
+              expr: `sum by (ident) (kubelet_running_pods{${node('kubelet')}} or kubelet_running_pod_count{${node('kubelet')}})`,
+              legend: '{{ident}}',
+            },
+          ],
+        },
+        {
+          title: 'Running containers',
+          description:
+            'Containers in state running (kubelet_running_containers; kubelet_running_container_count before 1.19).',
+          unit: 'none',
+          kind: 'stat',
+          queries: [
+            {
+              expr: `sum by (ident) (kubelet_running_containers{${node('kubelet')}, container_state="running"} or kubelet_running_container_count{${node('kubelet')}})`,
+              legend: '{{ident}}',
+            },
+          ],
+        },
+        {
+          title: 'Evictions',
+          description:
+            'Pods evicted by the kubelet in the window, by signal (memory.available, nodefs.available…). Any eviction means the node ran short.',
+          unit: 'none',
+          kind: 'stat',
+          queries: [
+            {
+              expr: `sum by (ident, eviction_signal) (increase(kubelet_evictions{${node('kubelet')}}[1h]))`,
+              legend: '{{ident}} {{eviction_signal}}',
+            },
+          ],
+        },
+      ],
+    },
+    {
+      title: 'Container runtime',
+      panels: [
+        {
+          title: 'Runtime operations per second',
+          description: 'CRI calls the kubelet makes to containerd/CRI-O, per operation type.',
+          unit: 'perSec',
+          queries: [
+            {
+              expr: `sum by (ident, operation_type) (rate(kubelet_runtime_operations_total{${node('kubelet')}}[$__rate_interval]) or rate(kubelet_runtime_operations{${node('kubelet')}}[$__rate_interval]))`,
+              legend: '{{ident}} {{operation_type}}',
+            },
+          ],
+        },
+        {
+          title: 'Runtime operation errors per second',
+          description:
+            'Failed CRI calls, per operation type. A steady trickle of container_status or exec_sync errors is common; pull_image or create_container errors mean pods cannot start.',
+          unit: 'perSec',
+          queries: [
+            {
+              expr: `sum by (ident, operation_type) (rate(kubelet_runtime_operations_errors_total{${node('kubelet')}}[$__rate_interval]) or rate(kubelet_runtime_operations_errors{${node('kubelet')}}[$__rate_interval]))`,
+              legend: '{{ident}} {{operation_type}}',
+            },
+          ],
+        },
+        {
+          title: 'Runtime operation latency p99',
+          description:
+            'p99 of CRI calls per operation type. pull_image is slow by nature; seconds for list or status calls mean the runtime is overloaded.',
+          unit: 'seconds',
+          queries: [
+            {
+              expr: `histogram_quantile(0.99, sum by (ident, operation_type, le) (rate(kubelet_runtime_operations_duration_seconds_bucket{${node('kubelet')}}[$__rate_interval]))) or max by (ident, operation_type) (kubelet_runtime_operations_latency_microseconds{${node('kubelet')}, quantile="0.99"}) / 1e6`,
+              legend: '{{ident}} {{operation_type}}',
+            },
+          ],
+        },
+        {
+          title: 'Pod start latency p99',
+          description:
+            'p99 from pod creation to all containers running as seen by the kubelet, image pulls included (kubelet_pod_start_duration_seconds).',
+          unit: 'seconds',
+          queries: [
+            {
+              expr: `histogram_quantile(0.99, sum by (ident, le) (rate(kubelet_pod_start_duration_seconds_bucket{${node('kubelet')}}[$__rate_interval]))) or max by (ident) (kubelet_pod_start_latency_microseconds{${node('kubelet')}, quantile="0.99"}) / 1e6`,
+              legend: '{{ident}}',
+            },
+          ],
+        },
+      ],
+    },
+    {
+      title: 'PLEG',
+      panels: [
+        {
+          title: 'PLEG relists per second',
+          description:
+            'The pod lifecycle event generator relists containers about once a second. Fewer means relists take longer than their period.',
+          unit: 'perSec',
+          queries: [
+            {
+              expr: `sum by (ident) (rate(kubelet_pleg_relist_duration_seconds_count{${node('kubelet')}}[$__rate_interval]) or rate(kubelet_pleg_relist_latency_microseconds_count{${node('kubelet')}}[$__rate_interval]))`,
+              legend: '{{ident}}',
+            },
+          ],
+        },
+        {
+          title: 'PLEG relist duration p99',
+          description:
+            'p99 of one relist. Above 3 minutes the node turns NotReady ("PLEG is not healthy"); seconds already mean a slow runtime or too many containers.',
+          unit: 'seconds',
+          warnAt: 1,
+          queries: [
+            {
+              expr: `histogram_quantile(0.99, sum by (ident, le) (rate(kubelet_pleg_relist_duration_seconds_bucket{${node('kubelet')}}[$__rate_interval]))) or max by (ident) (kubelet_pleg_relist_latency_microseconds{${node('kubelet')}, quantile="0.99"}) / 1e6`,
+              legend: '{{ident}}',
+            },
+          ],
+        },
+      ],
+    },
+    {
+      title: 'Volumes and cgroups',
+      panels: [
+        {
+          title: 'Volume operations p99',
+          description:
+            'p99 of volume operations (mount, unmount, attach…) per operation and plugin (storage_operation_duration_seconds). Slow mounts delay pod starts.',
+          unit: 'seconds',
+          queries: [
+            {
+              expr: `histogram_quantile(0.99, sum by (ident, operation_name, le) (rate(storage_operation_duration_seconds_bucket{${node('kubelet')}}[$__rate_interval])))`,
+              legend: '{{ident}} {{operation_name}}',
+            },
+          ],
+        },
+        {
+          title: 'Volume operations by status',
+          description:
+            'Volume operations per second by operation and status (storage_operation_duration_seconds_count; the status label exists since 1.21). Any status other than success needs a look at the CSI driver.',
+          unit: 'perSec',
+          queries: [
+            {
+              expr: `sum by (ident, operation_name, status) (rate(storage_operation_duration_seconds_count{${node('kubelet')}}[$__rate_interval]))`,
+              legend: '{{ident}} {{operation_name}} {{status}}',
+            },
+          ],
+        },
+        {
+          title: 'Persistent volume usage',
+          description:
+            'Used bytes of each mounted PVC as a share of its capacity (kubelet_volume_stats_*). Above 90 % the application will soon fail to write.',
+          unit: 'ratio',
+          warnAt: 0.9,
+          queries: [
+            {
+              expr: `kubelet_volume_stats_used_bytes{${node('kubelet')}} / kubelet_volume_stats_capacity_bytes{${node('kubelet')}}`,
+              legend: '{{namespace}}/{{persistentvolumeclaim}}',
+            },
+          ],
+        },
+        {
+          title: 'cgroup manager latency p99',
+          description:
+            'p99 of cgroup create/update/destroy calls. Seconds here slow every pod start and stop.',
+          unit: 'seconds',
+          queries: [
+            {
+              expr: `histogram_quantile(0.99, sum by (ident, operation_type, le) (rate(kubelet_cgroup_manager_duration_seconds_bucket{${node('kubelet')}}[$__rate_interval]))) or max by (ident, operation_type) (kubelet_cgroup_manager_latency_microseconds{${node('kubelet')}, quantile="0.99"}) / 1e6`,
+              legend: '{{ident}} {{operation_type}}',
+            },
+          ],
+        },
+      ],
+    },
+    { title: 'API server', panels: apiPanels('kubelet') },
+    { title: 'Process', panels: processPanels('kubelet') },
+  ],
+};
+
+// Containers: cAdvisor series with the pod metadata nodegraf adds (workload, label_*). The filter
+// keeps real containers: container="" is the pod's cgroup total, "POD" the sandbox (Docker).
+// cAdvisor's `name` and `image` labels are not used: containerd often leaves them empty.
+const ct = `job="cadvisor", cluster=~"$cluster", ident=~"$ident", namespace=~"$namespace", workload_kind=~"$workload_kind", workload=~"$workload", pod=~"$pod", label_region=~"$label_region", label_dept=~"$label_dept", container!="", container!="POD"`;
+// Network is reported on the pod's sandbox (container="" with containerd, "POD" with Docker).
+const netSel = `job="cadvisor", cluster=~"$cluster", ident=~"$ident", namespace=~"$namespace", workload_kind=~"$workload_kind", workload=~"$workload", pod=~"$pod", label_region=~"$label_region", label_dept=~"$label_dept", pod!=""`;
+// kube_pod_* (nodegraf's pod health series, or kube-state-metrics': the same names and labels).
+const kp = `cluster=~"$cluster", namespace=~"$namespace", pod=~"$pod"`;
+const byC = 'namespace, pod, container';
+
+const containerVar = (name: string, label: string, filter: string): Variable => ({
+  name,
+  label,
+  query: `label_values(container_cpu_usage_seconds_total{job="cadvisor", ${filter}}, ${name})`,
+});
+
+export const containers: Dashboard = {
+  id: 'nodegraf-containers',
+  title: 'nodegraf / containers',
+  description:
+    'Every container of the selected pods: CPU of its quota, throttling, memory of its limit, network, disk, restarts and OOM kills. Filter by workload and pod labels.',
+  tags: ['nodegraf', 'kubernetes', 'containers'],
+  variables: [
+    clusterVar('container_cpu_usage_seconds_total{job="cadvisor"}'),
+    identVar('container_cpu_usage_seconds_total{job="cadvisor"}'),
+    containerVar('namespace', 'namespace', 'cluster=~"$cluster", ident=~"$ident"'),
+    containerVar(
+      'workload_kind',
+      'workload kind',
+      'cluster=~"$cluster", ident=~"$ident", namespace=~"$namespace"',
+    ),
+    containerVar(
+      'workload',
+      'workload',
+      'cluster=~"$cluster", ident=~"$ident", namespace=~"$namespace", workload_kind=~"$workload_kind"',
+    ),
+    containerVar(
+      'pod',
+      'pod',
+      'cluster=~"$cluster", ident=~"$ident", namespace=~"$namespace", workload_kind=~"$workload_kind", workload=~"$workload"',
+    ),
+    {
+      ...containerVar('label_region', 'region', 'cluster=~"$cluster", namespace=~"$namespace"'),
+      podLabel: true,
+    },
+    { ...containerVar('label_dept', 'dept', 'cluster=~"$cluster", namespace=~"$namespace"'), podLabel: true },
+  ],
+  rows: [
+    {
+      title: 'CPU',
+      panels: [
+        {
+          title: 'CPU usage of quota',
+          description:
+            'CPU used over the CPU limit (quota / period). Near 100 % the container is at its limit and will be throttled. Containers without a CPU limit have no quota and are not shown.',
+          unit: 'ratio',
+          warnAt: 0.9,
+          queries: [
+            {
+              expr: `sum by (${byC}) (irate(container_cpu_usage_seconds_total{${ct}}[$__rate_interval])) / sum by (${byC}) (container_spec_cpu_quota{${ct}} / container_spec_cpu_period{${ct}})`,
+              legend: '{{namespace}}/{{pod}}/{{container}}',
+            },
+          ],
+        },
+        {
+          title: 'CPU throttling',
+          description:
+            'Share of CFS periods in which the container was throttled. Above 25 % latency suffers even when average usage looks low: raise the limit or remove it.',
+          unit: 'ratio',
+          warnAt: 0.25,
+          queries: [
+            {
+              expr: `sum by (${byC}) (increase(container_cpu_cfs_throttled_periods_total{${ct}}[$__rate_interval])) / sum by (${byC}) (increase(container_cpu_cfs_periods_total{${ct}}[$__rate_interval]))`,
+              legend: '{{namespace}}/{{pod}}/{{container}}',
+            },
+          ],
+        },
+      ],
+    },
+    {
+      title: 'Memory',
+      panels: [
+        {
+          title: 'Memory working set of limit',
+          description:
+            'Working set (what the OOM killer looks at) over the memory limit. At 100 % the container is OOM-killed. Containers without a limit (limit 0) are left out.',
+          unit: 'ratio',
+          warnAt: 0.9,
+          queries: [
+            {
+              expr: `max by (${byC}) (container_memory_working_set_bytes{${ct}} / container_spec_memory_limit_bytes{${ct}} and container_spec_memory_limit_bytes{${ct}} != 0)`,
+              legend: '{{namespace}}/{{pod}}/{{container}}',
+            },
+          ],
+        },
+        {
+          title: 'Memory working set',
+          description: 'Working set bytes per container.',
+          unit: 'bytes',
+          queries: [
+            {
+              expr: `max by (${byC}) (container_memory_working_set_bytes{${ct}})`,
+              legend: '{{namespace}}/{{pod}}/{{container}}',
+            },
+          ],
+        },
+      ],
+    },
+    {
+      title: 'Network and disk',
+      panels: [
+        {
+          title: 'Network received (bits/s)',
+          description:
+            'Bits per second received by each pod (cAdvisor reports network on the pod sandbox, not per container).',
+          unit: 'bitsPerSec',
+          queries: [
+            {
+              expr: `sum by (namespace, pod) (irate(container_network_receive_bytes_total{${netSel}}[$__rate_interval])) * 8`,
+              legend: '{{namespace}}/{{pod}}',
+            },
+          ],
+        },
+        {
+          title: 'Network transmitted (bits/s)',
+          description: 'Bits per second sent by each pod.',
+          unit: 'bitsPerSec',
+          queries: [
+            {
+              expr: `sum by (namespace, pod) (irate(container_network_transmit_bytes_total{${netSel}}[$__rate_interval])) * 8`,
+              legend: '{{namespace}}/{{pod}}',
+            },
+          ],
+        },
+        {
+          title: 'Disk reads (bytes/s)',
+          description: 'Bytes per second read by each container from block devices.',
+          unit: 'bytesPerSec',
+          queries: [
+            {
+              expr: `sum by (${byC}) (irate(container_fs_reads_bytes_total{${ct}}[$__rate_interval]))`,
+              legend: '{{namespace}}/{{pod}}/{{container}}',
+            },
+          ],
+        },
+        {
+          title: 'Disk writes (bytes/s)',
+          description: 'Bytes per second written by each container to block devices.',
+          unit: 'bytesPerSec',
+          queries: [
+            {
+              expr: `sum by (${byC}) (irate(container_fs_writes_bytes_total{${ct}}[$__rate_interval]))`,
+              legend: '{{namespace}}/{{pod}}/{{container}}',
+            },
+          ],
+        },
+      ],
+    },
+    {
+      title: 'Restarts and OOM kills',
+      panels: [
+        {
+          title: 'Restarts in the last hour',
+          description:
+            'Container restarts (kube_pod_container_status_restarts_total). More than a few per hour is a crash loop.',
+          unit: 'none',
+          queries: [
+            {
+              expr: `sum by (${byC}) (increase(kube_pod_container_status_restarts_total{${kp}}[1h]))`,
+              legend: '{{namespace}}/{{pod}}/{{container}}',
+            },
+          ],
+        },
+        {
+          title: 'OOM-killed containers',
+          description:
+            'Containers whose last termination was an OOM kill (kube_pod_container_status_last_terminated_reason, reason="OOMKilled"). Raise the memory limit or fix the leak.',
+          unit: 'none',
+          queries: [
+            {
+              expr: `max by (${byC}) (kube_pod_container_status_last_terminated_reason{${kp}, reason="OOMKilled"})`,
+              legend: '{{namespace}}/{{pod}}/{{container}}',
+            },
+          ],
+        },
+        {
+          title: 'Waiting containers by reason',
+          description:
+            'Containers waiting, by reason: CrashLoopBackOff, ImagePullBackOff, ErrImagePull, CreateContainerConfigError…',
+          unit: 'none',
+          queries: [
+            {
+              expr: `sum by (namespace, pod, container, reason) (kube_pod_container_status_waiting_reason{${kp}}) > 0`,
+              legend: '{{namespace}}/{{pod}}/{{container}} {{reason}}',
+            },
+          ],
+        },
+        {
+          title: 'Pods not ready',
+          description: 'Pods whose Ready condition is false (kube_pod_status_ready, condition="false").',
+          unit: 'none',
+          queries: [
+            {
+              expr: `sum by (namespace, pod) (kube_pod_status_ready{${kp}, condition="false"}) > 0`,
+              legend: '{{namespace}}/{{pod}}',
+            },
+          ],
+        },
+      ],
+    },
+  ],
+};
+
+export const DASHBOARDS: Dashboard[] = [kubeProxy, kubelet, containers];
