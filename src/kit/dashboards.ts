@@ -25,10 +25,11 @@ const clusterVar = (metric: string): Variable => ({
   label: 'cluster',
   query: `label_values(${metric}, cluster)`,
 });
+/** `metric` is a selector such as up{job="kubelet"}: the cluster matcher joins its braces. */
 const identVar = (metric: string): Variable => ({
   name: 'ident',
   label: 'node',
-  query: `label_values(${metric}{cluster=~"$cluster"}, ident)`,
+  query: `label_values(${metric.replace(/}$/, ', cluster=~"$cluster"}')}, ident)`,
 });
 
 /** Go runtime and process panels every Kubernetes component has. */

@@ -79,6 +79,14 @@ export class PodMetadata {
     return this.source.stop();
   }
 
+  /**
+   * Bring the view up to date now: one poll with the kubelet source (the apiserver source is
+   * pushed to). For a caller that drives scrapes itself, such as a backfill with a fast clock.
+   */
+  async refresh(): Promise<void> {
+    if (this.source instanceof KubeletPodSource) await this.source.poll();
+  }
+
   get status(): PodViewStatus {
     return this.view.status;
   }
