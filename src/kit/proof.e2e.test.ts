@@ -1,0 +1,261 @@
+// The proof of the kit on real engines. The node simulator runs on a fast clock: 40 minutes of
+// simulated time, from 40 minutes ago until now, scraped every 15 simulated seconds by the whole
+// agent (Runtime: kube-proxy, kubelet, cAdvisor, the pod health series with pod metadata, and
+// nodegraf's own /metrics) and written to a real Prometheus and a real VictoriaMetrics (the
+// scrapes carry the simulated time as their timestamps: a backfill, in order). Then:
+//  - every dashboard panel (Grafana and Nightingale files, variables set to All) and every variable
+//    query returns data on both engines over the last 10 minutes, as a dashboard asks;
+//  - every alert expression runs on both; without its thresholds it returns data (its names and
+//    joins are right), except the named exceptions below;
+//  - real vmalert loads alerts/*.yaml and, replaying the 40 minutes against VictoriaMetrics, fires
+//    for the simulator's crash-looping, OOM-killed, throttled and near-limit containers.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { articleInputToml, demoPodMetadataToml } from '../cli/demo.js';
+import { demoToken } from '../cli/demo-token.js';
+import { Runtime } from '../cli/runtime.js';
+import { loadConfig } from '../config/load.js';
+import { createLogger } from '../log.js';
+import { startSimulator, type Simulator } from '../sim/simulator.js';
+import { freePort, waitFor } from '../testing/net.js';
+import {
+  flushVm,
+  peerMissing,
+  PROMETHEUS_BIN,
+  startPrometheus,
+  startVictoriaMetrics,
+  VM_BIN,
+  type Receiver,
+} from '../testing/peers.js';
+import { ALERT_FILES, ROOT } from './generate.js';
+import { kitQueries, withoutThresholds, type KitQuery } from './queries.js';
+
+const VMALERT_BIN = VM_BIN.replace(/victoria-metrics$/, 'vmalert');
+const skip = peerMissing(VM_BIN) ?? peerMissing(PROMETHEUS_BIN) ?? peerMissing(VMALERT_BIN);
+
+const STEP_MS = 15_000;
+const SPAN_MS = 40 * 60_000;
+
+/**
+ * Queries that may return nothing here, each with its reason. Keyed by the panel title or alert
+ * name (the same in the Grafana and the Nightingale file).
+ */
+const NO_DATA_EXPECTED: Record<string, string> = {
+  Evictions: 'kubelet_evictions exists only after the kubelet evicted a pod; the simulator evicts none',
+  KubePodImagePullFailing:
+    'the simulator injects no image pull failure (the promtool tests make this rule fire)',
+  'Pod start latency p99':
+    'the simulator starts no pod after its boot: the buckets do not move, rate() is 0 and the quantile NaN',
+  NodegrafSamplesDropped:
+    'nothing is dropped in the run, and nodegraf_writer_dropped_samples_total has no series before a first drop',
+};
+
+/** Alerts the simulator's faults must make fire in vmalert. */
+const MUST_FIRE = [
+  'KubePodCrashLooping',
+  'KubePodOOMKilled',
+  'ContainerCPUThrottled',
+  'ContainerMemoryNearLimit',
+];
+
+type Series = { metric: Record<string, string>; values?: [number, string][]; value?: [number, string] };
+
+/**
+ * The series of a query's answer that hold a number: NaN alone is no data (Prometheus returns NaN
+ * where VictoriaMetrics returns nothing, e.g. a quantile of buckets that did not move).
+ */
+async function api(r: Receiver, path: string, params: Record<string, string>): Promise<Series[]> {
+  const res = await fetch(`${r.baseUrl}${path}?${new URLSearchParams(params)}`);
+  const body = (await res.json()) as { status: string; data: { result: Series[] }; error?: string };
+  if (body.status !== 'success') throw new Error(`${r.kind}: ${body.error} in ${params.query}`);
+  return body.data.result.filter((s) =>
+    (s.values ?? (s.value ? [s.value] : [])).some(([, v]) => v !== 'NaN'),
+  );
+}
+
+describe('dashboards and alert rules on real Prometheus, VictoriaMetrics and vmalert', { skip }, () => {
+  let vm: Receiver;
+  let prom: Receiver;
+  let sim: Simulator;
+  let rt: Runtime;
+  let clock = 0;
+  const end = Math.floor(Date.now() / STEP_MS) * STEP_MS;
+  const start = end - SPAN_MS;
+  const log = createLogger('error', 'text');
+
+  before(async () => {
+    [vm, prom] = await Promise.all([startVictoriaMetrics(), startPrometheus()]);
+    clock = start;
+    const token = demoToken(Math.floor(end / 1000) + 3600);
+    sim = await startSimulator({
+      tokens: [token],
+      kubeProxyPort: 0,
+      kubeProxyHealthPort: 0,
+      kubeletPort: 0,
+      now: () => clock,
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'nodegraf-kit-proof-'));
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, token + '\n');
+    const conf = join(dir, 'conf');
+    mkdirSync(join(conf, 'input.prometheus'), { recursive: true });
+    const http = `127.0.0.1:${await freePort()}`;
+    writeFileSync(
+      join(conf, 'config.toml'),
+      `[global]
+hostname = "node-1"
+interval = 15
+labels = { cluster = "proof" }
+[[writers]]
+url = "${vm.writeUrl}"
+[[writers]]
+url = "${prom.writeUrl}"
+[http]
+address = "${http}"
+${demoPodMetadataToml(sim.kubeletUrl, tokenFile)}`,
+    );
+    writeFileSync(
+      join(conf, 'input.prometheus', 'prometheus.toml'),
+      articleInputToml(sim.kubeProxyUrl, sim.kubeletUrl, tokenFile) +
+        `[[instances]]
+urls = ["http://${http}/metrics"]
+labels = { job = "nodegraf" }
+`,
+    );
+    const { config } = loadConfig(conf, { env: {} });
+    rt = new Runtime({ configDir: conf, env: {}, schedule: false }, log);
+    await rt.start(config);
+    // 160 scrapes of every target, each at its simulated instant, the pod view refreshed first
+    for (clock = start; clock <= end; clock += STEP_MS) {
+      await rt.pods!.refresh();
+      const reports = await rt.manager.scrapeAll(clock);
+      for (const r of reports)
+        assert.ok(r.up, `${r.target} at ${new Date(clock).toISOString()}: ${r.error?.describe()}`);
+    }
+    await waitFor('delivery to both stores', () => rt.writers.every((w) => w.memorySamples === 0), 120_000);
+    await flushVm(vm);
+    for (const r of [vm, prom])
+      await waitFor(
+        `${r.kind}: the last scrape`,
+        async () => {
+          await flushVm(r);
+          return (await r.query('count(up{job="cadvisor"})', end / 1000)).length > 0;
+        },
+        60_000,
+      );
+  });
+
+  /** engine, query, result: written to test-output/kit-proof.tsv for the record. */
+  const results: [string, string, string][] = [];
+
+  after(async () => {
+    const out = join(ROOT, 'test-output');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, 'kit-proof.tsv'), results.map((r) => r.join('\t')).join('\n') + '\n');
+    console.log(`# results per query: ${join(out, 'kit-proof.tsv')}`);
+    await rt?.stop();
+    await Promise.all([vm?.stop(), prom?.stop(), sim?.close()]);
+  });
+
+  const queries = kitQueries(ROOT);
+  const nameOf = (q: KitQuery) => q.where.slice(q.where.indexOf(': ') + 2);
+
+  for (const engine of ['prometheus', 'victoria-metrics'] as const) {
+    test(`${engine}: every dashboard panel and variable query returns data over the last 10 minutes`, async () => {
+      const r = engine === 'prometheus' ? prom : vm;
+      const empty: string[] = [];
+      let ran = 0;
+      let excused = 0;
+      for (const q of queries.filter((x) => x.kind !== 'rule')) {
+        const res = await api(r, '/api/v1/query_range', {
+          query: q.expr,
+          start: String((end - 10 * 60_000) / 1000),
+          end: String(end / 1000),
+          step: '30',
+        });
+        ran++;
+        const why = NO_DATA_EXPECTED[nameOf(q)];
+        results.push([
+          engine,
+          q.where,
+          res.length ? `data (${res.length} series)` : why ? `no data, excused: ${why}` : 'NO DATA',
+        ]);
+        if (res.length === 0 && why) excused++;
+        else if (res.length === 0) empty.push(`${q.where}\n    ${q.expr}`);
+      }
+      assert.deepEqual(empty, [], `queries without data on ${engine}`);
+      console.log(
+        `# ${engine}: ${ran} panel and variable queries ran, ${ran - excused} with data, ${excused} excused`,
+      );
+    });
+
+    test(`${engine}: every alert expression runs, and without its thresholds returns data`, async () => {
+      const r = engine === 'prometheus' ? prom : vm;
+      const empty: string[] = [];
+      const firing: string[] = [];
+      for (const q of queries.filter((x) => x.kind === 'rule')) {
+        const now = await api(r, '/api/v1/query', { query: q.expr, time: String(end / 1000) });
+        if (now.length) firing.push(nameOf(q));
+        const inner = withoutThresholds(q.expr);
+        const res = await api(r, '/api/v1/query', { query: inner, time: String(end / 1000) });
+        const why = NO_DATA_EXPECTED[nameOf(q)];
+        results.push([
+          engine,
+          q.where,
+          `${now.length ? 'true' : 'false'} at the end; without thresholds ${res.length ? `${res.length} series` : why ? `no data, excused: ${why}` : 'NO DATA'}`,
+        ]);
+        if (res.length === 0 && !why) empty.push(`${q.where}\n    ${inner}`);
+      }
+      assert.deepEqual(empty, [], `alert expressions without data on ${engine}`);
+      console.log(`# ${engine}: alert conditions true at the end: ${firing.join(', ')}`);
+    });
+  }
+
+  test('vmalert loads the rules and fires for the crash-looping, OOM-killed, throttled and near-limit containers', async () => {
+    const port = await freePort();
+    const args = [
+      ...ALERT_FILES.map((f) => `-rule=${join(ROOT, 'alerts', f)}`),
+      `-datasource.url=${vm.baseUrl}`,
+      `-remoteWrite.url=${vm.baseUrl}`,
+      `-httpListenAddr=127.0.0.1:${port}`,
+      `-replay.timeFrom=${new Date(start).toISOString()}`,
+      `-replay.timeTo=${new Date(end).toISOString()}`,
+      '-replay.rulesDelay=0s',
+      '-evaluationInterval=30s',
+      // the replay's range queries step by queryStep (default 5m): a gap wider than the group's
+      // interval resets an alert's `for`, so step by the interval
+      '-datasource.queryStep=30s',
+      '-loggerLevel=ERROR',
+    ];
+    const child = spawn(VMALERT_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d));
+    child.stderr.on('data', (d: Buffer) => (output += d));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 0, output);
+    await flushVm(vm);
+    let fired: string[] = [];
+    await waitFor(
+      'the ALERTS series of the replay',
+      async () => {
+        await flushVm(vm);
+        const res = await vm.query(
+          `count by (alertname) (max_over_time(ALERTS{alertstate="firing"}[${SPAN_MS / 60_000 + 5}m]))`,
+          end / 1000,
+        );
+        fired = res.map((s) => s.metric.alertname).sort();
+        return MUST_FIRE.every((a) => fired.includes(a));
+      },
+      60_000,
+    ).catch(() => undefined);
+    console.log(`# vmalert (replay of ${SPAN_MS / 60_000} min) fired: ${fired.join(', ')}`);
+    for (const q of queries.filter((x) => x.kind === 'rule'))
+      results.push(['vmalert', q.where, fired.includes(nameOf(q)) ? 'fired' : 'did not fire']);
+    for (const a of MUST_FIRE)
+      assert.ok(fired.includes(a), `${a} fired (fired: ${fired.join(', ')})\n${output}`);
+  });
+});
