@@ -13,12 +13,15 @@ import { demoToken } from './demo-token.js';
 import { createLogger } from '../log.js';
 import { errnoCode } from '../errno.js';
 import { Runtime } from './runtime.js';
+import { dashboardFiles, recipeReport, startLocalStore, type LocalStore } from './demo-store.js';
 
 export interface DemoOptions {
   remoteWrite?: string;
   http: string;
   interval: string;
   duration?: string;
+  /** Start a local VictoriaMetrics, write into it, print the recipes it evaluates. */
+  store?: boolean;
 }
 
 const LONG_LABELS = new Set(['id', 'image', 'name']);
@@ -118,6 +121,11 @@ async function startSimulatorOnFreePorts(token: string): Promise<Simulator> {
 }
 
 export async function runDemo(o: DemoOptions): Promise<void> {
+  let store: LocalStore | undefined;
+  if (o.store) {
+    store = await startLocalStore();
+    o = { ...o, remoteWrite: o.remoteWrite ?? store.writeUrl };
+  }
   const dir = mkdtempSync(join(tmpdir(), 'nodegraf-demo-'));
   const token = demoToken();
   const tokenFile = join(dir, 'token');
@@ -152,6 +160,7 @@ ${demoPodMetadataToml(sim.kubeletUrl, tokenFile)}`,
     await rt.start(config);
   } catch (err) {
     await sim.close();
+    await store?.stop();
     rmSync(dir, { recursive: true, force: true });
     if (errnoCode(err) === 'EADDRINUSE') {
       throw new Error(`${o.http} is in use: pass --http 127.0.0.1:<port> for the status page`);
@@ -167,6 +176,11 @@ ${demoPodMetadataToml(sim.kubeletUrl, tokenFile)}`,
       `  cadvisor    ${sim.kubeletUrl}/metrics/cadvisor`,
       `  config      ${conf}   (the article's files; try: nodegraf check --configs ${conf})`,
       `  status page http://${rt.server?.address}/   metrics: http://${rt.server?.address}/metrics   targets: http://${rt.server?.address}/targets`,
+      ...(store
+        ? [
+            `  store       VictoriaMetrics ${store.url} (query it: ${store.url}/vmui/); the recipes follow after a minute`,
+          ]
+        : []),
       o.remoteWrite
         ? `  writing to  ${o.remoteWrite}`
         : '  no --remote-write given: showing what would be written',
@@ -198,16 +212,33 @@ ${demoPodMetadataToml(sim.kubeletUrl, tokenFile)}`,
   };
   const timer = setInterval(report, Math.max(1000, Number(o.interval) * 1000));
   setTimeout(report, 2000).unref();
+  // With --store: after a minute of data, the article's recipes as the store computes them.
+  const recipes = store
+    ? setTimeout(() => {
+        void recipeReport(store.url).then(
+          (text) =>
+            out.write(
+              `\nThe article's container recipes, evaluated by VictoriaMetrics (top 5 each):\n${text}\n` +
+                `Dashboards to import (Grafana: Dashboards > New > Import; Nightingale: Dashboards > Import):\n${dashboardFiles()
+                  .map((f) => `  ${f}`)
+                  .join('\n')}\n\n`,
+            ),
+          (err: unknown) => out.write(`recipes: ${String(err)}\n`),
+        );
+      }, 65_000)
+    : undefined;
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
     if (o.duration) setTimeout(resolve, Number(o.duration) * 1000).unref();
   });
   clearInterval(timer);
+  if (recipes) clearTimeout(recipes);
   report();
   out.write('stopping…\n');
   await rt.stop();
   await sim.close();
+  await store?.stop();
   rmSync(dir, { recursive: true, force: true });
   out.write('stopped\n');
 }

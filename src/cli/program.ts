@@ -110,6 +110,10 @@ export function buildProgram(): Command {
     .option('--http <address>', 'status page address', '127.0.0.1:9101')
     .option('--interval <seconds>', 'scrape interval', '15')
     .option('--duration <seconds>', 'stop after this many seconds (default: until Ctrl-C)')
+    .option(
+      '--store',
+      "also start a local VictoriaMetrics (scripts/install-peers.sh), write into it, and print the article's container recipes it evaluates",
+    )
     .action(async (o) => {
       const { runDemo } = await import('./demo.js');
       await runDemo(o);

@@ -96,3 +96,23 @@ test('demo: simulator + agent + status page, three targets up, then a clean stop
   assert.doesNotMatch(stdout + stderr, /no \[\[writers\]\] configured/);
   assert.match(stdout, /stopped/);
 });
+
+test('demo --store without VictoriaMetrics installed says how to get it', async () => {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', MAIN, 'demo', '--store', '--http', '127.0.0.1:0'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, VM_BIN: '/nonexistent/victoria-metrics' },
+    },
+  );
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  child.stderr.on('data', (d: Buffer) => (out += d));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.notEqual(code, 0);
+  assert.match(
+    out,
+    /--store needs VictoriaMetrics at \/nonexistent\/victoria-metrics: run `sudo bash scripts\/install-peers.sh`/,
+  );
+});
