@@ -1,5 +1,6 @@
 // `nodegraf --test`: scrape and print, write nothing (Categraf's test mode).
 import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/types.js';
 import { ScrapeManager } from '../scrape/manager.js';
 import { describeJob, type ScrapeReport } from '../scrape/target.js';
 import { createLogger } from '../log.js';
@@ -20,10 +21,31 @@ function reportLine(r: ScrapeReport): string {
   return `target ${r.target} (${describeJob(r.job)}): up, ${s.scraped} samples in ${r.durationMs.toFixed(0)} ms${warn}`;
 }
 
+/**
+ * The agent's own /metrics (the deploy kit scrapes it, job "nodegraf") is not served in --test
+ * mode: scraping it would report a down target, and exit 1 with --once, on a good configuration.
+ */
+function skipOwnMetrics(config: Config): void {
+  if (!config.http.enable) return;
+  const own = new Set([`http://${config.http.address}/metrics`]);
+  const port = /:(\d+)$/.exec(config.http.address)?.[1];
+  if (port) for (const h of ['127.0.0.1', 'localhost']) own.add(`http://${h}:${port}/metrics`);
+  for (const input of config.inputs)
+    for (const inst of input.instances) {
+      const kept = inst.urls.filter((u) => !own.has(u));
+      for (const u of inst.urls.filter((x) => own.has(x)))
+        process.stderr.write(
+          `note: not scraping ${u}: the agent's own /metrics, which --test does not serve\n`,
+        );
+      inst.urls = kept;
+    }
+}
+
 export async function runTest(o: TestOptions): Promise<number> {
   const { config, warnings } = loadConfig(o.configs, { inputs: inputList(o) });
   const log = createLogger(o.logLevel ?? 'warn', 'text');
   for (const w of warnings) process.stderr.write(`warning: ${w.file}:${w.line}: ${w.key}: ${w.message}\n`);
+  skipOwnMetrics(config);
   const sink = new PrintSink(process.stdout, o.format);
   // --inputs names inputs: the pod health series (not an input) are printed only without it
   const { pods, extras } = await startPodMetadata(config, log, { withHealth: !inputList(o) });
