@@ -9,9 +9,11 @@
 //    joins are right), except the named exceptions below;
 //  - real vmalert loads alerts/*.yaml and, replaying the 40 minutes against VictoriaMetrics, fires
 //    for the simulator's crash-looping, OOM-killed, throttled and near-limit containers.
+// A real kube-state-metrics capture (1.34, with a crash-looping pod) is scraped beside them as
+// job="kube-state-metrics": the same pod rules fire from its series as from nodegraf's.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -21,7 +23,9 @@ import { Runtime } from '../cli/runtime.js';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
 import { startSimulator, type Simulator } from '../sim/simulator.js';
+import { startFixtureServer, type FixtureServer } from '../testing/fixture-server.js';
 import { freePort, waitFor } from '../testing/net.js';
+import { fixture, fixturesMissing } from '../testing/shared.js';
 import {
   flushVm,
   peerMissing,
@@ -54,6 +58,9 @@ const NO_DATA_EXPECTED: Record<string, string> = {
     'nothing is dropped in the run, and nodegraf_writer_dropped_samples_total has no series before a first drop',
 };
 
+/** The real kube-state-metrics output scraped beside the simulator (it has a crash-looping pod). */
+const KSM_CAPTURE = 'nri-k8s-1_34-ksm-metrics.txt';
+
 /** Alerts the simulator's faults must make fire in vmalert. */
 const MUST_FIRE = [
   'KubePodCrashLooping',
@@ -82,6 +89,7 @@ describe('dashboards and alert rules on real Prometheus, VictoriaMetrics and vma
   let prom: Receiver;
   let sim: Simulator;
   let rt: Runtime;
+  let ksm: FixtureServer | undefined;
   let clock = 0;
   const end = Math.floor(Date.now() / STEP_MS) * STEP_MS;
   const start = end - SPAN_MS;
@@ -104,6 +112,13 @@ describe('dashboards and alert rules on real Prometheus, VictoriaMetrics and vma
     const conf = join(dir, 'conf');
     mkdirSync(join(conf, 'input.prometheus'), { recursive: true });
     const http = `127.0.0.1:${await freePort()}`;
+    const ksmMissing = fixturesMissing();
+    if (ksmMissing) console.log(`# no kube-state-metrics capture: ${ksmMissing}; its part is skipped`);
+    else
+      ksm = await startFixtureServer({
+        routes: { '/metrics': readFileSync(fixture('ksm', KSM_CAPTURE)) },
+        contentType: 'text/plain; version=0.0.4',
+      });
     writeFileSync(
       join(conf, 'config.toml'),
       `[global]
@@ -124,7 +139,10 @@ ${demoPodMetadataToml(sim.kubeletUrl, tokenFile)}`,
         `[[instances]]
 urls = ["http://${http}/metrics"]
 labels = { job = "nodegraf" }
-`,
+` +
+        (ksm
+          ? `[[instances]]\nurls = ["${ksm.url}/metrics"]\nlabels = { job = "kube-state-metrics" }\n`
+          : ''),
     );
     const { config } = loadConfig(conf, { env: {} });
     rt = new Runtime({ configDir: conf, env: {}, schedule: false }, log);
@@ -158,7 +176,7 @@ labels = { job = "nodegraf" }
     writeFileSync(join(out, 'kit-proof.tsv'), results.map((r) => r.join('\t')).join('\n') + '\n');
     console.log(`# results per query: ${join(out, 'kit-proof.tsv')}`);
     await rt?.stop();
-    await Promise.all([vm?.stop(), prom?.stop(), sim?.close()]);
+    await Promise.all([vm?.stop(), prom?.stop(), sim?.close(), ksm?.close()]);
   });
 
   const queries = kitQueries(ROOT);
@@ -252,6 +270,16 @@ labels = { job = "nodegraf" }
       },
       60_000,
     ).catch(() => undefined);
+    if (ksm) {
+      // the same rule, from kube-state-metrics' series and from nodegraf's
+      const res = await vm.query(
+        'count by (job) (max_over_time(ALERTS{alertstate="firing", alertname="KubePodCrashLooping"}[1h]))',
+        end / 1000,
+      );
+      const jobs = res.map((x) => x.metric.job).sort();
+      console.log(`# KubePodCrashLooping fired from the series of: ${jobs.join(', ')}`);
+      assert.deepEqual(jobs, ['kube-state-metrics', 'pod-health']);
+    }
     console.log(`# vmalert (replay of ${SPAN_MS / 60_000} min) fired: ${fired.join(', ')}`);
     for (const q of queries.filter((x) => x.kind === 'rule'))
       results.push(['vmalert', q.where, fired.includes(nameOf(q)) ? 'fired' : 'did not fire']);
