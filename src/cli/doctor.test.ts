@@ -35,6 +35,7 @@ function config(instances: ScrapeInstance[]): Config {
       podAnnotations: [],
       healthMetrics: false,
     },
+    derive: { enable: false },
     inputs: [{ name: 'prometheus', instances }],
   };
 }

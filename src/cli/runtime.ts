@@ -6,13 +6,15 @@ import type { Config, WriterConfig } from '../config/types.js';
 import { errorMessage } from '../errno.js';
 import type { Logger } from '../log.js';
 import type { SampleSink } from '../prompb/chunk.js';
-import { ScrapeManager } from '../scrape/manager.js';
+import { ScrapeManager, type ManagerExtras } from '../scrape/manager.js';
 import type { ScrapeReport, ScrapeTarget } from '../scrape/target.js';
 import { AgentServer, type AgentView } from '../server/server.js';
 import { Fanout } from '../write/fanout.js';
 import { RemoteWriter, type CloseResult } from '../write/writer.js';
 import type { PodMetadata } from '../kube/pod-metadata.js';
 import { startPodMetadata } from './pods.js';
+import { DeriveHub } from '../derive/hub.js';
+import { deriveTarget } from '../derive/target.js';
 
 export interface RuntimeOptions {
   configDir: string;
@@ -39,6 +41,8 @@ export class Runtime implements AgentView {
   server: AgentServer | undefined;
   /** The pod view, its source and the pod health target (`[pod_metadata] enable`). */
   pods: PodMetadata | undefined;
+  /** The edge-derived container values (status page; series with `[derive] enable`). */
+  readonly derive = new DeriveHub();
   scrapedSamples = 0;
   scrapes = 0;
   ready = false;
@@ -76,7 +80,7 @@ export class Runtime implements AgentView {
     this.fanout = new Fanout(this.writers, this.opts.observers);
     const { pods, extras } = await startPodMetadata(this.config, this.log, { withHealth: true });
     this.pods = pods;
-    this.manager = new ScrapeManager(this.config, this.fanout, this.log, extras);
+    this.manager = new ScrapeManager(this.config, this.fanout, this.log, this.withDerive(extras));
     const count = (r: ScrapeReport) => {
       this.scrapes++;
       if (r.stats) this.scrapedSamples += r.stats.scraped;
@@ -92,6 +96,12 @@ export class Runtime implements AgentView {
       this.log.warn('no [[writers]] configured: scraped samples are dropped (use --test to print them)');
     }
     this.ready = true;
+  }
+
+  private withDerive(extras: ManagerExtras): ManagerExtras {
+    const internal = [...(extras.internal ?? [])];
+    if (this.config.derive.enable) internal.push(deriveTarget(this.derive, this.config.global));
+    return { ...extras, internal, taps: this.derive.factory };
   }
 
   /**

@@ -24,6 +24,7 @@ import {
   type InputConfig,
   LOG_LEVELS,
   type LogConfig,
+  type DeriveConfig,
   type PodMetadataConfig,
   type QueueConfig,
   type WriterConfig,
@@ -102,6 +103,7 @@ export function loadConfig(
     log: parseLog(root),
     http: parseHttp(root),
     podMetadata: parsePodMetadata(root),
+    derive: parseDerive(root),
     inputs: [],
   };
   root.finish(IGNORED_SECTIONS);
@@ -293,6 +295,13 @@ function parseHttp(root: Table): HttpConfig {
   const http = { enable: h.bool('enable', true), address };
   h.finish(ignoredKeys(IGNORED_HTTP_KEYS, 'http'));
   return http;
+}
+
+function parseDerive(root: Table): DeriveConfig {
+  const d = section(root, 'derive');
+  const derive = { enable: d.bool('enable', false) };
+  d.finish();
+  return derive;
 }
 
 function parsePodMetadata(root: Table): PodMetadataConfig {

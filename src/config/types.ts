@@ -144,7 +144,14 @@ export interface Config {
   log: LogConfig;
   http: HttpConfig;
   podMetadata: PodMetadataConfig;
+  derive: DeriveConfig;
   inputs: InputConfig[];
+}
+
+/** `[derive]`: the edge-derived container series (SPEC §10), always computed for the status page. */
+export interface DeriveConfig {
+  /** Also write them as ordinary series (job "nodegraf-derive"). */
+  enable: boolean;
 }
 
 export interface ConfigWarning {

@@ -5,6 +5,7 @@
 import type { Config, GlobalConfig, ScrapeInstance, WriterOptions } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { SampleSink } from '../prompb/chunk.js';
+import type { TapFactory } from './sample-tap.js';
 import type { PodLabelSource } from './pod-labels.js';
 import { ScrapeTarget, type BodySource, type ScrapeReport } from './target.js';
 
@@ -26,6 +27,8 @@ export interface ManagerExtras {
   /** Pod metadata for every target's series with namespace and pod (SPEC §5). */
   pods?: PodLabelSource;
   internal?: InternalTarget[];
+  /** Taps on every target's samples (the edge-derived container series, src/derive/). */
+  taps?: TapFactory;
 }
 
 /** What makes two targets the same across a reload: every setting that shapes what it sends. */
@@ -75,6 +78,7 @@ export class ScrapeManager {
     const t = new ScrapeTarget(w.instance, w.url, config.global, config.writerOpt, {
       pods: this.extras.pods,
       source: w.source,
+      taps: w.source ? undefined : this.extras.taps,
     });
     this.keys.set(t, w.key);
     return t;

@@ -136,6 +136,7 @@ export class TargetPipeline {
     const c = this.cur;
     const { seq, st } = c;
     const { cache, builder, opts } = this;
+    const tap = opts.tap;
     const batch = opts.batch;
     const honorTs = opts.honorTimestamps;
     const scrapeTimeMs = c.now;
@@ -165,6 +166,14 @@ export class TargetPipeline {
           }
           continue;
         }
+        // The tap sees every sample of its series, before the timestamp check: it keeps its own
+        // last timestamp, and must know the series is still there (see sample-tap.ts).
+        if (entry.tap >= 0)
+          tap!.observe(
+            entry.tap,
+            p.value,
+            honorTs && p.timestamp === p.timestamp ? p.timestamp : scrapeTimeMs,
+          );
         // Same final labels as another series of this target: only the first met is sent, since a
         // store refuses (Prometheus: the whole request) two values of one series at one time.
         if (entry.shared && !cache.claim(entry, seq)) {
@@ -235,6 +244,7 @@ export class TargetPipeline {
     const onStale = this.staleWriter(now, st, emit);
     this.writePodStale(onStale, true);
     this.cache.endGood(onStale);
+    this.opts.tap?.end(true, now);
     st.emitted += this.builder.samples;
     return st;
   }
@@ -254,6 +264,7 @@ export class TargetPipeline {
     const onStale = this.staleWriter(scrapeTimeMs, st, emit);
     this.writePodStale(onStale, false);
     this.cache.endFailed(onStale);
+    this.opts.tap?.end(false, scrapeTimeMs);
     return st.stale;
   }
 

@@ -43,6 +43,8 @@ export class CacheEntry {
   wonSeq = 0;
   /** `namespace/pod` (interned) when pod metadata was looked up for it: see evict. */
   pod: string | undefined = undefined;
+  /** Slot of the pipeline's SampleTap for this series, -1 when the tap does not want it. */
+  tap = -1;
   /** High 32 bits of the series text's hash and its length: confirm that a hit is this series. */
   hashHi = 0;
   textLength = 0;

@@ -7,6 +7,7 @@ import type { TextParser, Labels } from '../parse/text.js';
 import { encodeLabels, type LabelPairs } from '../prompb/encode.js';
 import type { Relabeler } from '../relabel/relabel.js';
 import type { PodLabeler } from './pod-labels.js';
+import type { SampleTap } from './sample-tap.js';
 import { CacheEntry } from './series-cache.js';
 
 export interface LabelRules {
@@ -24,6 +25,8 @@ export interface LabelRules {
   relabel?: Relabeler;
   /** Pod metadata for series with `namespace` and `pod` (SPEC §5); absent when it is off. */
   pods?: PodLabeler;
+  /** Wants some series' values (edge-derived container series); asked once per series here. */
+  tap?: SampleTap;
   labelLimit: number;
   labelValueLengthLimit: number;
 }
@@ -83,6 +86,8 @@ export function buildSeries(o: LabelRules, p: TextParser, scratch: Labels): Cach
   }
   const entry = finish(o, m, name);
   entry.pod = pod;
+  // relabel (in finish) edited m in place: the tap sees the final labels
+  if (o.tap !== undefined && entry.labels !== null) entry.tap = o.tap.slot(m);
   return entry;
 }
 

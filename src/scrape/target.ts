@@ -11,6 +11,7 @@ import { TargetClient } from './client.js';
 import { ScrapeError } from './errors.js';
 import type { Chunk, SampleSink } from '../prompb/chunk.js';
 import { sanitizeLabelName, TargetPipeline, type ScrapeStats } from './pipeline.js';
+import type { TapFactory } from './sample-tap.js';
 import { PodLabeler, type PodLabelSource } from './pod-labels.js';
 
 export interface ScrapeReport {
@@ -40,6 +41,8 @@ export interface TargetExtras {
   pods?: PodLabelSource;
   /** Instead of an HTTP client for the URL. */
   source?: BodySource;
+  /** Makes this target's tap on its samples (the edge-derived container series). */
+  taps?: TapFactory;
 }
 
 /**
@@ -147,6 +150,7 @@ export class ScrapeTarget {
       labelValueLengthLimit: instance.labelValueLengthLimit,
       batch: writerOpt.batch,
       pods: extras.pods ? new PodLabeler(extras.pods) : undefined,
+      tap: extras.taps?.({ url, job: this.job }),
     });
     this.client =
       extras.source ??
