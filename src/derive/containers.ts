@@ -239,7 +239,12 @@ export class ContainerTap implements SampleTap {
     for (const [row, list] of byRow) {
       const v = NO_VALUES();
       const of = (f: F) => list.filter((s) => s.family === f);
-      for (const s of list) if (s.lastTs > v.ts) v.ts = s.lastTs;
+      // the time of the measured samples (cAdvisor stamps them); spec_* series carry none and
+      // get the scrape time, which is later: they count only when nothing else is there
+      for (const s of list)
+        if (s.lastTs > v.ts && s.family !== F.Quota && s.family !== F.Period && s.family !== F.MemLimit)
+          v.ts = s.lastTs;
+      if (v.ts === 0) for (const s of list) if (s.lastTs > v.ts) v.ts = s.lastTs;
       // pair quota/period and working set/limit by their other labels, as PromQL's one-to-one match
       const pairs = new Map<string, Partial<Record<F, number>>>();
       for (const s of list) {

@@ -65,8 +65,8 @@ export interface ContainerView {
   container: string;
   labels: Record<string, string>;
   values: DerivedValues;
-  /** The pod's network (cAdvisor reports it per pod). */
-  podNetwork: { rxBitsPerSec: number; txBitsPerSec: number } | undefined;
+  /** The pod's network (cAdvisor reports it per pod), with its own sample time. */
+  podNetwork: { rxBitsPerSec: number; txBitsPerSec: number; ts: number } | undefined;
   history: History;
 }
 
@@ -111,7 +111,9 @@ export class DeriveHub {
           container: r.container,
           labels: Object.fromEntries(r.labels),
           values: r.values,
-          podNetwork: p ? { rxBitsPerSec: p.rxBitsPerSec, txBitsPerSec: p.txBitsPerSec } : undefined,
+          podNetwork: p
+            ? { rxBitsPerSec: p.rxBitsPerSec, txBitsPerSec: p.txBitsPerSec, ts: p.ts }
+            : undefined,
           history: this.history.get(r.key) ?? new History(),
         });
       }

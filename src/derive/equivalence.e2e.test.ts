@@ -1,0 +1,225 @@
+// The derived container values against the article's PromQL on real engines. The same simulator
+// data goes through the whole agent (its derive hub records what it computed after each scrape)
+// and, by remote write, into a real Prometheus and a real VictoriaMetrics; then the recipes are
+// evaluated there at the instants of the samples the values came from, and must agree within 1 %
+// for every container. The simulator runs on a fast clock (15 simulated seconds per scrape, cAdvisor
+// housekeeping every 15 s, so every scrape brings one new sample per cgroup); a second target
+// plays a container whose counters reset half-way.
+//
+// Windows: irate over [1m] uses the last two samples on both engines. For the throttled ratio the
+// window is the one scrape interval the agent uses, at the newer sample's instant: Prometheus
+// selects (t - w, t], so `increase(x[15001ms])` holds exactly the two samples 15 s apart and
+// extrapolates by 1 ms, the same for both counters; VictoriaMetrics' increase starts from the last
+// sample before its window, so there `[15s]` spans the same two samples.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { articleInputToml } from '../cli/demo.js';
+import { demoPodMetadataToml } from '../cli/demo.js';
+import { demoToken } from '../cli/demo-token.js';
+import { Runtime } from '../cli/runtime.js';
+import { loadConfig } from '../config/load.js';
+import { createLogger } from '../log.js';
+import { startSimulator, type Simulator } from '../sim/simulator.js';
+import { startFixtureServer, type FixtureServer } from '../testing/fixture-server.js';
+import { waitFor } from '../testing/net.js';
+import {
+  flushVm,
+  peerMissing,
+  PROMETHEUS_BIN,
+  startPrometheus,
+  startVictoriaMetrics,
+  VM_BIN,
+  type Receiver,
+} from '../testing/peers.js';
+
+const skip = peerMissing(VM_BIN) ?? peerMissing(PROMETHEUS_BIN);
+const STEP_MS = 15_000;
+const STEPS = 40;
+/** The last COMPARED scrapes are compared (the first ones have no rate yet). */
+const COMPARED = 12;
+const C = 'container!="", container!="POD"';
+const BY = 'namespace, pod, container';
+
+/** The article's recipes, as a user runs them; the throttled window is set per engine (above). */
+const RECIPES: Record<string, (thrWindow: string) => string> = {
+  cpuOfQuota: () =>
+    `sum by (${BY}) (irate(container_cpu_usage_seconds_total{${C}}[1m])) / sum by (${BY}) (container_spec_cpu_quota{${C}} / container_spec_cpu_period{${C}})`,
+  throttledRatio: (w) =>
+    `sum by (${BY}) (increase(container_cpu_cfs_throttled_periods_total{${C}}[${w}])) / sum by (${BY}) (increase(container_cpu_cfs_periods_total{${C}}[${w}]))`,
+  memoryOfLimit: () =>
+    `max by (${BY}) (container_memory_working_set_bytes{${C}} / container_spec_memory_limit_bytes{${C}} and container_spec_memory_limit_bytes{${C}} != 0)`,
+  fsReadBytesPerSec: () => `sum by (${BY}) (irate(container_fs_reads_bytes_total{${C}}[1m]))`,
+  fsWriteBytesPerSec: () => `sum by (${BY}) (irate(container_fs_writes_bytes_total{${C}}[1m]))`,
+  rxBitsPerSec: () =>
+    `sum by (namespace, pod) (irate(container_network_receive_bytes_total{pod!=""}[1m])) * 8`,
+  txBitsPerSec: () =>
+    `sum by (namespace, pod) (irate(container_network_transmit_bytes_total{pod!=""}[1m])) * 8`,
+};
+const PER_POD = new Set(['rxBitsPerSec', 'txBitsPerSec']);
+
+/** A container whose counters drop to near zero at step RESET_AT (same series: a counter reset). */
+const RESET_AT = STEPS - 6;
+function resetterPage(step: number, ms: number): string {
+  const k = step >= RESET_AT ? step - RESET_AT + 1 : step + 1000;
+  const L = (extra = '') =>
+    `{container="app",id="/kubepods/podr/ctr-r",namespace="test",pod="resetter-0"${extra}}`;
+  return [
+    `container_cpu_usage_seconds_total${L(',cpu="total"')} ${(k * 3.3).toFixed(3)} ${ms}`,
+    `container_cpu_cfs_periods_total${L()} ${k * 150} ${ms}`,
+    `container_cpu_cfs_throttled_periods_total${L()} ${k * 45} ${ms}`,
+    `container_spec_cpu_quota${L()} 50000`,
+    `container_spec_cpu_period${L()} 100000`,
+    `container_fs_writes_bytes_total${L(',device="/dev/sda"')} ${k * 4096} ${ms}`,
+    '',
+  ].join('\n');
+}
+
+type Rec = { key: string; perPod: boolean; ts: number; values: Record<string, number> };
+
+describe('derived container values = the PromQL recipes on Prometheus and VictoriaMetrics', { skip }, () => {
+  let vm: Receiver;
+  let prom: Receiver;
+  let sim: Simulator;
+  let resetter: FixtureServer;
+  let rt: Runtime;
+  let clock = 0;
+  let step = 0;
+  const end = Math.floor(Date.now() / STEP_MS) * STEP_MS;
+  const start = end - (STEPS - 1) * STEP_MS;
+  const records: Rec[] = [];
+
+  before(async () => {
+    [vm, prom] = await Promise.all([startVictoriaMetrics(), startPrometheus()]);
+    clock = start;
+    const token = demoToken(Math.floor(end / 1000) + 3600);
+    sim = await startSimulator({
+      tokens: [token],
+      kubeProxyPort: 0,
+      kubeProxyHealthPort: 0,
+      kubeletPort: 0,
+      now: () => clock,
+      housekeepingIntervalMs: STEP_MS,
+    });
+    resetter = await startFixtureServer({ routes: { '/metrics/cadvisor': () => resetterPage(step, clock) } });
+    const dir = mkdtempSync(join(tmpdir(), 'nodegraf-derive-eq-'));
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, token + '\n');
+    const conf = join(dir, 'conf');
+    mkdirSync(join(conf, 'input.prometheus'), { recursive: true });
+    writeFileSync(
+      join(conf, 'config.toml'),
+      `[global]\nhostname = "node-1"\ninterval = 15\n[[writers]]\nurl = "${vm.writeUrl}"\n[[writers]]\nurl = "${prom.writeUrl}"\n[http]\nenable = false\n` +
+        demoPodMetadataToml(sim.kubeletUrl, tokenFile),
+    );
+    writeFileSync(
+      join(conf, 'input.prometheus', 'prometheus.toml'),
+      articleInputToml(sim.kubeProxyUrl, sim.kubeletUrl, tokenFile) +
+        `[[instances]]\nurls = ["${resetter.url}/metrics/cadvisor"]\nlabels = { job = "cadvisor-resetter" }\n`,
+    );
+    const { config } = loadConfig(conf, { env: {} });
+    rt = new Runtime({ configDir: conf, env: {}, schedule: false }, createLogger('error', 'text'));
+    await rt.start(config);
+    for (step = 0; step < STEPS; step++) {
+      clock = start + step * STEP_MS;
+      await rt.pods!.refresh();
+      for (const r of await rt.manager.scrapeAll(clock))
+        assert.ok(r.up, `${r.target}: ${r.error?.describe()}`);
+      if (step < STEPS - COMPARED) continue;
+      for (const c of rt.derive.containers()) {
+        const values: Record<string, number> = {};
+        for (const k of Object.keys(RECIPES))
+          if (!PER_POD.has(k)) values[k] = c.values[k as keyof typeof c.values];
+        records.push({
+          key: `${c.namespace}/${c.pod}/${c.container}`,
+          perPod: false,
+          ts: c.values.ts,
+          values,
+        });
+        if (
+          c.podNetwork &&
+          !records.some((r) => r.perPod && r.key === `${c.namespace}/${c.pod}` && r.ts === c.podNetwork!.ts)
+        )
+          records.push({
+            key: `${c.namespace}/${c.pod}`,
+            perPod: true,
+            ts: c.podNetwork.ts,
+            values: { rxBitsPerSec: c.podNetwork.rxBitsPerSec, txBitsPerSec: c.podNetwork.txBitsPerSec },
+          });
+      }
+    }
+    await waitFor('delivery', () => rt.writers.every((w) => w.memorySamples === 0), 120_000);
+    for (const r of [vm, prom])
+      await waitFor(
+        `${r.kind}: the last scrape`,
+        async () => {
+          await flushVm(r);
+          return (await r.query('count(container_cpu_usage_seconds_total)', end / 1000)).length > 0;
+        },
+        60_000,
+      );
+  });
+
+  after(async () => {
+    await rt?.stop();
+    await Promise.all([vm?.stop(), prom?.stop(), sim?.close(), resetter?.close()]);
+  });
+
+  for (const engine of ['prometheus', 'victoria-metrics'] as const) {
+    test(`${engine}: every container's derived values agree within 1 % at the samples' instants`, async () => {
+      const r = engine === 'prometheus' ? prom : vm;
+      const byInstant = new Map<number, Rec[]>();
+      for (const rec of records) {
+        let l = byInstant.get(rec.ts);
+        if (!l) byInstant.set(rec.ts, (l = []));
+        l.push(rec);
+      }
+      let compared = 0;
+      let worst = 0;
+      let worstWhat = '';
+      const containers = new Set<string>();
+      const bad: string[] = [];
+      for (const [ts, recs] of byInstant) {
+        for (const [name, recipe] of Object.entries(RECIPES)) {
+          const perPod = PER_POD.has(name);
+          const mine = recs.filter((x) => x.perPod === perPod && Number.isFinite(x.values[name]));
+          if (!mine.length) continue;
+          const res = await r.query(recipe(engine === 'prometheus' ? '15001ms' : '15s'), ts / 1000);
+          const theirs = new Map(
+            res.map((s) => [
+              perPod
+                ? `${s.metric.namespace}/${s.metric.pod}`
+                : `${s.metric.namespace}/${s.metric.pod}/${s.metric.container}`,
+              Number(s.value[1]),
+            ]),
+          );
+          for (const x of mine) {
+            const a = x.values[name];
+            const b = theirs.get(x.key);
+            if (b === undefined) {
+              bad.push(
+                `${name} ${x.key} at ${new Date(ts).toISOString()}: nodegraf ${a}, ${engine} no value`,
+              );
+              continue;
+            }
+            const rel = Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
+            const diff = Math.abs(a - b) < 1e-12 ? 0 : rel;
+            if (diff > worst) [worst, worstWhat] = [diff, `${name} ${x.key}`];
+            if (diff > 0.01)
+              bad.push(`${name} ${x.key} at ${new Date(ts).toISOString()}: nodegraf ${a}, ${engine} ${b}`);
+            compared++;
+            containers.add(x.key);
+          }
+        }
+      }
+      console.log(
+        `# ${engine}: ${compared} values compared, ${containers.size} containers and pods, ${byInstant.size} instants, worst relative difference ${worst.toExponential(2)} (${worstWhat})`,
+      );
+      assert.deepEqual(bad.slice(0, 20), [], `${bad.length} values differ by more than 1 %`);
+      assert.ok(compared > 100, `${compared} values compared`);
+      assert.ok(containers.has('test/resetter-0/app'), 'the container whose counters reset was compared');
+    });
+  }
+});
