@@ -2,7 +2,8 @@
 # The test suite: typecheck, lint, then every *.test.ts under src/ with node's test runner.
 # End-to-end tests run against real VictoriaMetrics and Prometheus from Debian's packages, which
 # this script unpacks into /opt/peers first (see scripts/install-peers.sh); each test starts and
-# stops its own servers on 127.0.0.1.
+# stops its own servers on 127.0.0.1. The browser test needs Debian's chromium, installed here
+# (as root, with apt-get) when it is missing.
 #   scripts/test.sh          everything
 #   scripts/test.sh unit     skip the end-to-end tests (*.e2e.test.ts)
 set -euo pipefail
@@ -12,6 +13,17 @@ if [[ $mode == all ]]; then
   if ! bash scripts/install-peers.sh; then
     if [[ ${CI:-} == true ]]; then echo "cannot install the peer servers needed by the e2e tests" >&2; exit 1; fi
     echo "warning: peer servers not installed; end-to-end tests will skip" >&2
+  fi
+fi
+# The status page's browser test drives Debian's chromium (playwright-core cannot download one).
+if [[ $mode == all && ! -x /usr/bin/chromium ]]; then
+  if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
+    echo "installing chromium for the browser test" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  fi
+  if [[ ! -x /usr/bin/chromium ]]; then
+    if [[ ${CI:-} == true ]]; then echo "cannot install chromium needed by the browser test" >&2; exit 1; fi
+    echo "warning: chromium not installed; the browser test will skip" >&2
   fi
 fi
 npx tsc -p tsconfig.json --noEmit

@@ -170,12 +170,13 @@ ${demoPodMetadataToml(sim.kubeletUrl, tokenFile)}`,
   const out = process.stdout;
   out.write(
     [
-      'nodegraf demo: the agent scraping a simulated worker node',
+      `nodegraf demo: status page http://${rt.server?.address}/  (node top, targets, writers)`,
+      'the agent scraping a simulated worker node:',
       `  kube-proxy  ${sim.kubeProxyUrl}`,
       `  kubelet     ${sim.kubeletUrl}/metrics        (HTTPS, bearer token ${tokenFile})`,
       `  cadvisor    ${sim.kubeletUrl}/metrics/cadvisor`,
       `  config      ${conf}   (the article's files; try: nodegraf check --configs ${conf})`,
-      `  status page http://${rt.server?.address}/   metrics: http://${rt.server?.address}/metrics   targets: http://${rt.server?.address}/targets`,
+      `  own server  metrics: http://${rt.server?.address}/metrics   targets: http://${rt.server?.address}/targets   API: /api/status, /api/containers`,
       ...(store
         ? [
             `  store       VictoriaMetrics ${store.url} (query it: ${store.url}/vmui/); the recipes follow after a minute`,

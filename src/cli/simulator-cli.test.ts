@@ -79,6 +79,11 @@ test('demo: simulator + agent + status page, three targets up, then a clean stop
       () => ['kube-proxy', 'kubelet', 'cadvisor'].every((job) => upLine(job).test(stdout)),
       90_000,
     );
+    // the page's node top has the simulator's containers once the first scrape is in
+    const url = /status page (http:\/\/127\.0\.0\.1:\d+)\//.exec(stdout)![1];
+    const res = (await (await fetch(`${url}/api/containers`)).json()) as { containers: unknown[] };
+    assert.ok(res.containers.length >= 10, `${res.containers.length} containers on the page`);
+    assert.match(await (await fetch(`${url}/`)).text(), /Node top: containers/);
     await waitFor(
       'an example line',
       () => /e\.g\. cadvisor: container_cpu_usage_seconds_total\{/.test(stdout),
@@ -91,7 +96,8 @@ test('demo: simulator + agent + status page, three targets up, then a clean stop
   // pod metadata from the simulated kubelet's /pods: workload labels and the pod health target
   assert.match(stdout, /e\.g\. cadvisor: container_cpu_usage_seconds_total\{[^\n]*workload_kind="/);
   assert.match(stdout, /up {3}pod-health +\d+ samples\/scrape/);
-  assert.match(stdout, /status page http:\/\/127\.0\.0\.1:\d+\//);
+  // the page URL is the first line
+  assert.match(stdout.split('\n')[0], /^nodegraf demo: status page http:\/\/127\.0\.0\.1:\d+\//);
   // without --remote-write the demo shows what it collects: no "samples are dropped" warning
   assert.doesNotMatch(stdout + stderr, /no \[\[writers\]\] configured/);
   assert.match(stdout, /stopped/);

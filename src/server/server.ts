@@ -6,6 +6,7 @@ import { errnoCode, errorMessage } from '../errno.js';
 import type { Logger } from '../log.js';
 import { OwnMetrics } from './metrics.js';
 import { renderStatusPage } from './status-page.js';
+import { containersJson, statusJson } from './api.js';
 import { podsJson, targetsJson, writersJson, type AgentView } from './status.js';
 
 export type { AgentView } from './status.js';
@@ -16,6 +17,8 @@ export const LISTEN_RETRY_MS = 15_000;
 export class AgentServer {
   private readonly server: Server;
   readonly metrics: OwnMetrics;
+  /** The page is the same for every request (the data comes from the JSON APIs). */
+  private readonly page = renderStatusPage();
 
   constructor(
     private readonly rt: AgentView,
@@ -104,9 +107,20 @@ export class AgentServer {
     } else if (path === '/pods') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(podsJson(rt), null, 2));
+    } else if (path === '/api/status') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(statusJson(rt)));
+    } else if (path === '/api/containers') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(containersJson(rt)));
     } else if (path === '/') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(renderStatusPage(targetsJson(rt), writersJson(rt)));
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        // the page's script and style are inline; nothing else may load or connect elsewhere
+        'content-security-policy':
+          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'",
+      });
+      res.end(this.page);
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('not found\n');

@@ -1,30 +1,80 @@
-// The status page: one screen that answers "why is there no data for this node?".
+// The status page (SPEC §7): one screen that answers "why is there no data for this node?" and
+// "which container on this node is in trouble?". Plain HTML, CSS and a small script, served by the
+// agent itself (no build step, nothing fetched from elsewhere: it works offline). The script polls
+// /api/status and /api/containers every 2 s and updates the tables in place; sparklines are
+// hand-written SVG. About 12 KB in all.
 import { VERSION } from '../version.js';
-import type { TargetJson, WriterJson } from './status.js';
+import { STATUS_SCRIPT } from './status-script.js';
 
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+const CSS = `
+:root{--bad:#b00020;--bad-bg:#fde7ea;--ok:#0a7d32;--mute:#5f6368;--line:#d0d4d9;font:14px/1.4 system-ui,sans-serif}
+body{margin:0 auto;padding:12px 16px;max-width:1400px;color:#1f2328}
+h1{font-size:20px;margin:4px 0}h2{font-size:16px;margin:20px 0 6px}
+.summary{color:var(--mute)}.summary strong{color:#1f2328}
+.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
+table{border-collapse:collapse;width:100%;min-width:640px}
+th,td{border-bottom:1px solid var(--line);padding:4px 5px;text-align:left;vertical-align:middle;white-space:nowrap}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+th button{font:inherit;font-weight:600;background:none;border:0;padding:2px 0;cursor:pointer;color:inherit}
+th button:focus-visible,select:focus-visible,input:focus-visible{outline:2px solid #1a73e8;outline-offset:1px}
+th[aria-sort] button::after{content:" ▾"}th[aria-sort=ascending] button::after{content:" ▴"}
+tr.down td{background:var(--bad-bg)}tr.down .health{color:var(--bad);font-weight:600}
+tr.up .health{color:var(--ok)}.hot{color:var(--bad);font-weight:600}
+.err{white-space:normal;min-width:260px;color:var(--bad)}.hint{display:block;color:var(--mute)}
+.filters{display:flex;flex-wrap:wrap;gap:8px 16px;margin:6px 0}
+.filters label{display:flex;flex-direction:column;font-size:12px;color:var(--mute)}
+.filters select,.filters input{font:inherit;padding:3px 4px;min-width:160px}
+svg.spark{vertical-align:middle;margin-left:6px}svg.spark polyline{fill:none;stroke:#1a73e8;stroke-width:1.2}
+.who{white-space:normal;min-width:180px}.who small{display:block;color:var(--mute)}
+table{font-size:13px}caption{text-align:left;caption-side:top;padding:2px 0}
+#top td:first-child,#top th:first-child{position:sticky;left:0;background:#fff}
+@media (max-width:700px){body{padding:8px}table{min-width:0}svg.spark{display:none}
+.filters select,.filters input{min-width:130px}
+#top th:nth-child(2),#top td:nth-child(2),#top th:nth-child(8),#top td:nth-child(8),#top th:nth-child(9),#top td:nth-child(9){display:none}
+.who{min-width:110px}#top th{white-space:normal;vertical-align:bottom}table{font-size:12px}th,td{padding:3px 3px}}
+`;
 
-export function renderStatusPage(targets: TargetJson[], writers: WriterJson[]): string {
-  const trow = (t: TargetJson) => `<tr class="${t.health}">
-  <td>${esc(t.job)}</td><td>${esc(t.url)}</td><td>${t.health}</td>
-  <td>${t.lastScrape ? esc(t.lastScrape) : '-'}</td><td>${(t.lastScrapeDurationSeconds * 1000).toFixed(0)} ms</td>
-  <td>${t.samples}</td><td>${t.series}</td><td>${esc(t.lastError || t.lastWarning || '')}</td></tr>`;
-  const wrow = (w: WriterJson) => `<tr class="${w.state === 'ok' ? 'up' : 'down'}">
-  <td>${esc(w.url)}</td><td>${w.state}</td><td>${w.sentSamples}</td><td>${w.retriedSamples}</td>
-  <td>${Object.values(w.droppedSamples).reduce((a, b) => a + b, 0)}</td><td>${w.queuedSamples}</td>
-  <td>${w.diskQueueSamples} (${(w.diskQueueBytes / 1048576).toFixed(1)} MiB)</td><td>${esc(w.lastError)}</td></tr>`;
-  const up = targets.filter((t) => t.health === 'up').length;
-  return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
-<title>nodegraf</title><style>
-body{font:14px system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:2em}
-td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}tr.up td:nth-child(3){color:#080}
-tr.down td{background:#fee}tr.unknown td{color:#888}</style></head><body>
-<h1>nodegraf ${VERSION}</h1>
-<p>${up}/${targets.length} targets up · <a href="/metrics">/metrics</a> · <a href="/targets">/targets</a> (JSON)</p>
-<h2>Targets</h2><table><tr><th>job</th><th>url</th><th>health</th><th>last scrape</th><th>duration</th><th>samples</th><th>series</th><th>last error</th></tr>
-${targets.map(trow).join('\n')}</table>
-<h2>Writers</h2><table><tr><th>url</th><th>state</th><th>sent samples</th><th>retried</th><th>dropped</th><th>queued (memory)</th><th>queued (disk)</th><th>last error</th></tr>
-${writers.map(wrow).join('\n')}</table></body></html>`;
+export function renderStatusPage(): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>nodegraf</title><style>${CSS}</style></head>
+<body>
+<header><h1>nodegraf ${VERSION}</h1>
+<p class="summary" id="summary" role="status" aria-live="polite">loading…</p>
+<p class="summary"><a href="/metrics">/metrics</a> · <a href="/targets">/targets</a> · <a href="/pods">/pods</a> · <a href="/api/status">/api/status</a> · <a href="/api/containers">/api/containers</a></p></header>
+<main>
+<section aria-labelledby="h-top"><h2 id="h-top">Node top: containers</h2>
+<div class="filters">
+<label for="f-ns">Namespace<select id="f-ns"><option value="">all</option></select></label>
+<label for="f-wl">Workload<select id="f-wl"><option value="">all</option></select></label>
+<label for="f-label">Pod label (label_name=value)<input id="f-label" type="search" placeholder="label_region=eu-west-1" autocomplete="off"></label>
+</div>
+<div class="scroll"><table id="top"><caption class="summary" id="top-caption">Derived from the cAdvisor scrapes (last 15 minutes in the sparklines)</caption>
+<thead><tr>
+<th scope="col"><button type="button" data-sort="name">Container</button></th>
+<th scope="col"><button type="button" data-sort="workload">Workload</button></th>
+<th scope="col" class="num" aria-sort="descending"><button type="button" data-sort="cpuOfQuota">CPU % of quota</button></th>
+<th scope="col" class="num"><button type="button" data-sort="throttledRatio">Throttled %</button></th>
+<th scope="col" class="num"><button type="button" data-sort="memoryOfLimit">Memory % of limit</button></th>
+<th scope="col" class="num"><button type="button" data-sort="rxBitsPerSec">Pod net in</button></th>
+<th scope="col" class="num"><button type="button" data-sort="txBitsPerSec">Pod net out</button></th>
+<th scope="col" class="num"><button type="button" data-sort="fsReadBytesPerSec">Disk read</button></th>
+<th scope="col" class="num"><button type="button" data-sort="fsWriteBytesPerSec">Disk write</button></th>
+<th scope="col" class="num"><button type="button" data-sort="restarts">Restarts</button></th>
+</tr></thead><tbody></tbody></table></div>
+</section>
+<section aria-labelledby="h-targets"><h2 id="h-targets">Targets</h2>
+<div class="scroll"><table id="targets"><thead><tr>
+<th scope="col">Job</th><th scope="col">URL</th><th scope="col">Health</th><th scope="col">Last scrape</th>
+<th scope="col" class="num">Duration</th><th scope="col" class="num">Series</th><th scope="col">Last error and fix</th>
+</tr></thead><tbody></tbody></table></div></section>
+<section aria-labelledby="h-writers"><h2 id="h-writers">Writers</h2>
+<div class="scroll"><table id="writers"><thead><tr>
+<th scope="col">Store</th><th scope="col">State</th><th scope="col" class="num">Queued (memory)</th><th scope="col" class="num">Queued (disk)</th>
+<th scope="col" class="num">Sent</th><th scope="col" class="num">Retried</th><th scope="col">Dropped, by reason</th><th scope="col">Last error</th>
+</tr></thead><tbody></tbody></table></div></section>
+<section aria-labelledby="h-pods"><h2 id="h-pods">Pod view</h2><p id="podview" class="summary">–</p></section>
+</main>
+<script>${STATUS_SCRIPT}</script>
+</body></html>`;
 }

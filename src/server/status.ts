@@ -5,6 +5,7 @@ import type { ScrapeTarget } from '../scrape/target.js';
 import type { RemoteWriter } from '../write/writer.js';
 import type { PodSummary } from '../kube/pod-metadata.js';
 import type { PodViewStatus } from '../kube/view.js';
+import type { ContainerView } from '../derive/hub.js';
 
 /** The node's pod view as the server shows it (kube/pod-metadata.ts's PodMetadata). */
 export interface PodsView {
@@ -16,6 +17,8 @@ export interface AgentView {
   readonly ready: boolean;
   /** Absent when `[pod_metadata]` is off. */
   readonly pods?: PodsView;
+  /** The edge-derived container values (node top). */
+  readonly derive?: { containers(): ContainerView[] };
   readonly targets: readonly ScrapeTarget[];
   readonly writers: readonly RemoteWriter[];
   /** Samples read from target payloads since start. */

@@ -1,0 +1,83 @@
+// The JSON behind the status page (docs/status-page.md): /api/status (agent, targets, writers,
+// pod view) and /api/containers (the node top: derived container values and their history).
+import { HISTORY_BUCKET_MS, HISTORY_BUCKETS, HISTORY_FIELDS, type ContainerView } from '../derive/hub.js';
+import { VERSION } from '../version.js';
+import { podsJson, targetsJson, writersJson, type AgentView } from './status.js';
+
+export interface ContainerRowJson {
+  namespace: string;
+  pod: string;
+  container: string;
+  workloadKind: string;
+  workload: string;
+  /** label_* and annotation_* of the pod (the pod metadata's), for filtering. */
+  podLabels: Record<string, string>;
+  cpuOfQuota: number | null;
+  throttledRatio: number | null;
+  memoryOfLimit: number | null;
+  cpuCores: number | null;
+  memoryBytes: number | null;
+  rxBitsPerSec: number | null;
+  txBitsPerSec: number | null;
+  fsReadBytesPerSec: number | null;
+  fsWriteBytesPerSec: number | null;
+  /** Restarts of the pod's containers (pod view), null without pod metadata. */
+  restarts: number | null;
+  /** Time of the samples the values come from (ISO). */
+  time: string;
+  /** HISTORY_BUCKETS points per field, oldest first, null where there was no value. */
+  history: Record<(typeof HISTORY_FIELDS)[number], (number | null)[]>;
+}
+
+const num = (x: number | undefined): number | null => (x !== undefined && Number.isFinite(x) ? x : null);
+
+export function containersJson(rt: AgentView): object {
+  const restarts = new Map<string, number>();
+  for (const p of rt.pods?.pods() ?? []) restarts.set(`${p.namespace}/${p.name}`, p.restarts);
+  const rows = (rt.derive?.containers() ?? []).map((c: ContainerView): ContainerRowJson => {
+    const podLabels: Record<string, string> = {};
+    for (const [k, v] of Object.entries(c.labels))
+      if (k.startsWith('label_') || k.startsWith('annotation_')) podLabels[k] = v;
+    const history = {} as ContainerRowJson['history'];
+    HISTORY_FIELDS.forEach((f, i) => (history[f] = c.history.series(i)));
+    const v = c.values;
+    return {
+      namespace: c.namespace,
+      pod: c.pod,
+      container: c.container,
+      workloadKind: c.labels.workload_kind ?? '',
+      workload: c.labels.workload ?? '',
+      podLabels,
+      cpuOfQuota: num(v.cpuOfQuota),
+      throttledRatio: num(v.throttledRatio),
+      memoryOfLimit: num(v.memoryOfLimit),
+      cpuCores: num(v.cpuCores),
+      memoryBytes: num(v.memoryBytes),
+      rxBitsPerSec: num(c.podNetwork?.rxBitsPerSec),
+      txBitsPerSec: num(c.podNetwork?.txBitsPerSec),
+      fsReadBytesPerSec: num(v.fsReadBytesPerSec),
+      fsWriteBytesPerSec: num(v.fsWriteBytesPerSec),
+      restarts: rt.pods ? (restarts.get(`${c.namespace}/${c.pod}`) ?? null) : null,
+      time: new Date(v.ts).toISOString(),
+      history,
+    };
+  });
+  return {
+    bucketSeconds: HISTORY_BUCKET_MS / 1000,
+    buckets: HISTORY_BUCKETS,
+    historyBytesPerContainer: HISTORY_BUCKETS * HISTORY_FIELDS.length * 4,
+    containers: rows,
+  };
+}
+
+export function statusJson(rt: AgentView): object {
+  const { pods: _list, ...podView } = podsJson(rt) as { pods?: unknown };
+  return {
+    version: VERSION,
+    ready: rt.ready,
+    scrapedSamples: rt.scrapedSamples,
+    targets: targetsJson(rt),
+    writers: writersJson(rt),
+    podView,
+  };
+}

@@ -1,0 +1,142 @@
+// The status page's script, as served (plain ES2020, no build step). It only reads the agent's own
+// JSON APIs and writes text through textContent (no innerHTML of data), so labels and errors from
+// targets cannot inject markup.
+export const STATUS_SCRIPT = String.raw`
+(() => {
+  const $ = (s) => document.querySelector(s);
+  const state = { sort: 'cpuOfQuota', dir: -1, ns: '', wl: '', label: '', containers: [] };
+  const el = (tag, attrs, ...kids) => {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) if (v !== undefined && v !== null) e.setAttribute(k, v);
+    for (const k of kids) e.append(k instanceof Node ? k : document.createTextNode(k == null ? '' : String(k)));
+    return e;
+  };
+  const pct = (x) => (x == null ? '–' : (x * 100).toFixed(1) + ' %');
+  const si = (x, unit) => {
+    if (x == null) return '–';
+    const a = Math.abs(x);
+    const [d, p] = a >= 1e9 ? [1e9, 'G'] : a >= 1e6 ? [1e6, 'M'] : a >= 1e3 ? [1e3, 'k'] : [1, ''];
+    return (x / d).toFixed(d === 1 ? 0 : 1) + ' ' + p + unit;
+  };
+  const spark = (points, max) => {
+    const vals = points.map((v) => (v == null ? null : v));
+    const hi = Math.max(max || 0, ...vals.filter((v) => v != null), 1e-9);
+    const w = 60, h = 16, n = vals.length;
+    const pts = [];
+    vals.forEach((v, i) => { if (v != null) pts.push((i * w / (n - 1)).toFixed(1) + ',' + (h - (v / hi) * h).toFixed(1)); });
+    const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    svg.setAttribute('class', 'spark'); svg.setAttribute('width', w); svg.setAttribute('height', h);
+    svg.setAttribute('aria-hidden', 'true');
+    const pl = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
+    pl.setAttribute('points', pts.join(' '));
+    svg.append(pl);
+    return svg;
+  };
+  const key = (c) => c.namespace + '/' + c.pod + '/' + c.container;
+  const sortValue = (c) =>
+    state.sort === 'name' ? key(c) : state.sort === 'workload' ? c.workloadKind + '/' + c.workload : c[state.sort];
+
+  function visible() {
+    const [lk, lv] = state.label.includes('=') ? state.label.split('=', 2).map((s) => s.trim()) : [state.label.trim(), null];
+    return state.containers.filter((c) =>
+      (!state.ns || c.namespace === state.ns) &&
+      (!state.wl || c.workloadKind + '/' + c.workload === state.wl) &&
+      (!lk || Object.entries(c.podLabels).some(([k, v]) => (k === lk || k === 'label_' + lk) && (lv === null || v === lv))));
+  }
+
+  function renderTop() {
+    const rows = visible().sort((a, b) => {
+      const x = sortValue(a), y = sortValue(b);
+      if (x == null && y == null) return key(a) < key(b) ? -1 : 1;
+      if (x == null) return 1;
+      if (y == null) return -1;
+      return (x < y ? -1 : x > y ? 1 : 0) * state.dir || (key(a) < key(b) ? -1 : 1);
+    });
+    const body = $('#top tbody');
+    body.replaceChildren(...rows.map((c) => el('tr', { 'data-key': key(c) },
+      el('td', { class: 'who' }, c.namespace + '/' + c.pod, el('small', {}, c.container)),
+      el('td', {}, c.workload ? c.workloadKind + '/' + c.workload : '–'),
+      el('td', { class: 'num' + (c.cpuOfQuota > 0.9 ? ' hot' : ''), 'data-col': 'cpuOfQuota' }, pct(c.cpuOfQuota), spark(c.history.cpuOfQuota, 1)),
+      el('td', { class: 'num' + (c.throttledRatio > 0.25 ? ' hot' : ''), 'data-col': 'throttledRatio' }, pct(c.throttledRatio)),
+      el('td', { class: 'num' + (c.memoryOfLimit > 0.9 ? ' hot' : ''), 'data-col': 'memoryOfLimit' }, pct(c.memoryOfLimit), spark(c.history.memoryOfLimit, 1)),
+      el('td', { class: 'num', 'data-col': 'rxBitsPerSec' }, si(c.rxBitsPerSec, 'bit/s')),
+      el('td', { class: 'num', 'data-col': 'txBitsPerSec' }, si(c.txBitsPerSec, 'bit/s')),
+      el('td', { class: 'num', 'data-col': 'fsReadBytesPerSec' }, si(c.fsReadBytesPerSec, 'B/s')),
+      el('td', { class: 'num', 'data-col': 'fsWriteBytesPerSec' }, si(c.fsWriteBytesPerSec, 'B/s')),
+      el('td', { class: 'num', 'data-col': 'restarts' }, c.restarts == null ? '–' : c.restarts))));
+    $('#top-caption').textContent = rows.length + ' of ' + state.containers.length +
+      ' containers, derived from the cAdvisor scrapes (sparklines: last 15 minutes)';
+  }
+
+  function options(select, values) {
+    const cur = select.value;
+    select.replaceChildren(el('option', { value: '' }, 'all'), ...values.map((v) => el('option', { value: v }, v)));
+    select.value = values.includes(cur) ? cur : '';
+  }
+
+  function renderStatus(s) {
+    const up = s.targets.filter((t) => t.health === 'up').length;
+    $('#summary').textContent = up + ' of ' + s.targets.length + ' targets up · ' +
+      s.writers.filter((w) => w.state === 'ok').length + ' of ' + s.writers.length + ' writers ok · ' +
+      state.containers.length + ' containers';
+    $('#targets tbody').replaceChildren(...s.targets.map((t) => {
+      const [msg, hint] = splitHint(t.lastError || t.lastWarning || '');
+      return el('tr', { class: t.health, 'data-job': t.job, 'data-url': t.url },
+        el('td', {}, t.job || '(no job)'), el('td', {}, t.url), el('td', { class: 'health' }, t.health),
+        el('td', {}, t.lastScrape ? new Date(t.lastScrape).toLocaleTimeString() : '–'),
+        el('td', { class: 'num' }, (t.lastScrapeDurationSeconds * 1000).toFixed(0) + ' ms'),
+        el('td', { class: 'num' }, t.series),
+        el('td', { class: 'err' }, msg, hint ? el('span', { class: 'hint' }, hint) : ''));
+    }));
+    $('#writers tbody').replaceChildren(...s.writers.map((w) => el('tr', { class: w.state === 'ok' ? 'up' : 'down' },
+      el('td', {}, w.url), el('td', { class: 'health' }, w.state),
+      el('td', { class: 'num' }, w.queuedSamples),
+      el('td', { class: 'num' }, w.diskQueueSamples + ' (' + (w.diskQueueBytes / 1048576).toFixed(1) + ' MiB)'),
+      el('td', { class: 'num' }, w.sentSamples), el('td', { class: 'num' }, w.retriedSamples),
+      el('td', {}, Object.entries(w.droppedSamples).map(([r, n]) => r + ' ' + n).join(', ') || 'none'),
+      el('td', { class: 'err' }, w.lastError))));
+    const p = s.podView;
+    $('#podview').textContent = !p.enabled ? 'off ([pod_metadata] enable = false): no workload or pod labels, no pod health series'
+      : p.source + ' source, ' + (p.synced ? 'synced' : 'not synced yet') +
+        (p.lastUpdate ? ', updated ' + new Date(p.lastUpdate).toLocaleTimeString() : '') +
+        (p.lastError ? ' — error: ' + p.lastError + (p.lastHint ? ' (' + p.lastHint + ')' : '') : '');
+  }
+
+  /** "message (hint)" as the agent writes its errors. */
+  function splitHint(s) {
+    const m = /^(.*?) \((.*)\)$/s.exec(s);
+    return m ? [m[1], m[2]] : [s, ''];
+  }
+
+  async function refresh() {
+    try {
+      const [s, c] = await Promise.all([fetch('/api/status').then((r) => r.json()), fetch('/api/containers').then((r) => r.json())]);
+      state.containers = c.containers;
+      options($('#f-ns'), [...new Set(c.containers.map((x) => x.namespace))].sort());
+      options($('#f-wl'), [...new Set(c.containers.filter((x) => x.workload).map((x) => x.workloadKind + '/' + x.workload))].sort());
+      state.ns = $('#f-ns').value; state.wl = $('#f-wl').value;
+      renderStatus(s);
+      renderTop();
+      document.body.dataset.updated = String(Date.now());
+    } catch (e) {
+      $('#summary').textContent = 'the agent does not answer: ' + e;
+    }
+  }
+
+  for (const b of document.querySelectorAll('#top th button')) {
+    b.addEventListener('click', () => {
+      const k = b.dataset.sort;
+      state.dir = state.sort === k ? -state.dir : k === 'name' || k === 'workload' ? 1 : -1;
+      state.sort = k;
+      for (const th of document.querySelectorAll('#top th')) th.removeAttribute('aria-sort');
+      b.parentElement.setAttribute('aria-sort', state.dir < 0 ? 'descending' : 'ascending');
+      renderTop();
+    });
+  }
+  $('#f-ns').addEventListener('change', (e) => { state.ns = e.target.value; renderTop(); });
+  $('#f-wl').addEventListener('change', (e) => { state.wl = e.target.value; renderTop(); });
+  $('#f-label').addEventListener('input', (e) => { state.label = e.target.value; renderTop(); });
+  refresh();
+  setInterval(refresh, 2000);
+})();
+`;
