@@ -109,8 +109,11 @@ address = "127.0.0.1:${port}"
       15_000,
     );
     assert.ok((await metric(base, 'process_resident_memory_bytes')) > 0);
+    // the page is a shell; its data comes from the JSON API it polls
     const page = await (await fetch(`${base}/`)).text();
-    assert.match(page, /agent-test/);
+    assert.match(page, /<h2 id="h-targets">Targets<\/h2>/);
+    const status = (await (await fetch(`${base}/api/status`)).json()) as { targets: { job: string }[] };
+    assert.equal(status.targets[0].job, 'agent-test');
     assert.equal((await fetch(`${base}/-/reload`)).status, 405, 'GET is refused');
     const reload = await fetch(`${base}/-/reload`, { method: 'POST' });
     assert.equal(reload.status, 200, await reload.text());

@@ -111,7 +111,7 @@ describe('derived container values = the PromQL recipes on Prometheus and Victor
     mkdirSync(join(conf, 'input.prometheus'), { recursive: true });
     writeFileSync(
       join(conf, 'config.toml'),
-      `[global]\nhostname = "node-1"\ninterval = 15\n[[writers]]\nurl = "${vm.writeUrl}"\n[[writers]]\nurl = "${prom.writeUrl}"\n[http]\nenable = false\n` +
+      `[global]\nhostname = "node-1"\ninterval = 15\n[[writers]]\nurl = "${vm.writeUrl}"\n[[writers]]\nurl = "${prom.writeUrl}"\n[http]\nenable = false\n[derive]\nenable = true\n` +
         demoPodMetadataToml(sim.kubeletUrl, tokenFile),
     );
     writeFileSync(
@@ -165,6 +165,40 @@ describe('derived container values = the PromQL recipes on Prometheus and Victor
   after(async () => {
     await rt?.stop();
     await Promise.all([vm?.stop(), prom?.stop(), sim?.close(), resetter?.close()]);
+  });
+
+  test('[derive] enable: every derived sample in both stores is the value computed for its timestamp', async () => {
+    // the derive target renders whatever the hub holds when it is scraped (here: in the same
+    // round as cAdvisor, before or after it): each sample it sent must be the value of its time
+    const byKeyTs = new Map<string, number>();
+    for (const rec of records) if (!rec.perPod) byKeyTs.set(`${rec.key} ${rec.ts}`, rec.values.memoryOfLimit);
+    for (const r of [prom, vm]) {
+      const res = (await r.query(
+        `nodegraf_container_memory_working_set_of_limit_ratio{job="nodegraf-derive"}[${(COMPARED * STEP_MS) / 1000}s]`,
+        end / 1000,
+      )) as unknown as { metric: Record<string, string>; values: [number, string][] }[];
+      let checked = 0;
+      for (const s of res) {
+        const key = `${s.metric.namespace}/${s.metric.pod}/${s.metric.container}`;
+        for (const [t, v] of s.values) {
+          const want = byKeyTs.get(`${key} ${Math.round(t * 1000)}`);
+          if (want === undefined) continue; // a sample older than the recorded scrapes
+          // VictoriaMetrics keeps 12 significant digits
+          assert.ok(
+            Math.abs(Number(v) - want) <= 1e-9 * Math.abs(want),
+            `${r.kind}: ${key} at ${t}: ${v} != ${want}`,
+          );
+          checked++;
+        }
+      }
+      console.log(`# ${r.kind}: ${checked} derived samples equal the values computed for their time`);
+      assert.ok(checked > 20, `${r.kind}: ${checked} samples checked`);
+    }
+    const withLabels = await vm.query(
+      'count(nodegraf_container_cpu_usage_of_quota_ratio{workload_kind="Deployment", ident="node-1"})',
+      end / 1000,
+    );
+    assert.ok(Number(withLabels[0]?.value[1]) > 0, 'the derived series carry the workload and the node');
   });
 
   for (const engine of ['prometheus', 'victoria-metrics'] as const) {

@@ -389,3 +389,15 @@ test('series whose hashes collide in the low 32 bits stay apart: labels, values,
     );
   }
 });
+
+test('a series that goes away gets a staleness marker only if its samples had no timestamp of their own (as Prometheus)', () => {
+  const p = new TargetPipeline(opts());
+  run(p, 'plain 1\nstamped 2 999000\n', 1_000_000);
+  const { byName } = run(p, 'other 1\n', 1_015_000);
+  assert.equal(byName('plain').length, 1, 'a marker for the series without a timestamp');
+  assert.equal(
+    byName('stamped').length,
+    0,
+    'none for the timestamped one: its marker would be later than its samples',
+  );
+});

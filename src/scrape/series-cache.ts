@@ -61,6 +61,17 @@ export class CacheEntry {
 
 export type OnStale = (labels: EncodedLabels) => void;
 
+/**
+ * Whether a series that went away gets a staleness marker: only if its samples carried no
+ * timestamp of their own. A marker is stamped with the scrape time, which is later than an explicit
+ * timestamp (cAdvisor's, the derived series'): a sample of the series that comes back with its own,
+ * earlier, time would then be out of order, and a store refuses the whole request. Prometheus does
+ * the same (its scrape cache tracks staleness only for series without explicit timestamps).
+ */
+function marked(e: CacheEntry): boolean {
+  return e.lastTs === -Infinity;
+}
+
 /** The raw series that share one set of final labels. */
 interface Holders {
   count: number;
@@ -160,7 +171,8 @@ export class SeriesCache {
         return true;
       }
       // gone: a marker, unless another series with the same labels was sent in its place
-      if (e.delivered && !(e.shared && this.live.get(e.labels!)!.claimed === seq)) onStale(e.labels!);
+      if (e.delivered && marked(e) && !(e.shared && this.live.get(e.labels!)!.claimed === seq))
+        onStale(e.labels!);
       return false;
     });
     this.deliveredCount = delivered;
@@ -169,7 +181,7 @@ export class SeriesCache {
   endFailed(onStale: OnStale): void {
     this.sweep((e) => {
       if (!e.delivered) return false;
-      onStale(e.labels!);
+      if (marked(e)) onStale(e.labels!);
       // Kept (labels already encoded) for a quick recovery; forgotten if the next scrape fails too.
       e.delivered = false;
       e.scrapeTs = e.lastTs; // nothing of the failed scrape was sent
@@ -183,6 +195,8 @@ export class SeriesCache {
     this.sweep((e) => {
       if (!pred(e)) return true;
       if (e.delivered) {
+        // marked even with explicit timestamps: the series' labels change (pod metadata), so the
+        // old ones end here, and the new ones are other series
         onStale(e.labels!);
         this.deliveredCount--;
       }
