@@ -12,17 +12,8 @@
 // extrapolates by 1 ms, the same for both counters; VictoriaMetrics' increase starts from the last
 // sample before its window, so there `[15s]` spans the same two samples.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { articleInputToml } from '../cli/demo.js';
-import { demoPodMetadataToml } from '../cli/demo.js';
-import { demoToken } from '../cli/demo-token.js';
-import { Runtime } from '../cli/runtime.js';
-import { loadConfig } from '../config/load.js';
-import { createLogger } from '../log.js';
-import { startSimulator, type Simulator } from '../sim/simulator.js';
+import { startBackfill, type Backfill } from '../cli/backfill.js';
 import { startFixtureServer, type FixtureServer } from '../testing/fixture-server.js';
 import { waitFor } from '../testing/net.js';
 import {
@@ -82,52 +73,29 @@ type Rec = { key: string; perPod: boolean; ts: number; values: Record<string, nu
 describe('derived container values = the PromQL recipes on Prometheus and VictoriaMetrics', { skip }, () => {
   let vm: Receiver;
   let prom: Receiver;
-  let sim: Simulator;
+  let bf: Backfill;
   let resetter: FixtureServer;
-  let rt: Runtime;
-  let clock = 0;
-  let step = 0;
   const end = Math.floor(Date.now() / STEP_MS) * STEP_MS;
   const start = end - (STEPS - 1) * STEP_MS;
   const records: Rec[] = [];
 
   before(async () => {
     [vm, prom] = await Promise.all([startVictoriaMetrics(), startPrometheus()]);
-    clock = start;
-    const token = demoToken(Math.floor(end / 1000) + 3600);
-    sim = await startSimulator({
-      tokens: [token],
-      kubeProxyPort: 0,
-      kubeProxyHealthPort: 0,
-      kubeletPort: 0,
-      now: () => clock,
-      housekeepingIntervalMs: STEP_MS,
+    resetter = await startFixtureServer({
+      routes: { '/metrics/cadvisor': () => resetterPage(bf.step, bf.now) },
     });
-    resetter = await startFixtureServer({ routes: { '/metrics/cadvisor': () => resetterPage(step, clock) } });
-    const dir = mkdtempSync(join(tmpdir(), 'nodegraf-derive-eq-'));
-    const tokenFile = join(dir, 'token');
-    writeFileSync(tokenFile, token + '\n');
-    const conf = join(dir, 'conf');
-    mkdirSync(join(conf, 'input.prometheus'), { recursive: true });
-    writeFileSync(
-      join(conf, 'config.toml'),
-      `[global]\nhostname = "node-1"\ninterval = 15\n[[writers]]\nurl = "${vm.writeUrl}"\n[[writers]]\nurl = "${prom.writeUrl}"\n[http]\nenable = false\n[derive]\nenable = true\n` +
-        demoPodMetadataToml(sim.kubeletUrl, tokenFile),
-    );
-    writeFileSync(
-      join(conf, 'input.prometheus', 'prometheus.toml'),
-      articleInputToml(sim.kubeProxyUrl, sim.kubeletUrl, tokenFile) +
-        `[[instances]]\nurls = ["${resetter.url}/metrics/cadvisor"]\nlabels = { job = "cadvisor-resetter" }\n`,
-    );
-    const { config } = loadConfig(conf, { env: {} });
-    rt = new Runtime({ configDir: conf, env: {}, schedule: false }, createLogger('error', 'text'));
-    await rt.start(config);
-    for (step = 0; step < STEPS; step++) {
-      clock = start + step * STEP_MS;
-      await rt.pods!.refresh();
-      for (const r of await rt.manager.scrapeAll(clock))
-        assert.ok(r.up, `${r.target}: ${r.error?.describe()}`);
-      if (step < STEPS - COMPARED) continue;
+    bf = await startBackfill({
+      writeUrls: [vm.writeUrl, prom.writeUrl],
+      startMs: start,
+      stepMs: STEP_MS,
+      steps: STEPS,
+      housekeepingMs: STEP_MS,
+      config: '[derive]\nenable = true',
+      instances: `[[instances]]\nurls = ["${resetter.url}/metrics/cadvisor"]\nlabels = { job = "cadvisor-resetter" }\n`,
+    });
+    const rt = bf.rt;
+    await bf.run((step) => {
+      if (step < STEPS - COMPARED) return;
       for (const c of rt.derive.containers()) {
         const values: Record<string, number> = {};
         for (const k of Object.keys(RECIPES))
@@ -149,8 +117,8 @@ describe('derived container values = the PromQL recipes on Prometheus and Victor
             values: { rxBitsPerSec: c.podNetwork.rxBitsPerSec, txBitsPerSec: c.podNetwork.txBitsPerSec },
           });
       }
-    }
-    await waitFor('delivery', () => rt.writers.every((w) => w.memorySamples === 0), 120_000);
+    });
+    await waitFor('delivery', () => bf.drained(), 120_000);
     for (const r of [vm, prom])
       await waitFor(
         `${r.kind}: the last scrape`,
@@ -163,8 +131,8 @@ describe('derived container values = the PromQL recipes on Prometheus and Victor
   });
 
   after(async () => {
-    await rt?.stop();
-    await Promise.all([vm?.stop(), prom?.stop(), sim?.close(), resetter?.close()]);
+    await bf?.stop();
+    await Promise.all([vm?.stop(), prom?.stop(), resetter?.close()]);
   });
 
   test('[derive] enable: every derived sample in both stores is the value computed for its timestamp', async () => {

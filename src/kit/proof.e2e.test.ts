@@ -13,16 +13,10 @@
 // job="kube-state-metrics": the same pod rules fire from its series as from nodegraf's.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { articleInputToml, demoPodMetadataToml } from '../cli/demo.js';
-import { demoToken } from '../cli/demo-token.js';
-import { Runtime } from '../cli/runtime.js';
-import { loadConfig } from '../config/load.js';
-import { createLogger } from '../log.js';
-import { startSimulator, type Simulator } from '../sim/simulator.js';
+import { startBackfill, type Backfill } from '../cli/backfill.js';
 import { startFixtureServer, type FixtureServer } from '../testing/fixture-server.js';
 import { freePort, waitFor } from '../testing/net.js';
 import { fixture, fixturesMissing } from '../testing/shared.js';
@@ -85,30 +79,13 @@ async function api(r: Receiver, path: string, params: Record<string, string>): P
 describe('dashboards and alert rules on real Prometheus, VictoriaMetrics and vmalert', { skip }, () => {
   let vm: Receiver;
   let prom: Receiver;
-  let sim: Simulator;
-  let rt: Runtime;
+  let bf: Backfill;
   let ksm: FixtureServer | undefined;
-  let clock = 0;
   const end = Math.floor(Date.now() / STEP_MS) * STEP_MS;
   const start = end - SPAN_MS;
-  const log = createLogger('error', 'text');
 
   before(async () => {
     [vm, prom] = await Promise.all([startVictoriaMetrics(), startPrometheus()]);
-    clock = start;
-    const token = demoToken(Math.floor(end / 1000) + 3600);
-    sim = await startSimulator({
-      tokens: [token],
-      kubeProxyPort: 0,
-      kubeProxyHealthPort: 0,
-      kubeletPort: 0,
-      now: () => clock,
-    });
-    const dir = mkdtempSync(join(tmpdir(), 'nodegraf-kit-proof-'));
-    const tokenFile = join(dir, 'token');
-    writeFileSync(tokenFile, token + '\n');
-    const conf = join(dir, 'conf');
-    mkdirSync(join(conf, 'input.prometheus'), { recursive: true });
     const http = `127.0.0.1:${await freePort()}`;
     const ksmMissing = fixturesMissing();
     if (ksmMissing) console.log(`# no kube-state-metrics capture: ${ksmMissing}; its part is skipped`);
@@ -117,43 +94,23 @@ describe('dashboards and alert rules on real Prometheus, VictoriaMetrics and vma
         routes: { '/metrics': readFileSync(fixture('ksm', KSM_CAPTURE)) },
         contentType: 'text/plain; version=0.0.4',
       });
-    writeFileSync(
-      join(conf, 'config.toml'),
-      `[global]
-hostname = "node-1"
-interval = 15
-labels = { cluster = "proof" }
-[[writers]]
-url = "${vm.writeUrl}"
-[[writers]]
-url = "${prom.writeUrl}"
-[http]
-address = "${http}"
-${demoPodMetadataToml(sim.kubeletUrl, tokenFile)}`,
-    );
-    writeFileSync(
-      join(conf, 'input.prometheus', 'prometheus.toml'),
-      articleInputToml(sim.kubeProxyUrl, sim.kubeletUrl, tokenFile) +
-        `[[instances]]
-urls = ["http://${http}/metrics"]
-labels = { job = "nodegraf" }
-` +
+    bf = await startBackfill({
+      writeUrls: [vm.writeUrl, prom.writeUrl],
+      startMs: start,
+      stepMs: STEP_MS,
+      steps: SPAN_MS / STEP_MS + 1,
+      labels: { cluster: 'proof' },
+      http,
+      // nodegraf's own /metrics, as the deploy kit scrapes it, and kube-state-metrics
+      instances:
+        `[[instances]]\nurls = ["http://${http}/metrics"]\nlabels = { job = "nodegraf" }\n` +
         (ksm
           ? `[[instances]]\nurls = ["${ksm.url}/metrics"]\nlabels = { job = "kube-state-metrics" }\n`
           : ''),
-    );
-    const { config } = loadConfig(conf, { env: {} });
-    rt = new Runtime({ configDir: conf, env: {}, schedule: false }, log);
-    await rt.start(config);
-    // 160 scrapes of every target, each at its simulated instant, the pod view refreshed first
-    for (clock = start; clock <= end; clock += STEP_MS) {
-      await rt.pods!.refresh();
-      const reports = await rt.manager.scrapeAll(clock);
-      for (const r of reports)
-        assert.ok(r.up, `${r.target} at ${new Date(clock).toISOString()}: ${r.error?.describe()}`);
-    }
-    await waitFor('delivery to both stores', () => rt.writers.every((w) => w.memorySamples === 0), 120_000);
-    await flushVm(vm);
+    });
+    // 161 scrapes of every target, each at its simulated instant
+    await bf.run();
+    await waitFor('delivery to both stores', () => bf.drained(), 120_000);
     for (const r of [vm, prom])
       await waitFor(
         `${r.kind}: the last scrape`,
@@ -173,8 +130,8 @@ labels = { job = "nodegraf" }
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, 'kit-proof.tsv'), results.map((r) => r.join('\t')).join('\n') + '\n');
     console.log(`# results per query: ${join(out, 'kit-proof.tsv')}`);
-    await rt?.stop();
-    await Promise.all([vm?.stop(), prom?.stop(), sim?.close(), ksm?.close()]);
+    await bf?.stop();
+    await Promise.all([vm?.stop(), prom?.stop(), ksm?.close()]);
   });
 
   const queries = kitQueries(ROOT);
