@@ -17,7 +17,7 @@ import { startBackfill, type Backfill } from '../cli/backfill.js';
 import { startFixtureServer, type FixtureServer } from '../testing/fixture-server.js';
 import { waitFor } from '../testing/net.js';
 import {
-  flushVm,
+  waitQueryable,
   peerMissing,
   PROMETHEUS_BIN,
   startPrometheus,
@@ -119,15 +119,7 @@ describe('derived container values = the PromQL recipes on Prometheus and Victor
       }
     });
     await waitFor('delivery', () => bf.drained(), 120_000);
-    for (const r of [vm, prom])
-      await waitFor(
-        `${r.kind}: the last scrape`,
-        async () => {
-          await flushVm(r);
-          return (await r.query('count(container_cpu_usage_seconds_total)', end / 1000)).length > 0;
-        },
-        60_000,
-      );
+    await waitQueryable([vm, prom], 'count(container_cpu_usage_seconds_total)', end / 1000);
   });
 
   after(async () => {

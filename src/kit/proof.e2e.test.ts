@@ -22,6 +22,7 @@ import { freePort, waitFor } from '../testing/net.js';
 import { fixture, fixturesMissing } from '../testing/shared.js';
 import {
   flushVm,
+  waitQueryable,
   peerMissing,
   PROMETHEUS_BIN,
   startPrometheus,
@@ -111,15 +112,7 @@ describe('dashboards and alert rules on real Prometheus, VictoriaMetrics and vma
     // 161 scrapes of every target, each at its simulated instant
     await bf.run();
     await waitFor('delivery to both stores', () => bf.drained(), 120_000);
-    for (const r of [vm, prom])
-      await waitFor(
-        `${r.kind}: the last scrape`,
-        async () => {
-          await flushVm(r);
-          return (await r.query('count(up{job="cadvisor"})', end / 1000)).length > 0;
-        },
-        60_000,
-      );
+    await waitQueryable([vm, prom], 'count(up{job="cadvisor"})', end / 1000);
   });
 
   /** engine, query, result: written to test-output/kit-proof.tsv for the record. */

@@ -121,3 +121,16 @@ export const startPrometheus = () => startReceiver('prometheus');
 export async function flushVm(r: Receiver): Promise<void> {
   if (r.kind === 'victoria-metrics') await fetch(`${r.baseUrl}/internal/force_flush`);
 }
+
+/** Wait until `query` at `time` (s) answers in every store: what was written is searchable. */
+export async function waitQueryable(stores: Receiver[], query: string, time: number): Promise<void> {
+  for (const r of stores)
+    await waitFor(
+      `${r.kind}: ${query}`,
+      async () => {
+        await flushVm(r);
+        return (await r.query(query, time)).length > 0;
+      },
+      60_000,
+    );
+}
