@@ -189,6 +189,16 @@ describe('the status page in headless Chromium', { skip: chromiumMissing() }, ()
     await page.selectOption('#f-ns', '');
   });
 
+  test('sparklines from the history ring', async () => {
+    const points = await page
+      .locator('#top td[data-col="memoryOfLimit"] svg.spark polyline')
+      .evaluateAll((ps) => ps.map((p) => p.getAttribute('points') ?? ''));
+    assert.ok(
+      points.some((p) => p.trim().length > 0),
+      'at least one sparkline has points',
+    );
+  });
+
   test('screenshots at desktop and phone width', async () => {
     mkdirSync(OUT, { recursive: true });
     await page.screenshot({ path: join(OUT, 'status-page-desktop.png'), fullPage: true });

@@ -25,21 +25,26 @@ export interface ContainerRowJson {
   restarts: number | null;
   /** Time of the samples the values come from (ISO). */
   time: string;
-  /** HISTORY_BUCKETS points per field, oldest first, null where there was no value. */
-  history: Record<(typeof HISTORY_FIELDS)[number], (number | null)[]>;
+  /** HISTORY_BUCKETS points per field, oldest first, null where there was no value (absent with ?history=0). */
+  history?: Record<(typeof HISTORY_FIELDS)[number], (number | null)[]>;
 }
 
 const num = (x: number | undefined): number | null => (x !== undefined && Number.isFinite(x) ? x : null);
 
-export function containersJson(rt: AgentView): object {
+/**
+ * The node top. `history: false` leaves the sparkline arrays out: they are 60 points × 7 per
+ * container (a busy node's 330 containers: ~1.4 MB of JSON), and change once per 15 s bucket, so
+ * the page fetches them only that often.
+ */
+export function containersJson(rt: AgentView, o: { history: boolean } = { history: true }): object {
   const restarts = new Map<string, number>();
   for (const p of rt.pods?.pods() ?? []) restarts.set(`${p.namespace}/${p.name}`, p.restarts);
   const rows = (rt.derive?.containers() ?? []).map((c: ContainerView): ContainerRowJson => {
     const podLabels: Record<string, string> = {};
     for (const [k, v] of Object.entries(c.labels))
       if (k.startsWith('label_') || k.startsWith('annotation_')) podLabels[k] = v;
-    const history = {} as ContainerRowJson['history'];
-    HISTORY_FIELDS.forEach((f, i) => (history[f] = c.history.series(i)));
+    const history = {} as NonNullable<ContainerRowJson['history']>;
+    if (o.history) HISTORY_FIELDS.forEach((f, i) => (history[f] = c.history.series(i)));
     const v = c.values;
     return {
       namespace: c.namespace,
@@ -59,7 +64,7 @@ export function containersJson(rt: AgentView): object {
       fsWriteBytesPerSec: num(v.fsWriteBytesPerSec),
       restarts: rt.pods ? (restarts.get(`${c.namespace}/${c.pod}`) ?? null) : null,
       time: new Date(v.ts).toISOString(),
-      history,
+      ...(o.history ? { history } : {}),
     };
   });
   return {

@@ -112,7 +112,7 @@ export class AgentServer {
       res.end(JSON.stringify(statusJson(rt)));
     } else if (path === '/api/containers') {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify(containersJson(rt)));
+      res.end(JSON.stringify(containersJson(rt, { history: !/[?&]history=0\b/.test(req.url ?? '') })));
     } else if (path === '/') {
       res.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',

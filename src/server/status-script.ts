@@ -108,9 +108,23 @@ export const STATUS_SCRIPT = String.raw`
     return m ? [m[1], m[2]] : [s, ''];
   }
 
+  // The sparklines change once per 15 s bucket: their arrays are fetched that often, the values
+  // every poll.
+  let historyAt = 0;
+  const histories = new Map();
   async function refresh() {
     try {
-      const [s, c] = await Promise.all([fetch('/api/status').then((r) => r.json()), fetch('/api/containers').then((r) => r.json())]);
+      const withHistory = Date.now() - historyAt >= 15000;
+      const [s, c] = await Promise.all([
+        fetch('/api/status').then((r) => r.json()),
+        fetch('/api/containers' + (withHistory ? '' : '?history=0')).then((r) => r.json()),
+      ]);
+      if (withHistory) {
+        historyAt = Date.now();
+        histories.clear();
+        for (const x of c.containers) histories.set(key(x), x.history);
+      }
+      for (const x of c.containers) x.history = x.history || histories.get(key(x)) || { cpuOfQuota: [], memoryOfLimit: [] };
       state.containers = c.containers;
       options($('#f-ns'), [...new Set(c.containers.map((x) => x.namespace))].sort());
       options($('#f-wl'), [...new Set(c.containers.filter((x) => x.workload).map((x) => x.workloadKind + '/' + x.workload))].sort());
