@@ -88,7 +88,10 @@ export const STATUS_SCRIPT = String.raw`
         el('td', { class: 'num' }, t.series),
         el('td', { class: 'err' }, msg, hint ? el('span', { class: 'hint' }, hint) : ''));
     }));
-    $('#writers tbody').replaceChildren(...s.writers.map((w) => el('tr', { class: w.state === 'ok' ? 'up' : 'down' },
+    if (!s.writers.length)
+      $('#writers tbody').replaceChildren(el('tr', { class: 'down' }, el('td', { colspan: '8', class: 'err' },
+        'no [[writers]] in config.toml: what is scraped is not sent anywhere')));
+    else $('#writers tbody').replaceChildren(...s.writers.map((w) => el('tr', { class: w.state === 'ok' ? 'up' : 'down' },
       el('td', {}, w.url), el('td', { class: 'health' }, w.state),
       el('td', { class: 'num' }, w.queuedSamples),
       el('td', { class: 'num' }, w.diskQueueSamples + ' (' + (w.diskQueueBytes / 1048576).toFixed(1) + ' MiB)'),
