@@ -115,6 +115,11 @@ address = "127.0.0.1:${port}"
     const status = (await (await fetch(`${base}/api/status`)).json()) as { targets: { job: string }[] };
     assert.equal(status.targets[0].job, 'agent-test');
     assert.equal((await fetch(`${base}/-/reload`)).status, 405, 'GET is refused');
+    const csrf = await fetch(`${base}/-/reload`, {
+      method: 'POST',
+      headers: { origin: 'http://other.example' },
+    });
+    assert.equal(csrf.status, 403, 'a POST from another site is refused');
     const reload = await fetch(`${base}/-/reload`, { method: 'POST' });
     assert.equal(reload.status, 200, await reload.text());
     assert.equal(await metric(base, 'nodegraf_config_reloads_total'), 1);

@@ -83,10 +83,16 @@ export async function startBackfill(o: BackfillOptions): Promise<Backfill> {
     join(conf, 'input.prometheus', 'prometheus.toml'),
     articleInputToml(sim.kubeProxyUrl, sim.kubeletUrl, tokenFile) + (o.instances ?? ''),
   );
-  const { config } = loadConfig(conf, { env: {} });
   // no schedule: every scrape is driven here, at its simulated instant
   const rt = new Runtime({ configDir: conf, env: {}, schedule: false }, createLogger('error', 'text'));
-  await rt.start(config);
+  try {
+    const { config } = loadConfig(conf, { env: {} });
+    await rt.start(config);
+  } catch (err) {
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     rt,
     sim,

@@ -175,11 +175,11 @@ test("the hub renders the derived series with the samples' timestamps, and keeps
   const text = hub.render();
   assert.match(
     text,
-    /^nodegraf_container_cpu_usage_of_quota_ratio\{namespace="shop",pod="web-1",container="web"\} 0\.03333\d* 1185000$/m,
+    /^nodegraf_container_cpu_usage_of_quota_ratio\{namespace="shop",pod="web-1",container="web",ident="node-1"\} 0\.03333\d* 1185000$/m,
   );
   assert.match(
     text,
-    /^nodegraf_container_memory_working_set_of_limit_ratio\{namespace="shop",pod="web-1",container="web"\} 0\.5 1185000$/m,
+    /^nodegraf_container_memory_working_set_of_limit_ratio\{namespace="shop",pod="web-1",container="web",ident="node-1"\} 0\.5 1185000$/m,
   );
   const [c] = hub.containers();
   assert.equal(c.history.series(0).length, HISTORY_BUCKETS);
@@ -210,3 +210,65 @@ test(
     assert.ok(limited.length > 0);
   },
 );
+
+test("a container's labels follow its newest series (pod metadata that arrived late)", () => {
+  const tap = new ContainerTap();
+  const base = (extra: [string, string][]) =>
+    new Map<string, string>([
+      ['__name__', 'container_cpu_usage_seconds_total'],
+      ['namespace', 'shop'],
+      ['pod', 'web-1'],
+      ['container', 'web'],
+      ...extra,
+    ]);
+  tap.slot(base([]));
+  assert.deepEqual(tap.rows.get('shop/web-1/web')!.labels, []);
+  // the pipeline rebuilds the series when the pod's enrichment changes: the new one has it
+  tap.slot(
+    base([
+      ['workload_kind', 'Deployment'],
+      ['workload', 'web'],
+    ]),
+  );
+  assert.deepEqual(tap.rows.get('shop/web-1/web')!.labels, [
+    ['workload_kind', 'Deployment'],
+    ['workload', 'web'],
+  ]);
+});
+
+test('a series whose final labels another one already sent is kept but not summed (touch)', () => {
+  const tap = new ContainerTap();
+  const p = pipeline(tap);
+  // two raw series that differ only in a label the instance drops: one final series
+  const o = { ...(p as unknown as { opts: PipelineOptions }).opts, ignoreLabel: (k: string) => k === 'id' };
+  const q = new TargetPipeline({ ...o, tap });
+  scrape(
+    q,
+    page(0, [
+      { c: 'web', id: 'a', cpu: 10, quota: 100000 },
+      { c: 'web', id: 'b', cpu: 10, quota: 100000 },
+    ]),
+    0,
+  );
+  scrape(
+    q,
+    page(10, [
+      { c: 'web', id: 'a', cpu: 12, quota: 100000 },
+      { c: 'web', id: 'b', cpu: 12, quota: 100000 },
+    ]),
+    10,
+  );
+  assert.equal(row(tap, 'web')!.cpuCores, 0.2, 'once, as the store holds it once');
+});
+
+test('a target removed (close) takes its containers and their history with it', () => {
+  const hub = new DeriveHub();
+  const tap = hub.factory({ url: 'u', job: 'cadvisor' }) as ContainerTap;
+  const p = pipeline(tap);
+  scrape(p, page(0, [{ c: 'web', id: 'a', cpu: 1, ws: 1, lim: 2 }]), 0);
+  assert.equal(hub.containers().length, 1);
+  assert.equal(hub.historyBytes, 1680);
+  tap.close();
+  assert.equal(hub.containers().length, 0);
+  assert.equal(hub.historyBytes, 0);
+});

@@ -155,6 +155,10 @@ export class ContainerTap implements SampleTap {
   private seq = 1;
   /** Called after every good scrape with the rows that have values. */
   onUpdate: ((rows: Iterable<Row>, scrapeTimeMs: number) => void) | undefined;
+  /** Called when a row is forgotten (its last series went away), and for every row on close. */
+  onRowDeleted: ((key: string) => void) | undefined;
+  /** Called once by close. */
+  onClose: (() => void) | undefined;
 
   slot(labels: ReadonlyMap<string, string>): number {
     const family = FAMILY.get(labels.get('__name__') ?? '');
@@ -167,10 +171,13 @@ export class ContainerTap implements SampleTap {
     if (network) container = '';
     else if (container === '' || container === 'POD') return -1;
     const key = `${namespace}/${pod}/${container}`;
+    const rowLabels: [string, string][] = [];
+    for (const [k, v] of labels) if (!NOT_ROW_LABELS.has(k) && v !== '') rowLabels.push([k, v]);
     let row = this.rows.get(key);
+    // the newest series' labels are the row's: pod metadata that arrived or changed (the pipeline
+    // rebuilds the container's series then) shows on the page and in the derived series
+    if (row !== undefined) row.labels = rowLabels;
     if (row === undefined) {
-      const rowLabels: [string, string][] = [];
-      for (const [k, v] of labels) if (!NOT_ROW_LABELS.has(k) && v !== '') rowLabels.push([k, v]);
       row = {
         key,
         namespace,
@@ -210,6 +217,19 @@ export class ContainerTap implements SampleTap {
     const i = this.free.pop() ?? this.slots.length;
     this.slots[i] = s;
     return i;
+  }
+
+  touch(slot: number): void {
+    const s = this.slots[slot];
+    if (s !== undefined) s.seen = this.seq;
+  }
+
+  close(): void {
+    for (const key of this.rows.keys()) this.onRowDeleted?.(key);
+    this.rows.clear();
+    this.slots.length = 0;
+    this.free.length = 0;
+    this.onClose?.();
   }
 
   observe(slot: number, value: number, tsMs: number): void {
@@ -260,7 +280,10 @@ export class ContainerTap implements SampleTap {
     }
     if (s.pair !== undefined && --s.pair.refs === 0)
       for (const [k, p] of row.pairs) if (p === s.pair) row.pairs.delete(k);
-    if (row.series.length === 0) this.rows.delete(row.key);
+    if (row.series.length === 0) {
+      this.rows.delete(row.key);
+      this.onRowDeleted?.(row.key);
+    }
   }
 
   /**

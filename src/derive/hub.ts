@@ -71,14 +71,17 @@ export interface ContainerView {
 }
 
 export class DeriveHub {
-  private readonly taps = new Map<string, ContainerTap>();
+  private readonly taps = new Set<ContainerTap>();
   private readonly history = new Map<string, History>();
 
   /** One tap per target; targets without container series cost a Map lookup per new series. */
-  readonly factory: TapFactory = ({ url }): SampleTap => {
+  readonly factory: TapFactory = (): SampleTap => {
     const tap = new ContainerTap();
     tap.onUpdate = (rows) => this.record(rows);
-    this.taps.set(url, tap);
+    // a container gone from its target (or the target removed) takes its history with it
+    tap.onRowDeleted = (key) => this.history.delete(key);
+    tap.onClose = () => this.taps.delete(tap);
+    this.taps.add(tap);
     return tap;
   };
 
@@ -89,10 +92,6 @@ export class DeriveHub {
       if (h === undefined) this.history.set(r.key, (h = new History()));
       h.push(r.values);
     }
-    // history of rows no target has any more
-    const live = new Set<string>();
-    for (const t of this.taps.values()) for (const k of t.rows.keys()) live.add(k);
-    for (const k of this.history.keys()) if (!live.has(k)) this.history.delete(k);
   }
 
   /** Every container with values, its pod's network and its history. */
@@ -180,7 +179,8 @@ export class DeriveHub {
           ['pod', r.pod],
         ];
         if (!perPod) labels.push(['container', r.container]);
-        for (const [k, v] of r.labels) if (k !== 'ident' && k !== 'cluster') labels.push([k, v]);
+        // ident and cluster stay as the cAdvisor series had them (the derive target honors labels)
+        for (const [k, v] of r.labels) labels.push([k, v]);
         const text = labels
           .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
           .join(',');

@@ -166,6 +166,13 @@ export class TargetPipeline {
           }
           continue;
         }
+        // Same final labels as another series of this target: only the first met is sent, since a
+        // store refuses (Prometheus: the whole request) two values of one series at one time.
+        if (entry.shared && !cache.claim(entry, seq)) {
+          if (entry.tap >= 0) tap!.touch(entry.tap);
+          st.duplicates++;
+          continue;
+        }
         // The tap sees every sample of its series, before the timestamp check: it keeps its own
         // last timestamp, and must know the series is still there (see sample-tap.ts).
         if (entry.tap >= 0)
@@ -174,12 +181,6 @@ export class TargetPipeline {
             p.value,
             honorTs && p.timestamp === p.timestamp ? p.timestamp : scrapeTimeMs,
           );
-        // Same final labels as another series of this target: only the first met is sent, since a
-        // store refuses (Prometheus: the whole request) two values of one series at one time.
-        if (entry.shared && !cache.claim(entry, seq)) {
-          st.duplicates++;
-          continue;
-        }
         st.postRelabel++;
         if (entry.limit !== undefined && !st.limitError) st.limitError = entry.limit;
         let ts = scrapeTimeMs;
@@ -303,10 +304,14 @@ export class TargetPipeline {
 
   private podStale: EncodedLabels[] = [];
 
-  /** Markers for the old series of changed pods, unless a good scrape sent the same labels again. */
+  /**
+   * Markers for the old series of changed pods, unless the good scrape sent the same labels again.
+   * After a failed scrape they wait for the next good one: a marker stamped now, for labels that
+   * come back with an older (cAdvisor) timestamp, would make that sample out of order.
+   */
   private writePodStale(onStale: OnStale, good: boolean): void {
-    if (this.podStale.length === 0) return;
-    for (const labels of this.podStale) if (!good || !this.cache.holds(labels)) onStale(labels);
+    if (this.podStale.length === 0 || !good) return;
+    for (const labels of this.podStale) if (!this.cache.holds(labels)) onStale(labels);
     this.podStale = [];
   }
 

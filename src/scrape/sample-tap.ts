@@ -15,8 +15,15 @@ export interface SampleTap {
   slot(labels: ReadonlyMap<string, string>): number;
   /** A sample of a slotted series: value, and its timestamp in ms (the target's own, if it sent one). */
   observe(slot: number, value: number, tsMs: number): void;
+  /**
+   * The series is in this scrape but its sample is not used: another raw series of the target has
+   * the same final labels and was sent instead (as the store would keep only one).
+   */
+  touch(slot: number): void;
   /** The scrape ended; `good` false when it failed (then none of its samples count). */
   end(good: boolean, scrapeTimeMs: number): void;
+  /** The target is gone (removed by a reload): forget everything. */
+  close(): void;
 }
 
 /** Makes the tap of a target, or none: one per target, so that state never mixes targets. */

@@ -11,7 +11,7 @@ import { TargetClient } from './client.js';
 import { ScrapeError } from './errors.js';
 import type { Chunk, SampleSink } from '../prompb/chunk.js';
 import { sanitizeLabelName, TargetPipeline, type ScrapeStats } from './pipeline.js';
-import type { TapFactory } from './sample-tap.js';
+import type { SampleTap, TapFactory } from './sample-tap.js';
 import { PodLabeler, type PodLabelSource } from './pod-labels.js';
 
 export interface ScrapeReport {
@@ -73,6 +73,8 @@ export class ScrapeTarget {
   readonly labels: LabelPairs;
   health: TargetHealth = 'unknown';
   lastError = '';
+  /** This target's tap on its samples, if any (closed when the target is retired). */
+  private tap: SampleTap | undefined;
   lastWarning = '';
   lastScrapeMs = 0;
   lastDurationMs = 0;
@@ -150,7 +152,7 @@ export class ScrapeTarget {
       labelValueLengthLimit: instance.labelValueLengthLimit,
       batch: writerOpt.batch,
       pods: extras.pods ? new PodLabeler(extras.pods) : undefined,
-      tap: extras.taps?.({ url, job: this.job }),
+      tap: (this.tap = extras.taps?.({ url, job: this.job })),
     });
     this.client =
       extras.source ??
@@ -306,6 +308,7 @@ export class ScrapeTarget {
   retire(sink: SampleSink, now = Date.now()): void {
     const emit = (c: Chunk) => sink.push(c, this.shard);
     this.pipeline.fail(now, emit);
+    this.tap?.close();
     if (this.health !== 'unknown') {
       for (const name of SYNTHETIC) this.pipeline.appendStale(this.synthetic[name], now);
     }

@@ -23,8 +23,8 @@ export interface ContainerRowJson {
   fsWriteBytesPerSec: number | null;
   /** Restarts of the pod's containers (pod view), null without pod metadata. */
   restarts: number | null;
-  /** Time of the samples the values come from (ISO). */
-  time: string;
+  /** Time of the samples the values come from (ISO), null if the target's timestamp is not a date. */
+  time: string | null;
   /** HISTORY_BUCKETS points per field, oldest first, null where there was no value (absent with ?history=0). */
   history?: Record<(typeof HISTORY_FIELDS)[number], (number | null)[]>;
 }
@@ -63,7 +63,8 @@ export function containersJson(rt: AgentView, o: { history: boolean } = { histor
       fsReadBytesPerSec: num(v.fsReadBytesPerSec),
       fsWriteBytesPerSec: num(v.fsWriteBytesPerSec),
       restarts: rt.pods ? (restarts.get(`${c.namespace}/${c.pod}`) ?? null) : null,
-      time: new Date(v.ts).toISOString(),
+      // a target's own timestamp may be nonsense (nanoseconds): no time rather than a failing API
+      time: Number.isFinite(new Date(v.ts).getTime()) ? new Date(v.ts).toISOString() : null,
       ...(o.history ? { history } : {}),
     };
   });

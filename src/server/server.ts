@@ -93,6 +93,18 @@ export class AgentServer {
         res.end('use POST\n');
         return;
       }
+      // a browser sends Origin with a cross-site POST: no other page may make the agent reload
+      const origin = req.headers.origin;
+      if (
+        origin !== undefined &&
+        origin !== 'null' &&
+        URL.canParse(origin) &&
+        new URL(origin).host !== req.headers.host
+      ) {
+        res.writeHead(403, { 'content-type': 'text/plain' });
+        res.end('cross-origin reload refused\n');
+        return;
+      }
       try {
         await rt.reload();
         res.writeHead(200, { 'content-type': 'text/plain' });

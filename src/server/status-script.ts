@@ -37,7 +37,8 @@ export const STATUS_SCRIPT = String.raw`
     state.sort === 'name' ? key(c) : state.sort === 'workload' ? c.workloadKind + '/' + c.workload : c[state.sort];
 
   function visible() {
-    const [lk, lv] = state.label.includes('=') ? state.label.split('=', 2).map((s) => s.trim()) : [state.label.trim(), null];
+    const eq = state.label.indexOf('=');
+    const [lk, lv] = eq >= 0 ? [state.label.slice(0, eq).trim(), state.label.slice(eq + 1).trim()] : [state.label.trim(), null];
     return state.containers.filter((c) =>
       (!state.ns || c.namespace === state.ns) &&
       (!state.wl || c.workloadKind + '/' + c.workload === state.wl) &&
@@ -153,7 +154,10 @@ export const STATUS_SCRIPT = String.raw`
   $('#f-ns').addEventListener('change', (e) => { state.ns = e.target.value; renderTop(); });
   $('#f-wl').addEventListener('change', (e) => { state.wl = e.target.value; renderTop(); });
   $('#f-label').addEventListener('input', (e) => { state.label = e.target.value; renderTop(); });
-  refresh();
-  setInterval(refresh, 2000);
+  // one poll at a time: the next starts 2 s after the last answer, never on top of a slow one
+  (async function loop() {
+    await refresh();
+    setTimeout(loop, 2000);
+  })();
 })();
 `;
