@@ -155,6 +155,11 @@ describe('the status page in headless Chromium', { skip: chromiumMissing() }, ()
     );
   });
 
+  test('restarts per container, with why the last run ended', async () => {
+    const cell = page.locator('#top tr[data-key^="shop/recommender-"] td[data-col="restarts"]');
+    assert.match((await cell.textContent()) ?? '', /^\d+.*last: OOMKilled/);
+  });
+
   test('the keyboard sorts too: Enter on a focused header button flips the order', async () => {
     await page.focus('#top th button[data-sort="memoryOfLimit"]');
     await page.keyboard.press('Enter');

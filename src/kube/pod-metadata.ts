@@ -28,6 +28,8 @@ export interface PodSummary {
   restarts: number;
   waiting: string[];
   lastTerminated: string[];
+  /** Per container: restarts, why it waits, why its last run ended ('' when none). */
+  containers: { name: string; restarts: number; waiting: string; lastTerminated: string }[];
 }
 
 export class PodMetadata {
@@ -106,6 +108,12 @@ export class PodMetadata {
         lastTerminated: p.statuses
           .filter((s) => s.lastTerminatedReason)
           .map((s) => `${s.name}: ${s.lastTerminatedReason}`),
+        containers: p.statuses.map((s) => ({
+          name: s.name,
+          restarts: s.restartCount,
+          waiting: s.state === 'waiting' ? s.reason : '',
+          lastTerminated: s.lastTerminatedReason ?? '',
+        })),
       };
     });
   }

@@ -21,8 +21,11 @@ export interface ContainerRowJson {
   txBitsPerSec: number | null;
   fsReadBytesPerSec: number | null;
   fsWriteBytesPerSec: number | null;
-  /** Restarts of the pod's containers (pod view), null without pod metadata. */
+  /** Restarts of this container (pod view), null without pod metadata. */
   restarts: number | null;
+  /** Why it waits (CrashLoopBackOff…) and why its last run ended (OOMKilled…), '' when none. */
+  waitingReason: string;
+  lastTerminatedReason: string;
   /** Time of the samples the values come from (ISO), null if the target's timestamp is not a date. */
   time: string | null;
   /** HISTORY_BUCKETS points per field, oldest first, null where there was no value (absent with ?history=0). */
@@ -37,8 +40,9 @@ const num = (x: number | undefined): number | null => (x !== undefined && Number
  * the page fetches them only that often.
  */
 export function containersJson(rt: AgentView, o: { history: boolean } = { history: true }): object {
-  const restarts = new Map<string, number>();
-  for (const p of rt.pods?.pods() ?? []) restarts.set(`${p.namespace}/${p.name}`, p.restarts);
+  const status = new Map<string, { restarts: number; waiting: string; lastTerminated: string }>();
+  for (const p of rt.pods?.pods() ?? [])
+    for (const c of p.containers) status.set(`${p.namespace}/${p.name}/${c.name}`, c);
   const rows = (rt.derive?.containers() ?? []).map((c: ContainerView): ContainerRowJson => {
     const podLabels: Record<string, string> = {};
     for (const [k, v] of Object.entries(c.labels))
@@ -62,7 +66,9 @@ export function containersJson(rt: AgentView, o: { history: boolean } = { histor
       txBitsPerSec: num(c.podNetwork?.txBitsPerSec),
       fsReadBytesPerSec: num(v.fsReadBytesPerSec),
       fsWriteBytesPerSec: num(v.fsWriteBytesPerSec),
-      restarts: rt.pods ? (restarts.get(`${c.namespace}/${c.pod}`) ?? null) : null,
+      restarts: status.get(`${c.namespace}/${c.pod}/${c.container}`)?.restarts ?? null,
+      waitingReason: status.get(`${c.namespace}/${c.pod}/${c.container}`)?.waiting ?? '',
+      lastTerminatedReason: status.get(`${c.namespace}/${c.pod}/${c.container}`)?.lastTerminated ?? '',
       // a target's own timestamp may be nonsense (nanoseconds): no time rather than a failing API
       time: Number.isFinite(new Date(v.ts).getTime()) ? new Date(v.ts).toISOString() : null,
       ...(o.history ? { history } : {}),

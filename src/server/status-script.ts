@@ -64,7 +64,10 @@ export const STATUS_SCRIPT = String.raw`
       el('td', { class: 'num', 'data-col': 'txBitsPerSec' }, si(c.txBitsPerSec, 'bit/s')),
       el('td', { class: 'num', 'data-col': 'fsReadBytesPerSec' }, si(c.fsReadBytesPerSec, 'B/s')),
       el('td', { class: 'num', 'data-col': 'fsWriteBytesPerSec' }, si(c.fsWriteBytesPerSec, 'B/s')),
-      el('td', { class: 'num', 'data-col': 'restarts' }, c.restarts == null ? '–' : c.restarts))));
+      el('td', { class: 'num', 'data-col': 'restarts' }, c.restarts == null ? '–' : c.restarts,
+        c.waitingReason || c.lastTerminatedReason
+          ? el('small', { class: 'hint' }, [c.waitingReason, c.lastTerminatedReason && 'last: ' + c.lastTerminatedReason].filter(Boolean).join(', '))
+          : ''))));
     $('#top-caption').textContent = rows.length + ' of ' + state.containers.length +
       ' containers, derived from the cAdvisor scrapes (sparklines: last 15 minutes)';
   }
