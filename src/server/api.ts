@@ -75,6 +75,8 @@ export function containersJson(rt: AgentView, o: { history: boolean } = { histor
     };
   });
   return {
+    /** The agent's clock: the page compares sample times with it, not with the browser's. */
+    now: new Date().toISOString(),
     bucketSeconds: HISTORY_BUCKET_MS / 1000,
     buckets: HISTORY_BUCKETS,
     historyBytesPerContainer: HISTORY_BUCKETS * HISTORY_FIELDS.length * 4,

@@ -19,7 +19,7 @@ th button{font:inherit;font-weight:600;background:none;border:0;padding:2px 0;cu
 th button:focus-visible,select:focus-visible,input:focus-visible{outline:2px solid #1a73e8;outline-offset:1px}
 th[aria-sort] button::after{content:" ▾"}th[aria-sort=ascending] button::after{content:" ▴"}
 tr.down td{background:var(--bad-bg)}tr.down .health{color:var(--bad);font-weight:600}
-tr.up .health{color:var(--ok)}.hot{color:var(--bad);font-weight:600}
+tr.up .health{color:var(--ok)}tr.stale td{opacity:.55}.hot{color:var(--bad);font-weight:600}
 .err{white-space:normal;min-width:260px;color:var(--bad)}.hint{display:block;color:var(--mute)}
 .filters{display:flex;flex-wrap:wrap;gap:8px 16px;margin:6px 0}
 .filters label{display:flex;flex-direction:column;font-size:12px;color:var(--mute)}

@@ -54,8 +54,14 @@ export const STATUS_SCRIPT = String.raw`
       return (x < y ? -1 : x > y ? 1 : 0) * state.dir || (key(a) < key(b) ? -1 : 1);
     });
     const body = $('#top tbody');
-    body.replaceChildren(...rows.map((c) => el('tr', { 'data-key': key(c) },
-      el('td', { class: 'who' }, c.namespace + '/' + c.pod, el('small', {}, c.container)),
+    // values whose samples are over a minute old: the cAdvisor target stopped answering (or the
+    // container is gone and its series not yet dropped): shown, but greyed and said so
+    const now = state.agentNow || Date.now();
+    body.replaceChildren(...rows.map((c) => {
+      const age = c.time ? (now - Date.parse(c.time)) / 1000 : 0;
+      const stale = age > 60;
+      return el('tr', { 'data-key': key(c), class: stale ? 'stale' : undefined, title: stale ? 'values from ' + Math.round(age) + ' s ago' : undefined },
+      el('td', { class: 'who' }, c.namespace + '/' + c.pod, el('small', {}, c.container + (stale ? ' · stale, ' + Math.round(age) + ' s old' : ''))),
       el('td', {}, c.workload ? c.workloadKind + '/' + c.workload : '–'),
       el('td', { class: 'num' + (c.cpuOfQuota > 0.9 ? ' hot' : ''), 'data-col': 'cpuOfQuota' }, pct(c.cpuOfQuota), spark(c.history.cpuOfQuota, 1)),
       el('td', { class: 'num' + (c.throttledRatio > 0.25 ? ' hot' : ''), 'data-col': 'throttledRatio' }, pct(c.throttledRatio)),
@@ -67,7 +73,8 @@ export const STATUS_SCRIPT = String.raw`
       el('td', { class: 'num', 'data-col': 'restarts' }, c.restarts == null ? '–' : c.restarts,
         c.waitingReason || c.lastTerminatedReason
           ? el('small', { class: 'hint' }, [c.waitingReason, c.lastTerminatedReason && 'last: ' + c.lastTerminatedReason].filter(Boolean).join(', '))
-          : ''))));
+          : ''));
+    }));
     $('#top-caption').textContent = rows.length + ' of ' + state.containers.length +
       ' containers, derived from the cAdvisor scrapes (sparklines: last 15 minutes)';
   }
@@ -133,6 +140,7 @@ export const STATUS_SCRIPT = String.raw`
       }
       for (const x of c.containers) x.history = x.history || histories.get(key(x)) || { cpuOfQuota: [], memoryOfLimit: [] };
       state.containers = c.containers;
+      state.agentNow = Date.parse(c.now);
       options($('#f-ns'), [...new Set(c.containers.map((x) => x.namespace))].sort());
       options($('#f-wl'), [...new Set(c.containers.filter((x) => x.workload).map((x) => x.workloadKind + '/' + x.workload))].sort());
       state.ns = $('#f-ns').value; state.wl = $('#f-wl').value;
