@@ -73,6 +73,8 @@ export async function startBackfill(o: BackfillOptions): Promise<Backfill> {
       `interval = ${Math.round(o.stepMs / 1000)}`,
       labels ? `labels = { ${labels} }` : '',
       ...o.writeUrls.map((u) => `[[writers]]\nurl = "${u}"`),
+      // the on-disk queue in the run's own folder, not ./data/queue of whoever runs it
+      `[queue]\ndir = "${join(dir, 'queue')}"`,
       '[http]',
       o.http ? `address = "${o.http}"` : 'enable = false',
       o.config ?? '',

@@ -64,7 +64,7 @@ describe('the status page in headless Chromium', { skip: chromiumMissing() }, ()
     base = `http://${http}`;
     writeFileSync(
       join(conf, 'config.toml'),
-      `[global]\nhostname = "node-1"\ninterval = 1\n[http]\naddress = "${http}"\n` +
+      `[global]\nhostname = "node-1"\ninterval = 1\n[queue]\ndir = "${join(dir, 'queue')}"\n[http]\naddress = "${http}"\n` +
         demoPodMetadataToml(sim.kubeletUrl, tokenFile),
     );
     writeFileSync(
