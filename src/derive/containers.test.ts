@@ -9,6 +9,19 @@ import { fixture, fixturesMissing } from '../testing/shared.js';
 import { ContainerTap } from './containers.js';
 import { DeriveHub, History, HISTORY_BUCKETS } from './hub.js';
 
+const NO_NUMBERS = {
+  ts: 0,
+  cpuOfQuota: NaN,
+  throttledRatio: NaN,
+  memoryOfLimit: NaN,
+  cpuCores: NaN,
+  memoryBytes: NaN,
+  fsReadBytesPerSec: NaN,
+  fsWriteBytesPerSec: NaN,
+  rxBitsPerSec: NaN,
+  txBitsPerSec: NaN,
+};
+
 function pipeline(tap: ContainerTap): TargetPipeline {
   const o: PipelineOptions = {
     targetLabels: [
@@ -271,4 +284,17 @@ test('a target removed (close) takes its containers and their history with it', 
   tap.close();
   assert.equal(hub.containers().length, 0);
   assert.equal(hub.historyBytes, 0);
+});
+
+test('a sample stamped in the future does not freeze the history', () => {
+  const h = new History();
+  const v = (ts: number, x: number) => ({ ...NO_NUMBERS, ts, cpuOfQuota: x });
+  const now = 1_000_000_000;
+  h.push(v(now + 3_600_000, 0.5), now); // an hour ahead: filed now
+  h.push(v(now + 15_000, 0.7), now + 15_000);
+  const s = h.series(0);
+  assert.deepEqual(
+    s.slice(-2).map((x) => (x === null ? null : Math.round(x * 10) / 10)),
+    [0.5, 0.7],
+  );
 });

@@ -28,8 +28,10 @@ export class History {
   /** Bucket number (ts / bucket ms) of the newest entry; -1 before the first. */
   newest = -1;
 
-  push(v: DerivedValues): void {
-    const b = Math.floor(v.ts / HISTORY_BUCKET_MS);
+  push(v: DerivedValues, nowMs = Date.now()): void {
+    // a target whose clock runs ahead would otherwise park the ring in the future, and every
+    // later (correct) sample would be dropped as older than the newest bucket
+    const b = Math.floor(Math.min(v.ts, nowMs) / HISTORY_BUCKET_MS);
     if (this.newest >= 0 && b < this.newest) return;
     // clear the buckets skipped since the newest (no data then)
     for (let x = this.newest + 1; this.newest >= 0 && x < b && x <= this.newest + HISTORY_BUCKETS; x++)
