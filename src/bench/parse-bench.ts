@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Entry, TextParser } from '../parse/text.js';
-import { TargetPipeline, type PipelineOptions } from '../scrape/pipeline.js';
+import { pipelineOptions, TargetPipeline, type PipelineOptions } from '../scrape/pipeline.js';
 import { DeriveHub } from '../derive/hub.js';
 import { PodLabeler } from '../scrape/pod-labels.js';
 import { parsePod, type Pod } from '../kube/pod.js';
@@ -17,25 +17,17 @@ const shared = resolve(process.env.NODEGRAF_SHARED ?? join(import.meta.dirname, 
 const minSeconds = Number(process.env.BENCH_SECONDS ?? 2);
 
 function options(): PipelineOptions {
-  return {
+  return pipelineOptions({
     targetLabels: [
       ['instance', '127.0.0.1:10250'],
       ['job', 'cadvisor'],
       ['ident', 'node-1'],
     ],
     defaultLabels: [['cluster', 'bench']],
-    deleteLabels: [],
-    honorLabels: false,
     // Captured timestamps never advance between our repeated "scrapes"; ignore them so that every
     // sample is encoded every time, as it would be against a live cAdvisor.
     honorTimestamps: false,
-    keepMetric: () => true,
-    ignoreLabel: () => false,
-    sampleLimit: 0,
-    labelLimit: 0,
-    labelValueLengthLimit: 0,
-    batch: 1000,
-  };
+  });
 }
 
 function timeIt(fn: () => number): { seconds: number; runs: number; samples: number } {

@@ -4,44 +4,23 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
-import { TargetPipeline, type PipelineOptions } from '../scrape/pipeline.js';
+import { pipelineOptions, TargetPipeline, type PipelineOptions } from '../scrape/pipeline.js';
 import { fixture, fixturesMissing } from '../testing/shared.js';
-import { ContainerTap } from './containers.js';
+import { ContainerTap, NO_VALUES } from './containers.js';
 import { DeriveHub, History, HISTORY_BUCKETS } from './hub.js';
 
-const NO_NUMBERS = {
-  ts: 0,
-  cpuOfQuota: NaN,
-  throttledRatio: NaN,
-  memoryOfLimit: NaN,
-  cpuCores: NaN,
-  memoryBytes: NaN,
-  fsReadBytesPerSec: NaN,
-  fsWriteBytesPerSec: NaN,
-  rxBitsPerSec: NaN,
-  txBitsPerSec: NaN,
-};
-
-function pipeline(tap: ContainerTap): TargetPipeline {
-  const o: PipelineOptions = {
-    targetLabels: [
-      ['instance', '127.0.0.1:10250'],
-      ['job', 'cadvisor'],
-      ['ident', 'node-1'],
-    ],
-    defaultLabels: [],
-    deleteLabels: [],
-    honorLabels: false,
-    honorTimestamps: true,
-    keepMetric: () => true,
-    ignoreLabel: () => false,
-    sampleLimit: 0,
-    labelLimit: 0,
-    labelValueLengthLimit: 0,
-    batch: 1000,
-    tap,
-  };
-  return new TargetPipeline(o);
+function pipeline(tap: ContainerTap, o: Partial<PipelineOptions> = {}): TargetPipeline {
+  return new TargetPipeline(
+    pipelineOptions({
+      targetLabels: [
+        ['instance', '127.0.0.1:10250'],
+        ['job', 'cadvisor'],
+        ['ident', 'node-1'],
+      ],
+      tap,
+      ...o,
+    }),
+  );
 }
 
 /** A cAdvisor-like page at time t (s): values given per container. */
@@ -251,10 +230,8 @@ test("a container's labels follow its newest series (pod metadata that arrived l
 
 test('a series whose final labels another one already sent is kept but not summed (touch)', () => {
   const tap = new ContainerTap();
-  const p = pipeline(tap);
   // two raw series that differ only in a label the instance drops: one final series
-  const o = { ...(p as unknown as { opts: PipelineOptions }).opts, ignoreLabel: (k: string) => k === 'id' };
-  const q = new TargetPipeline({ ...o, tap });
+  const q = pipeline(tap, { ignoreLabel: (k) => k === 'id' });
   scrape(
     q,
     page(0, [
@@ -288,7 +265,7 @@ test('a target removed (close) takes its containers and their history with it', 
 
 test('a sample stamped in the future does not freeze the history', () => {
   const h = new History();
-  const v = (ts: number, x: number) => ({ ...NO_NUMBERS, ts, cpuOfQuota: x });
+  const v = (ts: number, x: number) => ({ ...NO_VALUES(), ts, cpuOfQuota: x });
   const now = 1_000_000_000;
   h.push(v(now + 3_600_000, 0.5), now); // an hour ahead: filed now
   h.push(v(now + 15_000, 0.7), now + 15_000);

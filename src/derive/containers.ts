@@ -116,7 +116,8 @@ interface Series {
   born: number;
 }
 
-const NO_VALUES = (): DerivedValues => ({
+/** Values with nothing known yet. */
+export const NO_VALUES = (): DerivedValues => ({
   ts: 0,
   cpuOfQuota: NaN,
   throttledRatio: NaN,

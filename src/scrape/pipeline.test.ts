@@ -3,27 +3,18 @@ import { test } from 'node:test';
 import { Entry, TextParser } from '../parse/text.js';
 import { decodeChunk, type DecodedSample } from '../prompb/decode.js';
 import type { Chunk } from '../prompb/chunk.js';
-import { TargetPipeline, type PipelineOptions } from './pipeline.js';
+import { pipelineOptions, TargetPipeline, type PipelineOptions } from './pipeline.js';
 
 function opts(o: Partial<PipelineOptions> = {}): PipelineOptions {
-  return {
+  return pipelineOptions({
     targetLabels: [
       ['instance', '127.0.0.1:10250'],
       ['job', 'kubelet'],
       ['ident', 'node-1'],
     ],
     defaultLabels: [['cluster', 'prod']],
-    deleteLabels: [],
-    honorLabels: false,
-    honorTimestamps: true,
-    keepMetric: () => true,
-    ignoreLabel: () => false,
-    sampleLimit: 0,
-    labelLimit: 0,
-    labelValueLengthLimit: 0,
-    batch: 1000,
     ...o,
-  };
+  });
 }
 
 function run(p: TargetPipeline, text: string, now = 1_000_000) {

@@ -23,6 +23,28 @@ export interface PipelineOptions extends LabelRules {
   batch: number;
 }
 
+/**
+ * Options of a pipeline built in code (tests, benchmarks): every series passes as scraped (no
+ * filters, limits or relabeling), explicit timestamps honoured, batches of 1000; `o` sets the rest.
+ * Targets built from the configuration get theirs from ScrapeTarget.
+ */
+export function pipelineOptions(o: Partial<PipelineOptions> = {}): PipelineOptions {
+  return {
+    targetLabels: [],
+    defaultLabels: [],
+    deleteLabels: [],
+    honorLabels: false,
+    honorTimestamps: true,
+    keepMetric: () => true,
+    ignoreLabel: () => false,
+    sampleLimit: 0,
+    labelLimit: 0,
+    labelValueLengthLimit: 0,
+    batch: 1000,
+    ...o,
+  };
+}
+
 export interface ScrapeStats {
   /** Samples in the payload (`scrape_samples_scraped`). */
   scraped: number;

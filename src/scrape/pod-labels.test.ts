@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { decodeChunk, type DecodedSample } from '../prompb/decode.js';
 import type { Chunk } from '../prompb/chunk.js';
 import type { LabelPairs } from '../prompb/encode.js';
-import { TargetPipeline } from './pipeline.js';
+import { pipelineOptions, TargetPipeline } from './pipeline.js';
 import { PodLabeler, type PodEnrichment, type PodLabelSource } from './pod-labels.js';
 
 /** A pod view in miniature: set() changes a pod's enrichment and bumps the version. */
@@ -21,20 +21,9 @@ class FakePods implements PodLabelSource {
 }
 
 function pipeline(pods: PodLabelSource) {
-  return new TargetPipeline({
-    targetLabels: [['job', 'cadvisor']],
-    defaultLabels: [],
-    deleteLabels: [],
-    honorLabels: false,
-    honorTimestamps: true,
-    keepMetric: () => true,
-    ignoreLabel: () => false,
-    sampleLimit: 0,
-    labelLimit: 0,
-    labelValueLengthLimit: 0,
-    batch: 1000,
-    pods: new PodLabeler(pods),
-  });
+  return new TargetPipeline(
+    pipelineOptions({ targetLabels: [['job', 'cadvisor']], pods: new PodLabeler(pods) }),
+  );
 }
 
 function scrape(p: TargetPipeline, text: string, now: number) {
