@@ -93,6 +93,8 @@ export interface Row {
 
 /** The gauges PromQL divides one-to-one: same labels but the name. */
 interface Pair {
+  /** Its key in the row's pairs. */
+  key: string;
   quota: number;
   period: number;
   ws: number;
@@ -198,7 +200,10 @@ export class ContainerTap implements SampleTap {
       for (const [k, v] of labels) if (k !== '__name__') sibling += k + '\u0000' + v + '\u0001';
       pair = row.pairs.get(sibling);
       if (pair === undefined)
-        row.pairs.set(sibling, (pair = { quota: NaN, period: NaN, ws: NaN, limit: NaN, refs: 0 }));
+        row.pairs.set(
+          sibling,
+          (pair = { key: sibling, quota: NaN, period: NaN, ws: NaN, limit: NaN, refs: 0 }),
+        );
       pair.refs++;
     }
     const s: Series = {
@@ -252,12 +257,11 @@ export class ContainerTap implements SampleTap {
         this.release(i, s);
         continue;
       }
-      if (good && s.seen === seq && s.curTs > s.lastTs) {
+      // kept after a good scrape means seen in it: commit its sample if its time advanced (the
+      // first sample always: lastTs is NaN)
+      if (good && !(s.curTs <= s.lastTs)) {
         s.prevV = s.lastV;
         s.prevTs = s.lastTs;
-        s.lastV = s.curV;
-        s.lastTs = s.curTs;
-      } else if (good && s.seen === seq && !(s.lastTs === s.lastTs)) {
         s.lastV = s.curV;
         s.lastTs = s.curTs;
       }
@@ -279,8 +283,7 @@ export class ContainerTap implements SampleTap {
       else if (s.family === F.WorkingSet) s.pair.ws = NaN;
       else s.pair.limit = NaN;
     }
-    if (s.pair !== undefined && --s.pair.refs === 0)
-      for (const [k, p] of row.pairs) if (p === s.pair) row.pairs.delete(k);
+    if (s.pair !== undefined && --s.pair.refs === 0) row.pairs.delete(s.pair.key);
     if (row.series.length === 0) {
       this.rows.delete(row.key);
       this.onRowDeleted?.(row.key);

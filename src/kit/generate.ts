@@ -47,7 +47,8 @@ export function generated(): Map<string, string> {
 function main(): void {
   const check = process.argv.includes('--check');
   const stale: string[] = [];
-  for (const [path, text] of generated()) {
+  const files = generated();
+  for (const [path, text] of files) {
     const file = join(ROOT, path);
     let old = '';
     try {
@@ -63,7 +64,7 @@ function main(): void {
       console.log(`wrote ${path}`);
     }
   }
-  const known = new Set([...generated().keys()]);
+  const known = new Set(files.keys());
   for (const dir of ['dashboards/grafana', 'dashboards/nightingale'])
     for (const f of readdirSync(join(ROOT, dir)))
       if (f.endsWith('.json') && !known.has(`${dir}/${f}`)) console.log(`note: ${dir}/${f} is not generated`);

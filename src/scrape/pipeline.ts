@@ -197,17 +197,13 @@ export class TargetPipeline {
         }
         // The tap sees every sample of its series, before the timestamp check: it keeps its own
         // last timestamp, and must know the series is still there (see sample-tap.ts).
-        if (entry.tap >= 0)
-          tap!.observe(
-            entry.tap,
-            p.value,
-            honorTs && p.timestamp === p.timestamp ? p.timestamp : scrapeTimeMs,
-          );
+        const pts = p.timestamp;
+        const explicit = pts === pts && honorTs;
+        if (entry.tap >= 0) tap!.observe(entry.tap, p.value, explicit ? pts : scrapeTimeMs);
         st.postRelabel++;
         if (entry.limit !== undefined && !st.limitError) st.limitError = entry.limit;
         let ts = scrapeTimeMs;
-        const pts = p.timestamp;
-        if (pts === pts && honorTs) {
+        if (explicit) {
           // Explicit timestamp: send only when it advanced (cAdvisor repeats them between updates).
           if (pts <= entry.lastTs) continue;
           entry.scrapeTs = pts; // becomes lastTs when the scrape is delivered (SeriesCache.endGood)
