@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { RECIPES, type RecipeWindows } from './recipes.js';
 
 export const VM_BIN =
   process.env.VM_BIN ??
@@ -70,59 +71,21 @@ export async function startLocalStore(): Promise<LocalStore> {
   };
 }
 
-// The article's recipes (SPEC §10), per container (network: per pod, as cAdvisor reports it).
-// container="" is a pod's cgroup total, "POD" a Docker sandbox: both left out.
-const C = 'container!="", container!="POD"';
-const BY = 'namespace, pod, container';
-export const RECIPES: { title: string; expr: string; format: (v: number) => string }[] = [
-  {
-    title: 'CPU usage of quota',
-    expr: `sum by (${BY}) (irate(container_cpu_usage_seconds_total{${C}}[2m])) / sum by (${BY}) (container_spec_cpu_quota{${C}} / container_spec_cpu_period{${C}})`,
-    format: (v) => `${(v * 100).toFixed(1)} %`,
-  },
-  {
-    title: 'CPU throttled',
-    expr: `sum by (${BY}) (increase(container_cpu_cfs_throttled_periods_total{${C}}[2m])) / sum by (${BY}) (increase(container_cpu_cfs_periods_total{${C}}[2m]))`,
-    format: (v) => `${(v * 100).toFixed(1)} %`,
-  },
-  {
-    title: 'memory working set of limit',
-    expr: `max by (${BY}) (container_memory_working_set_bytes{${C}} / container_spec_memory_limit_bytes{${C}} and container_spec_memory_limit_bytes{${C}} != 0)`,
-    format: (v) => `${(v * 100).toFixed(1)} %`,
-  },
-  {
-    title: 'network received',
-    expr: `sum by (namespace, pod) (irate(container_network_receive_bytes_total{pod!=""}[2m])) * 8`,
-    format: (v) => `${(v / 1000).toFixed(1)} kbit/s`,
-  },
-  {
-    title: 'network transmitted',
-    expr: `sum by (namespace, pod) (irate(container_network_transmit_bytes_total{pod!=""}[2m])) * 8`,
-    format: (v) => `${(v / 1000).toFixed(1)} kbit/s`,
-  },
-  {
-    title: 'disk reads',
-    expr: `sum by (${BY}) (irate(container_fs_reads_bytes_total{${C}}[2m]))`,
-    format: (v) => `${(v / 1024).toFixed(1)} KiB/s`,
-  },
-  {
-    title: 'disk writes',
-    expr: `sum by (${BY}) (irate(container_fs_writes_bytes_total{${C}}[2m]))`,
-    format: (v) => `${(v / 1024).toFixed(1)} KiB/s`,
-  },
-];
+/** The recipes' windows here: a 15 s interval leaves eight samples in two minutes. */
+const WINDOWS: RecipeWindows = { rate: '2m', increase: '2m' };
 
 /** The recipes' top five each, as the store evaluates them now. */
 export async function recipeReport(storeUrl: string): Promise<string> {
   const lines: string[] = [];
   for (const r of RECIPES) {
-    const q = new URLSearchParams({ query: `topk(5, ${r.expr})` });
+    const expr = r.expr(WINDOWS);
+    const q = new URLSearchParams({ query: `topk(5, ${expr})` });
     const res = await fetch(`${storeUrl}/api/v1/query?${q}`);
     const body = (await res.json()) as {
       data?: { result: { metric: Record<string, string>; value: [number, string] }[] };
       error?: string;
     };
-    lines.push(`  ${r.title}:   ${r.expr}`);
+    lines.push(`  ${r.title}:   ${expr}`);
     const rows = (body.data?.result ?? []).sort((a, b) => Number(b.value[1]) - Number(a.value[1]));
     if (!rows.length) lines.push(`      (no data yet${body.error ? `: ${body.error}` : ''})`);
     for (const s of rows) {

@@ -14,6 +14,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startBackfill, type Backfill } from '../cli/backfill.js';
+import { RECIPES, type RecipeWindows } from '../cli/recipes.js';
 import { startFixtureServer, type FixtureServer } from '../testing/fixture-server.js';
 import { waitFor } from '../testing/net.js';
 import {
@@ -31,25 +32,14 @@ const STEP_MS = 15_000;
 const STEPS = 40;
 /** The last COMPARED scrapes are compared (the first ones have no rate yet). */
 const COMPARED = 12;
-const C = 'container!="", container!="POD"';
-const BY = 'namespace, pod, container';
-
-/** The article's recipes, as a user runs them; the throttled window is set per engine (above). */
-const RECIPES: Record<string, (thrWindow: string) => string> = {
-  cpuOfQuota: () =>
-    `sum by (${BY}) (irate(container_cpu_usage_seconds_total{${C}}[1m])) / sum by (${BY}) (container_spec_cpu_quota{${C}} / container_spec_cpu_period{${C}})`,
-  throttledRatio: (w) =>
-    `sum by (${BY}) (increase(container_cpu_cfs_throttled_periods_total{${C}}[${w}])) / sum by (${BY}) (increase(container_cpu_cfs_periods_total{${C}}[${w}]))`,
-  memoryOfLimit: () =>
-    `max by (${BY}) (container_memory_working_set_bytes{${C}} / container_spec_memory_limit_bytes{${C}} and container_spec_memory_limit_bytes{${C}} != 0)`,
-  fsReadBytesPerSec: () => `sum by (${BY}) (irate(container_fs_reads_bytes_total{${C}}[1m]))`,
-  fsWriteBytesPerSec: () => `sum by (${BY}) (irate(container_fs_writes_bytes_total{${C}}[1m]))`,
-  rxBitsPerSec: () =>
-    `sum by (namespace, pod) (irate(container_network_receive_bytes_total{pod!=""}[1m])) * 8`,
-  txBitsPerSec: () =>
-    `sum by (namespace, pod) (irate(container_network_transmit_bytes_total{pod!=""}[1m])) * 8`,
-};
-const PER_POD = new Set(['rxBitsPerSec', 'txBitsPerSec']);
+/**
+ * The article's recipes as the product ships them (cli/recipes.ts), with this test's windows: the
+ * throttled ratio's window per engine (above).
+ */
+const windows = (engine: string): RecipeWindows => ({
+  rate: '1m',
+  increase: engine === 'prometheus' ? '15001ms' : '15s',
+});
 
 /** A container whose counters drop to near zero at step RESET_AT (same series: a counter reset). */
 const RESET_AT = STEPS - 6;
@@ -98,8 +88,7 @@ describe('derived container values = the PromQL recipes on Prometheus and Victor
       if (step < STEPS - COMPARED) return;
       for (const c of rt.derive.containers()) {
         const values: Record<string, number> = {};
-        for (const k of Object.keys(RECIPES))
-          if (!PER_POD.has(k)) values[k] = c.values[k as keyof typeof c.values];
+        for (const r of RECIPES) if (!r.perPod) values[r.field] = c.values[r.field];
         records.push({
           key: `${c.namespace}/${c.pod}/${c.container}`,
           perPod: false,
@@ -176,11 +165,11 @@ describe('derived container values = the PromQL recipes on Prometheus and Victor
       const containers = new Set<string>();
       const bad: string[] = [];
       for (const [ts, recs] of byInstant) {
-        for (const [name, recipe] of Object.entries(RECIPES)) {
-          const perPod = PER_POD.has(name);
+        for (const recipe of RECIPES) {
+          const { field: name, perPod } = recipe;
           const mine = recs.filter((x) => x.perPod === perPod && Number.isFinite(x.values[name]));
           if (!mine.length) continue;
-          const res = await r.query(recipe(engine === 'prometheus' ? '15001ms' : '15s'), ts / 1000);
+          const res = await r.query(recipe.expr(windows(engine)), ts / 1000);
           const theirs = new Map(
             res.map((s) => [
               perPod
