@@ -2,35 +2,20 @@
 // target (job "nodegraf-derive") that renders them from the hub at each of its scrapes. Every sample
 // carries the timestamp of the cAdvisor samples it comes from, so a value is sent once (the
 // pipeline skips timestamps that did not advance) and lines up with the PromQL recipe.
-import { scrapeInstance } from '../config/common.js';
 import type { GlobalConfig } from '../config/types.js';
-import type { InternalTarget } from '../scrape/manager.js';
+import { internalTarget, type InternalTarget } from '../scrape/manager.js';
 import type { DeriveHub } from './hub.js';
 
 export const DERIVE_JOB = 'nodegraf-derive';
 export const DERIVE_URL = 'nodegraf://derive/containers';
 
 export function deriveTarget(hub: DeriveHub, global: GlobalConfig): InternalTarget {
-  return {
-    instance: scrapeInstance({
-      name: 'derive',
-      origin: { file: 'config.toml', line: 0 },
-      urls: [DERIVE_URL],
-      labels: { job: DERIVE_JOB },
-      urlLabelKey: '',
-      urlLabelValue: '',
-      honorLabels: true,
-      timeoutMs: 5000,
-      intervalMs: global.intervalMs,
-    }),
-    url: DERIVE_URL,
-    source: {
-      tokenExpiry: NaN,
-      async stream(start) {
-        start(false)(Buffer.from(hub.render()));
-      },
-      abort() {},
-      async close() {},
+  return internalTarget('derive', DERIVE_URL, DERIVE_JOB, global, {
+    tokenExpiry: NaN,
+    async stream(start) {
+      start(false)(Buffer.from(hub.render()));
     },
-  };
+    abort() {},
+    async close() {},
+  });
 }

@@ -1,10 +1,9 @@
 // Pod metadata as the runtime uses it: the view, the source that fills it (apiserver or kubelet),
 // and the internal target that writes the pod health series, built from `[pod_metadata]`.
-import { scrapeInstance } from '../config/common.js';
-import type { GlobalConfig, PodMetadataConfig, ScrapeInstance } from '../config/types.js';
+import type { GlobalConfig, PodMetadataConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { ScrapeError } from '../scrape/errors.js';
-import type { InternalTarget } from '../scrape/manager.js';
+import { internalTarget, type InternalTarget } from '../scrape/manager.js';
 import type { BodySource } from '../scrape/target.js';
 import { VERSION } from '../version.js';
 import { ApiserverPodSource } from './apiserver.js';
@@ -65,11 +64,13 @@ export class PodMetadata {
             sourceLog,
           );
     if (config.healthMetrics) {
-      this.health = {
-        instance: healthInstance(global),
-        url: HEALTH_URL,
-        source: new HealthSource(this.view, config),
-      };
+      this.health = internalTarget(
+        'pod_metadata#health',
+        HEALTH_URL,
+        HEALTH_JOB,
+        global,
+        new HealthSource(this.view, config),
+      );
     }
   }
 
@@ -144,18 +145,4 @@ class HealthSource implements BodySource {
   abort(): void {}
 
   async close(): Promise<void> {}
-}
-
-function healthInstance(global: GlobalConfig): ScrapeInstance {
-  return scrapeInstance({
-    name: 'pod_metadata#health',
-    origin: { file: 'config.toml', line: 0 },
-    urls: [HEALTH_URL],
-    labels: { job: HEALTH_JOB },
-    urlLabelKey: '',
-    urlLabelValue: '',
-    honorLabels: true,
-    timeoutMs: 5000,
-    intervalMs: global.intervalMs,
-  });
 }

@@ -2,6 +2,7 @@
 // A reload (`update`) keeps every target whose settings did not change (its schedule, cache and
 // counters go on untouched), starts the new ones, and stops the removed ones with staleness markers
 // for everything they delivered.
+import { scrapeInstance } from '../config/common.js';
 import type { Config, GlobalConfig, ScrapeInstance, WriterOptions } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { SampleSink } from '../prompb/chunk.js';
@@ -16,11 +17,36 @@ interface Wanted {
   source?: BodySource;
 }
 
-/** A target whose payload the agent makes itself (the pod health series). */
+/** A target whose payload the agent makes itself (the pod health series, the derived series). */
 export interface InternalTarget {
   instance: ScrapeInstance;
   url: string;
   source: BodySource;
+}
+
+/**
+ * An internal target as the agent runs them: scraped at the global interval, its payload's own
+ * labels honoured, `job` its only label.
+ */
+export function internalTarget(
+  name: string,
+  url: string,
+  job: string,
+  global: GlobalConfig,
+  source: BodySource,
+): InternalTarget {
+  const instance = scrapeInstance({
+    name,
+    origin: { file: 'config.toml', line: 0 },
+    urls: [url],
+    labels: { job },
+    urlLabelKey: '',
+    urlLabelValue: '',
+    honorLabels: true,
+    timeoutMs: 5000,
+    intervalMs: global.intervalMs,
+  });
+  return { instance, url, source };
 }
 
 export interface ManagerExtras {
