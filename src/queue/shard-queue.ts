@@ -103,6 +103,11 @@ export class ShardQueue {
     return this.mem.length === 0 && this.pending === 0 && (this.disk?.records ?? 0) === 0;
   }
 
+  /** How long the chunk at the head has been in flight (its first peek), 0 when none is. */
+  get headAgeMs(): number {
+    return this.headSince === 0 ? 0 : performance.now() - this.headSince;
+  }
+
   /** Samples the memory part may hold. */
   get memoryBound(): number {
     return this.capSamples;

@@ -223,8 +223,25 @@ export class OwnMetrics {
       'Samples in the on-disk queue.',
       (w) => w.diskQueueSamples,
     );
-    perWriter('gauge', 'nodegraf_writer_up', '1 while the last request succeeded, 0 while retrying.', (w) =>
-      w.state === 'ok' ? 1 : 0,
+    perWriter(
+      'gauge',
+      'nodegraf_writer_up',
+      '1 while the store takes what is sent; 0 while retrying, or when queued data has had no 2xx for 60 s.',
+      (w) => (w.state === 'ok' ? 1 : 0),
+    );
+    family(
+      reg,
+      'counter',
+      'nodegraf_writer_refused_requests_total',
+      'Requests the store answered with a non-2xx status, by status (401/403/408/429/5xx keep their data and are retried; other 4xx drop it as reason="rejected").',
+      ['writer', 'status'],
+      () =>
+        writersJson(rt).flatMap((w) =>
+          Object.entries(w.refusedRequests).map(([status, n]): [Record<string, string>, number] => [
+            { writer: w.name, status },
+            n,
+          ]),
+        ),
     );
     perWriter(
       'gauge',

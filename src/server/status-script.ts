@@ -108,7 +108,7 @@ export const STATUS_SCRIPT = String.raw`
       el('td', { class: 'num' }, w.diskQueueSamples + ' (' + (w.diskQueueBytes / 1048576).toFixed(1) + ' MiB)'),
       el('td', { class: 'num' }, w.sentSamples), el('td', { class: 'num' }, w.retriedSamples),
       el('td', {}, Object.entries(w.droppedSamples).map(([r, n]) => r + ' ' + n).join(', ') || 'none'),
-      el('td', { class: 'err' }, w.lastError))));
+      el('td', { class: 'err' }, w.lastError, w.lastHint ? el('span', { class: 'hint' }, w.lastHint) : ''))));
     const p = s.podView;
     $('#podview').textContent = !p.enabled ? 'off ([pod_metadata] enable = false): no workload or pod labels, no pod health series'
       : p.source + ' source, ' + (p.synced ? 'synced' : 'not synced yet') +

@@ -56,12 +56,16 @@ export interface WriterJson {
   url: string;
   state: string;
   lastError: string;
+  /** The fix for lastError, when one is known. */
+  lastHint: string;
   sentSamples: number;
   sentBytes: number;
   sentRequests: number;
   failedRequests: number;
   retriedSamples: number;
   droppedSamples: Record<string, number>;
+  /** Requests answered with a non-2xx status, by status code. */
+  refusedRequests: Record<string, number>;
   queuedSamples: number;
   diskQueueBytes: number;
   diskQueueSamples: number;
@@ -119,12 +123,14 @@ export function writersJson(rt: AgentView): WriterJson[] {
     url: w.displayUrl,
     state: w.state,
     lastError: w.stats.lastError,
+    lastHint: w.stats.lastHint,
     sentSamples: w.stats.sentSamples,
     sentBytes: w.stats.sentBytes,
     sentRequests: w.stats.sentRequests,
     failedRequests: w.stats.failedRequests,
     retriedSamples: w.stats.retriedSamples,
     droppedSamples: { ...w.stats.droppedSamples },
+    refusedRequests: { ...w.stats.refusedRequests },
     queuedSamples: w.memorySamples,
     diskQueueBytes: w.diskBytes,
     diskQueueSamples: w.diskSamples,

@@ -113,6 +113,30 @@ describe('remote write under faults (real VictoriaMetrics)', { skip }, () => {
     console.log(`# retry: 2000 sent, 2000 arrived, ${w.stats.retriedSamples} samples retried`);
   });
 
+  test('401 from the store (credentials rotated) keeps the data: the writer shows down with the fix, every sample arrives once accepted', async () => {
+    const proxy = await faultProxy(vm.writeUrl, { status: 401 });
+    const dir = tmp();
+    const w = await writer(proxy.url, { dir, chanSize: 300 });
+    for (const c of chunks('auth', 20, 100)) w.push(c, 0);
+    await waitFor('refused attempts', () => proxy.answered.filter((s) => s === 401).length >= 3, 30_000);
+    for (const c of chunks('auth', 20, 100, 2000)) w.push(c, 0); // scrapes go on during the window
+    assert.notEqual(w.state, 'ok', 'a writer whose store answers 401 is not ok');
+    assert.match(w.stats.lastError, /^HTTP 401/);
+    assert.match(w.stats.lastHint, /credentials/);
+    assert.ok((w.stats.refusedRequests['401'] ?? 0) >= 3, 'refusals counted by status');
+    assert.equal(w.stats.droppedSamples.rejected, 0, 'nothing dropped');
+    assert.ok(w.diskSamples > 0, 'the backlog spilled to disk');
+    proxy.fallback = 'forward';
+    await waitFor('delivery after the credentials are accepted', () => w.idle, 90_000);
+    assert.equal(w.state, 'ok');
+    assert.equal(await arrived(vm, 'auth', 4000), 4000);
+    await w.close(1000);
+    await proxy.close();
+    console.log(
+      `# 401: 4000 sent while the store refused the credentials (${w.stats.refusedRequests['401']} refused requests), 4000 arrived, 0 dropped`,
+    );
+  });
+
   test('400 is not retried: the batch is dropped and counted, the rest arrives', async () => {
     const proxy = await faultProxy(vm.writeUrl);
     proxy.faults.push({ status: 400 });

@@ -29,9 +29,27 @@ export interface WriterStats {
   retriedSamples: number;
   failedRequests: number;
   droppedSamples: Record<DropReason, number>;
+  /**
+   * Requests the store answered with a non-2xx status, by status code: refusals, whatever became
+   * of their data (401/403/429/5xx are retried and keep it; other 4xx drop it as `rejected`).
+   */
+  refusedRequests: Record<string, number>;
   lastError: string;
+  /** The fix for lastError, when one is known (a 401 names the credentials to check). */
+  lastHint: string;
   lastSuccessMs: number;
+  /** When the last request failed or was refused (0: none since the start). */
+  lastFailureMs: number;
 }
+
+/** The state of a writer: see RemoteWriter.state. */
+export type WriterState = 'ok' | 'retrying' | 'down';
+
+/**
+ * A writer with data waiting and no 2xx for this long is 'down', whatever its last answer was (a
+ * store that refuses everything with 400, or one that hangs until each request times out).
+ */
+export const STALL_MS = 60_000;
 
 /** What one send did, and for a retry how long the store asked us to wait (Retry-After). */
 export type SendOutcome =
@@ -68,10 +86,16 @@ export class RemoteWriter {
     retriedSamples: 0,
     failedRequests: 0,
     droppedSamples: { rejected: 0, queue_full: 0, disk_full: 0, disk_error: 0, shutdown: 0 },
+    refusedRequests: {},
     lastError: '',
+    lastHint: '',
     lastSuccessMs: 0,
+    lastFailureMs: 0,
   };
-  state: 'ok' | 'retrying' | 'down' = 'ok';
+  /** The last request failed and is being retried (network error, timeout, 401/403/429/5xx). */
+  private retrying = false;
+  /** When this writer started (a writer that never delivered is judged from here). */
+  private readonly startedMs = Date.now();
   /** Stable, non-secret name: the `writer` label of the own metrics and the log key. */
   readonly name: string;
   /** The URL with credentials redacted, for the status page and logs. */
@@ -167,6 +191,21 @@ export class RemoteWriter {
     if (queue.dir !== this.queueConfig.dir) later.push('[queue] dir');
     this.queueConfig = { ...queue, dir: this.queueConfig.dir };
     return later;
+  }
+
+  /**
+   * 'ok' only while the store takes what is sent: 'retrying' after a failed request while the last
+   * 2xx is under STALL_MS old, 'down' beyond that; and 'down' whenever data has waited STALL_MS
+   * without a 2xx, whatever the last answer (every batch refused with 400, a store that hangs).
+   */
+  get state(): WriterState {
+    const now = Date.now();
+    const sinceOk = now - (this.stats.lastSuccessMs || this.startedMs);
+    if (this.retrying) return this.stats.lastSuccessMs && sinceOk < STALL_MS ? 'retrying' : 'down';
+    const waiting = this.shards.some((s) => s.queue.headAgeMs >= STALL_MS);
+    if (waiting && sinceOk >= STALL_MS) return 'down';
+    if (this.stats.lastFailureMs > this.stats.lastSuccessMs && sinceOk >= STALL_MS) return 'down';
+    return 'ok';
   }
 
   /** How many samples the memory part of the queues may hold (all shards; `chan_size`). */
@@ -301,7 +340,7 @@ export class RemoteWriter {
       const what = isAbort(err)
         ? `timeout after ${this.config.timeoutMs / 1000} s`
         : `${errnoCode(err) ?? (errorName(err) || 'error')}: ${errorMessage(err)}`;
-      this.setError(what);
+      this.setError(what, '');
       return { kind: 'retry', retryAfterMs: 0 };
     } finally {
       clearTimeout(timer);
@@ -314,9 +353,10 @@ export class RemoteWriter {
       this.stats.sentBytes += chunk.body.length;
       this.stats.sentRequests++;
       this.stats.lastSuccessMs = Date.now();
-      if (this.state !== 'ok') this.log.info({ writer: this.name }, 'remote write recovered');
-      this.state = 'ok';
+      if (this.retrying) this.log.info({ writer: this.name }, 'remote write recovered');
+      this.retrying = false;
       this.stats.lastError = '';
+      this.stats.lastHint = '';
       this.log.debug(
         { writer: this.name, samples: chunk.samples, bytes: chunk.body.length, seconds },
         'sent',
@@ -324,13 +364,18 @@ export class RemoteWriter {
       return { kind: 'ok' };
     }
     this.stats.failedRequests++;
-    if (status === 429 || status >= 500) {
-      this.setError(`HTTP ${status}: ${text.trim()}`);
+    this.stats.refusedRequests[status] = (this.stats.refusedRequests[status] ?? 0) + 1;
+    if (retryableStatus(status)) {
+      // 401/403: credentials rotated at the store or a proxy in front of it. The operator's to fix,
+      // not the data's fault: keep it (disk spill as for 5xx) and show the writer failing with the fix.
+      this.setError(`HTTP ${status}: ${text.trim()}`, writerHint(status));
       return { kind: 'retry', retryAfterMs };
     }
     // Other 4xx: the store will never accept this chunk. Drop it, count it, say why once per status.
     this.stats.droppedSamples.rejected += chunk.samples;
     this.stats.lastError = `HTTP ${status}: ${text.trim()}`;
+    this.stats.lastHint = writerHint(status);
+    this.stats.lastFailureMs = Date.now();
     if (!this.loggedStatus.has(status)) {
       this.loggedStatus.add(status);
       this.log.error(
@@ -348,12 +393,16 @@ export class RemoteWriter {
     return { kind: 'dropped' };
   }
 
-  private setError(msg: string): void {
-    if (this.state === 'ok')
-      this.log.warn({ writer: this.name, error: msg }, 'remote write failed; retrying with backoff');
-    this.state =
-      this.stats.lastSuccessMs && Date.now() - this.stats.lastSuccessMs < 60_000 ? 'retrying' : 'down';
+  private setError(msg: string, hint: string): void {
+    if (!this.retrying || msg.slice(0, 8) !== this.stats.lastError.slice(0, 8))
+      this.log.warn(
+        { writer: this.name, error: msg, ...(hint ? { hint } : {}) },
+        'remote write failed; the data is kept and retried with backoff',
+      );
+    this.retrying = true;
     this.stats.lastError = msg;
+    this.stats.lastHint = hint;
+    this.stats.lastFailureMs = Date.now();
   }
 
   private readonly warned = new Set<string>();
@@ -392,7 +441,7 @@ export class RemoteWriter {
     this.closing = true;
     for (const s of this.shards) s.queue.wake();
     const deadline = Date.now() + graceMs;
-    while (!this.flushed && this.state === 'ok' && Date.now() < deadline) {
+    while (!this.flushed && !this.retrying && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
     this.stopped = true;
@@ -462,12 +511,17 @@ function exampleSeries(snappyBody: Buffer): string {
   }
 }
 
+/** Answers whose data is kept and retried, as vmagent does (it drops only on 400 and 409). */
+export function retryableStatus(status: number): boolean {
+  return status === 401 || status === 403 || status === 408 || status === 429 || status >= 500;
+}
+
 function writerHint(status: number): string {
   if (status === 404)
     return 'wrong write URL path (VictoriaMetrics: /api/v1/write; Prometheus: /api/v1/write with --web.enable-remote-write-receiver; Nightingale: /prometheus/v1/write)';
   if (status === 413) return 'request too large: lower [writer_opt] batch or raise the store limit';
   if (status === 401 || status === 403)
-    return 'check basic_auth_user/basic_auth_pass or the Authorization header';
+    return 'the store refused the credentials: check basic_auth_user/basic_auth_pass or the Authorization header in [[writers]] (and any proxy in front of the store); the data is kept on disk and sent once they are accepted';
   if (status === 400)
     return 'the store refused the data (out-of-order or malformed samples, or not a remote-write endpoint)';
   return '';
