@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mulberry32 as rng } from '../sim/util.js';
+import { DiskBudget } from './budget.js';
 import { DiskQueue, type DiskQueueOptions } from './diskqueue.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -60,6 +61,11 @@ function segFiles(dir: string): string[] {
     .filter((n) => /^\d{16}\.seg$/.test(n))
     .sort()
     .map((n) => path.join(dir, n));
+}
+
+/** Bytes of the segment files in `dir`, as the file system counts them. */
+function diskBytes(dir: string): number {
+  return segFiles(dir).reduce((n, f) => n + fs.statSync(f).size, 0);
 }
 
 function open(dir: string, extra: Partial<DiskQueueOptions> = {}): Promise<DiskQueue> {
@@ -240,14 +246,17 @@ test('size bound drops the oldest whole segments, counts them and calls onDrop',
   await q.close();
 });
 
-test('size bound inside one segment drops single records; oversized records are dropped, not thrown', async (t) => {
+test('the bound holds for the bytes on disk: a drained queue holds none, an oversized record is dropped, not thrown', async (t) => {
   const dir = tempDir(t);
   let onDropCalls = 0;
-  const q = await open(dir, { maxBytes: 3000, segmentBytes: 1 << 20, onDrop: () => onDropCalls++ });
-  for (let i = 0; i < 10; i++) await q.append(makeBody(i, 1000 - HEADER), 1);
+  const q = await open(dir, { maxBytes: 3000, segmentBytes: 1000, onDrop: () => onDropCalls++ });
+  for (let i = 0; i < 10; i++) {
+    await q.append(makeBody(i, 1000 - HEADER), 1);
+    assert.ok(diskBytes(dir) <= 3000, `${diskBytes(dir)} bytes on disk over the 3000 bound`);
+  }
   assert.equal(q.records, 3);
   assert.equal(q.droppedRecords, 7);
-  assert.equal(q.bytes, 3000);
+  assert.equal(q.fileBytes, 3000);
 
   // peeked, then dropped by an append: the ack must not remove the next record
   const rec = await q.peek();
@@ -255,12 +264,88 @@ test('size bound inside one segment drops single records; oversized records are 
   await q.append(makeBody(10, 1000 - HEADER), 1);
   await q.ack();
 
-  // larger than maxBytes: counted as dropped, the queue is untouched
+  // larger than the bound: counted as dropped, the queue is untouched
   await q.append(makeBody(99, 5000), 42);
   assert.equal(q.droppedRecords, 9);
   assert.equal(q.droppedSamples, 8 + 42);
   assert.equal(onDropCalls, 9);
   assert.deepEqual(seqsOf(await drain(q)), [8, 9, 10]);
+  assert.equal(q.fileBytes, 0, 'drained: no bytes held');
+  assert.equal(diskBytes(dir), 0, 'drained: the segment files are empty or gone');
+  await q.close();
+});
+
+test('a segment read to its end is reclaimed at once, and after a restart', async (t) => {
+  const dir = tempDir(t);
+  let q = await open(dir, { segmentBytes: 1 << 20 });
+  for (let i = 0; i < 20; i++) await q.append(makeBody(i, 500), 1);
+  assert.ok(diskBytes(dir) > 10_000);
+  assert.equal(seqsOf(await drain(q)).length, 20);
+  assert.equal(diskBytes(dir), 0);
+  for (let i = 20; i < 25; i++) await q.append(makeBody(i, 500), 1);
+  await q.close();
+  // a previous run that read everything and died before it reclaimed the space: the open does
+  const [seg] = segFiles(dir);
+  const seq = Number(path.basename(seg, '.seg'));
+  fs.writeFileSync(
+    path.join(dir, 'reader.json'),
+    JSON.stringify({ segment: seq, offset: fs.statSync(seg).size }),
+  );
+  q = await open(dir);
+  assert.equal(q.records, 0);
+  assert.equal(diskBytes(dir), 0);
+  await q.append(makeBody(30, 100), 1);
+  await q.close();
+  q = await open(dir);
+  assert.deepEqual(seqsOf(await drain(q)), [30], 'the reclaimed queue takes new records at offset 0');
+  await q.close();
+});
+
+test('a budget shared by several queues: one queue may use all of it, the oldest segment of any queue goes first', async (t) => {
+  const dirA = tempDir(t);
+  const dirB = tempDir(t);
+  const budget = new DiskBudget(10_000);
+  const a = await DiskQueue.open({ dir: dirA, budget, segmentBytes: 2000 });
+  const b = await DiskQueue.open({ dir: dirB, budget, segmentBytes: 2000 });
+  // one busy queue takes (nearly) the whole budget
+  for (let i = 0; i < 9; i++) await a.append(makeBody(i, 1000 - HEADER), 1);
+  assert.equal(a.records, 9, 'nothing dropped below the shared bound');
+  assert.equal(a.droppedRecords, 0);
+  // the other queue's appends push out a's oldest segments, not its own newer data
+  for (let i = 100; i < 104; i++) {
+    await b.append(makeBody(i, 1000 - HEADER), 1);
+    assert.ok(diskBytes(dirA) + diskBytes(dirB) <= 10_000, 'the bound holds for both folders together');
+  }
+  assert.equal(b.droppedRecords, 0, "b's records are the newest");
+  assert.equal(a.droppedRecords, 4, "a's two oldest segments went");
+  assert.deepEqual(seqsOf(await drain(a)), [4, 5, 6, 7, 8]);
+  assert.deepEqual(seqsOf(await drain(b)), [100, 101, 102, 103]);
+  await a.close();
+  await b.close();
+});
+
+test('a full file system (ENOSPC from outside the bound): the oldest records go first, the new one is kept', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('mounting a small tmpfs needs root');
+  const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'nodegraf-tmpfs-'));
+  const { execFileSync } = await import('node:child_process');
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt]);
+  } catch (e) {
+    fs.rmSync(mnt, { recursive: true, force: true });
+    return t.skip(`cannot mount a tmpfs here: ${String(e)}`);
+  }
+  t.after(() => {
+    execFileSync('umount', ['-l', mnt]);
+    fs.rmSync(mnt, { recursive: true, force: true });
+  });
+  // the bound (1 GiB) is far above the 256 KiB file system: only ENOSPC can stop the appends
+  const q = await open(mnt, { maxBytes: 1 << 30, segmentBytes: 32 * 1024 });
+  for (let i = 0; i < 40; i++) await q.append(makeBody(i, 16 * 1024), 1); // 640 KiB into 256 KiB
+  assert.ok(q.droppedRecords > 0, 'old records were dropped to make room');
+  const got = seqsOf(await drain(q));
+  assert.equal(got[got.length - 1], 39, 'the newest record is kept');
+  assert.deepEqual(got, range(got[0], 40), 'what is kept is the newest, in order');
+  assert.equal(q.droppedRecords + got.length, 40, 'every record either kept or counted as dropped');
   await q.close();
 });
 
@@ -382,7 +467,7 @@ test('a corrupt record in the segment being written is skipped without looping',
   await q.close();
 });
 
-test('append failing with ENOSPC throws a clear error and leaves the queue usable', async (t) => {
+test('append failing with ENOSPC: the oldest record makes room, and with nothing left to drop a clear error', async (t) => {
   const dir = tempDir(t);
   let q = await open(dir);
   await q.append(makeBody(0, 100), 1);
@@ -393,18 +478,26 @@ test('append failing with ENOSPC throws a clear error and leaves the queue usabl
   fs.symlinkSync('/dev/full', next);
   q = await open(dir);
   assert.equal(q.records, 1);
-  await assert.rejects(q.append(makeBody(1, 100), 1), (e: NodeJS.ErrnoException) => {
+  await q.append(makeBody(1, 100), 1); // record 0 goes, record 1 lands on a fresh segment
+  assert.equal(q.droppedRecords, 1);
+  assert.deepEqual(seqsOf(await drain(q)), [1]);
+  await q.close();
+
+  // nothing to drop: the error names the queue and keeps the code
+  const dir2 = tempDir(t);
+  q = await open(dir2);
+  await q.close();
+  const [only] = segFiles(dir2);
+  fs.rmSync(only);
+  fs.symlinkSync('/dev/full', only);
+  q = await open(dir2);
+  await assert.rejects(q.append(makeBody(2, 100), 1), (e: NodeJS.ErrnoException) => {
     assert.equal(e.code, 'ENOSPC');
     assert.match(e.message, /diskqueue .*append failed/);
     return true;
   });
-  assert.equal(q.records, 1);
-  await q.append(makeBody(2, 100), 1); // moves on to a fresh segment
-  assert.deepEqual(seqsOf(await drain(q)), [0, 2]);
-  await q.close();
-  q = await open(dir);
-  assert.equal(q.records, 0);
-  assert.equal(q.corruptRecords, 0);
+  await q.append(makeBody(3, 100), 1); // moves on to a fresh segment
+  assert.deepEqual(seqsOf(await drain(q)), [3]);
   await q.close();
 });
 

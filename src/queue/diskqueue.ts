@@ -1,8 +1,10 @@
 // The file layer of the queue: an on-disk FIFO of opaque records (each holds one Chunk's bytes and
 // its sample count, see prompb/chunk.ts), durable across restarts and kill -9. Same idea as
 // VictoriaMetrics's lib/persistentqueue: append-only segment files plus a persisted read position;
-// fully read segments are deleted. What goes to disk and when is ./shard-queue.ts's concern (as
-// fastqueue.go over persistentqueue.go); the folder's pid lock is ./lock.ts.
+// fully read segments are deleted, and a queue read to its end starts a new empty segment, so a
+// drained queue holds no bytes. What goes to disk and when is ./shard-queue.ts's concern (as
+// fastqueue.go over persistentqueue.go); the bound on the bytes on disk, shared by the shards of a
+// writer, is ./budget.ts; the folder's lock is ./lock.ts.
 //
 // Layout of `dir`:
 //   NNNNNNNNNNNNNNNN.seg   segments, 16-digit zero-padded increasing sequence numbers; records
@@ -19,7 +21,8 @@
 // Recovery: sealed segments are walked header by header (cheap); the newest segment, the only one
 // a crash can tear, is CRC-checked in full and truncated at the first bad record. A CRC mismatch
 // met later while reading skips the rest of that segment. Nothing here throws on a full queue:
-// the oldest records are dropped and counted instead.
+// the oldest segments (of the whole budget) are dropped and counted instead, and a write that the
+// file system refuses as full (ENOSPC, EDQUOT: a full node disk) is handled the same way.
 
 import { Buffer } from 'node:buffer';
 import { promises as fsp } from 'node:fs';
@@ -27,13 +30,19 @@ import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { errnoCode, errorMessage } from '../errno.js';
+import { DiskBudget, type BudgetMember, type Lane } from './budget.js';
 import { acquireLock, releaseLock } from './lock.js';
 
 export interface DiskQueueOptions {
   dir: string;
-  /** Bound on unread bytes (headers included); the oldest records are dropped to stay under it. */
-  maxBytes: number;
-  /** Roll to a new segment file past this many bytes; default 32 MiB. */
+  /**
+   * Bound on the bytes of this queue's files on disk, for a queue of its own; the oldest segments
+   * are dropped to stay under it. Ignored with `budget`.
+   */
+  maxBytes?: number;
+  /** A bound shared with other queues (the shards of one writer), see ./budget.ts. */
+  budget?: DiskBudget;
+  /** Roll to a new segment file past this many bytes; default 1/16 of the budget, at most 32 MiB. */
   segmentBytes?: number;
   /** Called after records were dropped to respect maxBytes (exceptions are ignored). */
   onDrop?: (records: number, samples: number, bytes: number) => void;
@@ -47,7 +56,6 @@ const MAGIC = 0xa7; // format version 1
 const HEADER = 13;
 /** Largest payload accepted; a larger length in a header means corruption. */
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
-const DEFAULT_SEGMENT_BYTES = 32 * 1024 * 1024;
 const SYNC_INTERVAL_MS = 1000;
 const READER_PERSIST_MS = 100;
 const READER_PERSIST_ACKS = 256;
@@ -215,6 +223,8 @@ async function alignToRecord(fh: FileHandle, size: number, target: number): Prom
 
 interface Segment {
   seq: number;
+  /** When its first record was written (ms; the file's mtime after a restart); 0 while empty. */
+  born: number;
   /** Readable limit: just past the last good record. For the writer segment, the append offset. */
   end: number;
   /** Unread records/samples in the segment (from the read offset for the first one). */
@@ -242,10 +252,11 @@ interface DropTally {
   bytes: number;
 }
 
-export class DiskQueue {
+export class DiskQueue implements BudgetMember {
   private readonly dir: string;
-  private maxBytes: number;
-  private readonly segmentBytes: number;
+  private readonly budget: DiskBudget;
+  private readonly lane: Lane;
+  private readonly fixedSegmentBytes: number | undefined;
   private readonly onDrop: DiskQueueOptions['onDrop'];
 
   /** Oldest first; never empty; the last one is being appended to. */
@@ -259,7 +270,6 @@ export class DiskQueue {
   private reader: { seq: number; fh: FileHandle } | undefined;
   private peeked: Peeked | undefined;
 
-  private chain: Promise<unknown> = Promise.resolve();
   private closing = false;
   private closed: Promise<void> | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
@@ -275,8 +285,9 @@ export class DiskQueue {
 
   private constructor(dir: string, opts: DiskQueueOptions) {
     this.dir = dir;
-    this.maxBytes = opts.maxBytes;
-    this.segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    this.budget = opts.budget ?? new DiskBudget(opts.maxBytes ?? 0);
+    this.lane = this.budget.lane;
+    this.fixedSegmentBytes = opts.segmentBytes;
     this.onDrop = opts.onDrop;
   }
 
@@ -284,7 +295,7 @@ export class DiskQueue {
   static async open(opts: DiskQueueOptions): Promise<DiskQueue> {
     if (!opts || typeof opts.dir !== 'string' || opts.dir === '')
       throw new Error('diskqueue: dir is required');
-    if (!(Number.isFinite(opts.maxBytes) && opts.maxBytes > 0)) {
+    if (!opts.budget && !(Number.isFinite(opts.maxBytes) && (opts.maxBytes ?? 0) > 0)) {
       throw new Error(`diskqueue: maxBytes must be a positive number, got ${opts.maxBytes}`);
     }
     if (opts.segmentBytes !== undefined && !(Number.isFinite(opts.segmentBytes) && opts.segmentBytes > 0)) {
@@ -305,12 +316,36 @@ export class DiskQueue {
       await releaseLock(dir);
       throw diskError('recovery', dir, e);
     }
+    q.budget.add(q);
     return q;
   }
 
-  /** Change the size bound (reload); it applies from the next append on. */
+  /** Change the size bound (reload; shared with the budget's other queues), from the next append on. */
   setMaxBytes(maxBytes: number): void {
-    if (Number.isFinite(maxBytes) && maxBytes > 0) this.maxBytes = maxBytes;
+    this.budget.setMaxBytes(maxBytes);
+  }
+
+  private get segmentBytes(): number {
+    return this.fixedSegmentBytes ?? this.budget.segmentBytes;
+  }
+
+  /** Bytes of the segment files on disk: what the budget bounds (read parts not yet reclaimed too). */
+  get fileBytes(): number {
+    let n = 0;
+    for (const s of this.segs) n += s.end;
+    return n;
+  }
+
+  get oldestBorn(): number | undefined {
+    const first = this.segs[0];
+    if (first === undefined || this.closing) return undefined;
+    if (this.segs.length === 1 && first.end === 0) return undefined;
+    return first.born || Date.now();
+  }
+
+  dropOldestSegment(): Promise<number> {
+    // called on the lane, from inside another queue's append: not through run()
+    return this.doDropOldestSegment();
   }
 
   /** Unread bytes, record headers included. */
@@ -329,7 +364,7 @@ export class DiskQueue {
     for (const s of this.segs) n += s.samples;
     return n;
   }
-  /** Records dropped to respect maxBytes (including records larger than maxBytes itself). */
+  /** Records dropped to respect the bound (including records larger than the bound itself). */
   get droppedRecords(): number {
     return this._droppedRecords;
   }
@@ -393,7 +428,12 @@ export class DiskQueue {
   close(): Promise<void> {
     if (!this.closed) {
       this.closing = true;
-      this.closed = this.chain.then(() => this.shutdown());
+      const p = this.lane.chain.then(() => this.shutdown());
+      this.lane.chain = p.then(
+        () => {},
+        () => {},
+      );
+      this.closed = p;
     }
     return this.closed;
   }
@@ -402,8 +442,8 @@ export class DiskQueue {
 
   private run<T>(fn: () => Promise<T>): Promise<T> {
     if (this.closing) return Promise.reject(new Error(`diskqueue ${this.dir}: closed`));
-    const p = this.chain.then(fn);
-    this.chain = p.then(
+    const p = this.lane.chain.then(fn);
+    this.lane.chain = p.then(
       () => {},
       () => {},
     );
@@ -446,7 +486,8 @@ export class DiskQueue {
       const last = i === seqs.length - 1;
       const fh = await fsp.open(this.segPath(seq), last ? 'r+' : 'r');
       try {
-        const size = (await fh.stat()).size;
+        const st = await fh.stat();
+        const size = st.size;
         let start = 0;
         if (i === 0 && readOffset > 0) start = await alignToRecord(fh, size, Math.min(readOffset, size));
         // Only the newest segment can be torn by a crash (older ones were fsynced when sealed):
@@ -459,7 +500,13 @@ export class DiskQueue {
             await fh.sync();
           }
         }
-        this.segs.push({ seq, end: res.end, records: res.records, samples: res.samples });
+        this.segs.push({
+          seq,
+          born: res.end > 0 ? st.mtimeMs : 0,
+          end: res.end,
+          records: res.records,
+          samples: res.samples,
+        });
         if (i === 0) {
           if (start !== readOffset) this.readerDirty = true;
           this.readOffset = start;
@@ -472,6 +519,17 @@ export class DiskQueue {
       if (!last) await fh.close();
     }
     if (!pos || pos.seq !== this.segs[0].seq) this.readerDirty = true;
+    const only = this.segs.length === 1 ? this.segs[0] : undefined;
+    if (only && only.records === 0 && only.end > 0) {
+      // read to its end by the previous run: reclaim the space now, and say so in reader.json
+      // before anything is appended (a stale offset into new records would skip them)
+      await this.writer!.truncate(0);
+      only.end = 0;
+      only.born = 0;
+      this.readOffset = 0;
+      this.readerDirty = true;
+      await this.persistReader(true);
+    }
   }
 
   private async loadReadPosition(): Promise<{ seq: number; offset: number } | undefined> {
@@ -502,7 +560,7 @@ export class DiskQueue {
     const need = HEADER + body.length;
     const drop: DropTally = { records: 0, samples: 0, bytes: 0 };
     try {
-      if (need > this.maxBytes) {
+      if (need > this.budget.maxBytes) {
         // can never fit: this record is the one dropped
         drop.records = 1;
         drop.samples = samples;
@@ -510,75 +568,75 @@ export class DiskQueue {
         return undefined;
       }
       try {
-        while (this.bytes + need > this.maxBytes && this.bytes > 0) await this.dropOldest(drop);
+        await this.budget.makeRoom(need);
       } catch (e) {
         throw diskError('dropping old records', this.dir, e);
-      }
-
-      let w = this.writerSeg;
-      if (this.writerNeedsRoll || (w.end > 0 && w.end + need > this.segmentBytes)) {
-        try {
-          await this.roll();
-        } catch (e) {
-          throw diskError('starting a new segment', this.dir, e);
-        }
-        w = this.writerSeg;
       }
       const header = Buffer.allocUnsafe(HEADER);
       header[0] = MAGIC;
       header.writeUInt32LE(body.length, 1);
       header.writeUInt32LE(samples, 5);
       header.writeUInt32LE(recordCrc(header, body), 9);
-      const at = w.end;
-      try {
-        await writeFully(this.writer!, [header, body], at);
-      } catch (e) {
-        // Cut off whatever part was written. Even if that fails, `end` hides it from readers and
-        // the next append starts a new segment; recovery treats it as a torn tail.
-        try {
-          await this.writer!.truncate(at);
-        } catch {
-          this.writerNeedsRoll = true;
+      for (;;) {
+        let w = this.writerSeg;
+        if (this.writerNeedsRoll || (w.end > 0 && w.end + need > this.segmentBytes)) {
+          try {
+            await this.roll();
+          } catch (e) {
+            throw diskError('starting a new segment', this.dir, e);
+          }
+          w = this.writerSeg;
         }
-        throw diskError('append', this.dir, e);
+        const at = w.end;
+        try {
+          await writeFully(this.writer!, [header, body], at);
+        } catch (e) {
+          // Cut off whatever part was written. Even if that fails, `end` hides it from readers and
+          // the next append starts a new segment; recovery treats it as a torn tail.
+          try {
+            await this.writer!.truncate(at);
+          } catch {
+            this.writerNeedsRoll = true;
+          }
+          // The file system is full (a full node disk, a quota): as for the bound, the oldest go
+          // first; only when nothing is left to drop does this record fail.
+          const code = errnoCode(e);
+          if ((code === 'ENOSPC' || code === 'EDQUOT') && (await this.budget.dropOldest().catch(() => false)))
+            continue;
+          throw diskError('append', this.dir, e);
+        }
+        if (w.end === 0 || w.born === 0) w.born = Date.now();
+        w.end = at + need;
+        w.records++;
+        w.samples += samples;
+        this.writerDirty = true;
+        this.scheduleSync();
+        return { seq: w.seq, offset: at };
       }
-      w.end = at + need;
-      w.records++;
-      w.samples += samples;
-      this.writerDirty = true;
-      this.scheduleSync();
-      return { seq: w.seq, offset: at };
     } finally {
       if (drop.records > 0 || drop.bytes > 0) this.reportDrop(drop);
     }
   }
 
-  /** Frees room by dropping the oldest unread data: a whole segment while there are sealed ones,
-   * then single records of the segment being written. */
-  private async dropOldest(drop: DropTally): Promise<void> {
+  /** Deletes the oldest segment (sealing the one being written first when it is the only one),
+   * its unread records counted as dropped. Returns the bytes freed. Runs on the lane. */
+  private async doDropOldestSegment(): Promise<number> {
+    if (this.segs.length === 1) {
+      if (this.writerSeg.end === 0) return 0;
+      await this.roll();
+    }
     const first = this.segs[0];
-    if (this.segs.length > 1) {
-      drop.records += first.records;
-      drop.samples += first.samples;
-      drop.bytes += first.end - this.readOffset;
-      await this.removeFirstSegment();
-      return;
-    }
-    const h = Buffer.allocUnsafe(HEADER);
-    const got = await readFully(this.writer!, h, this.readOffset);
-    const hdr = got === HEADER ? parseHeader(h) : undefined;
-    if (!hdr || this.readOffset + HEADER + hdr.len > first.end) {
-      await this.skipCorruptSegment();
-      return;
-    }
-    const n = HEADER + hdr.len;
-    this.readOffset += n;
-    first.records--;
-    first.samples -= hdr.samples;
-    drop.records++;
-    drop.samples += hdr.samples;
-    drop.bytes += n;
-    this.readerMoved();
+    const freed = first.end;
+    const drop: DropTally = {
+      records: first.records,
+      samples: first.samples,
+      bytes: Math.max(0, first.end - this.readOffset),
+    };
+    first.records = 0;
+    first.samples = 0;
+    await this.removeFirstSegment();
+    if (drop.records > 0) this.reportDrop(drop);
+    return freed;
   }
 
   private reportDrop(drop: DropTally): void {
@@ -642,7 +700,19 @@ export class DiskQueue {
     this.readOffset = p.next;
     first.records--;
     first.samples -= p.samples;
-    if (this.readOffset >= first.end && this.segs.length > 1) await this.removeFirstSegment();
+    if (this.readOffset >= first.end) {
+      if (this.segs.length > 1) await this.removeFirstSegment();
+      else if (first.end > 0) {
+        // read to its end: start an empty segment and delete this one, so a drained queue holds no
+        // bytes (it happens once per backlog, when an outage's replay is done)
+        try {
+          await this.roll();
+          await this.removeFirstSegment();
+        } catch {
+          // the space stays used until the next roll; the ack itself stands
+        }
+      }
+    }
     this.readerDirty = true;
     this.pendingAcks++;
     if (this.pendingAcks >= READER_PERSIST_ACKS || Date.now() - this.lastPersist >= READER_PERSIST_MS) {
@@ -708,7 +778,7 @@ export class DiskQueue {
     await syncDir(this.dir);
     this.writer = fh;
     this.writerNeedsRoll = false;
-    this.segs.push({ seq, end: 0, records: 0, samples: 0 });
+    this.segs.push({ seq, born: 0, end: 0, records: 0, samples: 0 });
     await old.close().catch(() => {});
   }
 
@@ -774,6 +844,7 @@ export class DiskQueue {
     }
     await this.writer!.close().catch((e: unknown) => errors.push(e));
     await this.closeReader();
+    this.budget.remove(this);
     await releaseLock(this.dir);
     if (errors.length > 0) throw diskError('close', this.dir, errors[0]);
   }

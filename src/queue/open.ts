@@ -4,6 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage } from '../errno.js';
+import { DiskBudget } from './budget.js';
 import { DiskQueue } from './diskqueue.js';
 import { ShardQueue, type ShardQueueOptions } from './shard-queue.js';
 
@@ -11,7 +12,7 @@ export interface OpenQueuesOptions {
   /** The writer's queue folder; '' for memory only. */
   dir: string;
   shards: number;
-  /** Bound of the whole writer's disk use, split evenly between its shards. */
+  /** Bound of the whole writer's bytes on disk, shared by its shards (see ./budget.ts). */
   maxBytes: number;
   /** Memory bound of each shard, in samples. */
   memorySamples: number;
@@ -24,12 +25,13 @@ export interface OpenQueuesOptions {
   onOpenError?: (dir: string, message: string) => void;
 }
 
-/** Per-shard disk bound: an even share, at least 1 MiB. */
-export function perShardBytes(maxBytes: number, shards: number): number {
-  return Math.max(1 << 20, Math.floor(maxBytes / shards));
+export interface OpenedQueues {
+  queues: ShardQueue[];
+  /** The disk bound of all of them (undefined without a folder). */
+  budget: DiskBudget | undefined;
 }
 
-export async function openShardQueues(o: OpenQueuesOptions): Promise<ShardQueue[]> {
+export async function openShardQueues(o: OpenQueuesOptions): Promise<OpenedQueues> {
   let count = o.shards;
   if (o.dir) {
     let existing: string[] = [];
@@ -40,7 +42,7 @@ export async function openShardQueues(o: OpenQueuesOptions): Promise<ShardQueue[
     }
     count = Math.max(count, ...existing.map((d) => Number(d.slice(6)) + 1));
   }
-  const bytes = perShardBytes(o.maxBytes, count);
+  const budget = o.dir ? new DiskBudget(o.maxBytes) : undefined;
   const queues: ShardQueue[] = [];
   for (let i = 0; i < count; i++) {
     let disk: DiskQueue | undefined;
@@ -49,7 +51,7 @@ export async function openShardQueues(o: OpenQueuesOptions): Promise<ShardQueue[
       try {
         disk = await DiskQueue.open({
           dir,
-          maxBytes: bytes,
+          budget,
           lockWaitMs: o.lockWaitMs,
           onLockWait: (pid) => o.onLockWait?.(dir, pid),
           onDrop: (_records, samples) =>
@@ -63,5 +65,5 @@ export async function openShardQueues(o: OpenQueuesOptions): Promise<ShardQueue[
       new ShardQueue({ memorySamples: o.memorySamples, disk, onDrop: o.onDrop, onSpill: o.onSpill }),
     );
   }
-  return queues;
+  return { queues, budget };
 }

@@ -29,11 +29,17 @@ async function harness(
   dir: string | undefined,
   o: Partial<ShardQueueOptions> = {},
   maxBytes = 1 << 30,
+  segmentBytes?: number,
 ): Promise<Harness> {
   const drops: Record<QueueDropReason, number> = { queue_full: 0, disk_full: 0, disk_error: 0, shutdown: 0 };
   const spills: string[] = [];
   const disk = dir
-    ? await DiskQueue.open({ dir, maxBytes, onDrop: (_r, samples) => (drops.disk_full += samples) })
+    ? await DiskQueue.open({
+        dir,
+        maxBytes,
+        segmentBytes,
+        onDrop: (_r, samples) => (drops.disk_full += samples),
+      })
     : undefined;
   const q = new ShardQueue({
     memorySamples: 30,
@@ -109,8 +115,8 @@ test('a spill while a chunk is in flight: its ack removes that chunk, not the ne
 });
 
 test('a spilled chunk in flight that the disk bound dropped meanwhile: its ack removes no other chunk', async (t) => {
-  // room for three records of 'chunk-N' (7 bytes + a 13-byte header)
-  const { q, drops } = await harness(tempDir(t), {}, 60);
+  // room for three records of 'chunk-N' (7 bytes + a 13-byte header), one per segment
+  const { q, drops } = await harness(tempDir(t), {}, 60, 20);
   q.push(chunk(1));
   assert.equal(seqOf((await q.peek())!), 1); // in flight
   q.push(chunk(2));
@@ -175,43 +181,47 @@ test('without a disk: a full memory drops and counts, a shutdown counts what is 
   assert.equal(drops.shutdown, 30);
 });
 
-test('a disk that refuses writes: the chunk is dropped as disk_error, the queue goes on', async () => {
-  let failNext = true;
-  const records: Chunk[] = [];
-  // A stand-in for DiskQueue that fails the first append (ENOSPC) and keeps the rest in an array.
-  const disk = {
-    get records() {
-      return records.length;
-    },
-    get samples() {
-      return records.reduce((a, c) => a + c.samples, 0);
-    },
-    get bytes() {
-      return records.reduce((a, c) => a + c.body.length, 0);
-    },
-    async append(body: Buffer, samples: number) {
-      if (failNext) {
-        failNext = false;
-        throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
-      }
-      records.push({ body, samples });
-    },
-    async peek() {
-      return records[0];
-    },
-    async ack() {
-      records.shift();
-    },
-    setMaxBytes() {},
-    async close() {},
-  } as unknown as DiskQueue;
-  const drops: Record<string, number> = {};
-  const q = new ShardQueue({ memorySamples: 30, disk, onDrop: (r, n) => (drops[r] = (drops[r] ?? 0) + n) });
-  q.push(chunk(1));
-  await q.peek();
-  q.failing(); // chunk 1 (in flight) is the append that fails
-  q.push(chunk(2));
-  await q.ack(); // chunk 1 delivered after all: chunk 2 must stay
-  assert.equal(drops.disk_error, 10);
-  assert.deepEqual(await drain(q), [2]);
-});
+for (const [code, reason] of [
+  ['EIO', 'disk_error'],
+  ['ENOSPC', 'disk_full'],
+] as const)
+  test(`a disk that refuses writes (${code}): the chunk is dropped as ${reason}, the queue goes on`, async () => {
+    let failNext = true;
+    const records: Chunk[] = [];
+    // A stand-in for DiskQueue that fails the first append (ENOSPC) and keeps the rest in an array.
+    const disk = {
+      get records() {
+        return records.length;
+      },
+      get samples() {
+        return records.reduce((a, c) => a + c.samples, 0);
+      },
+      get bytes() {
+        return records.reduce((a, c) => a + c.body.length, 0);
+      },
+      async append(body: Buffer, samples: number) {
+        if (failNext) {
+          failNext = false;
+          throw Object.assign(new Error(`write failed (${code})`), { code });
+        }
+        records.push({ body, samples });
+      },
+      async peek() {
+        return records[0];
+      },
+      async ack() {
+        records.shift();
+      },
+      setMaxBytes() {},
+      async close() {},
+    } as unknown as DiskQueue;
+    const drops: Record<string, number> = {};
+    const q = new ShardQueue({ memorySamples: 30, disk, onDrop: (r, n) => (drops[r] = (drops[r] ?? 0) + n) });
+    q.push(chunk(1));
+    await q.peek();
+    q.failing(); // chunk 1 (in flight) is the append that fails
+    q.push(chunk(2));
+    await q.ack(); // chunk 1 delivered after all: chunk 2 must stay
+    assert.equal(drops[reason], 10);
+    assert.deepEqual(await drain(q), [2]);
+  });

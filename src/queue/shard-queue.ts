@@ -20,7 +20,7 @@
 //   delivered in the order it was scraped.
 // - Shutdown (`close`): what is in memory, the chunk in flight included, is persisted to disk (or
 //   counted as dropped without one). The writer stops its sends first.
-import { errorMessage } from '../errno.js';
+import { errnoCode, errorMessage } from '../errno.js';
 import type { Chunk } from '../prompb/chunk.js';
 import type { DiskQueue, RecordPosition } from './diskqueue.js';
 
@@ -89,8 +89,9 @@ export class ShardQueue {
     return this.disk?.samples ?? 0;
   }
 
+  /** Bytes of the on-disk part's files (what `[queue] max_bytes` bounds). */
   get diskBytes(): number {
-    return this.disk?.bytes ?? 0;
+    return this.disk?.fileBytes ?? 0;
   }
 
   /** Nothing waits in memory (data on disk stays there for the next start). */
@@ -111,11 +112,6 @@ export class ShardQueue {
   /** Samples the memory part may hold. */
   get memoryBound(): number {
     return this.capSamples;
-  }
-
-  /** Change the disk bound (reload); it applies from the next append on. */
-  setMaxDiskBytes(bytes: number): void {
-    this.disk?.setMaxBytes(bytes);
   }
 
   /** Change the memory bound (reload); chunks already queued stay. */
@@ -284,11 +280,20 @@ export class ShardQueue {
       })
       .catch((err: unknown) => {
         this.diskErrorSamples += chunk.samples;
-        this.opts.onDrop(
-          'disk_error',
-          chunk.samples,
-          `cannot write to the on-disk queue: ${errorMessage(err)}`,
-        );
+        const code = errnoCode(err);
+        if (code === 'ENOSPC' || code === 'EDQUOT')
+          // the file system is full and nothing older was left to drop (see diskqueue.ts)
+          this.opts.onDrop(
+            'disk_full',
+            chunk.samples,
+            `the on-disk queue's file system is full: ${errorMessage(err)}`,
+          );
+        else
+          this.opts.onDrop(
+            'disk_error',
+            chunk.samples,
+            `cannot write to the on-disk queue: ${errorMessage(err)}`,
+          );
       })
       .finally(() => {
         this.pending--;

@@ -2,7 +2,7 @@
 // writes numbered samples (series `fault_test{test,seq}` = seq) and counts, through the query API,
 // exactly which arrived. Bounded in time: every wait has a deadline.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -39,6 +39,44 @@ function chunks(name: string, n: number, per: number, from = 0): Chunk[] {
     out.push({ samples: b.samples, body: b.takeCompressed() });
   }
   return out;
+}
+
+/**
+ * `n` chunks of `per` samples over 1000 series (`slot` = seq % 1000), one sample per millisecond
+ * from two hours ago: large volumes without a series per sample (a store bounds series per query).
+ */
+function denseChunks(name: string, n: number, per: number): Chunk[] {
+  const t0 = Date.now() - 2 * 3600_000;
+  const out: Chunk[] = [];
+  for (let c = 0; c < n; c++) {
+    const b = new WriteRequestBuilder();
+    for (let i = 0; i < per; i++) {
+      const seq = c * per + i;
+      b.append(
+        encodeLabels([
+          ['__name__', 'fault_dense'],
+          ['slot', String(seq % 1000)],
+          ['test', name],
+        ]),
+        seq,
+        t0 + seq,
+      );
+    }
+    out.push({ samples: b.samples, body: b.takeCompressed() });
+  }
+  return out;
+}
+
+/** Samples of a denseChunks test the store holds, polled (bounded) until `expect` are there. */
+async function denseArrived(vm: Receiver, name: string, expect: number): Promise<number> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    await flushVm(vm);
+    const r = await vm.query(`sum(count_over_time(fault_dense{test="${name}"}[3h]))`);
+    const n = r.length ? Number(r[0].value[1]) : 0;
+    if (n >= expect || Date.now() > deadline) return n;
+    await new Promise((res) => setTimeout(res, 250));
+  }
 }
 
 /**
@@ -253,4 +291,55 @@ describe('remote write under faults (real VictoriaMetrics)', { skip }, () => {
       `# disk full: 400000 sent during the outage, ${dropped} oldest dropped and counted, ${got} arrived`,
     );
   });
+
+  test('one target may use the whole max_bytes, the bound holds on disk, drained space is reclaimed, the next outage keeps everything', async () => {
+    const proxy = await faultProxy(vm.writeUrl, 'drop-connection');
+    const dir = tmp();
+    const maxBytes = 8 << 20;
+    // 2 shards; every chunk of this one target goes to shard 0 (SampleSink's stable shard)
+    const w = await writer(proxy.url, { dir, chanSize: 1000, maxBytes, batch: 1000 });
+    let peak = 0;
+    const cs = denseChunks('budget', 1000, 1000); // ~12 MB compressed (12 B a sample): more than the bound
+    for (const [i, c] of cs.entries()) {
+      w.push(c, 0);
+      if (i % 25 === 24) {
+        await waitFor('appends', () => w.memorySamples === 0, 30_000);
+        peak = Math.max(peak, bytesOnDisk(dir));
+      }
+    }
+    await waitFor('appends', () => w.diskSamples + w.stats.droppedSamples.disk_full >= 999_000, 60_000);
+    peak = Math.max(peak, bytesOnDisk(dir));
+    assert.ok(peak <= maxBytes, `${peak} bytes on disk over the ${maxBytes} bound`);
+    assert.ok(peak > maxBytes / 2, `one shard used ${peak} bytes: more than its quarter share`);
+    const dropped = w.stats.droppedSamples.disk_full;
+    assert.ok(dropped > 0, 'the oldest were dropped to respect the bound');
+    proxy.fallback = 'forward';
+    await waitFor('delivery', () => w.idle, 120_000);
+    assert.equal((await denseArrived(vm, 'budget', 1_000_000 - dropped)) + dropped, 1_000_000);
+    assert.ok(bytesOnDisk(dir) < 1024, 'drained: the segments are reclaimed (reader.json and LOCK remain)');
+    assert.equal(w.diskBytes, 0);
+
+    // a second outage of less than the bound loses nothing
+    proxy.fallback = 'drop-connection';
+    for (const c of denseChunks('budget2', 500, 1000)) w.push(c, 0);
+    await waitFor('spill', () => w.diskSamples >= 499_000, 60_000);
+    proxy.fallback = 'forward';
+    await waitFor('delivery', () => w.idle, 120_000);
+    assert.equal(w.stats.droppedSamples.disk_full, dropped, 'nothing more dropped');
+    assert.equal(await denseArrived(vm, 'budget2', 500_000), 500_000);
+    await w.close(1000);
+    await proxy.close();
+    console.log(
+      `# shared budget: one target used ${(peak / 1048576).toFixed(1)} MiB of max_bytes 8 MiB on disk (peak), ${dropped} oldest samples dropped in a 12 MB outage, no segment bytes left after the replay, a second outage of 500000 samples (~6 MB): 500000 arrived`,
+    );
+  });
 });
+
+/** Bytes of every file under `dir` (the queue's segments, reader.json and LOCK). */
+function bytesOnDisk(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile()) n += statSync(join(e.parentPath, e.name)).size;
+  }
+  return n;
+}

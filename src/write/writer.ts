@@ -16,7 +16,8 @@ import { errnoCode, errorMessage, errorName, isAbort } from '../errno.js';
 import type { Logger } from '../log.js';
 import type { Chunk } from '../prompb/chunk.js';
 import { decodeChunk } from '../prompb/decode.js';
-import { openShardQueues, perShardBytes } from '../queue/open.js';
+import type { DiskBudget } from '../queue/budget.js';
+import { openShardQueues } from '../queue/open.js';
 import type { QueueDropReason, ShardQueue } from '../queue/shard-queue.js';
 import { VERSION } from '../version.js';
 
@@ -101,6 +102,8 @@ export class RemoteWriter {
   /** The URL with credentials redacted, for the status page and logs. */
   readonly displayUrl: string;
   private shards: Shard[] = [];
+  /** The bound on the bytes on disk, shared by the shards. */
+  private budget: DiskBudget | undefined;
   private readonly agent: Agent;
   private readonly url: URL;
   private readonly headers: Record<string, string>;
@@ -143,7 +146,7 @@ export class RemoteWriter {
 
   /** Open the queues (replaying what a previous run left on disk) and start the senders. */
   async start(): Promise<void> {
-    const queues = await openShardQueues({
+    const { queues, budget } = await openShardQueues({
       dir: this.queueDir,
       shards: this.shardCount,
       maxBytes: this.queueConfig.maxBytes,
@@ -167,6 +170,7 @@ export class RemoteWriter {
         ),
     });
     this.shards = queues.map((q, i) => new Shard(i, q));
+    this.budget = budget;
     // a previous run with more shards leaves more folders: chan_size is shared by all of them
     for (const s of this.shards) s.queue.setMemorySamples(this.memoryPerShard());
     for (const [chunk, key] of this.early) this.push(chunk, key);
@@ -185,9 +189,7 @@ export class RemoteWriter {
     this.opts = opts;
     for (const s of this.shards) s.queue.setMemorySamples(this.memoryPerShard());
     const later: string[] = [];
-    if (queue.maxBytes !== this.queueConfig.maxBytes) {
-      for (const s of this.shards) s.queue.setMaxDiskBytes(perShardBytes(queue.maxBytes, this.shards.length));
-    }
+    if (queue.maxBytes !== this.queueConfig.maxBytes) this.budget?.setMaxBytes(queue.maxBytes);
     if (queue.dir !== this.queueConfig.dir) later.push('[queue] dir');
     this.queueConfig = { ...queue, dir: this.queueConfig.dir };
     return later;
