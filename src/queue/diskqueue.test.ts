@@ -673,20 +673,20 @@ test('lock: a live owner makes open fail; a dead one is taken over', async (t) =
   const child = startChild(script, [dir, 'hold'], (line) => line === 'ready' && ready());
   try {
     await Promise.race([isReady, child.exited.then(() => assert.fail(`child exited: ${child.stderr()}`))]);
-    assert.equal(fs.readFileSync(path.join(dir, 'LOCK'), 'utf8').trim(), String(child.pid));
-    await assert.rejects(open(dir), new RegExp(`locked by another running process \\(pid ${child.pid}\\)`));
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'LOCK'), 'utf8')).pid, child.pid);
+    await assert.rejects(open(dir), new RegExp(`locked by another running nodegraf \\(pid ${child.pid} `));
   } finally {
     child.kill();
   }
   await child.exited;
 
   const q = await open(dir); // the LOCK of the killed child is stale
-  assert.equal(fs.readFileSync(path.join(dir, 'LOCK'), 'utf8').trim(), String(process.pid));
+  assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'LOCK'), 'utf8')).pid, process.pid);
   await assert.rejects(open(dir), /already open in this process/);
   await q.close();
   assert.equal(fs.existsSync(path.join(dir, 'LOCK')), false, 'close releases the lock');
 
-  // a LOCK with our own pid is from a previous run that had the same pid (containers)
+  // a LOCK of the older format with our own pid is from a previous run that had the same pid
   fs.writeFileSync(path.join(dir, 'LOCK'), `${process.pid}\n`);
   const q2 = await open(dir);
   await q2.close();

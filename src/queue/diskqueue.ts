@@ -31,7 +31,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { errnoCode, errorMessage } from '../errno.js';
 import { DiskBudget, type BudgetMember, type Lane } from './budget.js';
-import { acquireLock, releaseLock } from './lock.js';
+import { acquireLock, releaseLock, type LockOwner } from './lock.js';
 
 export interface DiskQueueOptions {
   dir: string;
@@ -48,8 +48,10 @@ export interface DiskQueueOptions {
   onDrop?: (records: number, samples: number, bytes: number) => void;
   /** How long `open` waits for another live process to release the folder's lock (default 0). */
   lockWaitMs?: number;
-  /** Called once when `open` starts waiting for the lock, with the owner's pid. */
-  onLockWait?: (ownerPid: number) => void;
+  /** Called once when `open` starts waiting for the lock, with its owner. */
+  onLockWait?: (owner: LockOwner) => void;
+  /** Another process took this folder's lock while this one held it (see ./lock.ts). */
+  onLockLost?: (owner: LockOwner) => void;
 }
 
 const MAGIC = 0xa7; // format version 1
@@ -307,7 +309,7 @@ export class DiskQueue implements BudgetMember {
     } catch (e) {
       throw diskError('creating the directory', dir, e);
     }
-    await acquireLock(dir, { waitMs: opts.lockWaitMs, onWait: opts.onLockWait });
+    await acquireLock(dir, { waitMs: opts.lockWaitMs, onWait: opts.onLockWait, onLost: opts.onLockLost });
     const q = new DiskQueue(dir, opts);
     try {
       await q.recover();

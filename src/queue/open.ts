@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { errorMessage } from '../errno.js';
 import { DiskBudget } from './budget.js';
 import { DiskQueue } from './diskqueue.js';
+import { describeOwner } from './lock.js';
 import { ShardQueue, type ShardQueueOptions } from './shard-queue.js';
 
 export interface OpenQueuesOptions {
@@ -20,7 +21,9 @@ export interface OpenQueuesOptions {
   lockWaitMs: number;
   onDrop: ShardQueueOptions['onDrop'];
   onSpill?: ShardQueueOptions['onSpill'];
-  onLockWait?: (dir: string, ownerPid: number) => void;
+  onLockWait?: (dir: string, owner: string) => void;
+  /** Another process took a folder's lock while this one held it: two agents share the folder. */
+  onLockLost?: (dir: string, owner: string) => void;
   /** A folder could not be opened: that shard runs in memory only. */
   onOpenError?: (dir: string, message: string) => void;
 }
@@ -53,7 +56,8 @@ export async function openShardQueues(o: OpenQueuesOptions): Promise<OpenedQueue
           dir,
           budget,
           lockWaitMs: o.lockWaitMs,
-          onLockWait: (pid) => o.onLockWait?.(dir, pid),
+          onLockWait: (owner) => o.onLockWait?.(dir, describeOwner(owner)),
+          onLockLost: (owner) => o.onLockLost?.(dir, describeOwner(owner)),
           onDrop: (_records, samples) =>
             o.onDrop('disk_full', samples, 'on-disk queue full: dropped the oldest samples'),
         });

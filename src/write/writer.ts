@@ -59,7 +59,7 @@ export type SendOutcome =
 const MAX_BACKOFF_MS = 30_000;
 const MIN_BACKOFF_MS = 500;
 /** How long a restart waits for the previous process to release the queue folders. */
-export const QUEUE_LOCK_WAIT_MS = 15_000;
+export const QUEUE_LOCK_WAIT_MS = 15_000; // > STALE_MS (queue/lock.ts): a killed owner's lock frees in time
 
 class Shard {
   backoffMs = 0;
@@ -158,10 +158,15 @@ export class RemoteWriter {
           { writer: this.name, samples, reason: why },
           'moving queued samples to the on-disk queue',
         ),
-      onLockWait: (dir, pid) =>
+      onLockWait: (dir, owner) =>
         this.log.warn(
-          { writer: this.name, dir, pid, waitSeconds: QUEUE_LOCK_WAIT_MS / 1000 },
-          'on-disk queue is locked by another process (a previous nodegraf still shutting down?); waiting',
+          { writer: this.name, dir, owner, waitSeconds: QUEUE_LOCK_WAIT_MS / 1000 },
+          'on-disk queue is locked by another nodegraf (a previous one still shutting down, or killed less than 10 s ago?); waiting',
+        ),
+      onLockLost: (dir, owner) =>
+        this.log.error(
+          { writer: this.name, dir, owner },
+          'another nodegraf took over this on-disk queue while this one used it: two agents share the folder; give each its own [queue] dir',
         ),
       onOpenError: (dir, message) =>
         this.log.error(
