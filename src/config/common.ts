@@ -99,6 +99,7 @@ export function scrapeInstance(
     labelLimit: 0,
     labelValueLengthLimit: 0,
     bodySizeLimit: 64 * 1024 * 1024,
+    lineSizeLimit: 1024 * 1024,
     ...o,
   };
 }

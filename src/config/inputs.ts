@@ -102,6 +102,7 @@ function parseInstance(t: Table, base: InstanceBase, reportUnknown = true): Scra
     labelLimit: t.int('label_limit', 0, 0),
     labelValueLengthLimit: t.int('label_value_length_limit', 0, 0),
     bodySizeLimit: t.size('body_size_limit', 64 * 1024 * 1024),
+    lineSizeLimit: t.size('line_size_limit', 1024 * 1024),
   };
   // Each rule is validated and compiled here, once, errors naming their own key and line; the
   // target uses the compiled rules.

@@ -115,6 +115,7 @@ function instance(i: ScrapeInstance): string[] {
       label_limit: i.labelLimit,
       label_value_length_limit: i.labelValueLengthLimit,
       body_size_limit: i.bodySizeLimit,
+      line_size_limit: i.lineSizeLimit,
     }),
   ];
   for (const r of i.relabelConfigs) out.push('[[instances.relabel_configs]]', ...relabel(r));

@@ -127,6 +127,8 @@ export interface ScrapeInstance {
   labelLimit: number;
   labelValueLengthLimit: number;
   bodySizeLimit: number; // bytes
+  /** Longest line of a payload, in bytes (0 = none): the scrape fails past it. */
+  lineSizeLimit: number;
 }
 
 export interface InputConfig {

@@ -146,14 +146,17 @@ export class TargetClient {
    * failure came half-way through the body: the caller discards the scrape then).
    */
   async stream(start: (openMetrics: boolean) => (chunk: Buffer) => void): Promise<void> {
-    // A projected token may have rotated between our read and the request: on 401, re-read, retry once.
-    const first = await this.fetchOnce(Boolean(this.opts.bearerTokenFile), start);
-    if (first === 401) await this.fetchOnce(false, start);
+    // A projected token may have rotated between our read and the request: on 401, re-read, retry
+    // once. Both requests share the scrape's one deadline: a scrape never outlives its timeout.
+    const deadline = performance.now() + this.opts.timeoutMs;
+    const first = await this.fetchOnce(Boolean(this.opts.bearerTokenFile), start, deadline);
+    if (first === 401) await this.fetchOnce(false, start, deadline);
   }
 
   private async fetchOnce(
     retryOn401: boolean,
     start: (openMetrics: boolean) => (chunk: Buffer) => void,
+    deadline: number,
   ): Promise<200 | 401> {
     const { url, opts } = this;
     const headers: Record<string, string> = {
@@ -172,10 +175,13 @@ export class TargetClient {
     let res: Dispatcher.ResponseData;
     const ac = new AbortController();
     let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      ac.abort(new DOMException('scrape timeout', 'TimeoutError'));
-    }, opts.timeoutMs);
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        ac.abort(new DOMException('scrape timeout', 'TimeoutError'));
+      },
+      Math.max(0, deadline - performance.now()),
+    );
     if (this.stopped) ac.abort();
     this.current = ac;
     const signal = ac.signal;
@@ -192,9 +198,21 @@ export class TargetClient {
       throw classifyNetworkError(err, url, opts.timeoutMs);
     }
     try {
-      if (res.statusCode === 401 && retryOn401) return 401;
+      if (res.statusCode === 401 && retryOn401) {
+        // drain it so the connection is reused (a real 401 body comes with its headers), but a body
+        // that trickles gets 100 ms at most: the retry needs the rest of the deadline
+        const wait = new AbortController();
+        const t = setTimeout(
+          () => wait.abort(),
+          Math.min(100, Math.max(0, (deadline - performance.now()) / 4)),
+        );
+        await res.body.dump({ limit: 64 * 1024, signal: wait.signal }).catch(() => undefined);
+        clearTimeout(t);
+        return 401;
+      }
       if (res.statusCode !== 200) {
-        const text = await readLimited(res.body, 4096);
+        // the start of the body says why; one that trickles past the deadline says nothing more
+        const text = await readLimited(res.body, 4096).catch(() => Buffer.alloc(0));
         throw classifyStatus(res.statusCode, text.toString('utf8'), url, this.tokenNote());
       }
       const encoding = String(res.headers['content-encoding'] ?? '');
@@ -232,10 +250,12 @@ export class TargetClient {
       if (err instanceof ScrapeError) throw err;
       throw classifyNetworkError(err, url, opts.timeoutMs);
     } finally {
+      // An unread body would pin the connection (undici trap): drain what is small, drop the rest,
+      // within the scrape's deadline (the timer is still armed: a trickling body cannot hold us).
+      if (!res.body.readableEnded && !res.body.destroyed)
+        await res.body.dump({ limit: 64 * 1024, signal: ac.signal }).catch(() => undefined);
       clearTimeout(timer);
       if (this.current === ac) this.current = undefined;
-      // An unread body would pin the connection (undici trap): drain what is small, drop the rest.
-      if (!res.body.readableEnded) await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
     }
   }
 

@@ -392,3 +392,41 @@ test('a series that goes away gets a staleness marker only if its samples had no
     'none for the timestamped one: its marker would be later than its samples',
   );
 });
+
+test('a line split over many pieces is joined once: linear in its length, not quadratic', () => {
+  const p = new TargetPipeline(pipelineOptions());
+  const line = `m{v="${'x'.repeat(4 << 20)}"} 1\n`; // a 4 MiB line in 4 KiB pieces
+  const body = Buffer.from(line);
+  const concat = Buffer.concat;
+  let copied = 0;
+  Buffer.concat = ((list: readonly Uint8Array[], total?: number) => {
+    const b = concat(list, total);
+    copied += b.length;
+    return b;
+  }) as typeof Buffer.concat;
+  try {
+    p.begin(false, 1000);
+    for (let i = 0; i < body.length; i += 4096) p.feed(body.subarray(i, i + 4096));
+    const st = p.end(() => undefined);
+    assert.equal(st.scraped, 1);
+  } finally {
+    Buffer.concat = concat;
+  }
+  assert.ok(copied <= 2 * body.length, `${copied} bytes copied to join a ${body.length}-byte line`);
+});
+
+test('line_size_limit and sample_limit fail the scrape as soon as they are passed', () => {
+  const lines = new TargetPipeline(pipelineOptions({ lineSizeLimit: 1000 }));
+  lines.begin(false, 1000);
+  lines.feed(Buffer.from('ok 1\n' + 'y'.repeat(600)));
+  assert.throws(
+    () => lines.feed(Buffer.from('y'.repeat(600))),
+    /line 2 is longer than line_size_limit \(1000 bytes\)/,
+  );
+  const samples = new TargetPipeline(pipelineOptions({ sampleLimit: 2 }));
+  samples.begin(false, 1000);
+  assert.throws(
+    () => samples.feed(Buffer.from('a 1\nb 1\nc 1\nd 1\n')),
+    /sample_limit exceeded: 3 samples > 2/,
+  );
+});

@@ -11,6 +11,7 @@
 import { Entry, TextParser, type Labels } from '../parse/text.js';
 import type { Chunk } from '../prompb/chunk.js';
 import { WriteRequestBuilder, type EncodedLabels } from '../prompb/encode.js';
+import { ScrapeError } from './errors.js';
 import { SeriesCache, type CacheEntry, type OnStale } from './series-cache.js';
 import { buildSeries, type LabelRules } from './series-labels.js';
 
@@ -18,7 +19,10 @@ export { sanitizeLabelName } from './series-labels.js';
 
 export interface PipelineOptions extends LabelRules {
   honorTimestamps: boolean;
+  /** Samples after relabeling (0 = none): the scrape fails as soon as one more arrives. */
   sampleLimit: number;
+  /** Longest line in bytes (0 = none): the scrape fails as soon as an unfinished line passes it. */
+  lineSizeLimit?: number;
   /** Samples per emitted request. */
   batch: number;
 }
@@ -76,10 +80,22 @@ export class TargetPipeline {
     return this.cache.series;
   }
 
-  /** Process a whole payload (tests, benchmarks): `begin`, `feed`, `end`. */
+  /**
+   * Process a whole payload (tests, benchmarks): `begin`, `feed`, `end`. A limit passed half-way
+   * fails the scrape as a target does (`fail`) and is reported in `limitError`.
+   */
   process(body: Buffer, openMetrics: boolean, scrapeTimeMs: number, emit: (c: Chunk) => void): ScrapeStats {
     this.begin(openMetrics, scrapeTimeMs);
-    this.feed(body);
+    try {
+      this.feed(body);
+    } catch (err) {
+      if (!(err instanceof ScrapeError)) throw err;
+      const st = this.cur.st;
+      st.limitError = err.message;
+      st.emitted = 0;
+      st.stale = this.fail(scrapeTimeMs, emit);
+      return st;
+    }
     return this.end(emit);
   }
 
@@ -91,8 +107,12 @@ export class TargetPipeline {
     st: ScrapeStats;
     /** Compressed requests of this scrape, emitted by `end` only if the scrape is good. */
     held: Chunk[];
-    /** A line split between two segments of the stream. */
-    rest: Buffer | undefined;
+    /**
+     * A line split between segments of the stream: its pieces, joined once when its newline comes
+     * (a line without a newline costs linear time and memory, bounded by lineSizeLimit).
+     */
+    rest: Buffer[];
+    restBytes: number;
     lines: number;
     /** OpenMetrics state carried from one segment's parser to the next. */
     sawEOF: boolean;
@@ -123,34 +143,63 @@ export class TargetPipeline {
         limitError: '',
       },
       held: [],
-      rest: undefined,
+      rest: [],
+      restBytes: 0,
       lines: 0,
       sawEOF: false,
     };
   }
 
-  /** Feed the next piece of the payload; a line may be split across pieces. */
+  /**
+   * Feed the next piece of the payload; a line may be split across pieces. Throws a ScrapeError
+   * (kind 'limit') as soon as sample_limit or line_size_limit is passed: the caller stops reading
+   * the body and fails the scrape (`fail`).
+   */
   feed(chunk: Buffer): void {
     const c = this.cur;
     let start = 0;
-    if (c.rest !== undefined) {
+    if (c.restBytes > 0) {
       const nl = chunk.indexOf(10);
       if (nl < 0) {
-        c.rest = Buffer.concat([c.rest, chunk]);
+        this.keepRest(chunk);
         return;
       }
-      const line = Buffer.concat([c.rest, chunk.subarray(0, nl + 1)]);
-      c.rest = undefined;
+      this.checkLine(c.restBytes + nl + 1);
+      c.rest.push(chunk.subarray(0, nl + 1));
+      const line = Buffer.concat(c.rest);
+      c.rest = [];
+      c.restBytes = 0;
       this.parse(line, 0, line.length);
       start = nl + 1;
     }
     const last = chunk.lastIndexOf(10);
     if (last < start) {
-      if (start < chunk.length) c.rest = chunk.subarray(start);
+      if (start < chunk.length) this.keepRest(chunk.subarray(start));
       return;
     }
     this.parse(chunk, start, last + 1);
-    if (last + 1 < chunk.length) c.rest = chunk.subarray(last + 1);
+    if (last + 1 < chunk.length) this.keepRest(chunk.subarray(last + 1));
+  }
+
+  private keepRest(piece: Buffer): void {
+    const c = this.cur;
+    c.rest.push(piece);
+    c.restBytes += piece.length;
+    this.checkLine(c.restBytes);
+  }
+
+  private checkLine(bytes: number): void {
+    const limit = this.opts.lineSizeLimit ?? 0;
+    if (limit > 0 && bytes > limit) {
+      const c = this.cur;
+      c.rest = [];
+      c.restBytes = 0;
+      throw new ScrapeError(
+        'limit',
+        `line ${c.lines + 1} is longer than line_size_limit (${limit} bytes) and has no end yet`,
+        'the target sends a line without a newline (not a metrics page?); check the URL, or raise line_size_limit for this instance',
+      );
+    }
   }
 
   /** Parse one segment that ends at a line boundary (or the payload's end). */
@@ -161,6 +210,8 @@ export class TargetPipeline {
     const tap = opts.tap;
     const batch = opts.batch;
     const honorTs = opts.honorTimestamps;
+    // one compare per sample (no branch on whether a limit is set)
+    const sampleLimit = opts.sampleLimit > 0 ? opts.sampleLimit : Infinity;
     const scrapeTimeMs = c.now;
     const p = new TextParser(buf, c.openMetrics, start, end, c.sawEOF);
     const base = c.lines;
@@ -200,7 +251,15 @@ export class TargetPipeline {
         const pts = p.timestamp;
         const explicit = pts === pts && honorTs;
         if (entry.tap >= 0) tap!.observe(entry.tap, p.value, explicit ? pts : scrapeTimeMs);
-        st.postRelabel++;
+        if (++st.postRelabel > sampleLimit) {
+          // as Prometheus: the scrape fails as soon as the limit is passed, the rest is not read
+          c.lines = base + p.line;
+          throw new ScrapeError(
+            'limit',
+            this.checkSampleLimit(st),
+            'raise the limit in the instance, or drop series with metrics_drop / relabel_configs',
+          );
+        }
         if (entry.limit !== undefined && !st.limitError) st.limitError = entry.limit;
         let ts = scrapeTimeMs;
         if (explicit) {
@@ -245,9 +304,10 @@ export class TargetPipeline {
    */
   end(emit: (c: Chunk) => void): ScrapeStats {
     const c = this.cur;
-    if (c.rest !== undefined) {
-      const rest = c.rest; // last line without a final newline
-      c.rest = undefined;
+    if (c.restBytes > 0) {
+      const rest = Buffer.concat(c.rest); // last line without a final newline
+      c.rest = [];
+      c.restBytes = 0;
       this.parse(rest, 0, rest.length);
     }
     const { st, now } = c;
@@ -276,7 +336,8 @@ export class TargetPipeline {
   fail(scrapeTimeMs: number, emit: (c: Chunk) => void): number {
     if (this.cur) {
       this.cur.held = [];
-      this.cur.rest = undefined;
+      this.cur.rest = [];
+      this.cur.restBytes = 0;
     }
     this.builder.reset();
     const st = { stale: 0, emitted: 0 } as ScrapeStats;

@@ -2,6 +2,8 @@
 // and the error messages an SRE gets for each failure.
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -419,6 +421,126 @@ describe('HTTPS and credentials (kubelet-like)', () => {
       assert.equal(req.headers['x-scope-orgid'], 'team-a');
     } finally {
       await s.close();
+    }
+  });
+});
+
+/**
+ * A target that streams forever (or until the client goes): `piece(i)` is written as fast as the
+ * socket takes it; `status` and a trickle make the hostile variants. Counts the bytes it wrote.
+ */
+async function endlessTarget(
+  piece: (i: number) => string,
+  o: { status?: number; trickleMs?: number } = {},
+): Promise<{ url: string; written: () => number; close: () => Promise<void> }> {
+  let written = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((_req, res: ServerResponse) => {
+    res.writeHead(o.status ?? 200, { 'content-type': 'text/plain; version=0.0.4' });
+    let i = 0;
+    const pump = () => {
+      while (!res.destroyed) {
+        const p = piece(i++);
+        written += p.length;
+        if (o.trickleMs) {
+          res.write(p);
+          setTimeout(pump, o.trickleMs);
+          return;
+        }
+        if (!res.write(p)) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+    };
+    pump();
+  });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`,
+    written: () => written,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** Fails the test when `p` has not settled within `ms` (a hang detector, not a timing assertion). */
+function orHang<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<T>(
+      (_, reject) => (t = setTimeout(() => reject(new Error(`${what}: still running after ${ms} ms`)), ms)),
+    ),
+  ]);
+}
+
+describe('hostile targets: memory and time stay bounded', () => {
+  test('a line without a newline fails the scrape at line_size_limit, not at the body limit', async () => {
+    const chunk = 'x'.repeat(64 * 1024);
+    const t = await endlessTarget(() => chunk);
+    try {
+      const { report } = await scrapeOnce(t.url, { lineSizeLimit: 1 << 20, timeoutMs: 30_000 });
+      assert.equal(report.up, false);
+      assert.equal(report.error?.kind, 'limit');
+      assert.match(report.error!.describe(), /line 1 is longer than line_size_limit \(1048576 bytes\)/);
+      assert.ok(t.written() < 32 << 20, `the target wrote ${t.written()} bytes before the scrape stopped`);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('sample_limit stops reading as soon as it is passed (an endless body of unique series)', async () => {
+    const t = await endlessTarget((i) => `s{i="${i}"} 1\n`);
+    try {
+      const { report, sink } = await scrapeOnce(t.url, { sampleLimit: 1000, timeoutMs: 30_000 });
+      assert.equal(report.up, false);
+      assert.equal(report.error?.kind, 'limit');
+      assert.match(report.error!.describe(), /sample_limit exceeded: 1001 samples > 1000/);
+      assert.ok(
+        t.written() < 16 << 20,
+        `the target wrote ${t.written()} bytes: the body was read past the limit`,
+      );
+      assert.equal(sink.named('s').length, 0, 'nothing of the failed scrape is sent');
+      assert.equal(sink.named('up')[0].value, 0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('a 401 whose body trickles ends within the timeout as a 401, and shutdown does not wait for it', async () => {
+    const t = await endlessTarget(() => 'unauthorized\n', { status: 401, trickleMs: 50 });
+    const dir = mkdtempSync(join(tmpdir(), 'nodegraf-token-'));
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, 'not-a-jwt');
+    try {
+      const { report } = await orHang(
+        scrapeOnce(t.url, { bearerTokenFile: tokenFile, timeoutMs: 1000 }),
+        20_000,
+        'the scrape of a trickling 401',
+      );
+      assert.equal(report.up, false);
+      assert.equal(report.error?.kind, 'unauthorized');
+      // a scrape in flight against it is cut short by stop(true)
+      const target = new ScrapeTarget(
+        testInstance({ urls: [t.url], bearerTokenFile: tokenFile, timeoutMs: 60_000 }),
+        t.url,
+        testGlobal(),
+        testWriterOpt,
+      );
+      const running = target.scrape(new Collect());
+      await new Promise((r) => setTimeout(r, 200));
+      await orHang(target.stop(true), 5000, 'stop(true) during a trickling 401');
+      await orHang(running, 5000, 'the aborted scrape');
+    } finally {
+      await t.close();
     }
   });
 });

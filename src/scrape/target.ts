@@ -148,6 +148,7 @@ export class ScrapeTarget {
         instance.relabel ??
         (instance.relabelConfigs.length ? compileRelabel(instance.relabelConfigs) : undefined),
       sampleLimit: instance.sampleLimit,
+      lineSizeLimit: instance.lineSizeLimit,
       labelLimit: instance.labelLimit,
       labelValueLengthLimit: instance.labelValueLengthLimit,
       batch: writerOpt.batch,
