@@ -371,6 +371,7 @@ sample_limit = 1000
 label_limit = 30
 label_value_length_limit = 200
 body_size_limit = "10MB"
+line_size_limit = "64KiB"
 
 [[instances]]
 urls = ["http://127.0.0.1:9101/m"]
@@ -404,6 +405,7 @@ bearer_token_file = "/tok"
     labelLimit: 30,
     labelValueLengthLimit: 200,
     bodySizeLimit: 10_000_000,
+    lineSizeLimit: 65536,
   });
   assert.equal(i!.origin.line, 2);
   assert.equal(j!.urlLabelKey, '');
