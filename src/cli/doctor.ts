@@ -1,5 +1,6 @@
 // `nodegraf doctor`: one probe per target and per writer, one line each: OK with series count and
 // latency, or the failure with its most likely cause and the fix. Exit 1 when anything failed.
+import { redactUrl } from '../config/redact.js';
 import { compressSync } from 'snappy';
 import { remoteWriteAgent, remoteWriteHeaders } from '../write/writer.js';
 import { readFileSync } from 'node:fs';
@@ -127,9 +128,7 @@ function writerHint(status: number): string {
 
 export async function diagnoseWriter(w: WriterConfig): Promise<Diagnosis> {
   const url = new URL(w.url);
-  const shown = new URL(w.url);
-  shown.password = shown.password ? '<redacted>' : '';
-  const subject = `writer ${shown.href}`;
+  const subject = `writer ${redactUrl(w.url)}`;
   const agent = remoteWriteAgent(w);
   const headers = remoteWriteHeaders(w, ' (doctor)');
   const t0 = performance.now();
