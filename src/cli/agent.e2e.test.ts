@@ -78,6 +78,7 @@ timeout = 2000
 dir = "${join(dir, 'queue')}"
 [http]
 address = "127.0.0.1:${port}"
+enable_lifecycle = true
 `,
     );
     writeFileSync(

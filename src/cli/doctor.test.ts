@@ -20,7 +20,7 @@ function config(instances: ScrapeInstance[]): Config {
     writers: [],
     queue: { dir: '', maxBytes: 0 },
     log: { level: 'info', format: 'text' },
-    http: { enable: false, address: '127.0.0.1:0' },
+    http: { enable: false, address: '127.0.0.1:0', enableLifecycle: false, allowedHosts: [] },
     podMetadata: {
       enable: false,
       source: 'kubelet',

@@ -75,7 +75,7 @@ export class Runtime implements AgentView {
 
   async start(initial?: Config): Promise<void> {
     this.config = initial ?? this.load();
-    if (this.config.http.enable) this.server = new AgentServer(this, this.log);
+    if (this.config.http.enable) this.server = new AgentServer(this, this.log, this.config.http);
     this.writers = await this.startWriters(this.config.writers);
     this.fanout = new Fanout(this.writers, this.opts.observers);
     const { pods, extras } = await startPodMetadata(this.config, this.log, { withHealth: true });

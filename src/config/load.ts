@@ -1,5 +1,6 @@
 // Loads Categraf's configuration layout (DIR/config.toml + DIR/input.<name>/*.toml) into the
 // effective Config: defaults, `$VAR` expansion, validation with file:line:key in every message.
+import { parseWebConfig } from './web.js';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { TomlError, parse } from 'smol-toml';
@@ -67,8 +68,6 @@ const IGNORED_HTTP_KEYS = [
   'run_mode',
   'ignore_hostname',
   'ignore_global_labels',
-  'cert_file',
-  'key_file',
   'read_timeout',
   'write_timeout',
   'idle_timeout',
@@ -292,7 +291,23 @@ function parseHttp(root: Table): HttpConfig {
   const m = /^(\[[^\]]*\]|[^:\s[\]]*):(\d{1,5})$/.exec(address);
   if (!m || Number(m[2]) > 65535)
     throw h.error('address', `expected host:port (e.g. "127.0.0.1:9101"), got ${JSON.stringify(address)}`);
-  const http = { enable: h.bool('enable', true), address };
+  const http: HttpConfig = {
+    enable: h.bool('enable', true),
+    address,
+    enableLifecycle: h.bool('enable_lifecycle', false),
+    allowedHosts: h.strArray('allowed_hosts').map((v) => v.toLowerCase()),
+  };
+  const webFile = h.optStr('web_config_file');
+  if (webFile)
+    Object.assign(http, parseWebConfig(h, 'web_config_file', h.filePath('web_config_file', webFile)));
+  const certFile = h.optStr('cert_file');
+  const keyFile = h.optStr('key_file');
+  if (certFile || keyFile) {
+    if (!certFile || !keyFile)
+      throw h.error(certFile ? 'key_file' : 'cert_file', 'cert_file and key_file go together');
+    if (http.tls) throw h.error('cert_file', 'TLS is set in web_config_file already: set it in one place');
+    http.tls = { certFile: h.filePath('cert_file', certFile), keyFile: h.filePath('key_file', keyFile) };
+  }
   h.finish(ignoredKeys(IGNORED_HTTP_KEYS, 'http'));
   return http;
 }

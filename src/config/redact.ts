@@ -152,7 +152,21 @@ export function renderEffectiveConfig(config: Config): string {
   for (const w of config.writers) out.push('', '[[writers]]', ...writer(w));
   out.push('', '[queue]', ...lines({ dir: config.queue.dir, max_bytes: config.queue.maxBytes }));
   out.push('', '[log]', ...lines({ level: config.log.level, format: config.log.format }));
-  out.push('', '[http]', ...lines({ enable: config.http.enable, address: config.http.address }));
+  const h = config.http;
+  out.push(
+    '',
+    '[http]',
+    ...lines({
+      enable: h.enable,
+      address: h.address,
+      enable_lifecycle: h.enableLifecycle,
+      allowed_hosts: h.allowedHosts,
+      cert_file: h.tls?.certFile,
+      key_file: h.tls?.keyFile,
+      // the users, never their hashes
+      basic_auth_users: h.basicAuthUsers ? Object.keys(h.basicAuthUsers) : undefined,
+    }),
+  );
   out.push(
     '',
     '[pod_metadata]',

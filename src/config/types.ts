@@ -72,6 +72,14 @@ export interface LogConfig {
 export interface HttpConfig {
   enable: boolean;
   address: string; // host:port
+  /** POST /-/reload is served (as Prometheus's --web.enable-lifecycle); SIGHUP always reloads. */
+  enableLifecycle: boolean;
+  /** Host header values accepted besides IP literals, localhost and the address's own host. */
+  allowedHosts: string[];
+  /** Serve HTTPS with this certificate (web config file, or Categraf's cert_file/key_file). */
+  tls?: { certFile: string; keyFile: string };
+  /** Basic auth: user name to bcrypt hash (web config file); /healthz and /readyz stay open. */
+  basicAuthUsers?: Record<string, string>;
 }
 
 export interface PodMetadataConfig {
