@@ -183,4 +183,38 @@ address = "127.0.0.1:0"
     const [r] = await rt.manager.scrapeAll();
     assert.equal(r.stats?.added, 0);
   });
+
+  test('a reload that fails (a new instance whose tls_ca is missing) changes nothing, is counted and names file, line and key', async () => {
+    const targets = [...rt.manager.targets];
+    const writers = [...rt.writers];
+    const failuresBefore = rt.reloadFailures;
+    const input = join(conf, 'input.prometheus', 'p.toml');
+    const good = readFileSync(input, 'utf8');
+    writeFileSync(
+      input,
+      good +
+        `[[instances]]\nurls = ["https://127.0.0.1:1/metrics"]\ntls_ca = "${join(dir, 'missing-ca.pem')}"\n`,
+    );
+    try {
+      await assert.rejects(
+        rt.reload(),
+        /p\.toml:\d+: instances\.tls_ca: cannot read .*missing-ca\.pem: ENOENT/,
+      );
+      assert.equal(rt.reloadFailures, failuresBefore + 1, 'counted');
+      assert.equal(rt.lastReloadOk, false);
+      assert.deepEqual(rt.manager.targets, targets, 'the running targets are the same objects');
+      assert.deepEqual(rt.writers, writers);
+      assert.ok(
+        mem.lines.some((l) => /reload failed; keeping the running configuration/.test(l) && /tls_ca/.test(l)),
+        'logged with the key',
+      );
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      assert.match(metrics, /^nodegraf_config_reload_failures_total \d+/m);
+      assert.match(metrics, /^nodegraf_config_last_reload_successful 0$/m);
+    } finally {
+      writeFileSync(input, good);
+    }
+    await rt.reload();
+    assert.equal(rt.lastReloadOk, true);
+  });
 });

@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { SampleSink } from '../prompb/chunk.js';
 import { ScrapeManager, type ManagerExtras } from '../scrape/manager.js';
 import type { ScrapeReport, ScrapeTarget } from '../scrape/target.js';
+import type { UpdatePlan } from '../scrape/manager.js';
 import { AgentServer, type AgentView } from '../server/server.js';
 import { Fanout } from '../write/fanout.js';
 import { RemoteWriter, type CloseResult } from '../write/writer.js';
@@ -141,16 +142,27 @@ export class Runtime implements AgentView {
   reload(): Promise<void> {
     const next = this.reloading.then(() => {
       if (this.stopping) throw new Error('the agent is stopping');
-      return this.reloadNow();
+      return this.reloadNow().finally(() => this.server?.invalidate());
     });
     this.reloading = next.catch(() => undefined);
     return next;
   }
 
   private async reloadNow(): Promise<void> {
+    // Everything that can fail is done before anything changes: the files are parsed and checked
+    // (config/), then the new targets are built (their TLS files read). A failure keeps the
+    // running configuration whole, is counted and logged with file, instance and key.
     let config: Config;
+    let plan: UpdatePlan;
     try {
       config = this.load();
+      if (JSON.stringify(config.podMetadata) !== JSON.stringify(this.config.podMetadata)) {
+        this.log.warn(
+          '[pod_metadata] changed: it takes effect after a restart; the pod view keeps its settings',
+        );
+        config.podMetadata = this.config.podMetadata;
+      }
+      plan = this.manager.prepare(config);
     } catch (err) {
       this.reloadFailures++;
       this.lastReloadOk = false;
@@ -158,12 +170,6 @@ export class Runtime implements AgentView {
       throw err;
     }
     const old = this.writers;
-    if (JSON.stringify(config.podMetadata) !== JSON.stringify(this.config.podMetadata)) {
-      this.log.warn(
-        '[pod_metadata] changed: it takes effect after a restart; the pod view keeps its settings',
-      );
-      config.podMetadata = this.config.podMetadata;
-    }
     this.config = config;
     const next = this.planWriters(config.writers, old);
     const added = next.filter((w) => !old.includes(w));
@@ -176,7 +182,7 @@ export class Runtime implements AgentView {
     await this.closeWriters(dropped);
     for (const w of dropped) this.server?.metrics.forgetWriter(w.name);
     await Promise.all(added.map((w) => w.start()));
-    const t = await this.manager.update(config);
+    const t = await this.manager.apply(plan);
     this.reloads++;
     this.lastReloadOk = true;
     this.log.info(

@@ -1,4 +1,6 @@
 // Pieces shared by writers, scrape instances and presets: URLs, headers, TLS.
+import { accessSync, constants } from 'node:fs';
+import { errnoCode, errorMessage } from '../errno.js';
 import type { Table } from './reader.js';
 import type { ScrapeInstance, TlsOptions } from './types.js';
 
@@ -49,7 +51,16 @@ export function parseHeaders(t: Table): Record<string, string> {
 export function parseTls(t: Table, defaults: Partial<TlsOptions> = {}): TlsOptions {
   const path = (key: string, def?: string): string | undefined => {
     const v = t.optStr(key) ?? def;
-    return v ? t.filePath(key, v) : undefined;
+    if (!v) return undefined;
+    const file = t.filePath(key, v);
+    // read when the client is built (start, reload): a missing file is this key's error, here,
+    // not a bare ENOENT from deep inside a reload that has already half happened
+    try {
+      accessSync(file, constants.R_OK);
+    } catch (err) {
+      throw t.error(key, `cannot read ${file}: ${errnoCode(err) ?? errorMessage(err)}`);
+    }
+    return file;
   };
   const tls: TlsOptions = {
     useTls: t.bool('use_tls', defaults.useTls ?? false),

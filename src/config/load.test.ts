@@ -8,6 +8,10 @@ import { KeyLines } from './lines.js';
 import { loadConfig, type LoadOptions } from './load.js';
 import { redactUrl, renderEffectiveConfig } from './redact.js';
 import { ConfigError, type ConfigWarning } from './types.js';
+
+/** TLS files the configurations below name: they must exist (the loader checks they can be read). */
+const PKI = mkdtempSync(join(tmpdir(), 'nodegraf-pki-'));
+for (const f of ['ca.pem', 'c.pem', 'k.pem', 'ca', 'run-ca.crt']) writeFileSync(join(PKI, f), 'pem');
 import { parseDuration, parseSize } from './values.js';
 
 const dirs: string[] = [];
@@ -162,7 +166,12 @@ test('defaults: no config.toml at all, and an empty one', () => {
     assert.deepEqual(config.writers, []);
     assert.deepEqual(config.queue, { dir: './data/queue', maxBytes: 1024 ** 3 });
     assert.deepEqual(config.log, { level: 'info', format: 'text' });
-    assert.deepEqual(config.http, { enable: true, address: '127.0.0.1:9101' });
+    assert.deepEqual(config.http, {
+      enable: true,
+      address: '127.0.0.1:9101',
+      enableLifecycle: false,
+      allowedHosts: [],
+    });
     assert.equal(config.podMetadata.enable, false);
     assert.equal(config.podMetadata.source, 'apiserver');
     assert.equal(config.podMetadata.nodeName, 'node-7');
@@ -237,9 +246,9 @@ dial_timeout = 1000
 max_idle_conns_per_host = 10
 max_in_flight = 2
 use_tls = true
-tls_ca = "/ca.pem"
-tls_cert = "/c.pem"
-tls_key = "/k.pem"
+tls_ca = "${PKI}/ca.pem"
+tls_cert = "${PKI}/c.pem"
+tls_key = "${PKI}/k.pem"
 tls_server_name = "vm"
 insecure_skip_verify = true
 
@@ -257,6 +266,8 @@ format = "json"
 [http]
 enable = false
 address = "0.0.0.0:9200"
+enable_lifecycle = true
+allowed_hosts = ["Node-1.example"]
 
 [pod_metadata]
 enable = true
@@ -306,9 +317,9 @@ health_metrics = false
     maxInFlight: 2,
     tls: {
       useTls: true,
-      caFile: '/ca.pem',
-      certFile: '/c.pem',
-      keyFile: '/k.pem',
+      caFile: `${PKI}/ca.pem`,
+      certFile: `${PKI}/c.pem`,
+      keyFile: `${PKI}/k.pem`,
       serverName: 'vm',
       insecureSkipVerify: true,
     },
@@ -325,7 +336,12 @@ health_metrics = false
   });
   assert.deepEqual(config.queue, { dir: '', maxBytes: 512 * 1024 ** 2 });
   assert.deepEqual(config.log, { level: 'debug', format: 'json' });
-  assert.deepEqual(config.http, { enable: false, address: '0.0.0.0:9200' });
+  assert.deepEqual(config.http, {
+    enable: false,
+    address: '0.0.0.0:9200',
+    enableLifecycle: true,
+    allowedHosts: ['node-1.example'],
+  });
   assert.deepEqual(config.podMetadata, {
     enable: true,
     source: 'apiserver',
@@ -358,7 +374,7 @@ password = "pass"
 headers = ["X-A", "1"]
 timeout = "500ms"
 use_tls = true
-tls_ca = "/ca"
+tls_ca = "${PKI}/ca"
 tls_server_name = "srv"
 insecure_skip_verify = true
 ignore_metrics = ["go_*"]
@@ -394,7 +410,7 @@ bearer_token_file = "/tok"
     headers: { 'X-A': '1' },
     timeoutMs: 500,
     intervalMs: 120_000, // file interval 1m * interval_times 2
-    tls: { useTls: true, caFile: '/ca', serverName: 'srv', insecureSkipVerify: true },
+    tls: { useTls: true, caFile: `${PKI}/ca`, serverName: 'srv', insecureSkipVerify: true },
     ignoreMetrics: ['go_*'],
     ignoreLabelKeys: ['id'],
     metricsPass: ['node_*'],
@@ -692,7 +708,7 @@ test('validation: URLs, providers, log level/format, tls_cert without tls_key, h
   assert.equal(err.key, 'log.level');
   err = loadError({ 'config.toml': '[log]\nformat = "xml"\n' });
   assert.equal(err.key, 'log.format');
-  err = loadError({ [PROM]: '[[instances]]\nurls = ["https://x/m"]\ntls_cert = "/c.pem"\n' });
+  err = loadError({ [PROM]: '[[instances]]\nurls = ["https://x/m"]\ntls_cert = "${PKI}/c.pem"\n' });
   assert.equal(err.key, 'instances.tls_cert');
   assert.equal(err.line, 3);
   err = loadError({ 'config.toml': '[http]\naddress = "localhost"\n' });
@@ -773,7 +789,7 @@ test('presets: NODE_IP, and keys that override url/host, token, CA, verification
       'input.kubelet/kubelet.toml': `interval = "30s"
 host = "$HOSTIP"
 bearer_token_file = "/run/token"
-tls_ca = "/run/ca.crt"
+tls_ca = "${PKI}/run-ca.crt"
 insecure_skip_verify = false
 labels = { cluster = "c1" }
 cadvisor = false
@@ -790,7 +806,7 @@ sample_limit = 50000
   assert.deepEqual(proxy!.labels, { job: 'proxy' });
   assert.deepEqual(kubelet!.urls, ['https://10.0.0.9:10250/metrics']);
   assert.equal(kubelet!.bearerTokenFile, '/run/token');
-  assert.deepEqual(kubelet!.tls, { useTls: true, caFile: '/run/ca.crt', insecureSkipVerify: false });
+  assert.deepEqual(kubelet!.tls, { useTls: true, caFile: `${PKI}/run-ca.crt`, insecureSkipVerify: false });
   assert.deepEqual(kubelet!.labels, { job: 'kubelet', cluster: 'c1' });
   assert.equal(kubelet!.intervalMs, 30_000);
   assert.equal(kubelet!.sampleLimit, 50_000);

@@ -3,6 +3,8 @@
 // counters go on untouched), starts the new ones, and stops the removed ones with staleness markers
 // for everything they delivered.
 import { scrapeInstance } from '../config/common.js';
+import { redactUrl } from '../config/redact.js';
+import { errorMessage } from '../errno.js';
 import type { Config, GlobalConfig, ScrapeInstance, WriterOptions } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { SampleSink } from '../prompb/chunk.js';
@@ -79,6 +81,20 @@ function wantedTargets(config: Config, internal: InternalTarget[] = []): Wanted[
   return out;
 }
 
+/** A configuration prepared by `prepare`, made current by `apply`. */
+export interface UpdatePlan {
+  next: ScrapeTarget[];
+  fresh: ScrapeTarget[];
+  removed: ScrapeTarget[];
+}
+
+/** A configuration prepared by `prepare`, made current by `apply`. */
+export interface UpdatePlan {
+  next: ScrapeTarget[];
+  fresh: ScrapeTarget[];
+  removed: ScrapeTarget[];
+}
+
 export interface UpdateResult {
   kept: number;
   added: number;
@@ -129,10 +145,11 @@ export class ScrapeManager {
   }
 
   /**
-   * Apply a new configuration: unchanged targets are kept as they are, new ones start, removed
-   * ones stop and stale-mark their series (a store then stops returning them at once).
+   * The first half of a new configuration: the targets it wants, new ones built (their TLS files
+   * read) but not started. Throws, changing nothing, when one cannot be built; the error names the
+   * instance and URL. `apply` then makes it current.
    */
-  async update(config: Config): Promise<UpdateResult> {
+  prepare(config: Config): UpdatePlan {
     const pool = new Map<string, ScrapeTarget[]>();
     for (const t of this.targets) {
       const k = this.keys.get(t)!;
@@ -146,11 +163,30 @@ export class ScrapeManager {
         next.push(same);
         continue;
       }
-      const t = this.create(w, config);
+      let t: ScrapeTarget;
+      try {
+        t = this.create(w, config);
+      } catch (err) {
+        for (const f of fresh) {
+          this.keys.delete(f);
+          void f.stop();
+        }
+        throw new Error(`instance ${w.instance.name}, target ${redactUrl(w.url)}: ${errorMessage(err)}`, {
+          cause: err,
+        });
+      }
       next.push(t);
       fresh.push(t);
     }
-    const removed = [...pool.values()].flat();
+    return { next, fresh, removed: [...pool.values()].flat() };
+  }
+
+  /**
+   * Apply a prepared configuration: unchanged targets are kept as they are, new ones start, removed
+   * ones stop and stale-mark their series (a store then stops returning them at once).
+   */
+  async apply(plan: UpdatePlan): Promise<UpdateResult> {
+    const { next, fresh, removed } = plan;
     await Promise.all(
       removed.map(async (t) => {
         await t.stop();
@@ -163,6 +199,11 @@ export class ScrapeManager {
     this.targets = next;
     if (this.started) for (const t of fresh) this.schedule(t);
     return { kept: next.length - fresh.length, added: fresh.length, removed: removed.length };
+  }
+
+  /** `prepare` and `apply` in one step. */
+  async update(config: Config): Promise<UpdateResult> {
+    return this.apply(this.prepare(config));
   }
 
   /** Log state changes, not every scrape: one line when a target goes down, one when it recovers. */

@@ -155,6 +155,11 @@ export class AgentServer {
     return true;
   }
 
+  /** Forget the rendered answers (a reload happened: what is read next shows it). */
+  invalidate(): void {
+    this.cache.clear();
+  }
+
   /** A rendered answer, reused for CACHE_MS (concurrent requests share one rendering). */
   private cached(key: string, render: () => string | Promise<string>): string | Promise<string> {
     const now = performance.now();
@@ -211,7 +216,7 @@ export class AgentServer {
         return;
       }
       try {
-        await rt.reload().finally(() => this.cache.clear()); // what is read next shows the reload
+        await rt.reload();
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end('reloaded\n');
       } catch (err) {
