@@ -43,7 +43,11 @@ export function parseHeaders(t: Table): Record<string, string> {
     const name = flat[i]!;
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
       throw t.error('headers', `${JSON.stringify(name)} is not a valid header name`);
-    headers[name] = t.expand('headers', flat[i + 1]!);
+    const value = t.expand('headers', flat[i + 1]!);
+    // a line break in a value would split the request (every request would fail)
+    if (/[\r\n\0]/.test(value))
+      throw t.error('headers', `the value of ${name} contains a line break or NUL: every request would fail`);
+    headers[name] = value;
   }
   return headers;
 }
@@ -75,6 +79,26 @@ export function parseTls(t: Table, defaults: Partial<TlsOptions> = {}): TlsOptio
   if (tls.keyFile && !tls.certFile)
     throw t.error('tls_key', 'tls_key needs tls_cert (the client certificate)');
   return stripUndefined(tls);
+}
+
+/**
+ * Label names of `labels` tables (global, input, instance): Categraf's sanitising (`-`, `.`, `/`,
+ * space become `_`), then Prometheus's rule; "" and "1abc" and "a:b" are errors here rather than
+ * series a store refuses.
+ */
+export function checkLabelNames(
+  t: Table,
+  key: string,
+  labels: Record<string, string>,
+): Record<string, string> {
+  for (const name of Object.keys(labels)) {
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name.replace(/[-./ ]/g, '_')))
+      throw t.error(
+        key,
+        `${JSON.stringify(name)} is not a valid label name (letters, digits and _, not starting with a digit)`,
+      );
+  }
+  return labels;
 }
 
 /** Drops undefined fields so configs compare equal with JSON.stringify and print cleanly. */

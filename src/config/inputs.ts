@@ -8,8 +8,16 @@ import {
   relabeler,
   type CompiledRule,
 } from '../relabel/relabel.js';
-import { checkHttpUrl, parseHeaders, parseTls, SA_CA_FILE, SA_TOKEN_FILE, stripUndefined } from './common.js';
-import { isTable, Table } from './reader.js';
+import {
+  checkHttpUrl,
+  checkLabelNames,
+  parseHeaders,
+  parseTls,
+  SA_CA_FILE,
+  SA_TOKEN_FILE,
+  stripUndefined,
+} from './common.js';
+import { isTable, MAX_DURATION_MS, MIN_INTERVAL_MS, Table } from './reader.js';
 import type { GlobalConfig, RelabelAction, RelabelConfig, ScrapeInstance } from './types.js';
 
 export const SUPPORTED_INPUTS = ['prometheus', 'kube_proxy', 'kubelet'];
@@ -49,8 +57,8 @@ export function parseInput(name: string, t: Table, rel: string, global: GlobalCo
 function prometheusFile(t: Table, rel: string, global: GlobalConfig): ScrapeInstance[] {
   // Categraf allows labels and metric filters at the input level too; instances inherit them.
   const base = {
-    intervalMs: t.duration('interval', global.intervalMs, 1000),
-    labels: t.expandedMap('labels'),
+    intervalMs: t.duration('interval', global.intervalMs, 1000, MIN_INTERVAL_MS),
+    labels: checkLabelNames(t, 'labels', t.expandedMap('labels')),
     metricsPass: t.strArray('metrics_pass'),
     metricsDrop: t.strArray('metrics_drop'),
   };
@@ -75,11 +83,13 @@ function parseInstance(t: Table, base: InstanceBase, reportUnknown = true): Scra
   const urlLabelValue = t.str('url_label_value', '{{.Host}}');
   checkUrlTemplate(t, urlLabelValue);
   const intervalTimes = t.int('interval_times', 0, 0);
+  if (base.intervalMs * Math.max(1, intervalTimes) > MAX_DURATION_MS)
+    throw t.error('interval_times', `the interval times interval_times is over 24h`);
   const inst: ScrapeInstance = {
     name: base.name,
     origin: { file: t.ctx.file, line: t.ctx.lines.header(t.path) ?? t.line() },
     urls,
-    labels: { ...base.labels, ...t.expandedMap('labels') },
+    labels: { ...base.labels, ...checkLabelNames(t, 'labels', t.expandedMap('labels')) },
     urlLabelKey,
     urlLabelValue,
     honorLabels: t.bool('honor_labels', false),
@@ -204,7 +214,7 @@ function presetTable(
 function presetBase(t: Table, name: string, global: GlobalConfig): InstanceBase {
   return {
     name,
-    intervalMs: t.duration('interval', global.intervalMs, 1000),
+    intervalMs: t.duration('interval', global.intervalMs, 1000, MIN_INTERVAL_MS),
     labels: {},
     metricsPass: [],
     metricsDrop: [],

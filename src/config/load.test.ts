@@ -965,3 +965,73 @@ bearer_token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token"
   assert.match(out, /# input\.prometheus\/prometheus\.toml#2/);
   assert.equal(redactUrl('http://host:1/metrics'), 'http://host:1/metrics');
 });
+
+test('values check used to accept that the agent mishandled: bounds with clear errors', () => {
+  const cases: Array<[Record<string, string>, string, RegExp]> = [
+    [
+      { 'config.toml': '[global]\ninterval = 3000000\n' },
+      'global.interval',
+      /out of range: between 100ms and 24h/,
+    ],
+    [{ 'config.toml': '[global]\ninterval = 0.0001\n' }, 'global.interval', /out of range/],
+    [{ 'config.toml': '[global]\ninterval = "100us"\n' }, 'global.interval', /out of range/],
+    [{ 'config.toml': '[global]\ninterval = inf\n' }, 'global.interval', /invalid duration Infinity/],
+    [{ 'config.toml': '[global]\ninterval = nan\n' }, 'global.interval', /invalid duration NaN/],
+    [
+      { 'config.toml': '[[writers]]\nurl = "http://127.0.0.1:8428/api/v1/write"\ntimeout = 3000000000\n' },
+      'writers.timeout',
+      /out of range: between 1ms and 24h \(a bare number is milliseconds\)/,
+    ],
+    [
+      {
+        'config.toml':
+          '[[writers]]\nurl = "http://127.0.0.1:8428/api/v1/write"\nheaders = ["X-Tenant", "a\\r\\nb"]\n',
+      },
+      'writers.headers',
+      /X-Tenant contains a line break/,
+    ],
+    [
+      { [PROM]: '[[instances]]\nurls = ["http://x/m"]\nheaders = ["X", "a\\nb"]\n' },
+      'instances.headers',
+      /line break/,
+    ],
+    [
+      { [PROM]: '[[instances]]\nurls = ["http://x/m"]\ntimeout = "0.1ms"\n' },
+      'instances.timeout',
+      /out of range/,
+    ],
+    [
+      { [PROM]: '[[instances]]\nurls = ["http://x/m"]\ninterval_times = 100000\n' },
+      'instances.interval_times',
+      /over 24h/,
+    ],
+    [{ 'config.toml': '[global]\nlabels = { "" = "x" }\n' }, 'global.labels', /"" is not a valid label name/],
+    [
+      { [PROM]: '[[instances]]\nurls = ["http://x/m"]\nlabels = { 1abc = "x" }\n' },
+      'instances.labels',
+      /"1abc" is not a valid label name/,
+    ],
+    [
+      { [PROM]: '[[instances]]\nurls = ["http://x/m"]\nlabels = { "a:b" = "x" }\n' },
+      'instances.labels',
+      /"a:b" is not a valid label name/,
+    ],
+    [
+      { [PROM]: '[[instances]]\nurls = ["https://x/m"]\ntls_ca = "/nonexistent/ca.pem"\n' },
+      'instances.tls_ca',
+      /cannot read \/nonexistent\/ca\.pem: ENOENT/,
+    ],
+  ];
+  for (const [files, key, message] of cases) {
+    const err = loadError(files);
+    assert.equal(err.key, key, err.message);
+    assert.match(err.message, message);
+    assert.ok(err.line > 0, `${err.message}: a line number`);
+  }
+  // Categraf's sanitising still applies: "app.kubernetes.io/name" is a fine label key
+  const [inst] = instancesOf({
+    [PROM]:
+      '[[instances]]\nurls = ["http://x/m"]\nlabels = { "app.kubernetes.io/name" = "x", "my-label" = "y" }\n',
+  });
+  assert.equal(inst.labels['my-label'], 'y');
+});

@@ -1,6 +1,7 @@
 // Loads Categraf's configuration layout (DIR/config.toml + DIR/input.<name>/*.toml) into the
 // effective Config: defaults, `$VAR` expansion, validation with file:line:key in every message.
 import { parseWebConfig } from './web.js';
+import { MIN_INTERVAL_MS } from './reader.js';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { TomlError, parse } from 'smol-toml';
@@ -15,6 +16,7 @@ import {
   SA_CA_FILE,
   SA_TOKEN_FILE,
   stripUndefined,
+  checkLabelNames,
 } from './common.js';
 import {
   ConfigError,
@@ -177,8 +179,8 @@ function parseGlobal(root: Table): GlobalConfig {
     hostname,
     omitHostname: g.bool('omit_hostname', false),
     hostnameLabel,
-    labels: g.expandedMap('labels'),
-    intervalMs: g.duration('interval', 15_000, 1000),
+    labels: checkLabelNames(g, 'labels', g.expandedMap('labels')),
+    intervalMs: g.duration('interval', 15_000, 1000, MIN_INTERVAL_MS),
     providers: providers.length ? providers : ['local'],
     precision: g.str('precision', 'ms'),
     concurrency: g.int('concurrency', -1),

@@ -4,7 +4,12 @@ import { isAbsolute, resolve } from 'node:path';
 import { TomlDate } from 'smol-toml';
 import { KeyLines, type TomlPath } from './lines.js';
 import { ConfigError, type ConfigWarning } from './types.js';
-import { Expander, UnsetVariableError, nearest, parseDuration, parseSize } from './values.js';
+import { Expander, UnsetVariableError, formatDuration, nearest, parseDuration, parseSize } from './values.js';
+
+/** The longest duration any setting takes (timers overflow past 2^31-1 ms). */
+export const MAX_DURATION_MS = 24 * 3600_000;
+/** The shortest scrape interval. */
+export const MIN_INTERVAL_MS = 100;
 
 /** Everything needed to report about one file. */
 export interface FileContext {
@@ -168,7 +173,7 @@ export class Table {
    * A duration in milliseconds: a string ("15s", "500ms") or a bare number in `numberUnitMs`
    * (seconds for Categraf's `interval`/`timeout`, milliseconds for the writers'). 0 means default.
    */
-  duration(key: string, defMs: number, numberUnitMs: number): number {
+  duration(key: string, defMs: number, numberUnitMs: number, minMs = 1): number {
     const v = this.get(key);
     if (v === undefined) return defMs;
     let ms: number | undefined;
@@ -181,10 +186,20 @@ export class Table {
         v,
       );
     if (ms === undefined || !Number.isFinite(ms)) {
-      throw this.error(key, `invalid duration ${JSON.stringify(v)} (examples: "15s", "1m", "500ms")`);
+      const shown = typeof v === 'number' ? String(v) : JSON.stringify(v);
+      throw this.error(key, `invalid duration ${shown} (examples: "15s", "1m", "500ms")`);
     }
     if (ms < 0) throw this.error(key, `must not be negative, got ${String(v)}`);
-    return ms === 0 ? defMs : Math.round(ms);
+    if (ms === 0) return defMs;
+    const rounded = Math.round(ms);
+    // timers take at most 2^31-1 ms (24.8 days); a longer one fires at once (back-to-back
+    // scrapes, writes aborted after 1 ms): everything here is a day at most
+    if (rounded < minMs || rounded > MAX_DURATION_MS)
+      throw this.error(
+        key,
+        `${String(v)} is out of range: between ${formatDuration(minMs)} and 24h${numberUnitMs === 1 ? ' (a bare number is milliseconds)' : ' (a bare number is seconds)'}`,
+      );
+    return rounded;
   }
 
   /** A byte size: a number of bytes or a string with a unit ("64MiB", "10MB"). */
