@@ -342,7 +342,8 @@ describe('families', () => {
 describe('properties', () => {
   const name = fc.stringMatching(/^[a-zA-Z_:][a-zA-Z0-9_:]{0,20}$/);
   const labelName = fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9_]{0,15}$/).filter((n) => n !== '__name__');
-  const labelValue = fc.string({ unit: 'binary', maxLength: 20 });
+  // any UTF-8 but NUL, which the parser refuses (as Prometheus)
+  const labelValue = fc.string({ unit: 'binary', maxLength: 20 }).filter((v) => !v.includes('\u0000'));
   const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
   const sample = fc.record({
     name,

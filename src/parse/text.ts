@@ -24,6 +24,7 @@
 //   continues on the next line, so one bad line does not cost the whole scrape. Stricter
 //   OpenMetrics rules live in ./openmetrics-validate.ts (tests only).
 
+import { isUtf8 } from 'node:buffer';
 export const enum Entry {
   EOF = 0,
   Series = 1,
@@ -367,6 +368,12 @@ export class TextParser {
         p++;
       }
       if (p >= close) return `unterminated value of label ${JSON.stringify(name)}`;
+      // as Prometheus: a value must be valid UTF-8 without NUL (decoding would silently put U+FFFD
+      // in its place, and a store would keep the altered value). Checked on decode, i.e. once per
+      // new series (the series cache), never on the repeated-scrape path.
+      const raw = b.subarray(vs, p);
+      if (!isUtf8(raw)) return `invalid UTF-8 in the value of label ${JSON.stringify(name)}`;
+      if (raw.indexOf(0) >= 0) return `NUL byte in the value of label ${JSON.stringify(name)}`;
       let value = b.toString('utf8', vs, p);
       if (escaped) value = unescapeLabelValue(value);
       out.push([name, value]);

@@ -430,3 +430,29 @@ test('line_size_limit and sample_limit fail the scrape as soon as they are passe
     /sample_limit exceeded: 3 samples > 2/,
   );
 });
+
+test('invalid UTF-8 or NUL in a label value: that line is refused and counted with its line number, never altered', () => {
+  const p = new TargetPipeline(pipelineOptions());
+  const body = Buffer.concat([
+    Buffer.from('ok{a="fine ✓"} 1\n'),
+    Buffer.from('bad{a="x'),
+    Buffer.from([0xff, 0xfe]),
+    Buffer.from('y"} 2\n'),
+    Buffer.from('nul{a="x\u0000y"} 3\n'),
+    Buffer.from('replacement{a="\uFFFD is a real character"} 4\n'),
+  ]);
+  const chunks: Chunk[] = [];
+  const stats = p.process(body, false, 1000, (c) => chunks.push(c));
+  p.flush((c) => chunks.push(c));
+  const names = chunks.flatMap((c) => decodeChunk(c.body)).map((s) => Object.fromEntries(s.labels).__name__);
+  assert.deepEqual(names.sort(), ['ok', 'replacement']);
+  assert.equal(stats.invalidLines, 2);
+  assert.equal(stats.firstError, 'line 2: invalid UTF-8 in the value of label "a"');
+  const again = new TargetPipeline(pipelineOptions()).process(
+    Buffer.from('nul{a="x\u0000y"} 3\n'),
+    false,
+    1000,
+    () => undefined,
+  );
+  assert.equal(again.firstError, 'line 1: NUL byte in the value of label "a"');
+});
