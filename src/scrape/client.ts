@@ -243,7 +243,20 @@ export class TargetClient {
         }
         if (errnoCode(err)?.startsWith('Z_'))
           throw new ScrapeError('other', `invalid gzip body: ${errorMessage(err)}`);
-        throw err;
+        // The answer had started: a protocol mix-up (http:// to an HTTPS port) is ruled out, the
+        // target closed the connection half-way
+        const code = errnoCode(err) ?? '';
+        if (!(
+          code === 'ECONNRESET' ||
+          code === 'UND_ERR_SOCKET' ||
+          /other side closed|socket hang up|aborted/i.test(errorMessage(err))
+        ))
+          throw err;
+        throw new ScrapeError(
+          'reset',
+          `connection closed by ${url.host} while reading the body (${size} bytes read): ${errorMessage(err)}`,
+          'the target closed the connection half-way through its page: it restarted, crashed or hit a limit of its own, or a proxy in between cut it',
+        );
       }
       return 200;
     } catch (err) {

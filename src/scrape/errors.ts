@@ -90,6 +90,23 @@ export function classifyNetworkError(err: unknown, url: URL, timeoutMs: number):
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
     return new ScrapeError('dns', `cannot resolve host ${url.hostname}`, 'check the URL host name');
   }
+  if (
+    code === 'ERR_TLS_CERT_ALTNAME_INVALID' ||
+    /Hostname\/IP does not match certificate's altnames/i.test(msg)
+  ) {
+    return new ScrapeError(
+      'tls-cert',
+      `TLS certificate of ${hostPort} is for another name: ${msg}`,
+      'the certificate is valid but names another host: set tls_server_name to a name it was issued for (or scrape that name); insecure_skip_verify would also skip the check that it is the right server',
+    );
+  }
+  if (code === 'UND_ERR_INVALID_ARG' && /redirect/i.test(msg)) {
+    return new ScrapeError(
+      'http-status',
+      `redirect loop at ${hostPort}${url.pathname}: the target keeps redirecting`,
+      'point the URL at the final address (after at most 3 redirects); check the path and http/https',
+    );
+  }
   if (CERT_CODES.has(code) || /certificate/i.test(msg)) {
     return new ScrapeError(
       'tls-cert',

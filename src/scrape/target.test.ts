@@ -544,3 +544,56 @@ describe('hostile targets: memory and time stay bounded', () => {
     }
   });
 });
+
+describe('hints that point at the right fix', () => {
+  test('a connection closed half-way through the body says so, not "use https://"', async () => {
+    const server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('a 1\nb 2\n');
+      setTimeout(() => req.socket.destroy(), 50);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+      const { report } = await scrapeOnce(url);
+      assert.equal(report.error?.kind, 'reset');
+      assert.match(report.error!.describe(), /while reading the body \(\d+ bytes read\).*half-way/);
+      assert.doesNotMatch(report.error!.describe(), /https/);
+    } finally {
+      server.close();
+    }
+  });
+
+  test('a redirect loop is named as one, in our words', async () => {
+    const server = createServer((req, res) => {
+      res.writeHead(302, { location: req.url === '/a' ? '/b' : '/a' });
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { report } = await scrapeOnce(`http://127.0.0.1:${(server.address() as AddressInfo).port}/a`);
+      assert.match(report.error!.describe(), /redirect loop at 127\.0\.0\.1:\d+\/a.*final address/);
+      assert.doesNotMatch(report.error!.describe(), /UND_ERR|Agent/);
+    } finally {
+      server.close();
+    }
+  });
+
+  test('a certificate for another name suggests tls_server_name, not insecure_skip_verify', async () => {
+    const srv = await startFixtureServer({ routes: { '/metrics': PAYLOAD }, tls: cert });
+    try {
+      const { report } = await scrapeOnce(`${srv.url}/metrics`, {
+        tls: {
+          useTls: true,
+          caFile: cert.certFile,
+          serverName: 'kubelet.other.example',
+          insecureSkipVerify: false,
+        },
+      });
+      assert.equal(report.error?.kind, 'tls-cert');
+      assert.match(report.error!.describe(), /for another name.*set tls_server_name/);
+    } finally {
+      await srv.close();
+    }
+  });
+});
