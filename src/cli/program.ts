@@ -94,6 +94,7 @@ export function buildProgram(): Command {
     .option('--kubelet-port <port>', 'kubelet HTTPS port', '10250')
     .option('--pods <n>', 'number of pods', '12')
     .option('--series <n>', 'approximate extra cAdvisor series (benchmark load)', '0')
+    .option('--churn <share>', 'share of the pods replaced per minute (new names, UIDs, container ids)', '0')
     .option('--token <token...>', 'bearer token(s) the kubelet accepts')
     .option('--token-file <file>', 'write an accepted token to this file')
     .option('--cert <file>', 'kubelet TLS certificate (default: self-signed, generated)')

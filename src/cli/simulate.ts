@@ -14,6 +14,7 @@ export interface SimulateOptions {
   tokenFile?: string;
   cert?: string;
   key?: string;
+  churn?: string;
 }
 
 export async function runSimulate(o: SimulateOptions): Promise<void> {
@@ -29,6 +30,7 @@ export async function runSimulate(o: SimulateOptions): Promise<void> {
     kubeletPort: Number(o.kubeletPort),
     pods: Number(o.pods),
     extraSeries: Number(o.series),
+    churnPerMinute: Number(o.churn ?? 0),
     tokens,
     certFile: o.cert,
     keyFile: o.key,

@@ -936,6 +936,61 @@ export function buildModel(opts: ModelOptions): NodeModel {
 }
 
 // ---------------------------------------------------------------------------
+// Churn
+
+/**
+ * Replace `count` running pods, as a rollout or a rescheduling does: each is deleted and a new
+ * pod of the same workload takes its place, with a new UID, new container ids and cgroups, started
+ * at `t` (epoch seconds), and a new name (a StatefulSet's pod keeps its name: deleted and recreated
+ * under the same name). Pods with a special behavior (crash loop, OOM, throttled, job) are left
+ * alone, so the scenario stays. Deterministic for a given `rng`. Returns the replaced pod names.
+ */
+export function churnPods(model: NodeModel, count: number, t: number, rng: Rng): string[] {
+  const eligible = model.pods
+    .map((p, i) => ({ p, i }))
+    .filter(
+      ({ p }) =>
+        p.phase === 'Running' &&
+        p.workloadKind !== 'DaemonSet' &&
+        p.containers.every((c) => c.behavior === 'normal' || c.behavior === undefined),
+    );
+  const replaced: string[] = [];
+  for (let k = 0; k < count && eligible.length > 0; k++) {
+    const { p: old, i } = eligible.splice(Math.floor(rng() * eligible.length), 1)[0]!;
+    const uid = uuidFrom(rng);
+    let name = old.name;
+    if (old.generateName !== undefined) {
+      const taken = new Set(model.pods.map((p) => `${p.namespace}/${p.name}`));
+      do name = old.generateName + k8sSuffix(rng, 5);
+      while (taken.has(`${old.namespace}/${name}`));
+    }
+    const started = Math.floor(t);
+    const fresh = (c: SimContainer, ci: number): SimContainer => ({
+      ...c,
+      firstStart: started + (c.pause ? 0 : 2 + ci),
+      ids: new Map(),
+      seedKey: `${c.seedKey}:${uid}`,
+    });
+    const pod: SimPod = {
+      ...old,
+      name,
+      uid,
+      containers: old.containers.map(fresh),
+      pauseC: fresh(old.pauseC, 0),
+      created: started - 1,
+      started,
+      cgroup: podCgroup(model.cgroupDriver, old.qos, uid),
+      sandboxId: sha256hex(`sandbox:${model.seed}:${uid}`),
+      pvc: old.pvc ? { ...old.pvc } : undefined,
+    };
+    if (pod.pvc === undefined) delete pod.pvc;
+    model.pods[i] = pod;
+    replaced.push(`${old.namespace}/${old.name}`);
+  }
+  return replaced;
+}
+
+// ---------------------------------------------------------------------------
 // Life cycle
 
 export interface Instance {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 
 import { startSimulator, type Simulator } from './simulator.js';
@@ -759,4 +759,53 @@ describe('node simulator at benchmark scale', () => {
     assert.equal(fmt(Infinity), '+Inf');
     assert.equal(fmt(NaN), 'NaN');
   });
+});
+
+test('pod churn: replaced pods get new names, UIDs and container ids everywhere; the scenario pods stay', async () => {
+  const sim = await startSimulator({ kubeProxyPort: 0, kubeProxyHealthPort: 0, kubeletPort: 0, pods: 30 });
+  try {
+    const before = sim.model.pods.map((p) => ({
+      key: `${p.namespace}/${p.name}`,
+      uid: p.uid,
+      kind: p.workloadKind,
+    }));
+    const cadvisorBefore = sim.render.cadvisor();
+    const gone = sim.churn(5);
+    assert.equal(gone.length, 5);
+    assert.equal(sim.churned, 5);
+    assert.equal(sim.model.pods.length, before.length, 'each replaced, none lost');
+    const uids = new Set(sim.model.pods.map((p) => p.uid));
+    const replaced = before.filter((b) => !uids.has(b.uid));
+    assert.equal(replaced.length, 5);
+    const podList = JSON.parse(sim.render.pods()) as {
+      items: Array<{ metadata: { name: string; uid: string } }>;
+    };
+    const cadvisor = sim.render.cadvisor();
+    for (const p of sim.model.pods.filter((q) => !before.some((b) => b.uid === q.uid))) {
+      assert.ok(
+        podList.items.some((i) => i.metadata.uid === p.uid),
+        `/pods lists ${p.name}`,
+      );
+      assert.ok(cadvisor.includes(`pod="${p.name}"`), `cAdvisor has ${p.name}`);
+      const id = p.containers[0]
+        ? cadvisor.match(
+            new RegExp(`container="${p.containers[0].name}"[^}]*id="([^"]+)"[^}]*pod="${p.name}"`),
+          )
+        : null;
+      if (id) assert.ok(!cadvisorBefore.includes(id[1]), 'a new container id');
+    }
+    for (const r of replaced) {
+      if (r.kind === 'StatefulSet') continue; // recreated under the same name
+      assert.ok(!cadvisor.includes(`pod="${r.key.split('/')[1]}"`), `${r.key} is gone from cAdvisor`);
+    }
+    // the scenario's pods (crash loop, OOM, throttled) are never churned
+    for (const name of ['checkout', 'recommender']) {
+      assert.ok(
+        sim.model.pods.some((p) => p.name.startsWith(name)),
+        `${name} still there`,
+      );
+    }
+  } finally {
+    await sim.close();
+  }
 });

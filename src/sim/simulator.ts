@@ -27,7 +27,8 @@ import { gzip } from 'node:zlib';
 import { CadvisorRenderer } from './cadvisor.js';
 import { generateServingCert, loadServingCert, type ServingCert } from './cert.js';
 import { KubeletMetrics, KubeProxyMetrics } from './components.js';
-import { buildModel, podListJson, type NodeModel } from './model.js';
+import { buildModel, churnPods, podListJson, type NodeModel } from './model.js';
+import { rngFor } from './util.js';
 import { goTimeString } from './util.js';
 
 /** Failure modes to exercise an agent's error handling. Mutable at run time with setFaults(). */
@@ -85,6 +86,11 @@ export interface SimulatorOptions {
   /** Clock in epoch milliseconds. Default Date.now. Inject to make two scrapes minutes apart without waiting. */
   now?: () => number;
   faults?: SimulatorFaults;
+  /**
+   * Pod churn: the share of the (eligible) pods replaced per minute, in steps every 10 s (new
+   * names, UIDs and container ids, see model.ts churnPods). Default 0. Needs the real clock.
+   */
+  churnPerMinute?: number;
 }
 
 export interface Simulator {
@@ -108,6 +114,10 @@ export interface Simulator {
   setFaults(faults: SimulatorFaults): void;
   /** Replaces the accepted (and optionally the forbidden) tokens, e.g. to simulate token rotation. */
   setTokens(allowed: string[], forbidden?: string[]): void;
+  /** Replaces `count` running pods now (see SimulatorOptions.churnPerMinute); their old names. */
+  churn(count: number): string[];
+  /** Pods replaced so far by churn. */
+  readonly churned: number;
   /** The response bodies, without HTTP (for benchmarks). nowMs defaults to the simulator's clock. */
   render: {
     kubeProxyMetrics(nowMs?: number): string;
@@ -410,6 +420,25 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   }
   const h = host.includes(':') ? `[${host}]` : host;
   let closed: Promise<void> | undefined;
+  const churnRng = rngFor(opts.seed ?? 1, 'churn');
+  let churned = 0;
+  const churn = (count: number) => {
+    const gone = churnPods(model, count, now() / 1000, churnRng);
+    churned += gone.length;
+    return gone;
+  };
+  // a share per minute, spread over six steps; fractions carry over so small shares still churn
+  let owed = 0;
+  const churnTimer =
+    (opts.churnPerMinute ?? 0) > 0
+      ? setInterval(() => {
+          owed += (model.pods.length * opts.churnPerMinute!) / 6;
+          const n = Math.floor(owed);
+          owed -= n;
+          if (n > 0) churn(n);
+        }, 10_000)
+      : undefined;
+  churnTimer?.unref();
   return {
     kubeProxyUrl: `http://${h}:${ports.kubeProxy}/metrics`,
     kubeProxyHealthUrl: `http://${h}:${ports.kubeProxyHealth}/healthz`,
@@ -432,8 +461,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       allowed = new Set(a);
       if (f) forbidden = new Set(f);
     },
+    churn,
+    get churned() {
+      return churned;
+    },
     render,
     close() {
+      clearInterval(churnTimer);
       closed ??= (async () => {
         const done = Promise.all(servers.map(closeServer));
         for (const s of [proxyMetrics, proxyHealth, kubeletTls, kubeletPlain]) s.closeAllConnections();
