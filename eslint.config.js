@@ -21,6 +21,7 @@ const FOLDERS = [
   'cli',
   'testing',
   'bench',
+  'soak',
   'kit',
 ];
 const ALLOWED = {
@@ -38,6 +39,8 @@ const ALLOWED = {
   cli: ['prompb', 'parse', 'relabel', 'config', 'scrape', 'kube', 'derive', 'queue', 'write', 'server', 'sim'],
   testing: ['prompb', 'parse', 'config', 'sim'],
   bench: ['prompb', 'parse', 'relabel', 'config', 'scrape', 'kube', 'derive'],
+  // the soak drives the whole agent as a process, with the simulator and the test peers
+  soak: ['sim', 'testing'],
   // the dashboards, rules and their generator: data, no stage
   kit: [],
 };
