@@ -14,6 +14,7 @@ import { after, before, test } from 'node:test';
 import { memoryCgroup, type MemoryCgroup } from '../testing/cgroup.js';
 import { startBigTarget, startHostileTargets, type Served } from '../testing/hostile.js';
 import { freePort, waitFor } from '../testing/net.js';
+import { metricTotals } from '../testing/own-metrics.js';
 
 const MAIN = join(import.meta.dirname, 'main.ts');
 const LIMIT = 512 * 1024 * 1024; // deploy/kubernetes: resources.limits.memory
@@ -59,17 +60,6 @@ after(async () => {
     }
   }
 });
-
-async function ownMetrics(base: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const m = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const name = line.slice(0, line.search(/[{ ]/));
-    m.set(name, (m.get(name) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
-  }
-  return m;
-}
 
 test(
   `under a ${LIMIT >> 20} MiB memory cgroup: hostile targets and a ${SERIES}-series target with the store down ${DOWN_S} s, never OOM-killed, nothing dropped`,
@@ -135,7 +125,7 @@ level = "warn"
     let peakRss = 0;
     let peakDisk = 0;
     const sample = async () => {
-      const m = await ownMetrics(base);
+      const m = await metricTotals(base);
       peakRss = Math.max(peakRss, m.get('process_resident_memory_bytes') ?? 0);
       peakDisk = Math.max(peakDisk, m.get('nodegraf_writer_disk_queue_bytes') ?? 0);
       return m;

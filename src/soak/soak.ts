@@ -18,6 +18,7 @@ import { startSimulator } from '../sim/index.js';
 import { startFaultProxy, type Fault } from '../testing/fault-proxy.js';
 import { startHostileTargets } from '../testing/hostile.js';
 import { freePort, waitFor } from '../testing/net.js';
+import { metricByLabel, metricTotals } from '../testing/own-metrics.js';
 import { flushVm, startVictoriaMetrics } from '../testing/peers.js';
 
 export interface SoakOptions {
@@ -83,28 +84,6 @@ function phaseAt(t: number, cycle: number): { fault: Fault; name: string } {
   }
   if (c >= 100 && c < 140) return { fault: { status: 401 }, name: 'store 401' };
   return { fault: 'forward', name: 'ok' };
-}
-
-async function metrics(base: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const m = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const name = line.slice(0, line.search(/[{ ]/));
-    m.set(name, (m.get(name) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
-  }
-  return m;
-}
-
-async function perJob(base: string, name: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name + '{')) continue;
-    const job = /[{,]job="([^"]*)"/.exec(line)?.[1] ?? '';
-    out.set(job, (out.get(job) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
-  }
-  return out;
 }
 
 export async function runSoak(o: SoakOptions): Promise<SoakResult> {
@@ -214,7 +193,7 @@ enable = true
         reloads++;
         lastReloadCycle = cycle;
       }
-      const m = await metrics(base);
+      const m = await metricTotals(base);
       const cpu = m.get('process_cpu_seconds_total') ?? 0;
       samples.push({
         t: Math.round(t),
@@ -237,7 +216,7 @@ enable = true
     await waitFor(
       'the backlog drained',
       async () => {
-        const m = await metrics(base);
+        const m = await metricTotals(base);
         return (
           (m.get('nodegraf_writer_disk_queue_samples') ?? 1) === 0 &&
           (m.get('nodegraf_writer_queue_samples') ?? 1) === 0
@@ -245,8 +224,8 @@ enable = true
       },
       300_000,
     );
-    const scrapes = await perJob(base, 'nodegraf_target_scrapes_total');
-    const end = await metrics(base);
+    const scrapes = await metricByLabel(base, 'nodegraf_target_scrapes_total', 'job');
+    const end = await metricTotals(base);
     const sent = end.get('nodegraf_writer_sent_samples_total') ?? 0;
     const dropped = end.get('nodegraf_writer_dropped_samples_total') ?? 0;
     const tStop = performance.now();
