@@ -110,8 +110,8 @@ export class Runtime implements AgentView {
    * the new `[writer_opt]` and `[queue]`), new ones, not started yet, for the rest. A new writer
    * already takes chunks (in memory) before `start`.
    */
-  private planWriters(wanted: WriterConfig[], keep: RemoteWriter[]): RemoteWriter[] {
-    const c = this.config;
+  private planWriters(c: Config, keep: RemoteWriter[]): RemoteWriter[] {
+    const wanted = c.writers;
     const pool = [...keep];
     return wanted.map((wc) => {
       const i = pool.findIndex((w) => sameWriter(w.config, wc));
@@ -130,7 +130,7 @@ export class Runtime implements AgentView {
   }
 
   private async startWriters(wanted: WriterConfig[]): Promise<RemoteWriter[]> {
-    const next = this.planWriters(wanted, []);
+    const next = this.planWriters({ ...this.config, writers: wanted }, []);
     await Promise.all(next.map((w) => w.start()));
     return next;
   }
@@ -162,6 +162,12 @@ export class Runtime implements AgentView {
         );
         config.podMetadata = this.config.podMetadata;
       }
+      if (JSON.stringify(config.http) !== JSON.stringify(this.config.http)) {
+        this.log.warn(
+          '[http] changed: it takes effect after a restart; the server keeps its address, hosts, lifecycle switch, TLS and users',
+        );
+        config.http = this.config.http;
+      }
       plan = this.manager.prepare(config);
     } catch (err) {
       this.reloadFailures++;
@@ -170,8 +176,18 @@ export class Runtime implements AgentView {
       throw err;
     }
     const old = this.writers;
+    let next: RemoteWriter[];
+    try {
+      // the new writers are built before anything changes (their TLS files read)
+      next = this.planWriters(config, old);
+    } catch (err) {
+      this.manager.discard(plan);
+      this.reloadFailures++;
+      this.lastReloadOk = false;
+      this.log.error({ error: errorMessage(err) }, 'reload failed; keeping the running configuration');
+      throw err;
+    }
     this.config = config;
-    const next = this.planWriters(config.writers, old);
     const added = next.filter((w) => !old.includes(w));
     const dropped = old.filter((w) => !next.includes(w));
     // New writers take chunks in memory right away; the dropped ones close (persisting their

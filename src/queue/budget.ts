@@ -68,10 +68,10 @@ export class DiskBudget {
   }
 
   /**
-   * Drops the oldest segment of all members; false when no member holds anything. Must run on the
-   * lane (from inside a member's operation).
+   * Drops the oldest segment of all members: the bytes freed, or -1 when no member holds anything.
+   * Must run on the lane (from inside a member's operation).
    */
-  async dropOldest(): Promise<boolean> {
+  async dropOldest(): Promise<number> {
     let victim: BudgetMember | undefined;
     let born = Infinity;
     for (const m of this.members) {
@@ -81,15 +81,19 @@ export class DiskBudget {
         victim = m;
       }
     }
-    if (victim === undefined) return false;
-    await victim.dropOldestSegment();
-    return true;
+    if (victim === undefined) return -1;
+    return victim.dropOldestSegment();
   }
 
-  /** Frees room for `need` more bytes, oldest segments first. Must run on the lane. */
+  /**
+   * Frees room for `need` more bytes, oldest segments first. Must run on the lane. Empty segments
+   * free nothing: a run of them (a file system that lets files be made but not cut) ends the loop.
+   */
   async makeRoom(need: number): Promise<void> {
+    let idle = 0;
     while (this.usedBytes + need > this.max) {
-      if (!(await this.dropOldest())) return;
+      const freed = await this.dropOldest();
+      if (freed < 0 || (freed === 0 && ++idle > 16)) return;
     }
   }
 }

@@ -264,13 +264,24 @@ test('the bound holds for the bytes on disk: a drained queue holds none, an over
   await q.append(makeBody(10, 1000 - HEADER), 1);
   await q.ack();
 
+  // record 7 was in flight when the bound dropped it, and its send succeeded: delivered, not dropped
+  assert.equal(q.droppedRecords, 7);
   // larger than the bound: counted as dropped, the queue is untouched
   await q.append(makeBody(99, 5000), 42);
-  assert.equal(q.droppedRecords, 9);
-  assert.equal(q.droppedSamples, 8 + 42);
-  assert.equal(onDropCalls, 9);
+  assert.equal(q.droppedRecords, 8);
+  assert.equal(q.droppedSamples, 7 + 42);
+  assert.equal(onDropCalls, 8);
   assert.deepEqual(seqsOf(await drain(q)), [8, 9, 10]);
   assert.equal(q.fileBytes, 0, 'drained: no bytes held');
+
+  // in flight, dropped by the bound, and its send failed (peeked again): counted as dropped then
+  for (let i = 20; i < 23; i++) await q.append(makeBody(i, 1000 - HEADER), 1);
+  assert.equal(checkBody((await q.peek())!.body), 20);
+  await q.append(makeBody(23, 1000 - HEADER), 1); // drops 20, in flight
+  assert.equal(q.droppedRecords, 8, 'not yet: the send may still succeed');
+  assert.equal(checkBody((await q.peek())!.body), 21);
+  assert.equal(q.droppedRecords, 9, 'peeked again without an ack: record 20 was lost');
+  assert.deepEqual(seqsOf(await drain(q)), [21, 22, 23]);
   assert.equal(diskBytes(dir), 0, 'drained: the segment files are empty or gone');
   await q.close();
 });

@@ -280,6 +280,8 @@ export class DiskQueue implements BudgetMember {
   private pendingAcks = 0;
   private lastPersist = 0;
 
+  /** Samples of a record dropped by the bound while it was in flight (see doDropOldestSegment). */
+  private droppedInFlight: number | undefined;
   private _droppedRecords = 0;
   private _droppedSamples = 0;
   private _droppedBytes = 0;
@@ -579,6 +581,7 @@ export class DiskQueue implements BudgetMember {
       header.writeUInt32LE(body.length, 1);
       header.writeUInt32LE(samples, 5);
       header.writeUInt32LE(recordCrc(header, body), 9);
+      let full = 0; // ENOSPC retries: each must free bytes, and there are at most 64
       for (;;) {
         let w = this.writerSeg;
         if (this.writerNeedsRoll || (w.end > 0 && w.end + need > this.segmentBytes)) {
@@ -603,7 +606,11 @@ export class DiskQueue implements BudgetMember {
           // The file system is full (a full node disk, a quota): as for the bound, the oldest go
           // first; only when nothing is left to drop does this record fail.
           const code = errnoCode(e);
-          if ((code === 'ENOSPC' || code === 'EDQUOT') && (await this.budget.dropOldest().catch(() => false)))
+          if (
+            (code === 'ENOSPC' || code === 'EDQUOT') &&
+            ++full <= 64 &&
+            (await this.budget.dropOldest().catch(() => -1)) > 0
+          )
             continue;
           throw diskError('append', this.dir, e);
         }
@@ -634,6 +641,15 @@ export class DiskQueue implements BudgetMember {
       samples: first.samples,
       bytes: Math.max(0, first.end - this.readOffset),
     };
+    // The record in flight (peeked, being sent) is not counted yet: if its send succeeds it was
+    // delivered; if the writer peeks again instead, it was lost, and counted then (doPeek).
+    const p = this.peeked;
+    if (p && p.seq === first.seq && drop.records > 0) {
+      drop.records--;
+      drop.samples -= p.samples;
+      drop.bytes -= p.next - p.offset;
+      this.droppedInFlight = p.samples;
+    }
     first.records = 0;
     first.samples = 0;
     await this.removeFirstSegment();
@@ -653,6 +669,11 @@ export class DiskQueue implements BudgetMember {
   }
 
   private async doPeek(): Promise<{ body: Buffer; samples: number } | undefined> {
+    if (this.droppedInFlight !== undefined) {
+      // peeked again without an ack: the record dropped while in flight was not delivered
+      this.reportDrop({ records: 1, samples: this.droppedInFlight, bytes: 0 });
+      this.droppedInFlight = undefined;
+    }
     for (;;) {
       const first = this.segs[0];
       const p = this.peeked;
@@ -697,6 +718,7 @@ export class DiskQueue implements BudgetMember {
   private async doAck(): Promise<void> {
     const p = this.peeked;
     this.peeked = undefined;
+    this.droppedInFlight = undefined; // the record dropped while in flight was delivered after all
     const first = this.segs[0];
     if (!p || p.seq !== first.seq || p.offset !== this.readOffset) return;
     this.readOffset = p.next;
@@ -846,7 +868,8 @@ export class DiskQueue implements BudgetMember {
     }
     await this.writer!.close().catch((e: unknown) => errors.push(e));
     await this.closeReader();
-    this.budget.remove(this);
+    // A closed queue stays in its budget: its files are still on disk (the next start's backlog),
+    // and the other shards persisting at shutdown must count them. It is never a victim.
     await releaseLock(this.dir);
     if (errors.length > 0) throw diskError('close', this.dir, errors[0]);
   }

@@ -138,8 +138,13 @@ function parseOwner(text: string): LockOwner {
   return { id: '', pid: Number(text.trim()) || 0, pidNs: '', host: '', since: '' };
 }
 
-/** The live owner of a lock other than this process, or undefined when it is free or stale. */
-async function liveOwner(lockPath: string, staleMs: number): Promise<LockOwner | undefined> {
+/**
+ * The owner a lock names and whether it is alive: `undefined` when the lock is gone meanwhile.
+ */
+async function ownerOf(
+  lockPath: string,
+  staleMs: number,
+): Promise<{ owner: LockOwner; alive: boolean } | undefined> {
   let text: string;
   let mtimeMs: number;
   try {
@@ -150,13 +155,34 @@ async function liveOwner(lockPath: string, staleMs: number): Promise<LockOwner |
     throw e;
   }
   const o = parseOwner(text);
-  if (o.id === INSTANCE) return undefined;
-  if (Date.now() - mtimeMs >= staleMs) return undefined; // no heartbeat: its owner is gone
-  if (o.id === '' || (PID_NS && o.pidNs === PID_NS)) {
-    // our namespace (or a lock of an older version, which only had the pid): pids mean something
-    if (o.pid === process.pid || !(o.pid > 0 && pidAlive(o.pid))) return undefined;
+  if (o.id === INSTANCE) return { owner: o, alive: false };
+  if (Date.now() - mtimeMs >= staleMs) return { owner: o, alive: false }; // no heartbeat: gone
+  // our PID namespace on this host (the root namespace has one id on every host: a folder shared
+  // over the network would look local), or a lock of an older version, which only had the pid
+  if (o.id === '' || (PID_NS && o.pidNs === PID_NS && o.host === hostname())) {
+    if (o.pid === process.pid || !(o.pid > 0 && pidAlive(o.pid))) return { owner: o, alive: false };
   }
-  return o;
+  return { owner: o, alive: true };
+}
+
+/**
+ * Remove a stale lock, but only the one judged stale: it is renamed away first (one contender
+ * wins the rename), and put back when it turns out to be another contender's fresh lock.
+ */
+async function takeOver(lockPath: string, stale: LockOwner): Promise<void> {
+  const aside = `${lockPath}.stale.${INSTANCE}`;
+  try {
+    await fsp.rename(lockPath, aside);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return; // another contender took it first
+    throw e;
+  }
+  const moved = parseOwner(await fsp.readFile(aside, 'utf8').catch(() => ''));
+  if (moved.id !== stale.id || moved.pid !== stale.pid) {
+    // a fresh lock made between our look and the rename: give it back (unless yet another is there)
+    await fsp.link(aside, lockPath).catch(() => undefined);
+  }
+  await fsp.unlink(aside).catch(() => undefined);
 }
 
 /** Take the lock of `dir` (which must exist), waiting up to `waitMs` for a live owner. */
@@ -171,14 +197,14 @@ export async function acquireLock(dir: string, opts: LockOptions = {}): Promise<
   try {
     for (;;) {
       if (await tryCreate(lockPath, ownContent())) break;
-      const owner = await liveOwner(lockPath, staleMs);
-      if (owner === undefined) {
+      const seen = await ownerOf(lockPath, staleMs);
+      if (seen === undefined) continue; // released meanwhile
+      if (!seen.alive) {
         if (++takeovers > 5) throw new Error(`diskqueue ${dir}: could not take the lock file ${lockPath}`);
-        await fsp.unlink(lockPath).catch((e: unknown) => {
-          if (errnoCode(e) !== 'ENOENT') throw e;
-        }); // stale: its owner is gone
+        await takeOver(lockPath, seen.owner); // stale: its owner is gone
         continue;
       }
+      const owner = seen.owner;
       if (Date.now() >= deadline) throw new LockedError(dir, owner);
       if (!waiting) {
         waiting = true;

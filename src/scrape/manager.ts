@@ -167,10 +167,7 @@ export class ScrapeManager {
       try {
         t = this.create(w, config);
       } catch (err) {
-        for (const f of fresh) {
-          this.keys.delete(f);
-          void f.stop();
-        }
+        this.discard({ next, fresh, removed: [] });
         throw new Error(`instance ${w.instance.name}, target ${redactUrl(w.url)}: ${errorMessage(err)}`, {
           cause: err,
         });
@@ -199,6 +196,14 @@ export class ScrapeManager {
     this.targets = next;
     if (this.started) for (const t of fresh) this.schedule(t);
     return { kept: next.length - fresh.length, added: fresh.length, removed: removed.length };
+  }
+
+  /** Forget a prepared configuration that will not be applied: its new targets go. */
+  discard(plan: UpdatePlan): void {
+    for (const f of plan.fresh) {
+      this.keys.delete(f);
+      void f.dispose();
+    }
   }
 
   /** `prepare` and `apply` in one step. */

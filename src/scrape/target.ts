@@ -135,6 +135,20 @@ export class ScrapeTarget {
     const drop = compileGlobs([...instance.metricsDrop, ...instance.ignoreMetrics]);
     const hasPass = instance.metricsPass.length > 0;
     const ignoreKeys = compileGlobs(instance.ignoreLabelKeys);
+    // the client first: it reads the TLS files and may throw, before a tap is registered anywhere
+    this.client =
+      extras.source ??
+      new TargetClient(this.url, {
+        timeoutMs: instance.timeoutMs,
+        bodySizeLimit: instance.bodySizeLimit,
+        tls: instance.tls,
+        bearerTokenFile: instance.bearerTokenFile,
+        bearerTokenString: instance.bearerTokenString,
+        username: instance.username,
+        password: instance.password,
+        headers: instance.headers,
+        userAgent: `nodegraf/${VERSION}`,
+      });
     this.pipeline = new TargetPipeline({
       targetLabels: [...override],
       defaultLabels: defaults,
@@ -155,19 +169,6 @@ export class ScrapeTarget {
       pods: extras.pods ? new PodLabeler(extras.pods) : undefined,
       tap: (this.tap = extras.taps?.({ url, job: this.job })),
     });
-    this.client =
-      extras.source ??
-      new TargetClient(this.url, {
-        timeoutMs: instance.timeoutMs,
-        bodySizeLimit: instance.bodySizeLimit,
-        tls: instance.tls,
-        bearerTokenFile: instance.bearerTokenFile,
-        bearerTokenString: instance.bearerTokenString,
-        username: instance.username,
-        password: instance.password,
-        headers: instance.headers,
-        userAgent: `nodegraf/${VERSION}`,
-      });
     const key = createHash('sha256').update(`${instance.name}\0${url}`).digest();
     this.shard = key.readUInt32BE(0);
     this.offsetMs = key.readUInt32BE(4) % Math.max(1, instance.intervalMs);
@@ -300,6 +301,12 @@ export class ScrapeTarget {
     }
     await this.running?.catch(() => undefined);
     await this.client.close();
+  }
+
+  /** Stop and forget a target that never ran (a reload that failed after building it). */
+  async dispose(): Promise<void> {
+    await this.stop(true);
+    this.tap?.close();
   }
 
   /**

@@ -36,6 +36,9 @@ export const CACHE_MS = 1000;
 /** The settings of the server (`[http]`); tests may leave out what they do not use. */
 export type ServerConfig = Pick<HttpConfig, 'address'> & Partial<HttpConfig>;
 
+/** Compared against for unknown users (the hash of a random string, cost 10). */
+const DUMMY_HASH = '$2b$10$sQ7x6GtnJiMDDFI/FnCdXuMoC8WtkUYj9qgVejRVNgYm3hZKJARsG';
+
 interface Cached {
   at: number;
   body: string | Promise<string>;
@@ -52,6 +55,7 @@ export class AgentServer {
   private readonly hosts: Set<string>;
   /** Credentials that passed bcrypt, by a hash of `user:password` (bcrypt costs ~70 ms a check). */
   private readonly goodAuth = new Set<string>();
+  private bcrypting = 0;
 
   constructor(
     private readonly rt: AgentView,
@@ -60,6 +64,15 @@ export class AgentServer {
   ) {
     this.metrics = new OwnMetrics(rt);
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+      // the kubelet's probes first: no cap, no auth, nothing rendered, so a flood (or a client that
+      // holds every slot) cannot get the agent restarted
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/healthz' || path === '/readyz') {
+        const ok = path === '/healthz' || rt.ready;
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
+        res.end(path === '/healthz' ? 'ok\n' : ok ? 'ready\n' : 'not ready\n');
+        return;
+      }
       if (this.active >= MAX_CONCURRENT) {
         res.writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain' });
         res.end('busy\n');
@@ -77,10 +90,12 @@ export class AgentServer {
     this.server = tls
       ? createHttpsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, onRequest)
       : createServer(onRequest);
-    this.server.keepAliveTimeout = 65_000;
-    // slowloris: a client gets 10 s for its headers and 30 s for a whole request
+    this.server.keepAliveTimeout = 55_000;
+    // slowloris: a client gets 10 s for its headers and 30 s for a whole request; a socket idle for
+    // 60 s (a client that stopped reading its answer) is closed, which frees its slot
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 30_000;
+    this.server.timeout = 60_000;
     this.server.maxConnections = 256;
     const i = config.address.lastIndexOf(':');
     const own = (i > 0 ? config.address.slice(0, i) : '').replace(/^\[|\]$/g, '').toLowerCase();
@@ -145,11 +160,20 @@ export class AgentServer {
     const colon = decoded.indexOf(':');
     if (colon < 0) return false;
     const user = decoded.slice(0, colon);
-    const hash = Object.hasOwn(users, user) ? users[user] : undefined;
-    if (hash === undefined) return false;
     const key = createHash('sha256').update(decoded).digest('hex');
     if (this.goodAuth.has(key)) return true;
-    if (!(await bcrypt.compare(decoded.slice(colon + 1), hash))) return false;
+    // an unknown user costs a bcrypt check too (no telling users apart by time); at most two
+    // checks run at once (~70 ms each at cost 10): a burst of bad passwords gets 401 at once
+    if (this.bcrypting >= 2) return false;
+    const hash = Object.hasOwn(users, user) ? users[user] : DUMMY_HASH;
+    this.bcrypting++;
+    let ok: boolean;
+    try {
+      ok = (await bcrypt.compare(decoded.slice(colon + 1), hash)) && hash !== DUMMY_HASH;
+    } finally {
+      this.bcrypting--;
+    }
+    if (!ok) return false;
     if (this.goodAuth.size > 64) this.goodAuth.clear();
     this.goodAuth.add(key);
     return true;
@@ -181,7 +205,7 @@ export class AgentServer {
       );
       return;
     }
-    if (path !== '/healthz' && path !== '/readyz' && !(await this.authorized(req))) {
+    if (!(await this.authorized(req))) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="nodegraf"', 'content-type': 'text/plain' });
       res.end('unauthorized\n');
       return;
@@ -190,12 +214,6 @@ export class AgentServer {
       const body = await this.cached('metrics', () => this.metrics.registry.metrics());
       res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
       res.end(body);
-    } else if (path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('ok\n');
-    } else if (path === '/readyz') {
-      res.writeHead(rt.ready ? 200 : 503, { 'content-type': 'text/plain' });
-      res.end(rt.ready ? 'ready\n' : 'not ready\n');
     } else if (path === '/-/reload') {
       if (req.method !== 'POST' && req.method !== 'PUT') {
         res.writeHead(405, { allow: 'POST' });
