@@ -492,6 +492,9 @@ describe('hostile targets: memory and time stay bounded', () => {
       assert.equal(report.error?.kind, 'limit');
       assert.match(report.error!.describe(), /line 1 is longer than line_size_limit \(1048576 bytes\)/);
       assert.ok(t.written() < 32 << 20, `the target wrote ${t.written()} bytes before the scrape stopped`);
+      console.log(
+        `# endless line: the scrape stopped after the target wrote ${(t.written() / 1048576).toFixed(1)} MiB`,
+      );
     } finally {
       await t.close();
     }
@@ -507,6 +510,9 @@ describe('hostile targets: memory and time stay bounded', () => {
       assert.ok(
         t.written() < 16 << 20,
         `the target wrote ${t.written()} bytes: the body was read past the limit`,
+      );
+      console.log(
+        `# endless series, sample_limit 1000: the scrape stopped after the target wrote ${(t.written() / 1024).toFixed(0)} KiB`,
       );
       assert.equal(sink.named('s').length, 0, 'nothing of the failed scrape is sent');
       assert.equal(sink.named('up')[0].value, 0);
