@@ -54,6 +54,7 @@ describe('the deploy kit', { skip: kubectlMissing() }, () => {
         'ConfigMap',
         'DaemonSet',
         'Namespace',
+        'ResourceQuota',
         'ServiceAccount',
       ]);
       for (const o of objs) await validate(o);
@@ -215,6 +216,17 @@ describe('the deploy kit', { skip: kubectlMissing() }, () => {
     const limitMi = Number(/^(\d+)Mi$/.exec(c.resources.limits.memory)![1]);
     const heap = Number(/--max-old-space-size=(\d+)/.exec(env.NODE_OPTIONS)![1]);
     assert.equal(heap, limitMi * 0.75, 'V8 heap at 75 % of the memory limit');
+    // admission: the namespace allows what the pod needs, and the critical priority class is allowed
+    const objs = render('deploy/kubernetes');
+    const ns = byKind(objs, 'Namespace')[0] as unknown as { metadata: { labels: Record<string, string> } };
+    assert.equal(ns.metadata.labels['pod-security.kubernetes.io/enforce'], 'privileged');
+    const quota = byKind(objs, 'ResourceQuota')[0] as unknown as {
+      metadata: { namespace: string };
+      spec: { scopeSelector: { matchExpressions: Array<{ scopeName: string; values: string[] }> } };
+    };
+    assert.equal(quota.metadata.namespace, 'nodegraf');
+    assert.deepEqual(quota.spec.scopeSelector.matchExpressions[0].values, [s.priorityClassName]);
+    assert.equal(quota.spec.scopeSelector.matchExpressions[0].scopeName, 'PriorityClass');
     const queue = s.volumes.find((v: any) => v.name === 'queue');
     assert.equal(queue.hostPath.path, '/var/lib/nodegraf/queue');
     assert.ok(
