@@ -150,38 +150,24 @@ export class Runtime implements AgentView {
 
   private async reloadNow(): Promise<void> {
     // Everything that can fail is done before anything changes: the files are parsed and checked
-    // (config/), then the new targets are built (their TLS files read). A failure keeps the
+    // (config/), then the new targets and writers are built (their TLS files read). A failure keeps the
     // running configuration whole, is counted and logged with file, instance and key.
     let config: Config;
-    let plan: UpdatePlan;
+    let plan: UpdatePlan | undefined;
+    let next: RemoteWriter[];
+    const old = this.writers;
     try {
       config = this.load();
-      if (JSON.stringify(config.podMetadata) !== JSON.stringify(this.config.podMetadata)) {
-        this.log.warn(
-          '[pod_metadata] changed: it takes effect after a restart; the pod view keeps its settings',
-        );
-        config.podMetadata = this.config.podMetadata;
-      }
-      if (JSON.stringify(config.http) !== JSON.stringify(this.config.http)) {
-        this.log.warn(
-          '[http] changed: it takes effect after a restart; the server keeps its address, hosts, lifecycle switch, TLS and users',
-        );
-        config.http = this.config.http;
+      // sections a running agent cannot change: named, and kept as they are
+      for (const [section, key, keeps] of RESTART_ONLY) {
+        if (JSON.stringify(config[key]) === JSON.stringify(this.config[key])) continue;
+        this.log.warn(`${section} changed: it takes effect after a restart; ${keeps}`);
+        Object.assign(config, { [key]: this.config[key] });
       }
       plan = this.manager.prepare(config);
-    } catch (err) {
-      this.reloadFailures++;
-      this.lastReloadOk = false;
-      this.log.error({ error: errorMessage(err) }, 'reload failed; keeping the running configuration');
-      throw err;
-    }
-    const old = this.writers;
-    let next: RemoteWriter[];
-    try {
-      // the new writers are built before anything changes (their TLS files read)
       next = this.planWriters(config, old);
     } catch (err) {
-      this.manager.discard(plan);
+      if (plan) this.manager.discard(plan);
       this.reloadFailures++;
       this.lastReloadOk = false;
       this.log.error({ error: errorMessage(err) }, 'reload failed; keeping the running configuration');
@@ -249,6 +235,12 @@ export class Runtime implements AgentView {
     await this.server?.close();
   }
 }
+
+/** Sections a reload cannot apply to a running agent: [section, key of Config, what is kept]. */
+const RESTART_ONLY: Array<[string, 'podMetadata' | 'http', string]> = [
+  ['[pod_metadata]', 'podMetadata', 'the pod view keeps its settings'],
+  ['[http]', 'http', 'the server keeps its address, hosts, lifecycle switch, TLS and users'],
+];
 
 function sameWriter(a: WriterConfig, b: WriterConfig): boolean {
   return JSON.stringify(a) === JSON.stringify(b);

@@ -81,6 +81,14 @@ export function parseTls(t: Table, defaults: Partial<TlsOptions> = {}): TlsOptio
   return stripUndefined(tls);
 }
 
+/** Prometheus's label-name rule. */
+export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** Label names as Categraf writes them: `-`, `.`, `/` and space become `_`. */
+export function sanitizeLabelName(name: string): string {
+  return name.replace(/[-./ ]/g, '_');
+}
+
 /**
  * Label names of `labels` tables (global, input, instance): Categraf's sanitising (`-`, `.`, `/`,
  * space become `_`), then Prometheus's rule; "" and "1abc" and "a:b" are errors here rather than
@@ -92,7 +100,7 @@ export function checkLabelNames(
   labels: Record<string, string>,
 ): Record<string, string> {
   for (const name of Object.keys(labels)) {
-    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name.replace(/[-./ ]/g, '_')))
+    if (!LABEL_NAME.test(sanitizeLabelName(name)))
       throw t.error(
         key,
         `${JSON.stringify(name)} is not a valid label name (letters, digits and _, not starting with a digit)`,

@@ -11,6 +11,7 @@ import {
 import {
   checkHttpUrl,
   checkLabelNames,
+  LABEL_NAME,
   parseHeaders,
   parseTls,
   SA_CA_FILE,
@@ -77,7 +78,7 @@ function parseInstance(t: Table, base: InstanceBase, reportUnknown = true): Scra
   const urls = t.strArray('urls').map((u) => withMetricsPath(checkHttpUrl(t, 'urls', t.expand('urls', u))));
   const urlLabelKeyRaw = t.str('url_label_key', 'instance');
   const urlLabelKey = urlLabelKeyRaw === '-' ? '' : urlLabelKeyRaw;
-  if (urlLabelKey && !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(urlLabelKey)) {
+  if (urlLabelKey && !LABEL_NAME.test(urlLabelKey)) {
     throw t.error('url_label_key', `${JSON.stringify(urlLabelKey)} is not a valid label name ("-" for none)`);
   }
   const urlLabelValue = t.str('url_label_value', '{{.Host}}');

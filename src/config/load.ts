@@ -17,6 +17,7 @@ import {
   SA_TOKEN_FILE,
   stripUndefined,
   checkLabelNames,
+  LABEL_NAME,
 } from './common.js';
 import {
   ConfigError,
@@ -46,7 +47,6 @@ export interface LoadOptions {
   inputs?: string[];
 }
 
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /**
  * Default `[writer_opt] shutdown_grace`: with the abort and the persist after it, a shutdown ends
  * within about 6 s, far inside Kubernetes' default 30 s terminationGracePeriodSeconds.

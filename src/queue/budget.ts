@@ -52,12 +52,9 @@ export class DiskBudget {
     return Math.min(MAX_SEGMENT_BYTES, Math.max(MIN_SEGMENT_BYTES, Math.floor(this.max / 16)));
   }
 
+  /** A member stays for the budget's life: a closed queue's files are still on disk and count. */
   add(m: BudgetMember): void {
     this.members.add(m);
-  }
-
-  remove(m: BudgetMember): void {
-    this.members.delete(m);
   }
 
   /** Bytes on disk of every member. */

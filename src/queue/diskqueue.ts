@@ -89,6 +89,12 @@ function recordCrc(header: Buffer, payload: Uint8Array): number {
 // ---------------------------------------------------------------------------------------------
 // Small file helpers
 
+/** The file system refused a write as full (a full disk, or a quota). */
+export function isFileSystemFull(e: unknown): boolean {
+  const code = errnoCode(e);
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
 /** An Error naming the queue and the operation, keeping the errno code (ENOSPC, EACCES, ...). */
 function diskError(op: string, dir: string, e: unknown): Error {
   const err: Error & { code?: string } = new Error(`diskqueue ${dir}: ${op} failed: ${errorMessage(e)}`, {
@@ -324,11 +330,6 @@ export class DiskQueue implements BudgetMember {
     return q;
   }
 
-  /** Change the size bound (reload; shared with the budget's other queues), from the next append on. */
-  setMaxBytes(maxBytes: number): void {
-    this.budget.setMaxBytes(maxBytes);
-  }
-
   private get segmentBytes(): number {
     return this.fixedSegmentBytes ?? this.budget.segmentBytes;
   }
@@ -345,11 +346,6 @@ export class DiskQueue implements BudgetMember {
     if (first === undefined || this.closing) return undefined;
     if (this.segs.length === 1 && first.end === 0) return undefined;
     return first.born || Date.now();
-  }
-
-  dropOldestSegment(): Promise<number> {
-    // called on the lane, from inside another queue's append: not through run()
-    return this.doDropOldestSegment();
   }
 
   /** Unread bytes, record headers included. */
@@ -605,16 +601,11 @@ export class DiskQueue implements BudgetMember {
           }
           // The file system is full (a full node disk, a quota): as for the bound, the oldest go
           // first; only when nothing is left to drop does this record fail.
-          const code = errnoCode(e);
-          if (
-            (code === 'ENOSPC' || code === 'EDQUOT') &&
-            ++full <= 64 &&
-            (await this.budget.dropOldest().catch(() => -1)) > 0
-          )
+          if (isFileSystemFull(e) && ++full <= 64 && (await this.budget.dropOldest().catch(() => -1)) > 0)
             continue;
           throw diskError('append', this.dir, e);
         }
-        if (w.end === 0 || w.born === 0) w.born = Date.now();
+        if (w.born === 0) w.born = Date.now();
         w.end = at + need;
         w.records++;
         w.samples += samples;
@@ -628,8 +619,9 @@ export class DiskQueue implements BudgetMember {
   }
 
   /** Deletes the oldest segment (sealing the one being written first when it is the only one),
-   * its unread records counted as dropped. Returns the bytes freed. Runs on the lane. */
-  private async doDropOldestSegment(): Promise<number> {
+   * its unread records counted as dropped. Returns the bytes freed. Runs on the lane: called from
+   * inside another queue's append (the budget), so not through run(). */
+  async dropOldestSegment(): Promise<number> {
     if (this.segs.length === 1) {
       if (this.writerSeg.end === 0) return 0;
       await this.roll();

@@ -20,9 +20,9 @@
 //   delivered in the order it was scraped.
 // - Shutdown (`close`): what is in memory, the chunk in flight included, is persisted to disk (or
 //   counted as dropped without one). The writer stops its sends first.
-import { errnoCode, errorMessage } from '../errno.js';
+import { errorMessage } from '../errno.js';
 import type { Chunk } from '../prompb/chunk.js';
-import type { DiskQueue, RecordPosition } from './diskqueue.js';
+import { isFileSystemFull, type DiskQueue, type RecordPosition } from './diskqueue.js';
 
 /** Why samples were dropped by the queue (the writer adds `rejected` for 4xx answers). */
 export type QueueDropReason = 'queue_full' | 'disk_full' | 'disk_error' | 'shutdown';
@@ -280,8 +280,7 @@ export class ShardQueue {
       })
       .catch((err: unknown) => {
         this.diskErrorSamples += chunk.samples;
-        const code = errnoCode(err);
-        if (code === 'ENOSPC' || code === 'EDQUOT')
+        if (isFileSystemFull(err))
           // the file system is full and nothing older was left to drop (see diskqueue.ts)
           this.opts.onDrop(
             'disk_full',

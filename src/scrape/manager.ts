@@ -88,13 +88,6 @@ export interface UpdatePlan {
   removed: ScrapeTarget[];
 }
 
-/** A configuration prepared by `prepare`, made current by `apply`. */
-export interface UpdatePlan {
-  next: ScrapeTarget[];
-  fresh: ScrapeTarget[];
-  removed: ScrapeTarget[];
-}
-
 export interface UpdateResult {
   kept: number;
   added: number;

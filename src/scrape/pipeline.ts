@@ -15,8 +15,6 @@ import { ScrapeError } from './errors.js';
 import { SeriesCache, type CacheEntry, type OnStale } from './series-cache.js';
 import { buildSeries, type LabelRules } from './series-labels.js';
 
-export { sanitizeLabelName } from './series-labels.js';
-
 export interface PipelineOptions extends LabelRules {
   honorTimestamps: boolean;
   /** Samples after relabeling (0 = none): the scrape fails as soon as one more arrives. */
@@ -88,6 +86,7 @@ export class TargetPipeline {
     this.begin(openMetrics, scrapeTimeMs);
     try {
       this.feed(body);
+      return this.end(emit); // its last line, without a newline, is parsed there
     } catch (err) {
       if (!(err instanceof ScrapeError)) throw err;
       const st = this.cur.st;
@@ -96,7 +95,6 @@ export class TargetPipeline {
       st.stale = this.fail(scrapeTimeMs, emit);
       return st;
     }
-    return this.end(emit);
   }
 
   /** State of the scrape in progress (between `begin` and `end`). */
@@ -191,12 +189,10 @@ export class TargetPipeline {
   private checkLine(bytes: number): void {
     const limit = this.opts.lineSizeLimit ?? 0;
     if (limit > 0 && bytes > limit) {
-      const c = this.cur;
-      c.rest = [];
-      c.restBytes = 0;
+      // the caller fails the scrape (`fail`), which drops the pieces
       throw new ScrapeError(
         'limit',
-        `line ${c.lines + 1} is longer than line_size_limit (${limit} bytes) and has no end yet`,
+        `line ${this.cur.lines + 1} is longer than line_size_limit (${limit} bytes) and has no end yet`,
         'the target sends a line without a newline (not a metrics page?); check the URL, or raise line_size_limit for this instance',
       );
     }
@@ -256,7 +252,7 @@ export class TargetPipeline {
           c.lines = base + p.line;
           throw new ScrapeError(
             'limit',
-            this.checkSampleLimit(st),
+            `sample_limit exceeded: ${st.postRelabel} samples > ${opts.sampleLimit}`,
             'raise the limit in the instance, or drop series with metrics_drop / relabel_configs',
           );
         }
@@ -312,7 +308,6 @@ export class TargetPipeline {
     }
     const { st, now } = c;
     if (c.openMetrics && !c.sawEOF) this.invalid(st, c.lines, 'OpenMetrics payload without "# EOF"');
-    if (!st.limitError) st.limitError = this.checkSampleLimit(st);
     if (st.limitError) {
       st.emitted = 0;
       st.stale = this.fail(now, emit);
@@ -410,13 +405,5 @@ export class TargetPipeline {
   private invalid(st: ScrapeStats, line: number, msg: string): void {
     st.invalidLines++;
     if (!st.firstError) st.firstError = `line ${line}: ${msg}`;
-  }
-
-  private checkSampleLimit(st: ScrapeStats): string {
-    const o = this.opts;
-    if (o.sampleLimit > 0 && st.postRelabel > o.sampleLimit) {
-      return `sample_limit exceeded: ${st.postRelabel} samples > ${o.sampleLimit}`;
-    }
-    return '';
   }
 }

@@ -31,13 +31,6 @@ export interface LabelRules {
   labelValueLengthLimit: number;
 }
 
-const sanitizeRe = /[-./ ]/g;
-
-/** Label names as Categraf writes them: `-`, `.`, `/` and space become `_`. */
-export function sanitizeLabelName(name: string): string {
-  return name.replace(sanitizeRe, '_');
-}
-
 /** Build the cache entry of the current Series entry of `p`. */
 export function buildSeries(o: LabelRules, p: TextParser, scratch: Labels): CacheEntry {
   scratch.length = 0;

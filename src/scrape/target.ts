@@ -10,7 +10,8 @@ import { VERSION } from '../version.js';
 import { TargetClient } from './client.js';
 import { ScrapeError } from './errors.js';
 import type { Chunk, SampleSink } from '../prompb/chunk.js';
-import { sanitizeLabelName, TargetPipeline, type ScrapeStats } from './pipeline.js';
+import { sanitizeLabelName } from '../config/common.js';
+import { TargetPipeline, type ScrapeStats } from './pipeline.js';
 import type { SampleTap, TapFactory } from './sample-tap.js';
 import { PodLabeler, type PodLabelSource } from './pod-labels.js';
 

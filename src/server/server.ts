@@ -97,8 +97,7 @@ export class AgentServer {
     this.server.requestTimeout = 30_000;
     this.server.timeout = 60_000;
     this.server.maxConnections = 256;
-    const i = config.address.lastIndexOf(':');
-    const own = (i > 0 ? config.address.slice(0, i) : '').replace(/^\[|\]$/g, '').toLowerCase();
+    const own = splitAddress(config.address).host.toLowerCase();
     this.hosts = new Set(['localhost', own, ...(config.allowedHosts ?? [])].filter(Boolean));
   }
 
@@ -112,9 +111,9 @@ export class AgentServer {
    * finishing its shutdown) is retried for up to `retryMs`, with one log line.
    */
   async listen(address: string, retryMs = LISTEN_RETRY_MS): Promise<void> {
-    const i = address.lastIndexOf(':');
-    const host = i > 0 ? address.slice(0, i).replace(/^\[|\]$/g, '') : '127.0.0.1';
-    const port = Number(i >= 0 ? address.slice(i + 1) : address);
+    const a = splitAddress(address);
+    const host = a.host || '127.0.0.1';
+    const port = a.port;
     const deadline = Date.now() + retryMs;
     let logged = false;
     for (;;) {
@@ -276,4 +275,13 @@ export class AgentServer {
       this.server.closeAllConnections();
     });
   }
+}
+
+/** `host:port` of `[http] address` (IPv6 in brackets); host '' when only a port is given. */
+function splitAddress(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return {
+    host: i > 0 ? address.slice(0, i).replace(/^\[|\]$/g, '') : '',
+    port: Number(i >= 0 ? address.slice(i + 1) : address),
+  };
 }
