@@ -4,7 +4,7 @@
 // ConfigMaps loaded by nodegraf's own config loader, and the RBAC held to least privilege.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { describe, test } from 'node:test';
@@ -185,6 +185,73 @@ describe('the deploy kit', { skip: kubectlMissing() }, () => {
     const { config } = loadConfig(confDir, { env: {} });
     assert.equal(config.podMetadata.source, 'kubelet');
     assert.equal(config.podMetadata.kubeletUrl, 'https://127.0.0.1:10250');
+  });
+
+  /** An overlay as a user writes it: the base, `components`, and `extra` kustomization lines. */
+  function overlay(name: string, components: string[], extra: string[] = []): string {
+    const dir = mkdtempSync(join(tmpdir(), `nodegraf-kit-${name}-`));
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      [
+        'resources:',
+        `  - ${relative(dir, join(ROOT, 'deploy/kubernetes'))}`,
+        ...(components.length ? ['components:'] : []),
+        ...components.map((c) => `  - ${relative(dir, join(ROOT, 'deploy/components', c))}`),
+        ...extra,
+        '',
+      ].join('\n'),
+    );
+    return dir;
+  }
+
+  type PodSpec = {
+    initContainers?: Array<{ name: string; image: string; securityContext: any }>;
+    containers: Array<{ name: string; image: string; securityContext: any }>;
+    securityContext: any;
+    volumes: any[];
+  };
+  const podSpec = (objs: Obj[]) => (byKind(objs, 'DaemonSet')[0] as any).spec.template.spec as PodSpec;
+  /** The containers that run as root: uid 0 set on the container, or on the pod and not overridden. */
+  const rootContainers = (s: PodSpec) =>
+    [...(s.initContainers ?? []), ...s.containers].filter(
+      (c) => (c.securityContext?.runAsUser ?? s.securityContext?.runAsUser) === 0,
+    );
+
+  test('the image is one line of the overlay: images newName moves every container of the DaemonSet', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'nodegraf-kit-image-')), 'deploy');
+    cpSync(join(ROOT, 'deploy'), dir, { recursive: true });
+    const k = join(dir, 'example-overlay', 'kustomization.yaml');
+    const before = readFileSync(k, 'utf8');
+    const after = before.replace(/^(\s+newName:) \S+.*$/m, '$1 registry.example.com/platform/nodegraf');
+    assert.equal(after.split('\n').filter((l, i) => l !== before.split('\n')[i]).length, 1);
+    writeFileSync(k, after);
+    const s = podSpec(render(join(dir, 'example-overlay')));
+    const images = [...(s.initContainers ?? []), ...s.containers].map((c) => c.image);
+    assert.deepEqual(new Set(images), new Set(['registry.example.com/platform/nodegraf:0.1.0']));
+  });
+
+  test('least privilege: one root container, the init that chowns the hostPath queue, with CHOWN alone', () => {
+    const s = podSpec(render('deploy/kubernetes'));
+    const root = rootContainers(s);
+    assert.deepEqual(
+      root.map((c) => c.name),
+      ['queue-owner'],
+    );
+    assert.deepEqual(root[0].securityContext.capabilities, { drop: ['ALL'], add: ['CHOWN'] });
+    assert.equal(root[0].securityContext.readOnlyRootFilesystem, true);
+    assert.equal(root[0].securityContext.allowPrivilegeEscalation, false);
+  });
+
+  test('components/queue-in-pod: no root container at all, the queue in a sized emptyDir', async () => {
+    const objs = render(overlay('queue-in-pod', ['queue-in-pod']));
+    for (const o of objs) await validate(o);
+    const s = podSpec(objs);
+    assert.deepEqual(rootContainers(s), []);
+    assert.equal(s.initContainers, undefined);
+    const q = s.volumes.find((v) => v.name === 'queue');
+    assert.equal(q.hostPath, undefined);
+    assert.equal(q.emptyDir.sizeLimit, '1100Mi');
+    assert.ok(!s.volumes.some((v) => v.hostPath), 'no hostPath left');
   });
 
   test('DaemonSet: node identity, host network, every taint, probes, hardening, heap sized to the limit', () => {

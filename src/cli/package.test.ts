@@ -5,11 +5,12 @@
 // the node simulator with pod metadata on.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startSimulator, type Simulator } from '../sim/simulator.js';
+import { KIT_ONCE_EXPECTATIONS, kitConfForSimulator } from '../testing/kit-conf.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -78,37 +79,12 @@ describe('the packed and installed nodegraf', () => {
 
   test('--test --once against the simulator: enriched container series and pod health series', async () => {
     const conf = join(dir, 'conf');
-    cpSync(join(ROOT, 'deploy', 'kubernetes', 'conf'), conf, { recursive: true });
     const token = join(dir, 'token');
     writeFileSync(token, 'tok\n');
-    const u = new URL(sim.kubeletUrl);
-    const kp = new URL(sim.kubeProxyUrl);
-    writeFileSync(
-      join(conf, 'config.toml'),
-      readFileSync(join(conf, 'config.toml'), 'utf8')
-        .replace(
-          'source = "apiserver"',
-          `source = "kubelet"\nkubelet_url = "${sim.kubeletUrl}"\nbearer_token_file = "${token}"\ninsecure_skip_verify = true`,
-        )
-        .replace('/var/lib/nodegraf/queue', join(dir, 'queue')),
-    );
-    writeFileSync(
-      join(conf, 'input.kubelet', 'kubelet.toml'),
-      `host = "${u.host}"\nbearer_token_file = "${token}"\n`,
-    );
-    writeFileSync(join(conf, 'input.kube_proxy', 'kube_proxy.toml'), `host = "${kp.host}"\n`);
+    kitConfForSimulator(sim, conf, token, join(dir, 'queue'));
     const r = await run(['--configs', conf, '--test', '--once'], { HOSTNAME: 'node-1' });
     assert.equal(r.status, 0, r.stderr);
-    // the kit scrapes the agent's own /metrics, which --test does not serve: skipped, said so
-    assert.match(r.stderr, /note: not scraping http:\/\/127\.0\.0\.1:9101\/metrics/);
-    assert.match(r.stderr, /job kube-proxy\): up/);
-    assert.match(r.stderr, /job kubelet\): up/);
-    assert.match(r.stderr, /job cadvisor\): up/);
-    assert.match(r.stderr, /job pod-health\): up/);
-    assert.match(
-      r.stdout,
-      /container_cpu_usage_seconds_total .*label_dept=retail .*workload=web workload_kind=Deployment/,
-    );
-    assert.match(r.stdout, /kube_pod_container_status_last_terminated_reason .*reason=OOMKilled/);
+    for (const re of KIT_ONCE_EXPECTATIONS.stderr) assert.match(r.stderr, re);
+    for (const re of KIT_ONCE_EXPECTATIONS.stdout) assert.match(r.stdout, re);
   });
 });
