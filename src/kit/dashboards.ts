@@ -112,29 +112,42 @@ export const kubeProxy: Dashboard = {
           queries: [{ expr: `up{${node('kube-proxy')}}`, legend: '{{ident}}' }],
         },
         {
-          title: 'Last rules sync age',
+          title: 'Change waiting for a sync',
           description:
-            'Seconds since kube-proxy last synced its rules. It resyncs at least every syncPeriod (30 s by default in iptables mode, 1h max): minutes here mean it is stuck.',
+            'Seconds a queued Service/endpoint change has waited for kube-proxy to apply it (0: nothing waits). A quiet kube-proxy syncs only on change or about hourly, so the age of the last sync says nothing alone; a change waiting minutes means it is stuck (KubeProxyRulesSyncStale).',
           unit: 'seconds',
           kind: 'stat',
           warnAt: 300,
           queries: [
             {
-              expr: `time() - kubeproxy_sync_proxy_rules_last_timestamp_seconds{${node('kube-proxy')}}`,
-              legend: '{{ident}}',
+              expr: `clamp_min(time() - kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds{${node('kube-proxy')}}, 0) * (kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds{${node('kube-proxy')}} > bool kubeproxy_sync_proxy_rules_last_timestamp_seconds{${node('kube-proxy')}})`,
+              legend: '{{ident}} {{ip_family}}',
             },
           ],
         },
         {
-          title: 'Rule restore failures',
+          title: 'Last rules sync age',
           description:
-            'iptables-restore failures (full and partial) in the window. Any failure means Service rules on the node may be stale; see the kube-proxy log.',
+            'Seconds since kube-proxy last synced its rules. The iptables and nftables proxiers sync on change and otherwise about hourly (older iptables mode: every syncPeriod, 30 s): an hour here is normal on a quiet node.',
+          unit: 'seconds',
+          kind: 'stat',
+          queries: [
+            {
+              expr: `time() - kubeproxy_sync_proxy_rules_last_timestamp_seconds{${node('kube-proxy')}}`,
+              legend: '{{ident}} {{ip_family}}',
+            },
+          ],
+        },
+        {
+          title: 'Rule sync failures',
+          description:
+            'Failed rule syncs in the last hour: iptables-restore runs in iptables mode, nft transactions in nftables mode (GA in 1.33). Any failure means Service rules on the node may be stale; see the kube-proxy log.',
           unit: 'none',
           kind: 'stat',
           width: 12,
           queries: [
             {
-              expr: `sum by (ident) (increase(kubeproxy_sync_proxy_rules_iptables_restore_failures_total{${node('kube-proxy')}}[1h]))`,
+              expr: `sum by (ident) (increase(kubeproxy_sync_proxy_rules_iptables_restore_failures_total{${node('kube-proxy')}}[1h]) or increase(kubeproxy_sync_proxy_rules_nftables_sync_failures_total{${node('kube-proxy')}}[1h]))`,
               legend: '{{ident}}',
             },
           ],
@@ -407,8 +420,11 @@ export const kubelet: Dashboard = {
 const ct = `job="cadvisor", cluster=~"$cluster", ident=~"$ident", namespace=~"$namespace", workload_kind=~"$workload_kind", workload=~"$workload", pod=~"$pod", label_region=~"$label_region", label_dept=~"$label_dept", container!="", container!="POD"`;
 // Network is reported on the pod's sandbox (container="" with containerd, "POD" with Docker).
 const netSel = `job="cadvisor", cluster=~"$cluster", ident=~"$ident", namespace=~"$namespace", workload_kind=~"$workload_kind", workload=~"$workload", pod=~"$pod", label_region=~"$label_region", label_dept=~"$label_dept", pod!=""`;
-// kube_pod_* (nodegraf's pod health series, or kube-state-metrics': the same names and labels).
+// kube_pod_* (nodegraf's pod health series, or kube-state-metrics': the same names and labels). Both
+// may be in the store for the same pod (kube-state-metrics kept beside nodegraf): the panels take the
+// max per pod/container, never the sum, so the two sources count once (docs/alerts.md).
 const kp = `cluster=~"$cluster", namespace=~"$namespace", pod=~"$pod"`;
+const byPodC = 'cluster, namespace, pod, container';
 const byC = 'namespace, pod, container';
 
 const containerVar = (name: string, label: string, filter: string): Variable => ({
@@ -569,7 +585,7 @@ export const containers: Dashboard = {
           unit: 'none',
           queries: [
             {
-              expr: `sum by (${byC}) (increase(kube_pod_container_status_restarts_total{${kp}}[1h]))`,
+              expr: `max by (${byPodC}) (increase(kube_pod_container_status_restarts_total{${kp}}[1h]))`,
               legend: '{{namespace}}/{{pod}}/{{container}}',
             },
           ],
@@ -581,7 +597,7 @@ export const containers: Dashboard = {
           unit: 'none',
           queries: [
             {
-              expr: `max by (${byC}) (kube_pod_container_status_last_terminated_reason{${kp}, reason="OOMKilled"})`,
+              expr: `max by (${byPodC}) (kube_pod_container_status_last_terminated_reason{${kp}, reason="OOMKilled"})`,
               legend: '{{namespace}}/{{pod}}/{{container}}',
             },
           ],
@@ -593,7 +609,7 @@ export const containers: Dashboard = {
           unit: 'none',
           queries: [
             {
-              expr: `sum by (namespace, pod, container, reason) (kube_pod_container_status_waiting_reason{${kp}}) > 0`,
+              expr: `max by (${byPodC}, reason) (kube_pod_container_status_waiting_reason{${kp}}) > 0`,
               legend: '{{namespace}}/{{pod}}/{{container}} {{reason}}',
             },
           ],
@@ -604,7 +620,7 @@ export const containers: Dashboard = {
           unit: 'none',
           queries: [
             {
-              expr: `sum by (namespace, pod) (kube_pod_status_ready{${kp}, condition="false"}) > 0`,
+              expr: `max by (cluster, namespace, pod) (kube_pod_status_ready{${kp}, condition="false"}) > 0`,
               legend: '{{namespace}}/{{pod}}',
             },
           ],

@@ -3,12 +3,14 @@
 // and unit-tested by promtool (firing on bad data, silent on healthy data).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { peerMissing, PROMTOOL_BIN } from '../testing/peers.js';
-import { ALERT_FILES, generated, ROOT } from './generate.js';
+import { parser } from '@prometheus-io/lezer-promql';
+import { ALERT_FILES, alertGroups, generated, ROOT, RUNBOOK_BASE_URL } from './generate.js';
 import { kitQueries, syntaxErrors, withoutThresholds } from './queries.js';
 
 test('the generated dashboards and PrometheusRule are in sync with their sources (npm run kit)', () => {
@@ -130,6 +132,79 @@ test('every dashboard, variable and rule query parses with the official PromQL g
     assert.deepEqual(syntaxErrors(withoutThresholds(q.expr)), [], `${q.where} without thresholds`);
   }
   console.log(`# ${qs.length} queries parsed`);
+});
+
+/** Every `by (...)` of an aggregation and `on (...)` of a vector match in a PromQL expression. */
+function groupings(expr: string): string[][] {
+  const out: string[][] = [];
+  parser.parse(expr).iterate({
+    enter(n) {
+      if (n.name !== 'By' && n.name !== 'On') return;
+      const labels = n.node.nextSibling;
+      if (labels?.name !== 'GroupingLabels') return;
+      out.push(labels.getChildren('LabelName').map((l) => expr.slice(l.from, l.to)));
+    },
+  });
+  return out;
+}
+
+test('alert rules keep cluster in every aggregation and match: one cluster never merges with another', () => {
+  assert.deepEqual(groupings('sum by (cluster, ident) (x) * on (a) group_left (n) y'), [
+    ['cluster', 'ident'],
+    ['a'],
+  ]);
+  const rules = kitQueries(ROOT).filter((q) => q.kind === 'rule');
+  assert.ok(rules.length > 30);
+  for (const q of rules)
+    for (const g of groupings(q.raw)) assert.ok(g.includes('cluster'), `${q.where}: by/on (${g.join(', ')})`);
+});
+
+test('every alert rule links its runbook: a runbook_url to a section of docs/alerts.md', () => {
+  const doc = readFileSync(join(ROOT, 'docs/alerts.md'), 'utf8');
+  const anchors = new Set([...doc.matchAll(/^###? (\w+)\s*$/gm)].map((m) => m[1].toLowerCase()));
+  for (const f of ALERT_FILES)
+    for (const g of alertGroups(f))
+      for (const r of g.rules as Array<{ alert: string; annotations: Record<string, string> }>) {
+        assert.equal(r.annotations.runbook_url, `${RUNBOOK_BASE_URL}#${r.alert.toLowerCase()}`, r.alert);
+        assert.ok(anchors.has(r.alert.toLowerCase()), `docs/alerts.md has no section ${r.alert}`);
+      }
+});
+
+test('npm run kit -- rules: the rules with a site runbook URL and a release label, loadable as shipped', () => {
+  const out = mkdtempSync(join(tmpdir(), 'nodegraf-rules-'));
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'src/kit/generate.ts'),
+      'rules',
+      '--out',
+      out,
+      '--runbook-base-url',
+      'https://wiki.example.com/sre/nodegraf-alerts',
+      '--label',
+      'release=kube-prometheus-stack',
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const pr = parse(readFileSync(join(out, 'prometheusrule.yaml'), 'utf8')) as {
+    metadata: { labels: Record<string, string> };
+    spec: { groups: Array<{ rules: Array<{ alert: string; annotations: Record<string, string> }> }> };
+  };
+  assert.equal(pr.metadata.labels.release, 'kube-prometheus-stack');
+  const rules = pr.spec.groups.flatMap((g) => g.rules);
+  assert.equal(rules.length, kitQueries(ROOT).filter((q) => q.kind === 'rule').length);
+  for (const rule of rules)
+    assert.equal(
+      rule.annotations.runbook_url,
+      `https://wiki.example.com/sre/nodegraf-alerts#${rule.alert.toLowerCase()}`,
+    );
+  if (!peerMissing(PROMTOOL_BIN)) {
+    const files = ALERT_FILES.map((f) => join(out, 'alerts', f));
+    assert.match(execFileSync(PROMTOOL_BIN, ['check', 'rules', ...files], { encoding: 'utf8' }), /SUCCESS/);
+  }
 });
 
 test('withoutThresholds strips comparisons with numbers only', () => {

@@ -701,6 +701,19 @@ export class KubeletMetrics {
     this.go.write(out, t);
 
     const running = m.pods.filter(isRunning);
+    // the client certificate (to the API server), rotated at 80 % of a one-year life: ~73 days left
+    g(
+      'kubelet_certificate_manager_client_expiration_renew_errors',
+      'counter',
+      '[ALPHA] Counter of certificate renewal errors.',
+      0,
+    );
+    g(
+      'kubelet_certificate_manager_client_ttl_seconds',
+      'gauge',
+      "[ALPHA] Gauge of the TTL (time-to-live) of the Kubelet's client certificate. The value is in seconds until certificate expiry (negative if already expired). If client certificate is invalid or unused, the value will be +INF.",
+      Math.floor(s + 73 * 86400 - t),
+    );
     g(
       'kubelet_certificate_manager_server_ttl_seconds',
       'gauge',
@@ -852,6 +865,12 @@ export class KubeletMetrics {
     );
     for (const o of this.ops)
       sample(out, 'kubelet_runtime_operations_total', `operation_type="${o.op}"`, Math.floor(o.count(t)));
+    g(
+      'kubelet_server_expiration_renew_errors',
+      'counter',
+      '[ALPHA] Counter of certificate renewal errors.',
+      0,
+    );
 
     const vols = m.pods.filter((p) => p.pvc && isRunning(p));
     const vs = (name: string, help: string, f: (used: number, cap: number) => number) => {
