@@ -173,6 +173,9 @@ describe('doctor: writers', () => {
     [400, /not a remote-write endpoint|is this URL a remote-write endpoint/],
     [404, /wrong write URL path/],
     [413, /lower \[writer_opt\] batch/],
+    [429, /rate-limits this sender/],
+    [500, /the store failed on its side: its log says why/],
+    [503, /the store is down or not ready behind its proxy .*\/health/],
   ] as const) {
     test(`writer answering ${status}: ${hint.source}`, async () => {
       const proxy = await startFaultProxy('http://127.0.0.1:1/unused', { status });

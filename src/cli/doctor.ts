@@ -123,6 +123,12 @@ function writerHint(status: number): string {
   if (status === 401 || status === 403)
     return 'credentials refused: check basic_auth_user / basic_auth_pass or headers';
   if (status === 405) return 'method not allowed: this URL is not a remote-write endpoint';
+  if (status === 429)
+    return 'the store rate-limits this sender (an ingestion or tenant limit): raise the limit or send fewer series; nodegraf keeps the data queued and retries';
+  if (status === 502 || status === 503 || status === 504)
+    return `the store is down or not ready behind its proxy (${status} comes from a load balancer or ingress when the store does not answer): check the store (VictoriaMetrics /health, Prometheus /-/ready) and its pods; nodegraf keeps the data queued and retries`;
+  if (status >= 500)
+    return 'the store failed on its side: its log says why (disk full, out of memory, a storage error); nodegraf keeps the data queued and retries';
   return '';
 }
 
