@@ -1,4 +1,5 @@
-// The three dashboards (SPEC §11): kube-proxy, kubelet, containers. Every query here is parsed with
+// The dashboards: kube-proxy, kubelet, containers (SPEC §11), and nodegraf's own fleet
+// (agents-dashboard.ts). Every query here is parsed with
 // the official PromQL grammar and run against a real Prometheus and VictoriaMetrics holding
 // nodegraf-written simulator data (src/kit/proof.e2e.test.ts).
 //
@@ -15,22 +16,9 @@
 //     <- *_latency_microseconds summaries until 1.13: `or` their quantile="0.99" divided by 1e6
 // The captures of 1.10, 1.13, 1.21 (kubelet) and 1.8, 1.13, 1.21, 1.28-1.30 (kube-proxy) have the
 // names on either side of each rename.
+import { agents } from './agents-dashboard.js';
 import type { Dashboard, Panel, Variable } from './model.js';
-
-/** The node-level selector: cluster and node, plus the job. */
-const node = (job: string) => `job="${job}", cluster=~"$cluster", ident=~"$ident"`;
-
-const clusterVar = (metric: string): Variable => ({
-  name: 'cluster',
-  label: 'cluster',
-  query: `label_values(${metric}, cluster)`,
-});
-/** `metric` is a selector such as up{job="kubelet"}: the cluster matcher joins its braces. */
-const identVar = (metric: string): Variable => ({
-  name: 'ident',
-  label: 'node',
-  query: `label_values(${metric.replace(/}$/, ', cluster=~"$cluster"}')}, ident)`,
-});
+import { clusterVar, identVar, node } from './vars.js';
 
 /** Go runtime and process panels every Kubernetes component has. */
 function processPanels(job: string): Panel[] {
@@ -383,6 +371,18 @@ export const kubelet: Dashboard = {
           ],
         },
         {
+          title: 'Volumes desired vs actual',
+          description:
+            "Volumes the kubelet's volume manager should have mounted (desired_state_of_world) and has mounted (actual_state_of_world), per plugin. A gap that lasts means volumes that do not mount or unmount: pods stuck in ContainerCreating or Terminating.",
+          unit: 'none',
+          queries: [
+            {
+              expr: `sum by (ident, plugin_name, state) (volume_manager_total_volumes{${node('kubelet')}})`,
+              legend: '{{ident}} {{plugin_name}} {{state}}',
+            },
+          ],
+        },
+        {
           title: 'Persistent volume usage',
           description:
             'Used bytes of each mounted PVC as a share of its capacity (kubelet_volume_stats_*). Above 90 % the application will soon fail to write.',
@@ -420,6 +420,8 @@ export const kubelet: Dashboard = {
 const ct = `job="cadvisor", cluster=~"$cluster", ident=~"$ident", namespace=~"$namespace", workload_kind=~"$workload_kind", workload=~"$workload", pod=~"$pod", label_region=~"$label_region", label_dept=~"$label_dept", container!="", container!="POD"`;
 // Network is reported on the pod's sandbox (container="" with containerd, "POD" with Docker).
 const netSel = `job="cadvisor", cluster=~"$cluster", ident=~"$ident", namespace=~"$namespace", workload_kind=~"$workload_kind", workload=~"$workload", pod=~"$pod", label_region=~"$label_region", label_dept=~"$label_dept", pod!=""`;
+// The node's own file systems: cAdvisor's root cgroup.
+const fsRoot = `job="cadvisor", cluster=~"$cluster", ident=~"$ident", id="/"`;
 // kube_pod_* (nodegraf's pod health series, or kube-state-metrics': the same names and labels). Both
 // may be in the store for the same pod (kube-state-metrics kept beside nodegraf): the panels take the
 // max per pod/container, never the sum, so the two sources count once (docs/alerts.md).
@@ -494,6 +496,46 @@ export const containers: Dashboard = {
             },
           ],
         },
+        {
+          title: 'CPU user and system (cores)',
+          description:
+            'CPU seconds per second in user space and in the kernel. System time well above user time points at syscalls, page faults or network-heavy work.',
+          unit: 'none',
+          queries: [
+            {
+              expr: `sum by (${byC}) (irate(container_cpu_user_seconds_total{${ct}}[$__rate_interval]))`,
+              legend: '{{namespace}}/{{pod}}/{{container}} user',
+            },
+            {
+              expr: `sum by (${byC}) (irate(container_cpu_system_seconds_total{${ct}}[$__rate_interval]))`,
+              legend: '{{namespace}}/{{pod}}/{{container}} system',
+            },
+          ],
+        },
+        {
+          title: 'Load average (10 s)',
+          description:
+            "Runnable and uninterruptible tasks of the container, averaged over 10 s (container_cpu_load_average_10s). The kubelet's cAdvisor reports it only with its load reader on; otherwise 0.",
+          unit: 'none',
+          queries: [
+            {
+              expr: `max by (${byC}) (container_cpu_load_average_10s{${ct}})`,
+              legend: '{{namespace}}/{{pod}}/{{container}}',
+            },
+          ],
+        },
+        {
+          title: 'Tasks by state',
+          description:
+            'Tasks of the container by state (sleeping, running, stopped, uninterruptible, iowaitting). Many uninterruptible tasks mean it waits on IO. Like the load average, needs the load reader; otherwise 0.',
+          unit: 'none',
+          queries: [
+            {
+              expr: `sum by (${byC}, state) (container_tasks_state{${ct}})`,
+              legend: '{{namespace}}/{{pod}}/{{container}} {{state}}',
+            },
+          ],
+        },
       ],
     },
     {
@@ -519,6 +561,38 @@ export const containers: Dashboard = {
           queries: [
             {
               expr: `max by (${byC}) (container_memory_working_set_bytes{${ct}})`,
+              legend: '{{namespace}}/{{pod}}/{{container}}',
+            },
+          ],
+        },
+        {
+          title: 'Memory usage, RSS and cache',
+          description:
+            'usage: all memory charged to the cgroup, page cache included; rss: anonymous memory (heap, stacks); cache: page cache, which the kernel reclaims under pressure. The working set (above) is usage minus inactive file pages: the figure the OOM killer and evictions use.',
+          unit: 'bytes',
+          queries: [
+            {
+              expr: `max by (${byC}) (container_memory_usage_bytes{${ct}})`,
+              legend: '{{namespace}}/{{pod}}/{{container}} usage',
+            },
+            {
+              expr: `max by (${byC}) (container_memory_rss{${ct}})`,
+              legend: '{{namespace}}/{{pod}}/{{container}} rss',
+            },
+            {
+              expr: `max by (${byC}) (container_memory_cache{${ct}})`,
+              legend: '{{namespace}}/{{pod}}/{{container}} cache',
+            },
+          ],
+        },
+        {
+          title: 'OOM events in the last hour',
+          description:
+            "OOM kills inside the container's cgroup (container_oom_events_total), also those of a child process that did not restart the container, which the restart count misses.",
+          unit: 'none',
+          queries: [
+            {
+              expr: `sum by (${byC}) (increase(container_oom_events_total{${ct}}[1h]))`,
               legend: '{{namespace}}/{{pod}}/{{container}}',
             },
           ],
@@ -576,6 +650,109 @@ export const containers: Dashboard = {
       ],
     },
     {
+      title: 'Network packets, errors and drops',
+      panels: [
+        {
+          title: 'Network packets (packets/s)',
+          description:
+            'Packets per second received and sent by each pod. Many small packets cost CPU in the kernel.',
+          unit: 'perSec',
+          queries: [
+            {
+              expr: `sum by (namespace, pod) (irate(container_network_receive_packets_total{${netSel}}[$__rate_interval]))`,
+              legend: '{{namespace}}/{{pod}} received',
+            },
+            {
+              expr: `sum by (namespace, pod) (irate(container_network_transmit_packets_total{${netSel}}[$__rate_interval]))`,
+              legend: '{{namespace}}/{{pod}} sent',
+            },
+          ],
+        },
+        {
+          title: 'Network errors and drops (packets/s)',
+          description:
+            "Packets per second the pod's interfaces counted as errors or dropped. Drops on receive: a full socket buffer or a conntrack/netfilter drop; any steady rate needs a look.",
+          unit: 'perSec',
+          queries: [
+            {
+              expr: `sum by (namespace, pod) (irate(container_network_receive_errors_total{${netSel}}[$__rate_interval]))`,
+              legend: '{{namespace}}/{{pod}} receive errors',
+            },
+            {
+              expr: `sum by (namespace, pod) (irate(container_network_transmit_errors_total{${netSel}}[$__rate_interval]))`,
+              legend: '{{namespace}}/{{pod}} transmit errors',
+            },
+            {
+              expr: `sum by (namespace, pod) (irate(container_network_receive_packets_dropped_total{${netSel}}[$__rate_interval]))`,
+              legend: '{{namespace}}/{{pod}} receive drops',
+            },
+            {
+              expr: `sum by (namespace, pod) (irate(container_network_transmit_packets_dropped_total{${netSel}}[$__rate_interval]))`,
+              legend: '{{namespace}}/{{pod}} transmit drops',
+            },
+          ],
+        },
+      ],
+    },
+    {
+      // On containerd kubelets (1.20+) cAdvisor reports file systems for the node's root cgroup only
+      // (id="/"): the real captures of 1.20-1.35 have no per-container usage, inodes or IO in
+      // progress, those of 1.16 and 1.18 (Docker) do. The node panels serve every kubelet.
+      title: 'Filesystem',
+      panels: [
+        {
+          title: 'Node file systems (usage of size)',
+          description:
+            "Bytes used over size of each file system of the node, as cAdvisor sees it (the root cgroup). Containers' writable layers, logs and emptyDirs live here: the kubelet evicts pods at its nodefs/imagefs thresholds (10-15 % free by default).",
+          unit: 'ratio',
+          warnAt: 0.85,
+          queries: [
+            {
+              expr: `max by (ident, device) (container_fs_usage_bytes{${fsRoot}} / container_fs_limit_bytes{${fsRoot}})`,
+              legend: '{{ident}} {{device}}',
+            },
+          ],
+        },
+        {
+          title: 'Node inodes free',
+          description:
+            'Share of inodes free on each file system of the node. Millions of small files (images, logs) run out of inodes before bytes; the kubelet evicts on inodesFree too.',
+          unit: 'ratio',
+          queries: [
+            {
+              expr: `min by (ident, device) (container_fs_inodes_free{${fsRoot}} / container_fs_inodes_total{${fsRoot}})`,
+              legend: '{{ident}} {{device}}',
+            },
+          ],
+        },
+        {
+          title: 'Node IO in progress',
+          description:
+            'IO requests in flight on each device of the node (container_fs_io_current). A queue that stays long means the disk is saturated: every container on it waits.',
+          unit: 'none',
+          queries: [
+            {
+              expr: `max by (ident, device) (container_fs_io_current{${fsRoot}})`,
+              legend: '{{ident}} {{device}}',
+            },
+          ],
+        },
+        {
+          title: 'Container file systems (usage of size)',
+          description:
+            "Bytes each container uses on each file system over its size, where cAdvisor reports it per container (Docker-era kubelets, a standalone cAdvisor). containerd kubelets report a container's disk through the CRI (kubectl describe node, /stats/summary), not here: use the node panels.",
+          unit: 'ratio',
+          warnAt: 0.9,
+          queries: [
+            {
+              expr: `max by (${byC}, device) (container_fs_usage_bytes{${ct}} / container_fs_limit_bytes{${ct}})`,
+              legend: '{{namespace}}/{{pod}}/{{container}} {{device}}',
+            },
+          ],
+        },
+      ],
+    },
+    {
       title: 'Restarts and OOM kills',
       panels: [
         {
@@ -598,6 +775,18 @@ export const containers: Dashboard = {
           queries: [
             {
               expr: `max by (${byPodC}) (kube_pod_container_status_last_terminated_reason{${kp}, reason="OOMKilled"})`,
+              legend: '{{namespace}}/{{pod}}/{{container}}',
+            },
+          ],
+        },
+        {
+          title: 'Container uptime',
+          description:
+            'Seconds since each container started (container_start_time_seconds). A short uptime beside restarts in the last hour is a crash loop; all containers young together is a node restart.',
+          unit: 'seconds',
+          queries: [
+            {
+              expr: `time() - max by (${byC}) (container_start_time_seconds{${ct}})`,
               legend: '{{namespace}}/{{pod}}/{{container}}',
             },
           ],
@@ -630,4 +819,4 @@ export const containers: Dashboard = {
   ],
 };
 
-export const DASHBOARDS: Dashboard[] = [kubeProxy, kubelet, containers];
+export const DASHBOARDS: Dashboard[] = [kubeProxy, kubelet, containers, agents];
