@@ -62,9 +62,12 @@ describe('the status page in headless Chromium', { skip: chromiumMissing() }, ()
     mkdirSync(join(conf, 'input.prometheus'), { recursive: true });
     const http = `127.0.0.1:${await freePort()}`;
     base = `http://${http}`;
+    // a store that is down, behind a long URL (a tenant path and a query): its error must show whole
+    const store = `http://127.0.0.1:${await freePort()}/insert/multitenant/prometheus/api/v1/write?extra_label=environment%3Dproduction-eu-west-1`;
     writeFileSync(
       join(conf, 'config.toml'),
       `[global]\nhostname = "node-1"\ninterval = 1\n[queue]\ndir = "${join(dir, 'queue')}"\n[http]\naddress = "${http}"\n` +
+        `[[writers]]\nurl = "${store}"\n` +
         demoPodMetadataToml(sim.kubeletUrl, tokenFile),
     );
     writeFileSync(
@@ -158,6 +161,46 @@ describe('the status page in headless Chromium', { skip: chromiumMissing() }, ()
   test('restarts per container, with why the last run ended', async () => {
     const cell = page.locator('#top tr[data-key^="shop/recommender-"] td[data-col="restarts"]');
     assert.match((await cell.textContent()) ?? '', /^\d+.*last: OOMKilled/);
+  });
+
+  test('pods in trouble come first: the crash-looping pod with its reason, restarts and age, then the OOM-killed', async () => {
+    await page.waitForSelector('#trouble tbody tr', { timeout: 20_000 });
+    const rows = await page
+      .locator('#trouble tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => ({ cls: tr.getAttribute('class'), text: tr.textContent ?? '' })));
+    assert.match(rows[0].text, /default\/flaky-api-.*CrashLoopBackOff/, rows[0].text);
+    assert.equal(rows[0].cls, 'down');
+    assert.match(rows[0].text, /not ready/);
+    assert.ok(
+      rows.some((r) => /shop\/recommender-.*OOM-killed \d+ (s|min) ago/.test(r.text)),
+      rows.map((r) => r.text).join('\n'),
+    );
+    const restarts = Number(await page.locator('#trouble tbody tr').first().locator('td.num').textContent());
+    assert.ok(restarts >= 1, `restarts ${restarts}`);
+    // above the node top, where cAdvisor has no row for a container that is not running
+    const trouble = await page.locator('#trouble').boundingBox();
+    const top = await page.locator('#top').boundingBox();
+    assert.ok(trouble && top && trouble.y < top.y, 'the list is above the node top');
+    assert.match((await page.textContent('#trouble-caption')) ?? '', /^\d+ of \d+ pods on the node need a look/);
+    assert.match((await page.textContent('#summary')) ?? '', /\d+ pods in trouble/);
+  });
+
+  test('the writers table shows its last error whole at 1280 px', async () => {
+    await page.waitForSelector('#writers tr.down td.err:not(:empty)', { timeout: 30_000 });
+    const m = await page.locator('#writers tr.down td.err').evaluate((td) => {
+      const r = td.getBoundingClientRect();
+      const wrap = td.closest('.scroll')!;
+      return {
+        right: r.right,
+        clipped: td.scrollWidth > td.clientWidth,
+        overflow: wrap.scrollWidth - wrap.clientWidth,
+        text: td.textContent ?? '',
+      };
+    });
+    assert.match(m.text, /refused|ECONNREFUSED/i);
+    assert.ok(m.right <= 1280, `the error cell ends at x=${m.right}`);
+    assert.equal(m.clipped, false, 'the error text is cut');
+    assert.ok(m.overflow <= 0, `the writers table scrolls sideways by ${m.overflow} px`);
   });
 
   test('the keyboard sorts too: Enter on a focused header button flips the order', async () => {

@@ -27,9 +27,21 @@ export interface PodSummary {
   restarts: number;
   waiting: string[];
   lastTerminated: string[];
-  /** Per container: restarts, why it waits, why its last run ended ('' when none). */
-  containers: { name: string; restarts: number; waiting: string; lastTerminated: string }[];
+  /** When the pod started (ISO), null before it did. */
+  startTime: string | null;
+  /** Per container: restarts, why it waits, why its last run ended ('' when none) and when (ISO, or null). */
+  containers: {
+    name: string;
+    ready: boolean;
+    restarts: number;
+    waiting: string;
+    lastTerminated: string;
+    lastTerminatedAt: string | null;
+  }[];
 }
+
+const iso = (sec: number | undefined): string | null =>
+  sec !== undefined && Number.isFinite(sec) ? new Date(sec * 1000).toISOString() : null;
 
 export class PodMetadata {
   readonly view: PodView;
@@ -109,11 +121,14 @@ export class PodMetadata {
         lastTerminated: p.statuses
           .filter((s) => s.lastTerminatedReason)
           .map((s) => `${s.name}: ${s.lastTerminatedReason}`),
+        startTime: iso(p.startTime),
         containers: p.statuses.map((s) => ({
           name: s.name,
+          ready: s.ready,
           restarts: s.restartCount,
           waiting: s.state === 'waiting' ? s.reason : '',
           lastTerminated: s.lastTerminatedReason ?? '',
+          lastTerminatedAt: iso(s.lastTerminatedAt),
         })),
       };
     });

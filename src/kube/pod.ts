@@ -24,6 +24,8 @@ export interface ContainerStatus {
   reason: string;
   /** reason of the last termination, '' if none */
   lastTerminatedReason?: string;
+  /** when the last termination ended (seconds since the epoch), NaN if unknown */
+  lastTerminatedAt?: number;
 }
 
 export interface OwnerRef {
@@ -134,7 +136,11 @@ export function parsePod(raw: unknown): Pod | undefined {
         state: kind,
         reason: kind === 'waiting' || kind === 'terminated' ? str(obj(st[kind]).reason) : '',
       };
-      if (obj(s.lastState).terminated !== undefined) cs.lastTerminatedReason = str(last.reason);
+      if (obj(s.lastState).terminated !== undefined) {
+        cs.lastTerminatedReason = str(last.reason);
+        const at = Date.parse(str(last.finishedAt));
+        cs.lastTerminatedAt = Number.isFinite(at) ? Math.floor(at / 1000) : NaN;
+      }
       return cs;
     }),
     static: isStatic,

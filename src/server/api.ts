@@ -3,6 +3,7 @@
 import { HISTORY_BUCKET_MS, HISTORY_BUCKETS, HISTORY_FIELDS, type ContainerView } from '../derive/hub.js';
 import { VERSION } from '../version.js';
 import { podsJson, targetsJson, writersJson, type AgentView } from './status.js';
+import { podsInTrouble } from './trouble.js';
 
 export interface ContainerRowJson {
   namespace: string;
@@ -86,12 +87,17 @@ export function containersJson(rt: AgentView, o: { history: boolean } = { histor
 
 export function statusJson(rt: AgentView): object {
   const { pods: _list, ...podView } = podsJson(rt) as { pods?: unknown };
+  const pods = rt.pods?.pods() ?? [];
   return {
     version: VERSION,
+    /** The agent's clock, for the ages the page shows. */
+    now: new Date().toISOString(),
     ready: rt.ready,
     scrapedSamples: rt.scrapedSamples,
     targets: targetsJson(rt),
     writers: writersJson(rt),
-    podView,
+    podView: { ...podView, pods: rt.pods ? pods.length : null },
+    /** The node's pods that need a look, worst first (empty without pod metadata). */
+    podsInTrouble: podsInTrouble(pods, Date.now()),
   };
 }

@@ -26,6 +26,9 @@ tr.up .health{color:var(--ok)}tr.stale td{opacity:.55}.hot{color:var(--bad);font
 .filters select,.filters input{font:inherit;padding:3px 4px;min-width:160px}
 svg.spark{vertical-align:middle;margin-left:6px}svg.spark polyline{fill:none;stroke:#1a73e8;stroke-width:1.2}
 .who{white-space:normal;min-width:180px}.who small{display:block;color:var(--mute)}
+tr.warn td{background:#fff4e5}.problems{white-space:normal;min-width:240px}
+#writers td.url{white-space:normal;overflow-wrap:anywhere;min-width:160px;max-width:320px}
+#writers td.err,#targets td.err{overflow-wrap:anywhere}#writers td.wrap{white-space:normal}
 table{font-size:13px}caption{text-align:left;caption-side:top;padding:2px 0}
 #top td:first-child,#top th:first-child{position:sticky;left:0;background:#fff}
 @media (max-width:700px){body{padding:8px}table{min-width:0}svg.spark{display:none}
@@ -43,6 +46,13 @@ export function renderStatusPage(): string {
 <p class="summary" id="summary" role="status" aria-live="polite">loading…</p>
 <p class="summary"><a href="/metrics">/metrics</a> · <a href="/targets">/targets</a> · <a href="/pods">/pods</a> · <a href="/api/status">/api/status</a> · <a href="/api/containers">/api/containers</a></p></header>
 <main>
+<section aria-labelledby="h-trouble"><h2 id="h-trouble">Pods in trouble</h2>
+<div class="scroll"><table id="trouble"><caption class="summary" id="trouble-caption">From the pod view</caption>
+<thead><tr>
+<th scope="col">Pod</th><th scope="col">Workload</th><th scope="col">What is wrong</th>
+<th scope="col" class="num">Restarts</th><th scope="col">Last ended</th><th scope="col">Age</th>
+</tr></thead><tbody></tbody></table></div>
+</section>
 <section aria-labelledby="h-top"><h2 id="h-top">Node top: containers</h2>
 <div class="filters">
 <label for="f-ns">Namespace<select id="f-ns"><option value="">all</option></select></label>

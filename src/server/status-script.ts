@@ -85,11 +85,38 @@ export const STATUS_SCRIPT = String.raw`
     select.value = values.includes(cur) ? cur : '';
   }
 
+  const since = (iso, now) => {
+    if (!iso) return '–';
+    const s = Math.max(0, (now - Date.parse(iso)) / 1000);
+    return s < 90 ? Math.round(s) + ' s' : s < 5400 ? Math.round(s / 60) + ' min' : s < 172800 ? (s / 3600).toFixed(1) + ' h' : Math.round(s / 86400) + ' d';
+  };
+
+  function renderTrouble(s) {
+    const list = s.podsInTrouble || [];
+    const now = Date.parse(s.now) || Date.now();
+    const total = s.podView.pods;
+    $('#trouble-caption').textContent = total == null
+      ? 'pod metadata is off ([pod_metadata] enable = false): no pod view to read'
+      : list.length
+        ? list.length + ' of ' + total + ' pods on the node need a look (from the pod view; a container that is not running has no row in the node top)'
+        : 'none of the ' + total + ' pods on the node needs a look';
+    $('#trouble tbody').replaceChildren(...list.map((p) => el('tr', { class: p.severity >= 3 ? 'down' : p.severity === 2 ? 'warn' : undefined, 'data-pod': p.namespace + '/' + p.pod },
+      el('td', { class: 'who' }, p.namespace + '/' + p.pod, el('small', {}, p.phase + (p.ready ? ', ready' : ''))),
+      el('td', {}, p.workload ? p.workloadKind + '/' + p.workload : '–'),
+      el('td', { class: 'problems' }, p.problems.join(' · ')),
+      el('td', { class: 'num' }, p.restarts),
+      el('td', {}, p.lastTermination ? since(p.lastTermination, now) + ' ago' : '–'),
+      el('td', {}, since(p.startTime, now)))));
+  }
+
   function renderStatus(s) {
     const up = s.targets.filter((t) => t.health === 'up').length;
+    const trouble = (s.podsInTrouble || []).length;
     $('#summary').textContent = up + ' of ' + s.targets.length + ' targets up · ' +
       s.writers.filter((w) => w.state === 'ok').length + ' of ' + s.writers.length + ' writers ok · ' +
+      (s.podView.pods == null ? '' : trouble + ' pods in trouble · ') +
       state.containers.length + ' containers';
+    renderTrouble(s);
     $('#targets tbody').replaceChildren(...s.targets.map((t) => {
       const [msg, hint] = splitHint(t.lastError || t.lastWarning || '');
       return el('tr', { class: t.health, 'data-job': t.job, 'data-url': t.url },
@@ -103,11 +130,11 @@ export const STATUS_SCRIPT = String.raw`
       $('#writers tbody').replaceChildren(el('tr', { class: 'down' }, el('td', { colspan: '8', class: 'err' },
         'no [[writers]] in config.toml: what is scraped is not sent anywhere')));
     else $('#writers tbody').replaceChildren(...s.writers.map((w) => el('tr', { class: w.state === 'ok' ? 'up' : 'down' },
-      el('td', {}, w.url), el('td', { class: 'health' }, w.state),
+      el('td', { class: 'url' }, w.url), el('td', { class: 'health' }, w.state),
       el('td', { class: 'num' }, w.queuedSamples),
       el('td', { class: 'num' }, w.diskQueueSamples + ' (' + (w.diskQueueBytes / 1048576).toFixed(1) + ' MiB)'),
       el('td', { class: 'num' }, w.sentSamples), el('td', { class: 'num' }, w.retriedSamples),
-      el('td', {}, Object.entries(w.droppedSamples).map(([r, n]) => r + ' ' + n).join(', ') || 'none'),
+      el('td', { class: 'wrap' }, Object.entries(w.droppedSamples).filter(([, n]) => n > 0).map(([r, n]) => r + ' ' + n).join(', ') || 'none'),
       el('td', { class: 'err' }, w.lastError, w.lastHint ? el('span', { class: 'hint' }, w.lastHint) : ''))));
     const p = s.podView;
     $('#podview').textContent = !p.enabled ? 'off ([pod_metadata] enable = false): no workload or pod labels, no pod health series'
