@@ -19,9 +19,12 @@ export interface BackfillOptions {
   startMs: number;
   stepMs: number;
   steps: number;
-  /** Extra config.toml text (sections such as [derive]), and extra [[instances]] for input.prometheus. */
+  /**
+   * Extra config.toml text (sections such as [derive]), and extra [[instances]] for
+   * input.prometheus (a function gets the simulated kubelet's URL and the token file).
+   */
   config?: string;
-  instances?: string;
+  instances?: string | ((kubeletUrl: string, tokenFile: string) => string);
   /** `[global] labels`, e.g. { cluster = "proof" }. */
   labels?: Record<string, string>;
   /** The agent's own server address ("" or absent: off). */
@@ -83,7 +86,8 @@ export async function startBackfill(o: BackfillOptions): Promise<Backfill> {
   );
   writeFileSync(
     join(conf, 'input.prometheus', 'prometheus.toml'),
-    articleInputToml(sim.kubeProxyUrl, sim.kubeletUrl, tokenFile) + (o.instances ?? ''),
+    articleInputToml(sim.kubeProxyUrl, sim.kubeletUrl, tokenFile) +
+      (typeof o.instances === 'function' ? o.instances(sim.kubeletUrl, tokenFile) : (o.instances ?? '')),
   );
   // no schedule: every scrape is driven here, at its simulated instant
   const rt = new Runtime({ configDir: conf, env: {}, schedule: false }, createLogger('error', 'text'));

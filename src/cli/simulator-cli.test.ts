@@ -1,13 +1,14 @@
 // The whole job without Kubernetes: `--test --once` against the node simulator, and `demo`.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startSimulator, type Simulator } from '../sim/simulator.js';
 import { waitFor } from '../testing/net.js';
 import { nodegraf } from '../testing/cli.js';
+import { kitConfForSimulator } from '../testing/kit-conf.js';
 import { demoToken } from './demo-token.js';
 import { articleInputToml } from './demo.js';
 
@@ -16,8 +17,10 @@ const MAIN = join(import.meta.dirname, 'main.ts');
 describe('against the node simulator', () => {
   let sim: Simulator;
   let conf: string;
+  let demoTokenValue = '';
   before(async () => {
     const token = demoToken();
+    demoTokenValue = token;
     sim = await startSimulator({ kubeProxyPort: 0, kubeProxyHealthPort: 0, kubeletPort: 0, tokens: [token] });
     const dir = mkdtempSync(join(tmpdir(), 'nodegraf-sim-cli-'));
     writeFileSync(join(dir, 'token'), token);
@@ -44,6 +47,32 @@ describe('against the node simulator', () => {
     assert.ok(count(/ container_memory_working_set_bytes .*namespace=shop .*pod=db-0 /) >= 1);
     assert.ok(lines.filter(Boolean).every((l) => l.includes(' ident=sim-node ')));
     assert.equal((r.stderr.match(/: up, \d+ samples/g) ?? []).length, 3);
+  });
+
+  test('input.kubelet drop_pod_cgroup_rows: no pod-total or pause rows but the network ones; the node rows stay', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nodegraf-sim-podrows-'));
+    writeFileSync(join(dir, 'token'), demoTokenValue + '\n');
+    const kit = join(dir, 'conf');
+    kitConfForSimulator(sim, kit, join(dir, 'token'), join(dir, 'queue'));
+    appendFileSync(join(kit, 'input.kubelet', 'kubelet.toml'), 'drop_pod_cgroup_rows = true\n');
+    const r = await nodegraf(['--test', '--once', '--configs', kit], { HOSTNAME: 'sim-node' });
+    assert.equal(r.code, 0, r.stderr);
+    const cadvisor = r.stdout.split('\n').filter((l) => / job=cadvisor( |$)/.test(l));
+    const podRow = (l: string) => / pod=\S/.test(l) && !/ container=(?!POD )\S/.test(l);
+    const name = (l: string) => l.split(' ')[2];
+    assert.deepEqual(
+      [...new Set(cadvisor.filter(podRow).map(name))].filter((n) => !n.startsWith('container_network_')),
+      [],
+    );
+    assert.ok(cadvisor.some((l) => podRow(l) && name(l) === 'container_network_receive_bytes_total'));
+    assert.ok(
+      cadvisor.some((l) => / id=\/ /.test(l) && name(l) === 'container_fs_usage_bytes'),
+      'node rows',
+    );
+    assert.ok(
+      cadvisor.some((l) => / container=checkout /.test(l) && name(l) === 'container_cpu_usage_seconds_total'),
+    );
+    assert.ok(!cadvisor.some((l) => l.includes('__nodegraf_keep')));
   });
 
   test('doctor on a healthy simulator: all checks pass', async () => {

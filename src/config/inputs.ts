@@ -203,12 +203,12 @@ function presetTable(
 ): Table {
   const raw: Record<string, unknown> = { ...defaults, ...t.raw };
   raw.urls ??= urls; // the user's own `urls`, if any, win
-  for (const k of [...PRESET_KEYS, 'cadvisor']) delete raw[k];
+  for (const k of [...PRESET_KEYS, 'cadvisor', 'drop_pod_cgroup_rows']) delete raw[k];
   // Preset labels (job) sit under the user's; a non-table `labels` is left for the type check.
   if (t.raw.labels === undefined || isTable(t.raw.labels))
     raw.labels = { ...labels, ...(t.raw.labels as object | undefined) };
   const table = new Table(t.ctx, raw, t.path);
-  table.accept(...PRESET_KEYS, 'cadvisor');
+  table.accept(...PRESET_KEYS, 'cadvisor', 'drop_pod_cgroup_rows');
   return table;
 }
 
@@ -239,10 +239,48 @@ function kubeProxyPreset(t: Table, rel: string, global: GlobalConfig): ScrapeIns
   return inst ? [inst] : [];
 }
 
+/**
+ * `drop_pod_cgroup_rows = true`: cAdvisor's rows of a pod's own cgroup (container="", the pod's
+ * total, also the containerd sandbox) and of Docker's pause container (container="POD") are
+ * dropped, except the network families, which cAdvisor reports only there. Then `sum by (pod)`
+ * without a container filter counts each container once (docs/kubernetes.md). The node's rows
+ * (pod="") stay. Three relabel rules, compiled like a user's; their result is cached per series.
+ */
+const DROP_POD_CGROUP_ROWS: RelabelConfig[] = [
+  {
+    sourceLabels: ['__name__'],
+    separator: ';',
+    regex: 'container_network_.+',
+    modulus: 0,
+    targetLabel: '__nodegraf_keep',
+    replacement: '1',
+    action: 'replace',
+  },
+  {
+    sourceLabels: ['__nodegraf_keep', 'pod', 'container'],
+    separator: ';',
+    regex: ';.+;(|POD)',
+    modulus: 0,
+    targetLabel: '',
+    replacement: '$1',
+    action: 'drop',
+  },
+  {
+    sourceLabels: [],
+    separator: ';',
+    regex: '__nodegraf_keep',
+    modulus: 0,
+    targetLabel: '',
+    replacement: '$1',
+    action: 'labeldrop',
+  },
+];
+
 function kubeletPreset(t: Table, rel: string, global: GlobalConfig): ScrapeInstance[] {
   // NODE_IP for kubelets that don't listen on 127.0.0.1; set `host = "$HOSTIP"` to use the pod's host IP.
   const root = presetUrl(t, 'https', 10250, t.ctx.expander.env('NODE_IP') || '127.0.0.1');
   const withCadvisor = t.bool('cadvisor', true);
+  const dropPodRows = t.bool('drop_pod_cgroup_rows', false);
   // The kubelet's serving certificate is usually self-signed and not issued for 127.0.0.1, so
   // verification is off by default (as in the article); set insecure_skip_verify = false to verify with tls_ca.
   if (t.has('urls')) t.warn('urls', 'the kubelet preset builds its urls from url/host; urls is ignored');
@@ -268,6 +306,11 @@ function kubeletPreset(t: Table, rel: string, global: GlobalConfig): ScrapeInsta
       presetBase(t, `${rel}#cadvisor`, global),
       false,
     );
+    if (cadvisor && dropPodRows) {
+      // before the user's own rules, so theirs see what is kept
+      cadvisor.relabelConfigs = [...DROP_POD_CGROUP_ROWS, ...cadvisor.relabelConfigs];
+      cadvisor.relabel = relabeler(cadvisor.relabelConfigs.map((c) => compileRule(c)));
+    }
     if (cadvisor) out.push(cadvisor);
   }
   return out;

@@ -71,6 +71,17 @@ const MUST_FIRE = [
   'ContainerMemoryNearLimit',
 ];
 
+/** The job of the cAdvisor scrape with the pod-cgroup rows dropped. */
+const NO_POD_ROWS = 'cadvisor-no-pod-rows';
+
+/** docs/kubernetes.md's relabel rules that drop the pod-cgroup and pause rows, as written there. */
+function documentedPodRowDrop(): string {
+  const doc = readFileSync(join(ROOT, 'docs/kubernetes.md'), 'utf8');
+  const block = [...doc.matchAll(/```toml\n([\s\S]*?)```/g)].find((m) => m[1].includes('__nodegraf_keep'));
+  if (!block) throw new Error('docs/kubernetes.md lost its pod-row relabel rules');
+  return block[1];
+}
+
 type Series = { metric: Record<string, string>; values?: [number, string][]; value?: [number, string] };
 
 /**
@@ -111,12 +122,16 @@ describe('dashboards and alert rules on real Prometheus, VictoriaMetrics and vma
       steps: SPAN_MS / STEP_MS + 1,
       labels: { cluster: 'proof' },
       http,
-      // nodegraf's own /metrics, as the deploy kit scrapes it, and kube-state-metrics
-      instances:
+      // nodegraf's own /metrics, as the deploy kit scrapes it, kube-state-metrics, and cAdvisor
+      // once more with the pod-cgroup rows dropped by docs/kubernetes.md's relabel rules
+      instances: (kubeletUrl, tokenFile) =>
         `[[instances]]\nurls = ["http://${http}/metrics"]\nlabels = { job = "nodegraf" }\n` +
         (ksm
           ? `[[instances]]\nurls = ["${ksm.url}/metrics"]\nlabels = { job = "kube-state-metrics" }\n`
-          : ''),
+          : '') +
+        `[[instances]]\nurls = ["${kubeletUrl}/metrics/cadvisor"]\nbearer_token_file = "${tokenFile}"\n` +
+        `use_tls = true\ninsecure_skip_verify = true\nlabels = { job = "${NO_POD_ROWS}" }\n` +
+        documentedPodRowDrop(),
     });
     // 161 scrapes of every target, each at its simulated instant
     await bf.run();
@@ -236,7 +251,10 @@ describe('dashboards and alert rules on real Prometheus, VictoriaMetrics and vma
       );
       const pods = res.map((x) => `${x.metric.namespace}/${x.metric.pod}`).sort();
       console.log(`# KubePodCrashLooping fired for: ${pods.join(', ')}`);
-      assert.ok(pods.includes('scraper/e2e-container-creating'), `from kube-state-metrics: ${pods.join(', ')}`);
+      assert.ok(
+        pods.includes('scraper/e2e-container-creating'),
+        `from kube-state-metrics: ${pods.join(', ')}`,
+      );
       assert.ok(
         pods.some((p) => p !== 'scraper/e2e-container-creating'),
         `from nodegraf's pod health series: ${pods.join(', ')}`,
@@ -248,4 +266,43 @@ describe('dashboards and alert rules on real Prometheus, VictoriaMetrics and vma
     for (const a of MUST_FIRE)
       assert.ok(fired.includes(a), `${a} fired (fired: ${fired.join(', ')})\n${output}`);
   });
+
+  for (const engine of ['prometheus', 'victoria-metrics'] as const) {
+    test(`${engine}: with the pod-cgroup rows dropped, the article's sum by (pod) without a filter counts each container once`, async () => {
+      const r = engine === 'prometheus' ? prom : vm;
+      const t = String(end / 1000);
+      const byPod = async (q: string) =>
+        new Map(
+          (await api(r, '/api/v1/query', { query: q, time: t })).map((x) => [
+            x.metric.pod,
+            Number(x.value![1]),
+          ]),
+        );
+      for (const [metric, filter] of [
+        ['rate(container_cpu_usage_seconds_total', 'container!="", container!="POD"'],
+        ['rate(container_fs_writes_bytes_total', 'container!="", container!="POD"'],
+        ['rate(container_network_receive_bytes_total', 'pod!=""'],
+      ] as const) {
+        const verbatim = await byPod(`sum by (pod) (${metric}{job="${NO_POD_ROWS}", namespace="shop"}[1m]))`);
+        const filtered = await byPod(
+          `sum by (pod) (${metric}{job="cadvisor", namespace="shop", ${filter}}[1m]))`,
+        );
+        const unfiltered = await byPod(`sum by (pod) (${metric}{job="cadvisor", namespace="shop"}[1m]))`);
+        assert.ok(filtered.size >= 3, `${metric}: ${filtered.size} pods`);
+        assert.deepEqual([...verbatim.keys()].sort(), [...filtered.keys()].sort(), metric);
+        for (const [pod, v] of filtered) {
+          const got = verbatim.get(pod)!;
+          assert.ok(Math.abs(got - v) <= 1e-9 * Math.max(1, Math.abs(v)), `${metric} ${pod}: ${got} vs ${v}`);
+        }
+        if (metric.includes('cpu')) {
+          const checkout = [...filtered.keys()].find((p) => p.startsWith('checkout-'))!;
+          const ratio = unfiltered.get(checkout)! / filtered.get(checkout)!;
+          console.log(
+            `# ${engine}: checkout CPU by the recipe verbatim: ${unfiltered.get(checkout)!.toFixed(3)} cores with the pod rows, ${verbatim.get(checkout)!.toFixed(3)} without (${ratio.toFixed(2)}x)`,
+          );
+          assert.ok(ratio > 1.5, `the pod rows double the verbatim sum (${ratio})`);
+        }
+      }
+    });
+  }
 });
