@@ -6,6 +6,7 @@
 #   scripts/build-image.sh                      -> build/image (OCI layout), tag nodegraf:<version>
 #   scripts/build-image.sh --push REF           -> and push it, e.g. ghcr.io/you/nodegraf:0.1.0
 #   scripts/build-image.sh --docker-archive F   -> and write F for `docker load -i F`
+#   --insecure-registry                          push over plain HTTP / without TLS verification
 #   OUT=dir NODE_VERSION=24.x scripts/build-image.sh
 #
 # What goes in (the Dockerfile's runtime stage, distroless-style, one layer):
@@ -24,10 +25,11 @@ NODE_VERSION=${NODE_VERSION:-24}
 OUT=${OUT:-$ROOT/build/image}
 VERSION=$(node -p 'require("./package.json").version')
 TAG=${TAG:-$VERSION}
-push="" archive=""
+push="" archive="" tlsverify=true
 while [[ $# -gt 0 ]]; do
   case $1 in
     --push) push=$2; shift 2 ;;
+    --insecure-registry) tlsverify=false; shift ;;
     --docker-archive) archive=$2; shift 2 ;;
     *) echo "build-image: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -95,6 +97,6 @@ if [[ -n $archive ]]; then
   echo "build-image: wrote $archive (docker load -i $archive)"
 fi
 if [[ -n $push ]]; then
-  skopeo copy --quiet "oci:$OUT:$TAG" "docker://$push"
+  skopeo copy --quiet --dest-tls-verify="$tlsverify" "oci:$OUT:$TAG" "docker://$push"
   echo "build-image: pushed $push"
 fi

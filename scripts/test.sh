@@ -3,7 +3,7 @@
 # End-to-end tests run against real VictoriaMetrics and Prometheus from Debian's packages, which
 # this script unpacks into /opt/peers first (see scripts/install-peers.sh); each test starts and
 # stops its own servers on 127.0.0.1. The browser test needs Debian's chromium, installed here
-# (as root, with apt-get) when it is missing, as are umoci and runc for the image test.
+# (as root, with apt-get) when it is missing, as are umoci, runc and skopeo for the image test.
 #   scripts/test.sh          everything
 #   scripts/test.sh unit     skip the end-to-end tests (*.e2e.test.ts)
 set -euo pipefail
@@ -26,15 +26,16 @@ if [[ $mode == all && ! -x /usr/bin/chromium ]]; then
     echo "warning: chromium not installed; the browser test will skip" >&2
   fi
 fi
-# The image test builds an OCI image with Debian's umoci and runs it with runc (no Docker engine).
-if [[ $mode == all ]] && ! { command -v umoci && command -v runc; } >/dev/null; then
+# The image test builds an OCI image with Debian's umoci, pushes it with skopeo to a local registry
+# and runs it with runc (no Docker engine).
+if [[ $mode == all ]] && ! { command -v umoci && command -v runc && command -v skopeo; } >/dev/null; then
   if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
-    echo "installing umoci and runc for the image test" >&2
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends umoci runc >/dev/null
+    echo "installing umoci, runc and skopeo for the image test" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends umoci runc skopeo >/dev/null
   fi
-  if ! command -v umoci >/dev/null || ! command -v runc >/dev/null; then
-    if [[ ${CI:-} == true ]]; then echo "cannot install umoci and runc needed by the image test" >&2; exit 1; fi
-    echo "warning: umoci/runc not installed; the image test will skip" >&2
+  if ! command -v umoci >/dev/null || ! command -v runc >/dev/null || ! command -v skopeo >/dev/null; then
+    if [[ ${CI:-} == true ]]; then echo "cannot install umoci, runc and skopeo needed by the image test" >&2; exit 1; fi
+    echo "warning: umoci/runc/skopeo not installed; the image test will skip" >&2
   fi
 fi
 npx tsc -p tsconfig.json --noEmit

@@ -12,6 +12,9 @@ export const VM_BIN = process.env.VM_BIN ?? join(PEERS, 'victoria-metrics', 'usr
 export const PROMETHEUS_BIN =
   process.env.PROMETHEUS_BIN ?? join(PEERS, 'prometheus', 'usr', 'bin', 'prometheus');
 export const PROMTOOL_BIN = process.env.PROMTOOL_BIN ?? join(PEERS, 'prometheus', 'usr', 'bin', 'promtool');
+/** The OCI distribution registry (Debian's docker-registry), for the image push test. */
+export const REGISTRY_BIN =
+  process.env.REGISTRY_BIN ?? join(PEERS, 'docker-registry', 'usr', 'bin', 'docker-registry');
 
 export function peerMissing(bin: string): string | undefined {
   if (existsSync(bin)) return undefined;
