@@ -181,7 +181,10 @@ describe('the status page in headless Chromium', { skip: chromiumMissing() }, ()
     const trouble = await page.locator('#trouble').boundingBox();
     const top = await page.locator('#top').boundingBox();
     assert.ok(trouble && top && trouble.y < top.y, 'the list is above the node top');
-    assert.match((await page.textContent('#trouble-caption')) ?? '', /^\d+ of \d+ pods on the node need a look/);
+    assert.match(
+      (await page.textContent('#trouble-caption')) ?? '',
+      /^\d+ of \d+ pods on the node need a look/,
+    );
     assert.match((await page.textContent('#summary')) ?? '', /\d+ pods in trouble/);
   });
 
