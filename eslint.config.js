@@ -37,7 +37,8 @@ const ALLOWED = {
   server: ['prompb', 'config', 'scrape', 'kube', 'derive', 'queue', 'write'],
   sim: [],
   cli: ['prompb', 'parse', 'relabel', 'config', 'scrape', 'kube', 'derive', 'queue', 'write', 'server', 'sim'],
-  testing: ['prompb', 'parse', 'config', 'sim'],
+  // test infrastructure on top of everything (backfill drives the whole agent); nothing but tests import it
+  testing: ['prompb', 'parse', 'config', 'sim', 'cli'],
   bench: ['prompb', 'parse', 'relabel', 'config', 'scrape', 'kube', 'derive'],
   // the soak drives the whole agent as a process, with the simulator and the test peers
   soak: ['sim', 'testing'],

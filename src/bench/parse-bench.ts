@@ -13,7 +13,10 @@ import { PodLabeler } from '../scrape/pod-labels.js';
 import { parsePod, type Pod } from '../kube/pod.js';
 import { PodView } from '../kube/view.js';
 
-const shared = resolve(process.env.NODEGRAF_SHARED ?? join(import.meta.dirname, '..', '..', '..', 'shared'));
+// run from build/bench/bench/ (tsconfig.bench.json): the repository is three folders up
+const shared = resolve(
+  process.env.NODEGRAF_SHARED ?? join(import.meta.dirname, '..', '..', '..', '..', 'shared'),
+);
 const minSeconds = Number(process.env.BENCH_SECONDS ?? 2);
 
 function options(): PipelineOptions {

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parseAll } from '../parse/parse-all.js';
+import { parseAll } from '../testing/parse-all.js';
 import { startFixtureServer, type FixtureServer } from '../testing/fixture-server.js';
 import { freePort, selfSignedCert, waitFor } from '../testing/net.js';
 import { startWriteReceiver } from '../testing/receiver.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, posix, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startSimulator, type Simulator } from '../sim/simulator.js';
 import { KIT_ONCE_EXPECTATIONS, kitConfForSimulator } from '../testing/kit-conf.js';
@@ -38,6 +38,38 @@ describe('the packed and installed nodegraf', () => {
   });
 
   after(() => sim?.close());
+
+  test('the package holds the agent, not the tooling: every module in it is one the commands load', () => {
+    const pkg = join(dir, 'app', 'node_modules', 'nodegraf');
+    const files = execFileSync('find', ['dist', '-name', '*.js'], { cwd: pkg, encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((f) => f.replace(/^dist\//, ''))
+      .sort();
+    for (const f of files)
+      assert.doesNotMatch(f, /^(bench|testing|soak|kit)\/|\.test\.js$/, `tooling shipped: dist/${f}`);
+    // reachable from the command line's entry through static and dynamic imports
+    const seen = new Set<string>();
+    const visit = (f: string) => {
+      if (seen.has(f)) return;
+      seen.add(f);
+      const text = readFileSync(join(pkg, 'dist', f), 'utf8');
+      for (const m of text.matchAll(/(?:from\s*|import\s*\(\s*)['"](\.{1,2}\/[^'"]+\.js)['"]/g))
+        visit(posix.normalize(posix.join(posix.dirname(f), m[1])));
+    };
+    visit('cli/main.js');
+    // an interface-only module (a contract between stages) compiles to `export {};`: nothing to load
+    const typeOnly = (f: string) =>
+      readFileSync(join(pkg, 'dist', f), 'utf8')
+        .replace(/^\/\/.*$/gm, '')
+        .trim() === 'export {};';
+    assert.deepEqual(
+      files.filter((f) => !seen.has(f) && !typeOnly(f)),
+      [],
+      'modules no command loads',
+    );
+    assert.ok(seen.size > 40, `${seen.size} modules`);
+  });
 
   // asynchronous: the simulator runs in this process and must answer while the command runs
   const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>

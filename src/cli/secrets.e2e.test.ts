@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startSimulator, type Simulator } from '../sim/index.js';
+import { startSimulator, type Simulator } from '../sim/simulator.js';
 import { nodegraf } from '../testing/cli.js';
 import { startFixtureServer, type FixtureServer } from '../testing/fixture-server.js';
 import { freePort, waitFor } from '../testing/net.js';

@@ -13,7 +13,7 @@
 // sample before its window, so there `[15s]` spans the same two samples.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startBackfill, type Backfill } from '../cli/backfill.js';
+import { startBackfill, type Backfill } from '../testing/backfill.js';
 import { RECIPES, type RecipeWindows } from '../cli/recipes.js';
 import { startFixtureServer, type FixtureServer } from '../testing/fixture-server.js';
 import { waitFor } from '../testing/net.js';

@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startBackfill, type Backfill } from '../cli/backfill.js';
+import { startBackfill, type Backfill } from '../testing/backfill.js';
 import { startFixtureServer, type FixtureServer } from '../testing/fixture-server.js';
 import { freePort, waitFor } from '../testing/net.js';
 import { fixture, fixturesMissing } from '../testing/shared.js';

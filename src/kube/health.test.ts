@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { parseAll } from '../parse/parse-all.js';
+import { parseAll } from '../testing/parse-all.js';
 import { fixture, fixturesMissing } from '../testing/shared.js';
 import { HEALTH_FAMILIES, podHealth, renderHealth } from './health.js';
 import { parsePod, type Pod } from './pod.js';

@@ -8,8 +8,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { parseAll, type ParsedSample } from './parse-all.js';
-import { validateOpenMetrics } from './openmetrics-validate.js';
+import { parseAll, type ParsedSample } from '../testing/parse-all.js';
+import { validateOpenMetrics } from '../testing/openmetrics-validate.js';
 
 const SHARED = process.env.NODEGRAF_SHARED ?? fileURLToPath(new URL('../../../shared/', import.meta.url));
 const REAL = join(SHARED, 'fixtures', 'real');

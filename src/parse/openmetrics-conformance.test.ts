@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { Entry, TextParser, type Labels } from './text.js';
-import { validateOpenMetrics } from './openmetrics-validate.js';
+import { validateOpenMetrics } from '../testing/openmetrics-validate.js';
 
 const SHARED = process.env.NODEGRAF_SHARED ?? fileURLToPath(new URL('../../../shared/', import.meta.url));
 const SUITE = join(SHARED, 'fixtures', 'real', 'exposition', 'openmetrics-testdata-parsers');

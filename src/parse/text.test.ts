@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { Entry, TextParser, type Labels } from './text.js';
-import { parseAll, type ParsedSample } from './parse-all.js';
-import { validateOpenMetrics } from './openmetrics-validate.js';
+import { parseAll, type ParsedSample } from '../testing/parse-all.js';
+import { validateOpenMetrics } from '../testing/openmetrics-validate.js';
 
 const prom = (text: string) => parseAll(Buffer.from(text), { openMetrics: false });
 const om = (text: string) => parseAll(Buffer.from(text), { openMetrics: true });

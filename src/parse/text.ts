@@ -22,7 +22,7 @@
 //   caller adds the lines of the segments before.
 // - Leniency: a malformed line yields `Entry.Invalid` with `error` and `line` set, and parsing
 //   continues on the next line, so one bad line does not cost the whole scrape. Stricter
-//   OpenMetrics rules live in ./openmetrics-validate.ts (tests only).
+//   OpenMetrics rules live in ../testing/openmetrics-validate.ts (tests only).
 
 import { isUtf8 } from 'node:buffer';
 export const enum Entry {

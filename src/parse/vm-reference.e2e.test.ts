@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { parseAll } from './parse-all.js';
+import { parseAll } from '../testing/parse-all.js';
 
 const SHARED = process.env.NODEGRAF_SHARED ?? fileURLToPath(new URL('../../../shared/', import.meta.url));
 const REAL = join(SHARED, 'fixtures', 'real');

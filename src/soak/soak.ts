@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startSimulator } from '../sim/index.js';
+import { startSimulator } from '../sim/simulator.js';
 import { startFaultProxy, type Fault } from '../testing/fault-proxy.js';
 import { startHostileTargets } from '../testing/hostile.js';
 import { freePort, waitFor } from '../testing/net.js';

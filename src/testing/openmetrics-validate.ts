@@ -11,7 +11,7 @@
 // The semantics follow the OpenMetrics 1.0 specification and its parser test suite
 // (OpenMetrics tests/testdata/parsers, whose verdicts come from the Python reference parser).
 import { isUtf8 } from 'node:buffer';
-import { Entry, OM_TYPES, TextParser, parseFloatToken, scanLabelSetEnd, type Labels } from './text.js';
+import { Entry, OM_TYPES, TextParser, parseFloatToken, scanLabelSetEnd, type Labels } from '../parse/text.js';
 
 export interface ValidationError {
   /** 1-based line number. */

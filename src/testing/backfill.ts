@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
 import { startSimulator, type Simulator } from '../sim/simulator.js';
-import { demoToken } from './demo-token.js';
-import { articleInputToml, demoPodMetadataToml } from './demo.js';
-import { Runtime } from './runtime.js';
+import { demoToken } from '../cli/demo-token.js';
+import { articleInputToml, demoPodMetadataToml } from '../cli/demo.js';
+import { Runtime } from '../cli/runtime.js';
 
 export interface BackfillOptions {
   /** Remote-write URLs of the stores. */

@@ -1,7 +1,7 @@
 // Convenience wrapper over TextParser: the whole payload as plain objects, OpenMetrics validated.
 // Used only by tests (parser conformance, fixtures, the CLI tests' expectations); the agent's own
 // paths (scrape pipeline, `doctor`, `--test`) drive TextParser directly.
-import { Entry, TextParser, type Labels } from './text.js';
+import { Entry, TextParser, type Labels } from '../parse/text.js';
 import { validateOpenMetrics } from './openmetrics-validate.js';
 
 export interface ParsedSample {
