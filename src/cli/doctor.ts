@@ -1,8 +1,7 @@
 // `nodegraf doctor`: one probe per target and per writer, one line each: OK with series count and
 // latency, or the failure with its most likely cause and the fix. Exit 1 when anything failed.
-import { redactUrl } from '../config/redact.js';
 import { compressSync } from 'snappy';
-import { remoteWriteAgent, remoteWriteHeaders } from '../write/writer.js';
+import { networkHint, RemoteWriteClient, statusHint } from '../write/client.js';
 import { readFileSync } from 'node:fs';
 import type { Config, WriterConfig } from '../config/types.js';
 import { loadConfig } from '../config/load.js';
@@ -114,62 +113,35 @@ export async function diagnoseTargets(config: Config): Promise<Diagnosis[]> {
   return Promise.all(probes);
 }
 
-function writerHint(status: number): string {
-  if (status === 404)
-    return 'wrong write URL path: VictoriaMetrics and Prometheus use /api/v1/write (Prometheus needs --web.enable-remote-write-receiver), Nightingale /prometheus/v1/write';
-  if (status === 400)
-    return 'the server refused a remote-write request: is this URL a remote-write endpoint? (VictoriaMetrics answers 400 for unknown paths)';
-  if (status === 413) return 'request too large: lower [writer_opt] batch, or raise the server limit';
-  if (status === 401 || status === 403)
-    return 'credentials refused: check basic_auth_user / basic_auth_pass or headers';
-  if (status === 405) return 'method not allowed: this URL is not a remote-write endpoint';
-  if (status === 429)
-    return 'the store rate-limits this sender (an ingestion or tenant limit): raise the limit or send fewer series; nodegraf keeps the data queued and retries';
-  if (status === 502 || status === 503 || status === 504)
-    return `the store is down or not ready behind its proxy (${status} comes from a load balancer or ingress when the store does not answer): check the store (VictoriaMetrics /health, Prometheus /-/ready) and its pods; nodegraf keeps the data queued and retries`;
-  if (status >= 500)
-    return 'the store failed on its side: its log says why (disk full, out of memory, a storage error); nodegraf keeps the data queued and retries';
-  return '';
-}
-
 export async function diagnoseWriter(w: WriterConfig): Promise<Diagnosis> {
-  const url = new URL(w.url);
-  const subject = `writer ${redactUrl(w.url)}`;
-  const agent = remoteWriteAgent(w);
-  const headers = remoteWriteHeaders(w, ' (doctor)');
+  const client = new RemoteWriteClient(w, ' (doctor)');
+  const subject = `writer ${client.displayUrl}`;
   const t0 = performance.now();
   try {
     // An empty WriteRequest: a valid remote-write call that stores nothing.
-    const res = await agent.request({
-      origin: url.origin,
-      path: url.pathname + url.search,
-      method: 'POST',
-      headers,
-      body: compressSync(Buffer.alloc(0), { copyOutputData: true }),
-      signal: AbortSignal.timeout(w.timeoutMs),
-    });
-    const text = (await res.body.text()).trim().slice(0, 200);
+    const res = await client.post(
+      compressSync(Buffer.alloc(0), { copyOutputData: true }),
+      AbortSignal.timeout(w.timeoutMs),
+    );
     const ms = performance.now() - t0;
-    if (res.statusCode >= 200 && res.statusCode < 300) {
+    if (res.status >= 200 && res.status < 300) {
       return {
         ok: true,
         subject,
-        message: `accepts remote write (HTTP ${res.statusCode} in ${ms.toFixed(0)} ms)`,
+        message: `accepts remote write (HTTP ${res.status} in ${ms.toFixed(0)} ms)`,
       };
     }
     return {
       ok: false,
       subject,
-      message: `HTTP ${res.statusCode}${text ? ': ' + text : ''}`,
-      hint: writerHint(res.statusCode),
+      message: `HTTP ${res.status}${res.text ? ': ' + res.text.slice(0, 200) : ''}`,
+      hint: statusHint(res.status),
     };
   } catch (err) {
-    const e = classifyNetworkError(err, url, w.timeoutMs);
-    const hint =
-      e.kind === 'refused' ? 'nothing listens there: check the host and port of the write URL' : e.hint;
-    return { ok: false, subject, message: e.message, hint };
+    const e = classifyNetworkError(err, client.url, w.timeoutMs);
+    return { ok: false, subject, message: e.message, hint: networkHint(err, e.kind === 'timeout') || e.hint };
   } finally {
-    await agent.close().catch(() => undefined);
+    await client.close();
   }
 }
 

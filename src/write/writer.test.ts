@@ -8,7 +8,8 @@ import { waitFor } from '../testing/net.js';
 import { startWriteReceiver, type Answer } from '../testing/receiver.js';
 import { decodeChunk } from '../prompb/decode.js';
 import { encodeLabels, WriteRequestBuilder } from '../prompb/encode.js';
-import { parseRetryAfter, RemoteWriter } from './writer.js';
+import { parseRetryAfter } from './client.js';
+import { RemoteWriter } from './writer.js';
 
 const log = createLogger('silent', 'text');
 

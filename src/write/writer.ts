@@ -8,9 +8,6 @@
 // several requests in flight (as Prometheus's queue_manager shards).
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { Agent } from 'undici';
-import { connectOptions } from '../config/tls.js';
-import { redactUrl } from '../config/redact.js';
 import type { QueueConfig, WriterConfig, WriterOptions } from '../config/types.js';
 import { errnoCode, errorMessage, errorName, isAbort } from '../errno.js';
 import type { Logger } from '../log.js';
@@ -19,7 +16,7 @@ import { decodeChunk } from '../prompb/decode.js';
 import type { DiskBudget } from '../queue/budget.js';
 import { openShardQueues } from '../queue/open.js';
 import type { QueueDropReason, ShardQueue } from '../queue/shard-queue.js';
-import { VERSION } from '../version.js';
+import { networkHint, RemoteWriteClient, retryableStatus, statusHint } from './client.js';
 
 export type DropReason = 'rejected' | QueueDropReason;
 
@@ -109,9 +106,7 @@ export class RemoteWriter {
   private shards: Shard[] = [];
   /** The bound on the bytes on disk, shared by the shards. */
   private budget: DiskBudget | undefined;
-  private readonly agent: Agent;
-  private readonly url: URL;
-  private readonly headers: Record<string, string>;
+  private readonly client: RemoteWriteClient;
   private closing = false;
   private stopped = false;
   /** Aborts backoff waits at the end of the shutdown grace. */
@@ -132,11 +127,9 @@ export class RemoteWriter {
     private readonly log: Logger,
     private readonly onLatency?: (writer: string, seconds: number) => void,
   ) {
-    this.url = new URL(config.url);
     this.name = config.name;
-    this.displayUrl = redactUrl(config.url);
-    this.agent = remoteWriteAgent(config);
-    this.headers = remoteWriteHeaders(config);
+    this.client = new RemoteWriteClient(config);
+    this.displayUrl = this.client.displayUrl;
     this.queueDir = queueConfig.dir ? join(queueConfig.dir, writerDirName(config.url)) : '';
   }
 
@@ -330,29 +323,14 @@ export class RemoteWriter {
     );
     this.inFlight.add(ac);
     try {
-      const res = await this.agent.request({
-        origin: this.url.origin,
-        path: this.url.pathname + this.url.search,
-        method: 'POST',
-        headers: this.headers,
-        body: chunk.body,
-        signal: ac.signal,
-      });
-      status = res.statusCode;
-      if (status >= 200 && status < 300) {
-        await res.body.dump();
-      } else {
-        text = (await res.body.text()).slice(0, 300);
-        const ra = res.headers['retry-after'];
-        if (ra !== undefined) retryAfterMs = parseRetryAfter(String(ra));
-      }
+      ({ status, text, retryAfterMs } = await this.client.post(chunk.body, ac.signal));
     } catch (err) {
       if (this.stopped) return { kind: 'aborted' };
       this.stats.failedRequests++;
       const what = isAbort(err)
         ? `timeout after ${this.config.timeoutMs / 1000} s`
         : `${errnoCode(err) ?? (errorName(err) || 'error')}: ${errorMessage(err)}`;
-      this.setError(what, '');
+      this.setError(what, networkHint(err, isAbort(err)));
       return { kind: 'retry', retryAfterMs: 0 };
     } finally {
       clearTimeout(timer);
@@ -380,13 +358,13 @@ export class RemoteWriter {
     if (retryableStatus(status)) {
       // 401/403: credentials rotated at the store or a proxy in front of it. The operator's to fix,
       // not the data's fault: keep it (disk spill as for 5xx) and show the writer failing with the fix.
-      this.setError(`HTTP ${status}: ${text.trim()}`, writerHint(status));
+      this.setError(`HTTP ${status}: ${text}`, statusHint(status));
       return { kind: 'retry', retryAfterMs };
     }
     // Other 4xx: the store will never accept this chunk. Drop it, count it, say why once per status.
     this.stats.droppedSamples.rejected += chunk.samples;
-    this.stats.lastError = `HTTP ${status}: ${text.trim()}`;
-    this.stats.lastHint = writerHint(status);
+    this.stats.lastError = `HTTP ${status}: ${text}`;
+    this.stats.lastHint = statusHint(status);
     this.stats.lastFailureMs = Date.now();
     if (!this.loggedStatus.has(status)) {
       this.loggedStatus.add(status);
@@ -394,10 +372,10 @@ export class RemoteWriter {
         {
           writer: this.name,
           status,
-          response: text.trim(),
+          response: text,
           samples: chunk.samples,
           example: exampleSeries(chunk.body),
-          hint: writerHint(status),
+          hint: statusHint(status),
         },
         'remote write rejected a batch; dropped',
       );
@@ -447,7 +425,7 @@ export class RemoteWriter {
       this.stats.droppedSamples.shutdown += lost;
       this.early = [];
       this.earlySamples = 0;
-      await this.agent.close().catch(() => undefined);
+      await this.client.close();
       return { persisted: 0, onDisk: 0, lost };
     }
     this.closing = true;
@@ -462,7 +440,7 @@ export class RemoteWriter {
     for (const s of this.shards) s.queue.wake();
     await Promise.all(this.shards.map((s) => s.loop?.catch(() => undefined)));
     const results = await Promise.all(this.shards.map((s) => s.queue.close()));
-    await this.agent.close().catch(() => undefined);
+    await this.client.close();
     return {
       persisted: results.reduce((a, r) => a + r.persisted, 0),
       onDisk: this.diskSamples,
@@ -471,47 +449,10 @@ export class RemoteWriter {
   }
 }
 
-/** The HTTP client of a writer: keep-alive, its TLS settings, a connection per shard at least. */
-export function remoteWriteAgent(config: WriterConfig): Agent {
-  return new Agent({
-    connections: Math.max(
-      config.maxInFlight,
-      config.maxIdleConnsPerHost > 0 ? Math.min(config.maxIdleConnsPerHost, 64) : 1,
-    ),
-    keepAliveTimeout: 60_000,
-    headersTimeout: config.timeoutMs,
-    bodyTimeout: config.timeoutMs,
-    connect: connectOptions(config.tls, config.dialTimeoutMs),
-  });
-}
-
-/** Remote write 1.0 headers, the writer's own headers and its basic auth. */
-export function remoteWriteHeaders(config: WriterConfig, userAgentNote = ''): Record<string, string> {
-  const headers: Record<string, string> = {
-    'content-encoding': 'snappy',
-    'content-type': 'application/x-protobuf',
-    'x-prometheus-remote-write-version': '0.1.0',
-    'user-agent': `nodegraf/${VERSION}${userAgentNote}`,
-  };
-  for (const [k, v] of Object.entries(config.headers)) headers[k.toLowerCase()] = v;
-  if (config.basicAuthUser !== undefined) {
-    headers.authorization =
-      'Basic ' + Buffer.from(`${config.basicAuthUser}:${config.basicAuthPass ?? ''}`).toString('base64');
-  }
-  return headers;
-}
-
 function writerDirName(url: string): string {
   const u = new URL(url);
   const h = createHash('sha256').update(url).digest('hex').slice(0, 8);
   return `${u.hostname}_${u.port || (u.protocol === 'https:' ? 443 : 80)}_${h}`;
-}
-
-export function parseRetryAfter(v: string): number {
-  const s = Number(v);
-  if (Number.isFinite(s)) return Math.min(Math.max(0, s * 1000), 5 * 60_000);
-  const t = Date.parse(v);
-  return Number.isFinite(t) ? Math.min(Math.max(0, t - Date.now()), 5 * 60_000) : 0;
 }
 
 function exampleSeries(snappyBody: Buffer): string {
@@ -521,20 +462,4 @@ function exampleSeries(snappyBody: Buffer): string {
   } catch {
     return '';
   }
-}
-
-/** Answers whose data is kept and retried, as vmagent does (it drops only on 400 and 409). */
-export function retryableStatus(status: number): boolean {
-  return status === 401 || status === 403 || status === 408 || status === 429 || status >= 500;
-}
-
-function writerHint(status: number): string {
-  if (status === 404)
-    return 'wrong write URL path (VictoriaMetrics: /api/v1/write; Prometheus: /api/v1/write with --web.enable-remote-write-receiver; Nightingale: /prometheus/v1/write)';
-  if (status === 413) return 'request too large: lower [writer_opt] batch or raise the store limit';
-  if (status === 401 || status === 403)
-    return 'the store refused the credentials: check basic_auth_user/basic_auth_pass or the Authorization header in [[writers]] (and any proxy in front of the store); the data is kept on disk and sent once they are accepted';
-  if (status === 400)
-    return 'the store refused the data (out-of-order or malformed samples, or not a remote-write endpoint)';
-  return '';
 }
