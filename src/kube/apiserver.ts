@@ -164,8 +164,8 @@ export class ApiserverPodSource {
     // The decoder keeps a UTF-8 character split across two reads whole.
     const utf8 = new StringDecoder('utf8');
     let rest = '';
-    for await (const chunk of body) {
-      rest += utf8.write(chunk as Buffer);
+    for await (const piece of body) {
+      rest += utf8.write(piece as Buffer);
       if (rest.length > MAX_EVENT_BYTES && rest.indexOf('\n') < 0) {
         this.setVersion(''); // resuming would meet the same event again
         throw new ScrapeError(

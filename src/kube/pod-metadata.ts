@@ -143,7 +143,7 @@ class HealthSource implements BodySource {
     private readonly opts: PodLabelOptions,
   ) {}
 
-  async stream(start: (openMetrics: boolean) => (chunk: Buffer) => void): Promise<void> {
+  async stream(start: (openMetrics: boolean) => (piece: Buffer) => void): Promise<void> {
     const st = this.view.status;
     if (!st.synced) {
       throw new ScrapeError(

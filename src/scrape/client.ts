@@ -134,7 +134,7 @@ export class TargetClient {
     let openMetrics = false;
     await this.stream((om) => {
       openMetrics = om;
-      return (chunk) => parts.push(chunk);
+      return (piece) => parts.push(piece);
     });
     return { status: 200, body: Buffer.concat(parts), openMetrics };
   }
@@ -145,7 +145,7 @@ export class TargetClient {
    * OpenMetrics, and returns the consumer. Throws a ScrapeError (nothing was consumed unless the
    * failure came half-way through the body: the caller discards the scrape then).
    */
-  async stream(start: (openMetrics: boolean) => (chunk: Buffer) => void): Promise<void> {
+  async stream(start: (openMetrics: boolean) => (piece: Buffer) => void): Promise<void> {
     // A projected token may have rotated between our read and the request: on 401, re-read, retry
     // once. Both requests share the scrape's one deadline: a scrape never outlives its timeout.
     const deadline = performance.now() + this.opts.timeoutMs;
@@ -155,7 +155,7 @@ export class TargetClient {
 
   private async fetchOnce(
     retryOn401: boolean,
-    start: (openMetrics: boolean) => (chunk: Buffer) => void,
+    start: (openMetrics: boolean) => (piece: Buffer) => void,
     deadline: number,
   ): Promise<200 | 401> {
     const { url, opts } = this;
@@ -227,10 +227,10 @@ export class TargetClient {
       const consume = start(contentType.startsWith('application/openmetrics-text'));
       let size = 0;
       try {
-        for await (const chunk of source) {
-          size += chunk.length;
+        for await (const piece of source) {
+          size += piece.length;
           if (size > limit) throw tooLarge(limit);
-          consume(chunk);
+          consume(piece);
         }
       } catch (err) {
         if (err instanceof ScrapeError) throw err;
@@ -293,12 +293,12 @@ function tooLarge(limit: number): ScrapeError {
 
 /** At most `limit` bytes of a body (the start of an error response), the rest dropped. */
 async function readLimited(body: AsyncIterable<Buffer>, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
+  const pieces: Buffer[] = [];
   let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk.subarray(0, Math.max(0, limit - size)));
-    size += chunk.length;
+  for await (const piece of body) {
+    pieces.push(piece.subarray(0, Math.max(0, limit - size)));
+    size += piece.length;
     if (size >= limit) break;
   }
-  return Buffer.concat(chunks);
+  return Buffer.concat(pieces);
 }

@@ -153,30 +153,30 @@ export class TargetPipeline {
    * (kind 'limit') as soon as sample_limit or line_size_limit is passed: the caller stops reading
    * the body and fails the scrape (`fail`).
    */
-  feed(chunk: Buffer): void {
+  feed(piece: Buffer): void {
     const c = this.cur;
     let start = 0;
     if (c.restBytes > 0) {
-      const nl = chunk.indexOf(10);
+      const nl = piece.indexOf(10);
       if (nl < 0) {
-        this.keepRest(chunk);
+        this.keepRest(piece);
         return;
       }
       this.checkLine(c.restBytes + nl + 1);
-      c.rest.push(chunk.subarray(0, nl + 1));
+      c.rest.push(piece.subarray(0, nl + 1));
       const line = Buffer.concat(c.rest);
       c.rest = [];
       c.restBytes = 0;
       this.parse(line, 0, line.length);
       start = nl + 1;
     }
-    const last = chunk.lastIndexOf(10);
+    const last = piece.lastIndexOf(10);
     if (last < start) {
-      if (start < chunk.length) this.keepRest(chunk.subarray(start));
+      if (start < piece.length) this.keepRest(piece.subarray(start));
       return;
     }
-    this.parse(chunk, start, last + 1);
-    if (last + 1 < chunk.length) this.keepRest(chunk.subarray(last + 1));
+    this.parse(piece, start, last + 1);
+    if (last + 1 < piece.length) this.keepRest(piece.subarray(last + 1));
   }
 
   private keepRest(piece: Buffer): void {

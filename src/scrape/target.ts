@@ -31,7 +31,7 @@ export type TargetHealth = 'unknown' | 'up' | 'down';
 /** Where a target's payload comes from: its HTTP client, or (pod health) the agent itself. */
 export interface BodySource {
   /** As TargetClient.stream: `start` once the payload is known good, then its pieces; throws a ScrapeError. */
-  stream(start: (openMetrics: boolean) => (chunk: Buffer) => void): Promise<void>;
+  stream(start: (openMetrics: boolean) => (piece: Buffer) => void): Promise<void>;
   abort(): void;
   close(): Promise<void>;
   readonly tokenExpiry: number;
@@ -218,7 +218,7 @@ export class ScrapeTarget {
       const pipeline = this.pipeline;
       await this.client.stream((openMetrics) => {
         pipeline.begin(openMetrics, now);
-        return (chunk) => pipeline.feed(chunk);
+        return (piece) => pipeline.feed(piece);
       });
       const stats = pipeline.end(emit);
       const error = scrapeFailure(stats);
