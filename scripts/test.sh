@@ -39,8 +39,9 @@ if [[ $mode == all ]] && ! { command -v umoci && command -v runc && command -v s
   fi
 fi
 npx tsc -p tsconfig.json --noEmit
+npx tsc -p tsconfig.browser.json   # the status page's script, against the API's JSON types
 npx eslint --quiet src
-npx prettier --check --log-level warn "src/**/*.ts"
+npx prettier --check --log-level warn "src/**/*.{ts,js}"
 if [[ $mode == unit ]]; then
   mapfile -t files < <(find src -name '*.test.ts' ! -name '*.e2e.test.ts' | sort)
 else

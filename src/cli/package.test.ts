@@ -54,7 +54,8 @@ describe('the packed and installed nodegraf', () => {
       if (seen.has(f)) return;
       seen.add(f);
       const text = readFileSync(join(pkg, 'dist', f), 'utf8');
-      for (const m of text.matchAll(/(?:from\s*|import\s*\(\s*)['"](\.{1,2}\/[^'"]+\.js)['"]/g))
+      // static and dynamic imports, and files read beside a module (new URL('./x.js', import.meta.url))
+      for (const m of text.matchAll(/(?:from\s*|import\s*\(\s*|new URL\(\s*)['"](\.{1,2}\/[^'"]+\.js)['"]/g))
         visit(posix.normalize(posix.join(posix.dirname(f), m[1])));
     };
     visit('cli/main.js');

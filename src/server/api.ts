@@ -2,36 +2,9 @@
 // pod view) and /api/containers (the node top: derived container values and their history).
 import { HISTORY_BUCKET_MS, HISTORY_BUCKETS, HISTORY_FIELDS, type ContainerView } from '../derive/hub.js';
 import { VERSION } from '../version.js';
+import type { ContainerRowJson, ContainersJson, PodViewJson, StatusJson } from './api-types.js';
 import { podsJson, targetsJson, writersJson, type AgentView } from './status.js';
 import { podsInTrouble } from './trouble.js';
-
-export interface ContainerRowJson {
-  namespace: string;
-  pod: string;
-  container: string;
-  workloadKind: string;
-  workload: string;
-  /** label_* and annotation_* of the pod (the pod metadata's), for filtering. */
-  podLabels: Record<string, string>;
-  cpuOfQuota: number | null;
-  throttledRatio: number | null;
-  memoryOfLimit: number | null;
-  cpuCores: number | null;
-  memoryBytes: number | null;
-  rxBitsPerSec: number | null;
-  txBitsPerSec: number | null;
-  fsReadBytesPerSec: number | null;
-  fsWriteBytesPerSec: number | null;
-  /** Restarts of this container (pod view), null without pod metadata. */
-  restarts: number | null;
-  /** Why it waits (CrashLoopBackOff…) and why its last run ended (OOMKilled…), '' when none. */
-  waitingReason: string;
-  lastTerminatedReason: string;
-  /** Time of the samples the values come from (ISO), null if the target's timestamp is not a date. */
-  time: string | null;
-  /** HISTORY_BUCKETS points per field, oldest first, null where there was no value (absent with ?history=0). */
-  history?: Record<(typeof HISTORY_FIELDS)[number], (number | null)[]>;
-}
 
 const num = (x: number | undefined): number | null => (x !== undefined && Number.isFinite(x) ? x : null);
 
@@ -40,7 +13,7 @@ const num = (x: number | undefined): number | null => (x !== undefined && Number
  * container (a busy node's 330 containers: ~1.4 MB of JSON), and change once per 15 s bucket, so
  * the page fetches them only that often.
  */
-export function containersJson(rt: AgentView, o: { history: boolean } = { history: true }): object {
+export function containersJson(rt: AgentView, o: { history: boolean } = { history: true }): ContainersJson {
   const status = new Map<string, { restarts: number; waiting: string; lastTerminated: string }>();
   for (const p of rt.pods?.pods() ?? [])
     for (const c of p.containers) status.set(`${p.namespace}/${p.name}/${c.name}`, c);
@@ -85,8 +58,8 @@ export function containersJson(rt: AgentView, o: { history: boolean } = { histor
   };
 }
 
-export function statusJson(rt: AgentView): object {
-  const { pods: _list, ...podView } = podsJson(rt) as { pods?: unknown };
+export function statusJson(rt: AgentView): StatusJson {
+  const { pods: _list, ...podView } = podsJson(rt) as Omit<PodViewJson, 'pods'> & { pods?: unknown };
   const pods = rt.pods?.pods() ?? [];
   return {
     version: VERSION,

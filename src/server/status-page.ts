@@ -2,9 +2,13 @@
 // "which container on this node is in trouble?". Plain HTML, CSS and a small script, served by the
 // agent itself (no build step, nothing fetched from elsewhere: it works offline). The script polls
 // /api/status and /api/containers every 2 s and updates the tables in place; sparklines are
-// hand-written SVG. About 12 KB in all.
+// hand-written SVG. About 12 KB in all. The script is ./status-client.js, a file of its own
+// (type-checked against ./api-types.ts by tsconfig.browser.json, linted, formatted), read once here
+// and copied beside this module into dist/ by the build.
+import { readFileSync } from 'node:fs';
 import { VERSION } from '../version.js';
-import { STATUS_SCRIPT } from './status-script.js';
+
+const STATUS_SCRIPT = readFileSync(new URL('./status-client.js', import.meta.url), 'utf8');
 
 const CSS = `
 :root{--bad:#b00020;--bad-bg:#fde7ea;--ok:#0a7d32;--mute:#5f6368;--line:#d0d4d9;font:14px/1.4 system-ui,sans-serif}

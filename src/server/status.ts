@@ -6,6 +6,9 @@ import type { RemoteWriter } from '../write/writer.js';
 import type { PodSummary } from '../kube/pod-metadata.js';
 import type { PodViewStatus } from '../kube/view.js';
 import type { ContainerView } from '../derive/hub.js';
+import type { TargetJson, WriterJson } from './api-types.js';
+
+export type { TargetJson, WriterJson } from './api-types.js';
 
 /** The node's pod view as the server shows it (kube/pod-metadata.ts's PodMetadata). */
 export interface PodsView {
@@ -28,48 +31,6 @@ export interface AgentView {
   readonly lastReloadOk: boolean;
   /** Re-read the configuration; rejects (keeping the old one) when it is invalid. */
   reload(): Promise<void>;
-}
-
-export interface TargetJson {
-  name: string;
-  /** The scrape URL, credentials redacted (also the `target` label of the own metrics). */
-  url: string;
-  job: string;
-  labels: Record<string, string>;
-  health: string;
-  lastError: string;
-  lastWarning: string;
-  lastScrape: string | null;
-  lastScrapeDurationSeconds: number;
-  samples: number;
-  series: number;
-  scrapes: number;
-  failures: number;
-  intervalSeconds: number;
-  tokenExpiry: string | null;
-}
-
-export interface WriterJson {
-  /** Stable non-secret name (the `writer` label of the own metrics). */
-  name: string;
-  /** The write URL, credentials redacted. */
-  url: string;
-  state: string;
-  lastError: string;
-  /** The fix for lastError, when one is known. */
-  lastHint: string;
-  sentSamples: number;
-  sentBytes: number;
-  sentRequests: number;
-  failedRequests: number;
-  retriedSamples: number;
-  droppedSamples: Record<string, number>;
-  /** Requests answered with a non-2xx status, by status code. */
-  refusedRequests: Record<string, number>;
-  queuedSamples: number;
-  diskQueueBytes: number;
-  diskQueueSamples: number;
-  lastSuccess: string | null;
 }
 
 /** A scrape URL as shown anywhere (page, JSON, labels, logs): password and secret query values hidden. */

@@ -2,23 +2,7 @@
 // first. cAdvisor has no row for a container that is not running (crash-looping, waiting for its
 // image), so the node top cannot show them: this list can.
 import type { PodSummary } from '../kube/pod-metadata.js';
-
-export interface TroubleJson {
-  namespace: string;
-  pod: string;
-  workloadKind: string;
-  workload: string;
-  phase: string;
-  ready: boolean;
-  restarts: number;
-  /** What is wrong, worst first: "api: CrashLoopBackOff", "api: OOM-killed 3 min ago", "not ready". */
-  problems: string[];
-  /** 3: a container cannot run (waiting on a crash loop, an image, its config), 2: OOM-killed lately, 1: restarting or not ready. */
-  severity: number;
-  /** When the pod started (ISO), and when a container of it last ended (ISO), null if none. */
-  startTime: string | null;
-  lastTermination: string | null;
-}
+import type { TroubleJson } from './api-types.js';
 
 /** A restart or OOM kill counts as trouble for this long after it. */
 export const RECENT_MS = 60 * 60_000;
