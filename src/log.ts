@@ -58,7 +58,7 @@ export function createLogger(
 ): Logger {
   const opts = {
     level,
-    redact: { paths: REDACT, censor: '<redacted>' },
+    redact: { paths: REDACT, censor: '<secret>' },
     base: undefined,
     // "level":"warn", not 40: readable in JSON logs and matched by log pipelines without a table
     formatters: { level: (label: string) => ({ level: label }) },

@@ -1,6 +1,6 @@
 // `nodegraf check`: validate and print the effective configuration, secrets redacted.
 import { loadConfig } from '../config/load.js';
-import { renderEffectiveConfig } from '../config/redact.js';
+import { renderEffectiveConfig } from '../config/effective.js';
 import { inputList, noTargetsMessage, targetCount, type ConfigOptions } from './options.js';
 
 export function runCheck(o: ConfigOptions): number {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Config, ScrapeInstance } from '../config/types.js';
 import { startSimulator, type Simulator } from '../sim/simulator.js';
-import { testGlobal, testInstance, testWriter, testWriterOpt } from '../testing/config.js';
+import { testGlobal, testInstance, testWriter, testWriterOpt, type TestInstance } from '../testing/config.js';
 import { startFaultProxy } from '../testing/fault-proxy.js';
 import { freePort } from '../testing/net.js';
 import { demoToken } from './demo-token.js';
@@ -40,7 +40,7 @@ function config(instances: ScrapeInstance[]): Config {
   };
 }
 
-async function diagnose(inst: Partial<ScrapeInstance>): Promise<Diagnosis> {
+async function diagnose(inst: TestInstance): Promise<Diagnosis> {
   const [d] = await diagnoseTargets(config([testInstance({ labels: { job: 'kubelet' }, ...inst })]));
   console.log('# ' + formatDiagnosis(d).replace(/\n/g, '\n# '));
   return d;

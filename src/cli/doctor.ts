@@ -59,7 +59,8 @@ export async function diagnoseTargets(config: Config): Promise<Diagnosis[]> {
   const probes: Array<Promise<Diagnosis>> = [];
   for (const input of config.inputs) {
     for (const inst of input.instances) {
-      for (const url of inst.urls) {
+      for (const u of inst.urls) {
+        const url = u.reveal();
         // the job it is sent with, worked out as the scrape does (labels, url label, "-")
         const target = new ScrapeTarget(inst, url, config.global, config.writerOpt);
         void target.stop();

@@ -136,8 +136,8 @@ address = "127.0.0.1:0"
       targets: Array<{ url: string }>;
     };
     assert.match(targets.writers[0].name, /^127\.0\.0\.1:\d+\/api\/v1\/write$/);
-    assert.match(targets.writers[0].url, /access_token=<redacted>/);
-    assert.match(targets.targets[0].url, /token=<redacted>/);
+    assert.match(targets.writers[0].url, /access_token=<secret>/);
+    assert.match(targets.targets[0].url, /token=<secret>/);
   });
 
   test('reload: an unchanged target is kept as it is, a removed one is stale-marked, writer settings applied', async () => {

@@ -126,10 +126,10 @@ test('no secret in check, doctor, --test, the debug log, or any page of the own 
   const outputs: Array<[string, string]> = [];
   const check = await nodegraf(['check', '--configs', conf]);
   assert.equal(check.code, 0, check.stderr);
-  assert.match(check.stdout, /<redacted>/);
+  assert.match(check.stdout, /<secret>/);
   outputs.push(['check', check.stdout + check.stderr]);
   const doctor = await nodegraf(['doctor', '--configs', conf]);
-  assert.match(doctor.stdout, /access_token=<redacted>/, 'doctor shows the writer, its token redacted');
+  assert.match(doctor.stdout, /access_token=<secret>/, 'doctor shows the writer, its token redacted');
   outputs.push(['doctor', doctor.stdout + doctor.stderr]);
   for (const format of ['prom', 'categraf']) {
     const t = await nodegraf(['--test', '--once', '--format', format, '--configs', conf]);

@@ -32,8 +32,8 @@ function skipOwnMetrics(config: Config): void {
   if (port) for (const h of ['127.0.0.1', 'localhost']) own.add(`http://${h}:${port}/metrics`);
   for (const input of config.inputs)
     for (const inst of input.instances) {
-      const kept = inst.urls.filter((u) => !own.has(u));
-      for (const u of inst.urls.filter((x) => own.has(x)))
+      const kept = inst.urls.filter((u) => !own.has(u.reveal()));
+      for (const u of inst.urls.filter((x) => own.has(x.reveal())))
         process.stderr.write(
           `note: not scraping ${u}: the agent's own /metrics, which --test does not serve\n`,
         );

@@ -1,4 +1,5 @@
 // Pieces shared by writers, scrape instances and presets: URLs, headers, TLS.
+import { headerValue, type HeaderValue } from './secret.js';
 import { accessSync, constants } from 'node:fs';
 import { errnoCode, errorMessage } from '../errno.js';
 import type { Table } from './reader.js';
@@ -30,7 +31,7 @@ export function checkHttpUrl(t: Table, key: string, raw: string): string {
 }
 
 /** Categraf's flat `headers = ["Name", "value", ...]`; values are `$VAR`-expanded. */
-export function parseHeaders(t: Table): Record<string, string> {
+export function parseHeaders(t: Table): Record<string, HeaderValue> {
   const flat = t.strArray('headers');
   if (flat.length % 2 !== 0) {
     throw t.error(
@@ -38,7 +39,7 @@ export function parseHeaders(t: Table): Record<string, string> {
       `expects name, value pairs ["Name", "value", ...]; got ${flat.length} items (the last name has no value)`,
     );
   }
-  const headers: Record<string, string> = {};
+  const headers: Record<string, HeaderValue> = {};
   for (let i = 0; i < flat.length; i += 2) {
     const name = flat[i]!;
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
@@ -47,7 +48,7 @@ export function parseHeaders(t: Table): Record<string, string> {
     // a line break in a value would split the request (every request would fail)
     if (/[\r\n\0]/.test(value))
       throw t.error('headers', `the value of ${name} contains a line break or NUL: every request would fail`);
-    headers[name] = value;
+    headers[name] = headerValue(name, value);
   }
   return headers;
 }

@@ -1,5 +1,6 @@
 // Inputs: Categraf's `input.prometheus` ([[instances]]) and nodegraf's presets `input.kube_proxy`
 // and `input.kubelet`, which are thin layers that produce the same ScrapeInstances.
+import { secret, SecretUrl } from './secret.js';
 import { existsSync } from 'node:fs';
 import {
   compileRule,
@@ -89,16 +90,16 @@ function parseInstance(t: Table, base: InstanceBase, reportUnknown = true): Scra
   const inst: ScrapeInstance = {
     name: base.name,
     origin: { file: t.ctx.file, line: t.ctx.lines.header(t.path) ?? t.line() },
-    urls,
+    urls: urls.map((u) => new SecretUrl(u)),
     labels: { ...base.labels, ...checkLabelNames(t, 'labels', t.expandedMap('labels')) },
     urlLabelKey,
     urlLabelValue,
     honorLabels: t.bool('honor_labels', false),
     honorTimestamps: t.bool('honor_timestamps', true),
     bearerTokenFile: optPath(t, 'bearer_token_file'),
-    bearerTokenString: t.optStr('bearer_token_string') || undefined,
+    bearerTokenString: secret(t.optStr('bearer_token_string')),
     username: t.optStr('username') || undefined,
-    password: t.optStr('password') || undefined,
+    password: secret(t.optStr('password')),
     headers: parseHeaders(t),
     timeoutMs: t.duration('timeout', 3000, 1000),
     intervalMs: base.intervalMs * (intervalTimes > 0 ? intervalTimes : 1),

@@ -1,4 +1,5 @@
 import { test, after } from 'node:test';
+import { revealAll } from '../testing/config.js';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -6,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { KeyLines } from './lines.js';
 import { loadConfig, type LoadOptions } from './load.js';
-import { redactUrl, renderEffectiveConfig } from './redact.js';
+import { renderEffectiveConfig } from './effective.js';
+import { redactUrl } from './secret.js';
 import { ConfigError, type ConfigWarning } from './types.js';
 
 /** TLS files the configurations below name: they must exist (the loader checks they can be read). */
@@ -93,7 +95,7 @@ test("the article's configuration loads: 3 instances, writer, global", () => {
   assert.deepEqual(config.writerOpt, { batch: 2000, chanSize: 10000, shutdownGraceMs: 5000 });
   assert.equal(config.writers.length, 1);
   const w = config.writers[0]!;
-  assert.equal(w.url, 'http://127.0.0.1:19000/prometheus/v1/write');
+  assert.equal(w.url.reveal(), 'http://127.0.0.1:19000/prometheus/v1/write');
   assert.equal(w.timeoutMs, 5000);
   assert.equal(w.dialTimeoutMs, 2500);
   assert.equal(w.maxIdleConnsPerHost, 100);
@@ -105,20 +107,20 @@ test("the article's configuration loads: 3 instances, writer, global", () => {
   );
   const [proxy, kubelet, cadvisor] = config.inputs[0]!.instances;
   assert.equal(config.inputs[0]!.instances.length, 3);
-  assert.deepEqual(proxy!.urls, ['http://127.0.0.1:10249/metrics']);
+  assert.deepEqual(revealAll(proxy!.urls), ['http://127.0.0.1:10249/metrics']);
   assert.deepEqual(proxy!.labels, { job: 'kube-proxy' });
   assert.equal(proxy!.bearerTokenFile, undefined);
   assert.deepEqual(proxy!.tls, { useTls: false, insecureSkipVerify: false });
   assert.equal(proxy!.name, `${PROM}#1`);
   assert.deepEqual(proxy!.origin, { file: join(dir, PROM), line: 1 });
 
-  assert.deepEqual(kubelet!.urls, ['https://127.0.0.1:10250/metrics']);
+  assert.deepEqual(revealAll(kubelet!.urls), ['https://127.0.0.1:10250/metrics']);
   assert.deepEqual(kubelet!.labels, { job: 'kubelet' });
   assert.equal(kubelet!.bearerTokenFile, TOKEN);
   assert.deepEqual(kubelet!.tls, { useTls: true, insecureSkipVerify: true });
   assert.equal(kubelet!.origin.line, 4);
 
-  assert.deepEqual(cadvisor!.urls, ['https://127.0.0.1:10250/metrics/cadvisor']);
+  assert.deepEqual(revealAll(cadvisor!.urls), ['https://127.0.0.1:10250/metrics/cadvisor']);
   assert.deepEqual(cadvisor!.labels, { job: 'cadvisor' });
   assert.equal(cadvisor!.bearerTokenFile, TOKEN);
   assert.equal(cadvisor!.name, `${PROM}#3`);
@@ -305,7 +307,7 @@ health_metrics = false
     printConfigs: true,
   });
   assert.deepEqual(config.writerOpt, { batch: 500, chanSize: 2000, shutdownGraceMs: 3000 });
-  assert.deepEqual(config.writers[0], {
+  assert.deepEqual(revealAll(config.writers[0]), {
     url: 'https://vm.example:8428/api/v1/write',
     name: 'vm-main',
     basicAuthUser: 'u',
@@ -324,7 +326,7 @@ health_metrics = false
       insecureSkipVerify: true,
     },
   });
-  assert.deepEqual(config.writers[1], {
+  assert.deepEqual(revealAll(config.writers[1]), {
     url: 'http://127.0.0.1:9090/api/v1/write',
     name: '127.0.0.1:9090/api/v1/write',
     headers: {},
@@ -395,7 +397,7 @@ url_label_key = "-"
 bearer_token_file = "/tok"
 `,
   });
-  assert.deepEqual(i, {
+  assert.deepEqual(revealAll(i), {
     name: `${PROM}#1`,
     origin: i!.origin,
     urls: ['http://127.0.0.1:9100/metrics'], // Categraf: no path -> /metrics
@@ -584,7 +586,11 @@ test('expansion: ${VAR}, $VAR, $hostname, $ip (HOSTIP), $$ and $1', () => {
   assert.equal(config.global.hostname, 'os-host-198.51.100.4');
   assert.deepEqual(config.global.labels, { a: 'aax', b: 'aa', c: 'cost $5', d: '$1' });
   const inst = config.inputs[0]!.instances[0]!;
-  assert.deepEqual(inst.urls, ['http://10.1.2.3:1/m', 'http://198.51.100.4:2/m', 'http://os-host:3/m']);
+  assert.deepEqual(revealAll(inst.urls), [
+    'http://10.1.2.3:1/m',
+    'http://198.51.100.4:2/m',
+    'http://os-host:3/m',
+  ]);
   assert.deepEqual(inst.labels, { node: 'node-7' });
   // opts.ip overrides HOSTIP
   assert.equal(load(files, { env, ip: '203.0.113.9' }).config.global.hostname, 'os-host-203.0.113.9');
@@ -757,13 +763,13 @@ test('presets: kube_proxy and kubelet with defaults', () => {
     ['kube_proxy', 'kubelet'],
   );
   const [proxy] = config.inputs[0]!.instances;
-  assert.deepEqual(proxy!.urls, ['http://127.0.0.1:10249/metrics']);
+  assert.deepEqual(revealAll(proxy!.urls), ['http://127.0.0.1:10249/metrics']);
   assert.deepEqual(proxy!.labels, { job: 'kube-proxy' });
   assert.equal(proxy!.bearerTokenFile, undefined);
   const [kubelet, cadvisor] = config.inputs[1]!.instances;
   assert.equal(config.inputs[1]!.instances.length, 2);
-  assert.deepEqual(kubelet!.urls, ['https://127.0.0.1:10250/metrics']);
-  assert.deepEqual(cadvisor!.urls, ['https://127.0.0.1:10250/metrics/cadvisor']);
+  assert.deepEqual(revealAll(kubelet!.urls), ['https://127.0.0.1:10250/metrics']);
+  assert.deepEqual(revealAll(cadvisor!.urls), ['https://127.0.0.1:10250/metrics/cadvisor']);
   assert.deepEqual(kubelet!.labels, { job: 'kubelet' });
   assert.deepEqual(cadvisor!.labels, { job: 'cadvisor' });
   for (const i of [kubelet!, cadvisor!]) {
@@ -782,7 +788,7 @@ test('presets: kube_proxy and kubelet with defaults', () => {
 
 test('presets: NODE_IP, and keys that override url/host, token, CA, verification, labels, interval', () => {
   let insts = instancesOf({ 'input.kubelet/kubelet.toml': '' }, { env: { NODE_IP: '10.0.0.5' } });
-  assert.deepEqual(insts[0]!.urls, ['https://10.0.0.5:10250/metrics']);
+  assert.deepEqual(revealAll(insts[0]!.urls), ['https://10.0.0.5:10250/metrics']);
 
   insts = instancesOf(
     {
@@ -802,9 +808,9 @@ sample_limit = 50000
   );
   assert.equal(insts.length, 2);
   const [proxy, kubelet] = insts;
-  assert.deepEqual(proxy!.urls, ['http://10.0.0.9:10249/metrics']);
+  assert.deepEqual(revealAll(proxy!.urls), ['http://10.0.0.9:10249/metrics']);
   assert.deepEqual(proxy!.labels, { job: 'proxy' });
-  assert.deepEqual(kubelet!.urls, ['https://10.0.0.9:10250/metrics']);
+  assert.deepEqual(revealAll(kubelet!.urls), ['https://10.0.0.9:10250/metrics']);
   assert.equal(kubelet!.bearerTokenFile, '/run/token');
   assert.deepEqual(kubelet!.tls, { useTls: true, caFile: `${PKI}/run-ca.crt`, insecureSkipVerify: false });
   assert.deepEqual(kubelet!.labels, { job: 'kubelet', cluster: 'c1' });
@@ -812,7 +818,7 @@ sample_limit = 50000
   assert.equal(kubelet!.sampleLimit, 50_000);
 
   insts = instancesOf({ 'input.kubelet/kubelet.toml': 'url = "https://node-1:10250/"\n' });
-  assert.deepEqual(insts[1]!.urls, ['https://node-1:10250/metrics/cadvisor']);
+  assert.deepEqual(revealAll(insts[1]!.urls), ['https://node-1:10250/metrics/cadvisor']);
   // kube_proxy honours the user's own urls
   insts = instancesOf({
     'input.kube_proxy/kube_proxy.toml':
@@ -820,7 +826,7 @@ sample_limit = 50000
   });
   assert.equal(insts[0]!.urls.length, 2);
   insts = instancesOf({ 'input.kubelet/kubelet.toml': 'url = "https://node-1:10250/"\n' });
-  assert.deepEqual(insts[1]!.urls, ['https://node-1:10250/metrics/cadvisor']);
+  assert.deepEqual(revealAll(insts[1]!.urls), ['https://node-1:10250/metrics/cadvisor']);
 
   // A typo in a preset file is warned about once, not once per generated instance.
   const { warnings } = load({ 'input.kubelet/kubelet.toml': 'hots = "x"\n' });
@@ -955,10 +961,10 @@ bearer_token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token"
   });
   const out = renderEffectiveConfig(config);
   for (const s of secrets) assert.ok(!out.includes(s), `${s} leaked:\n${out}`);
-  assert.match(out, /basic_auth_pass = "<redacted>"/);
-  assert.match(out, /"Authorization", "<redacted>"/);
+  assert.match(out, /basic_auth_pass = "<secret>"/);
+  assert.match(out, /"Authorization", "<secret>"/);
   assert.match(out, /"X-Scope-OrgID", "tenant-1"/);
-  assert.match(out, /https:\/\/writer:<redacted>@vm\.example\/api\/v1\/write\?access_token=<redacted>&db=x/);
+  assert.match(out, /https:\/\/writer:<secret>@vm\.example\/api\/v1\/write\?access_token=<secret>&db=x/);
   assert.match(out, /bearer_token_file = "\/var\/run\/secrets\/kubernetes\.io\/serviceaccount\/token"/);
   assert.match(out, /username = "admin"/);
   assert.match(out, /\[\[writers\]\]/);

@@ -1,5 +1,6 @@
 // Loads Categraf's configuration layout (DIR/config.toml + DIR/input.<name>/*.toml) into the
 // effective Config: defaults, `$VAR` expansion, validation with file:line:key in every message.
+import { secret, SecretUrl } from './secret.js';
 import { parseWebConfig } from './web.js';
 import { MIN_INTERVAL_MS } from './reader.js';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -245,11 +246,11 @@ function parseWriter(w: Table): WriterConfig & { nameSet: boolean } {
     }
   }
   const writer: WriterConfig & { nameSet: boolean } = {
-    url,
+    url: new SecretUrl(url),
     name: name ?? defaultWriterName(url),
     nameSet: name !== undefined,
     basicAuthUser: w.optStr('basic_auth_user') || undefined,
-    basicAuthPass: w.optStr('basic_auth_pass') || undefined,
+    basicAuthPass: secret(w.optStr('basic_auth_pass')),
     headers: parseHeaders(w),
     // Categraf's writer timeouts are integers in milliseconds.
     timeoutMs: w.duration('timeout', 5000, 1),

@@ -3,6 +3,8 @@
 import type { Relabeler } from '../relabel/relabel.js';
 import type { RelabelConfig } from '../relabel/types.js';
 
+import type { HeaderValue, Secret, SecretUrl } from './secret.js';
+
 export type { RelabelAction, RelabelConfig } from '../relabel/types.js';
 
 export interface TlsOptions {
@@ -38,16 +40,17 @@ export interface WriterOptions {
 }
 
 export interface WriterConfig {
-  url: string;
+  /** May carry credentials: renders redacted; `url.reveal()` where the request is built. */
+  url: SecretUrl;
   /**
    * Stable, non-secret, unique name (the `writer` label of the own metrics, the log key). Default:
    * host and path of the URL (config/common.ts defaultWriterName), `#2`... when two share them.
    */
   name: string;
   basicAuthUser?: string;
-  basicAuthPass?: string;
-  /** Flattened pairs from Categraf's `headers = ["Name", "value", ...]`. */
-  headers: Record<string, string>;
+  basicAuthPass?: Secret;
+  /** Flattened pairs from Categraf's `headers = ["Name", "value", ...]`; credentials as Secret. */
+  headers: Record<string, HeaderValue>;
   timeoutMs: number;
   dialTimeoutMs: number;
   maxIdleConnsPerHost: number;
@@ -109,17 +112,18 @@ export interface ScrapeInstance {
   /** Stable name for logs and metrics: `input.prometheus/prometheus.toml#2`. */
   name: string;
   origin: Origin;
-  urls: string[];
+  /** May carry credentials: render redacted; `reveal()` where the request is built. */
+  urls: SecretUrl[];
   labels: Record<string, string>; // value "-" deletes the label
   urlLabelKey: string; // "" when `-`
   urlLabelValue: string; // template
   honorLabels: boolean;
   honorTimestamps: boolean;
   bearerTokenFile?: string;
-  bearerTokenString?: string;
+  bearerTokenString?: Secret;
   username?: string;
-  password?: string;
-  headers: Record<string, string>;
+  password?: Secret;
+  headers: Record<string, HeaderValue>;
   timeoutMs: number;
   intervalMs: number; // instance interval * interval_times, else input/global interval
   tls: TlsOptions;

@@ -1,5 +1,6 @@
 // HTTP(S) client of one target: keep-alive connection, TLS per target, credentials re-read on every
 // scrape, gzip, a whole-scrape deadline and a body-size limit.
+import { revealHeaders, type HeaderValue, type Secret } from '../config/secret.js';
 import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -18,10 +19,11 @@ export interface ClientOptions {
   bodySizeLimit: number;
   tls: TlsOptions;
   bearerTokenFile?: string;
-  bearerTokenString?: string;
+  bearerTokenString?: Secret;
   username?: string;
-  password?: string;
-  headers: Record<string, string>;
+  password?: Secret;
+  /** Credentials as Secret, revealed only into the request's headers. */
+  headers: Record<string, HeaderValue>;
   userAgent: string;
 }
 
@@ -107,7 +109,7 @@ export class TargetClient {
   }
 
   private async token(): Promise<string | undefined> {
-    if (this.opts.bearerTokenString) return this.opts.bearerTokenString;
+    if (this.opts.bearerTokenString) return this.opts.bearerTokenString.reveal();
     const file = this.opts.bearerTokenFile;
     if (!file) return undefined;
     return readBearerToken(file, (token) => {
@@ -123,7 +125,7 @@ export class TargetClient {
     const file = this.opts.bearerTokenFile;
     if (!file && !this.opts.bearerTokenString) return 'no bearer token configured';
     if (Number.isFinite(this.tokenExpiry)) return tokenExpiryNote(file, this.tokenExpiry);
-    const token = file ? this.lastToken : (this.opts.bearerTokenString ?? '');
+    const token = file ? this.lastToken : (this.opts.bearerTokenString?.reveal() ?? '');
     const where = file ? `token in ${file}` : 'bearer_token_string';
     return `${where} (${token.length} characters) is not a JWT, so its expiry is unknown; the server refused it`;
   }
@@ -165,12 +167,12 @@ export class TargetClient {
       'user-agent': opts.userAgent,
       'x-prometheus-scrape-timeout-seconds': String(opts.timeoutMs / 1000),
     };
-    for (const [k, v] of Object.entries(opts.headers)) headers[k.toLowerCase()] = v;
+    for (const [k, v] of Object.entries(revealHeaders(opts.headers))) headers[k.toLowerCase()] = v;
     const token = await this.token();
     if (token) headers.authorization = `Bearer ${token}`;
     else if (opts.username !== undefined) {
       headers.authorization =
-        'Basic ' + Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64');
+        'Basic ' + Buffer.from(`${opts.username}:${opts.password?.reveal() ?? ''}`).toString('base64');
     }
     let res: Dispatcher.ResponseData;
     const ac = new AbortController();

@@ -2,8 +2,9 @@
 // A reload (`update`) keeps every target whose settings did not change (its schedule, cache and
 // counters go on untouched), starts the new ones, and stops the removed ones with staleness markers
 // for everything they delivered.
+import { SecretUrl } from '../config/secret.js';
 import { scrapeInstance } from '../config/common.js';
-import { redactUrl } from '../config/redact.js';
+import { redactUrl } from '../config/secret.js';
 import { errorMessage } from '../errno.js';
 import type { Config, GlobalConfig, ScrapeInstance, WriterOptions } from '../config/types.js';
 import type { Logger } from '../log.js';
@@ -40,7 +41,7 @@ export function internalTarget(
   const instance = scrapeInstance({
     name,
     origin: { file: 'config.toml', line: 0 },
-    urls: [url],
+    urls: [new SecretUrl(url)],
     labels: { job },
     urlLabelKey: '',
     urlLabelValue: '',
@@ -73,7 +74,8 @@ function wantedTargets(config: Config, internal: InternalTarget[] = []): Wanted[
   }
   for (const input of config.inputs) {
     for (const inst of input.instances) {
-      for (const url of inst.urls) {
+      for (const u of inst.urls) {
+        const url = u.reveal(); // the target builds its requests from it; it shows u.shown
         out.push({ key: targetKey(inst, url, config.global, config.writerOpt), instance: inst, url });
       }
     }

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startFixtureServer, type FixtureServer } from '../testing/fixture-server.js';
 import { freePort, selfSignedCert, type TestCert } from '../testing/net.js';
-import { testGlobal, testInstance, testWriterOpt } from '../testing/config.js';
-import type { ScrapeInstance } from '../config/types.js';
+import { testGlobal, testInstance, testWriterOpt, type TestInstance } from '../testing/config.js';
 import { decodeChunk, type DecodedSample } from '../prompb/decode.js';
 import type { Chunk, SampleSink } from '../prompb/chunk.js';
 import { ScrapeTarget, expandUrlTemplate } from './target.js';
@@ -30,7 +29,7 @@ class Collect implements SampleSink {
   }
 }
 
-async function scrapeOnce(url: string, inst: Partial<ScrapeInstance> = {}, global = testGlobal()) {
+async function scrapeOnce(url: string, inst: TestInstance = {}, global = testGlobal()) {
   const t = new ScrapeTarget(testInstance({ urls: [url], ...inst }), url, global, testWriterOpt);
   const sink = new Collect();
   try {

@@ -4,7 +4,7 @@ import type { GlobalConfig, ScrapeInstance, WriterOptions } from '../config/type
 import { compileGlobs } from '../relabel/glob.js';
 import { compileRelabel } from '../relabel/relabel.js';
 import { encodeLabels, type EncodedLabels, type LabelPairs } from '../prompb/encode.js';
-import { redactUrl } from '../config/redact.js';
+import { redactUrl } from '../config/secret.js';
 import { errorMessage } from '../errno.js';
 import { VERSION } from '../version.js';
 import { TargetClient } from './client.js';

@@ -1,6 +1,6 @@
 // What the server shows: the view of the running agent it reads (implemented by cli/runtime.ts,
 // which the server must not import: the runtime builds the server), and the JSON of /targets.
-import { redactUrl } from '../config/redact.js';
+import { redactUrl } from '../config/secret.js';
 import type { ScrapeTarget } from '../scrape/target.js';
 import type { RemoteWriter } from '../write/writer.js';
 import type { PodSummary } from '../kube/pod-metadata.js';

@@ -5,7 +5,7 @@
 // the one hint table below.
 import { Agent } from 'undici';
 import { connectOptions } from '../config/tls.js';
-import { redactUrl } from '../config/redact.js';
+import { revealHeaders } from '../config/secret.js';
 import type { WriterConfig } from '../config/types.js';
 import { errnoCode } from '../errno.js';
 import { VERSION } from '../version.js';
@@ -28,8 +28,8 @@ export class RemoteWriteClient {
     readonly config: WriterConfig,
     userAgentNote = '',
   ) {
-    this.url = new URL(config.url);
-    this.displayUrl = redactUrl(config.url);
+    this.url = new URL(config.url.reveal());
+    this.displayUrl = config.url.shown;
     this.agent = new Agent({
       // a connection per shard at least, so shards do not queue behind each other
       connections: Math.max(
@@ -77,10 +77,11 @@ function remoteWriteHeaders(config: WriterConfig, userAgentNote: string): Record
     'x-prometheus-remote-write-version': '0.1.0',
     'user-agent': `nodegraf/${VERSION}${userAgentNote}`,
   };
-  for (const [k, v] of Object.entries(config.headers)) headers[k.toLowerCase()] = v;
+  for (const [k, v] of Object.entries(revealHeaders(config.headers))) headers[k.toLowerCase()] = v;
   if (config.basicAuthUser !== undefined) {
     headers.authorization =
-      'Basic ' + Buffer.from(`${config.basicAuthUser}:${config.basicAuthPass ?? ''}`).toString('base64');
+      'Basic ' +
+      Buffer.from(`${config.basicAuthUser}:${config.basicAuthPass?.reveal() ?? ''}`).toString('base64');
   }
   return headers;
 }

@@ -130,7 +130,7 @@ export class RemoteWriter {
     this.name = config.name;
     this.client = new RemoteWriteClient(config);
     this.displayUrl = this.client.displayUrl;
-    this.queueDir = queueConfig.dir ? join(queueConfig.dir, writerDirName(config.url)) : '';
+    this.queueDir = queueConfig.dir ? join(queueConfig.dir, writerDirName(config.url.reveal())) : '';
   }
 
   private get shardCount(): number {

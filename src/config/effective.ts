@@ -1,24 +1,9 @@
 // The effective configuration as TOML (Categraf's key names, every default filled in) for
-// `nodegraf check`, with secrets replaced by <redacted>. File paths (token, CA) are not secrets.
+// `nodegraf check`. Secrets render themselves as <secret> (./secret.ts): nothing here redacts, so
+// nothing here can forget to. File paths (token, CA) are not secrets.
+import { redactUrl, type HeaderValue, type Secret, type SecretUrl } from './secret.js';
 import type { Config, RelabelConfig, ScrapeInstance, TlsOptions, WriterConfig } from './types.js';
 import { formatDuration } from './values.js';
-
-export const REDACTED = '<redacted>';
-
-const SECRET_NAME = /auth|token|key|secret|passw|pwd|cookie|credential/i;
-
-/** Hides the password of `user:pass@` and the values of query parameters with secret-like names. */
-export function redactUrl(url: string): string {
-  return url
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#@]*@/i, `$1${REDACTED}@`)
-    .replace(/([?&]([^=&#]*)=)([^&#]*)/g, (m, head: string, name: string) =>
-      SECRET_NAME.test(name) ? head + REDACTED : m,
-    );
-}
-
-export function redactHeaders(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, SECRET_NAME.test(k) ? REDACTED : v]));
-}
 
 type Value = string | number | boolean | string[] | Record<string, string> | undefined;
 
@@ -44,7 +29,7 @@ function lines(fields: Record<string, Value>): string[] {
     .map(([k, v]) => `${key(k)} = ${value(v!)}`);
 }
 
-const secret = (v: string | undefined) => (v ? REDACTED : undefined);
+const shown = (v: Secret | SecretUrl | undefined) => (v === undefined ? undefined : String(v));
 
 function tlsFields(t: TlsOptions): Record<string, Value> {
   return {
@@ -57,15 +42,15 @@ function tlsFields(t: TlsOptions): Record<string, Value> {
   };
 }
 
-function flatHeaders(h: Record<string, string>): string[] {
-  return Object.entries(redactHeaders(h)).flat();
+function flatHeaders(h: Record<string, HeaderValue>): string[] {
+  return Object.entries(h).flatMap(([k, v]) => [k, String(v)]);
 }
 
 function writer(w: WriterConfig): string[] {
   return lines({
-    url: redactUrl(w.url),
+    url: shown(w.url),
     basic_auth_user: w.basicAuthUser,
-    basic_auth_pass: secret(w.basicAuthPass),
+    basic_auth_pass: shown(w.basicAuthPass),
     headers: flatHeaders(w.headers),
     timeout: w.timeoutMs,
     dial_timeout: w.dialTimeoutMs,
@@ -92,16 +77,16 @@ function instance(i: ScrapeInstance): string[] {
     `# ${i.name} (${i.origin.file}:${i.origin.line})`,
     '[[instances]]',
     ...lines({
-      urls: i.urls.map(redactUrl),
+      urls: i.urls.map(String),
       labels: i.labels,
       url_label_key: i.urlLabelKey || '-',
       url_label_value: i.urlLabelValue,
       honor_labels: i.honorLabels,
       honor_timestamps: i.honorTimestamps,
       bearer_token_file: i.bearerTokenFile,
-      bearer_token_string: secret(i.bearerTokenString),
+      bearer_token_string: shown(i.bearerTokenString),
       username: i.username,
-      password: secret(i.password),
+      password: shown(i.password),
       headers: flatHeaders(i.headers),
       interval: formatDuration(i.intervalMs),
       timeout: formatDuration(i.timeoutMs),
