@@ -29,23 +29,15 @@ import {
   type SimContainer,
   type SimPod,
 } from './model.js';
+import {
+  CADVISOR_FAMILIES,
+  machineLabels,
+  type CadvisorFamily,
+  type CgLabels,
+  type RootDevice,
+  type Row,
+} from './cadvisor-families.js';
 import { GiB, MiB, esc, family, fmt, hash32 } from './util.js';
-
-interface CgLabels {
-  sortKey: string;
-  container: string;
-  plain: string;
-  cpu: string;
-  dev: string;
-  blkR: string;
-  blkW: string;
-  net: string;
-  fail: string[];
-  tasks: string[];
-  ulimit: string;
-  A: string;
-  BCD: string;
-}
 
 const TASK_STATES = ['iowaiting', 'running', 'sleeping', 'stopped', 'uninterruptible'];
 
@@ -85,33 +77,6 @@ function makeLabels(
     A,
     BCD: `${B},${C},${D}`,
   };
-}
-
-interface Row {
-  L: CgLabels;
-  v: Float64Array;
-  /** ' <ms>' */
-  ts: string;
-  quota: number;
-  io: boolean;
-  net: boolean;
-  ulimit: boolean;
-  /** pod-level and node-level cgroups report 0 processes, fds and sockets */
-  aggregate: boolean;
-  shares: number;
-  memLimit: number;
-  swapLimit: number;
-  start: number;
-}
-
-interface RootDevice {
-  dev: string;
-  labels: string;
-  limit: number;
-  usage: number;
-  inodes: number;
-  inodesFree: number;
-  io: boolean;
 }
 
 const ALLOCATABLE_RESERVED = 1 * GiB;
@@ -170,9 +135,17 @@ export class CadvisorRenderer {
 
   /** Builds the rows (one per cgroup present at nowMs), sorted as the kubelet sorts them. */
   rows(nowMs: number): Row[] {
-    const m = this.model;
     const rows: Row[] = [];
-    const running = m.pods.filter(isRunning);
+    const running = this.model.pods.filter(isRunning);
+    this.nodeRows(nowMs, running, rows);
+    for (const pod of running) this.podRows(nowMs, pod, rows);
+    rows.sort((a, b) => (a.L.sortKey < b.L.sortKey ? -1 : a.L.sortKey > b.L.sortKey ? 1 : 0));
+    return rows;
+  }
+
+  /** The node's cgroups: the root, the three QoS slices, the system services. */
+  private nodeRows(nowMs: number, running: SimPod[], rows: Row[]): void {
+    const m = this.model;
     const sumPods = (pods: SimPod[], t: number, v: Float64Array) => {
       for (const p of pods) addPod(p, t, v);
     };
@@ -199,7 +172,6 @@ export class CadvisorRenderer {
     const byQos = (q: QosClass) => running.filter((p) => p.qos === q);
     const allocatableMilli = m.cpuCores * 1000 - 100;
     const sumReq = (pods: SimPod[]) => pods.reduce((s, p) => s + podCpuRequestM(p), 0);
-
     nodeRow(
       '/',
       (t, v) => {
@@ -222,80 +194,65 @@ export class CadvisorRenderer {
     nodeRow(qosSlice(m, 'Burstable'), (t, v) => sumPods(burst, t, v), { shares: sharesOf(sumReq(burst)) });
     const be = byQos('BestEffort');
     nodeRow(qosSlice(m, 'BestEffort'), (t, v) => sumPods(be, t, v), { shares: 2 });
-    for (const s of m.system) {
-      nodeRow(s.name, (t, v) => addSystem(s, t, v), { start: s.firstStart });
-    }
+    for (const s of m.system) nodeRow(s.name, (t, v) => addSystem(s, t, v), { start: s.firstStart });
+  }
 
-    for (const pod of running) {
-      const pl = this.podRowLabels(pod);
-      // pod-level cgroup
-      {
-        const ms = this.tick(nowMs, pod.phaseMs);
-        const v = new Float64Array(V_LEN);
-        addPod(pod, ms / 1000, v);
-        rows.push({
-          L: pl.pod,
-          v,
-          ts: ' ' + ms,
-          quota: podQuota(pod),
-          io: true,
-          net: false,
-          ulimit: false,
-          aggregate: true,
-          shares: pod.qos === 'BestEffort' ? 2 : sharesOf(podCpuRequestM(pod)),
-          memLimit: podMemLimit(pod),
-          swapLimit: 0,
-          start: pod.started,
-        });
-      }
-      // sandbox (pause)
-      {
-        const c = pod.pauseC;
-        const ms = this.tick(nowMs, c.phaseMs);
-        const t = ms / 1000;
-        const v = new Float64Array(V_LEN);
-        evalInstance(c, instanceAt(c, t), t, v);
-        addNet(pod, t, v);
-        rows.push({
-          L: pl.pause,
-          v,
-          ts: ' ' + ms,
-          quota: 0,
-          io: false,
-          net: true,
-          ulimit: true,
-          aggregate: false,
-          shares: 2,
-          memLimit: 0,
-          swapLimit: 0,
-          start: pod.started,
-        });
-      }
-      for (const c of pod.containers) {
-        const ms = this.tick(nowMs, c.phaseMs);
-        const t = ms / 1000;
-        const inst = instanceAt(c, t);
-        if (!inst.running) continue;
-        const v = new Float64Array(V_LEN);
-        evalInstance(c, inst, t, v);
-        rows.push({
-          L: this.containerLabels(pod, c, inst.index),
-          v,
-          ts: ' ' + ms,
-          quota: c.res.cpuLimM ? c.res.cpuLimM * 100 : 0,
-          io: true,
-          net: false,
-          ulimit: true,
-          aggregate: false,
-          shares: pod.qos === 'BestEffort' ? 2 : sharesOf(c.res.cpuReqM ?? c.res.cpuLimM ?? 0),
-          memLimit: c.res.memLim ?? 0,
-          swapLimit: 0,
-          start: Math.floor(inst.start),
-        });
-      }
+  /** A running pod's cgroups: the pod itself, its sandbox (pause) and its running containers. */
+  private podRows(nowMs: number, pod: SimPod, rows: Row[]): void {
+    const pl = this.podRowLabels(pod);
+    const row = (L: CgLabels, ms: number, v: Float64Array, spec: Omit<Row, 'L' | 'v' | 'ts' | 'swapLimit'>) =>
+      rows.push({ L, v, ts: ' ' + ms, swapLimit: 0, ...spec });
+    {
+      const ms = this.tick(nowMs, pod.phaseMs);
+      const v = new Float64Array(V_LEN);
+      addPod(pod, ms / 1000, v);
+      row(pl.pod, ms, v, {
+        quota: podQuota(pod),
+        io: true,
+        net: false,
+        ulimit: false,
+        aggregate: true,
+        shares: pod.qos === 'BestEffort' ? 2 : sharesOf(podCpuRequestM(pod)),
+        memLimit: podMemLimit(pod),
+        start: pod.started,
+      });
     }
-    rows.sort((a, b) => (a.L.sortKey < b.L.sortKey ? -1 : a.L.sortKey > b.L.sortKey ? 1 : 0));
-    return rows;
+    {
+      const c = pod.pauseC;
+      const ms = this.tick(nowMs, c.phaseMs);
+      const t = ms / 1000;
+      const v = new Float64Array(V_LEN);
+      evalInstance(c, instanceAt(c, t), t, v);
+      addNet(pod, t, v);
+      row(pl.pause, ms, v, {
+        quota: 0,
+        io: false,
+        net: true,
+        ulimit: true,
+        aggregate: false,
+        shares: 2,
+        memLimit: 0,
+        start: pod.started,
+      });
+    }
+    for (const c of pod.containers) {
+      const ms = this.tick(nowMs, c.phaseMs);
+      const t = ms / 1000;
+      const inst = instanceAt(c, t);
+      if (!inst.running) continue;
+      const v = new Float64Array(V_LEN);
+      evalInstance(c, inst, t, v);
+      row(this.containerLabels(pod, c, inst.index), ms, v, {
+        quota: c.res.cpuLimM ? c.res.cpuLimM * 100 : 0,
+        io: true,
+        net: false,
+        ulimit: true,
+        aggregate: false,
+        shares: pod.qos === 'BestEffort' ? 2 : sharesOf(c.res.cpuReqM ?? c.res.cpuLimM ?? 0),
+        memLimit: c.res.memLim ?? 0,
+        start: Math.floor(inst.start),
+      });
+    }
   }
 
   private rootDevices(root: Row, nowMs: number): RootDevice[] {
@@ -366,468 +323,63 @@ export class CadvisorRenderer {
     return devs;
   }
 
-  /** The whole /metrics/cadvisor page at nowMs. */
+  /** The whole /metrics/cadvisor page at nowMs: the family table (./cadvisor-families.ts) over the rows. */
   render(nowMs: number, opts: { malformedLine?: boolean } = {}): string {
-    const m = this.model;
     const rows = this.rows(nowMs);
     const root = rows.find((r) => r.L.sortKey === '\u0000/')!;
-    const devs = this.rootDevices(root, nowMs);
+    const ctx: RenderContext = { rows, root, devs: this.rootDevices(root, nowMs), nowMs, model: this.model };
     const out: string[] = [];
-    const us = (x: number) => Math.floor(x * 1e6) / 1e6;
-    const int = (x: number) => Math.floor(x);
-    const page = (x: number) => Math.floor(x / 4096) * 4096;
-    const line = (name: string, labels: string, v: number, ts: string) => {
-      out.push(name, '{', labels, '} ', fmt(v), ts, '\n');
-    };
-    const each = (
-      name: string,
-      type: string,
-      help: string,
-      pick: (r: Row) => number,
-      filter?: (r: Row) => boolean,
-      labels: (r: Row) => string = (r) => r.L.plain,
-    ) => {
-      family(out, name, type, help);
-      for (const r of rows) if (!filter || filter(r)) line(name, labels(r), pick(r), r.ts);
-    };
-    const spec = (name: string, help: string, pick: (r: Row) => number, filter?: (r: Row) => boolean) => {
-      family(out, name, 'gauge', help);
-      for (const r of rows) if (!filter || filter(r)) line(name, r.L.plain, pick(r), '');
-    };
-    const firstContainer = rows.findIndex((r) => r.L.container !== '');
-    const split = firstContainer < 0 ? rows.length : firstContainer;
-    // Families with a device label: sorted by container, device, id.
-    const devFamily = (
-      name: string,
-      type: string,
-      help: string,
-      ioPick: ((r: Row) => number) | null,
-      devPick: ((d: RootDevice) => number) | null,
-    ) => {
-      family(out, name, type, help);
-      if (ioPick)
-        for (let i = 0; i < split; i++)
-          if (rows[i]!.io) line(name, rows[i]!.L.dev, ioPick(rows[i]!), rows[i]!.ts);
-      if (devPick) for (const d of devs) line(name, d.labels, devPick(d), root.ts);
-      if (ioPick)
-        for (let i = split; i < rows.length; i++)
-          if (rows[i]!.io) line(name, rows[i]!.L.dev, ioPick(rows[i]!), rows[i]!.ts);
-    };
-    const rootIo = (f: (r: Row) => number) => (d: RootDevice) => (d.io ? f(root) : 0);
-    const v = (r: Row, i: number) => r.v[i]!;
-
-    out.push(
-      "# HELP cadvisor_version_info A metric with a constant '1' value labeled by kernel version, OS version, docker version, cadvisor version & cadvisor revision.\n",
-      '# TYPE cadvisor_version_info gauge\n',
-      'cadvisor_version_info{cadvisorRevision="",cadvisorVersion="",dockerVersion="",kernelVersion="6.8.0-1021-aws",osVersion="Ubuntu 24.04.1 LTS"} 1\n',
-    );
-    family(out, 'container_blkio_device_usage_total', 'counter', 'Blkio Device bytes usage');
-    for (const r of rows) {
-      if (!r.io) continue;
-      line('container_blkio_device_usage_total', r.L.blkR, page(v(r, V.RBYTES)), r.ts);
-      line('container_blkio_device_usage_total', r.L.blkW, page(v(r, V.WBYTES)), r.ts);
-    }
-    const hasQuota = (r: Row) => r.quota > 0;
-    each(
-      'container_cpu_cfs_periods_total',
-      'counter',
-      'Number of elapsed enforcement period intervals.',
-      (r) => int(v(r, V.PERIODS)),
-      hasQuota,
-    );
-    each(
-      'container_cpu_cfs_throttled_periods_total',
-      'counter',
-      'Number of throttled period intervals.',
-      (r) => int(v(r, V.THR_PERIODS)),
-      hasQuota,
-    );
-    each(
-      'container_cpu_cfs_throttled_seconds_total',
-      'counter',
-      'Total time duration the container has been throttled.',
-      (r) => us(v(r, V.THR_SECS)),
-      hasQuota,
-    );
-    each(
-      'container_cpu_load_average_10s',
-      'gauge',
-      'Value of container cpu load average over the last 10 seconds.',
-      () => 0,
-    );
-    each(
-      'container_cpu_load_d_average_10s',
-      'gauge',
-      'Value of container cpu load.d average over the last 10 seconds.',
-      () => 0,
-    );
-    each(
-      'container_cpu_system_seconds_total',
-      'counter',
-      'Cumulative system cpu time consumed in seconds.',
-      (r) => us(v(r, V.CPU_SYS)),
-    );
-    each(
-      'container_cpu_usage_seconds_total',
-      'counter',
-      'Cumulative cpu time consumed in seconds.',
-      (r) => us(v(r, V.CPU)),
-      undefined,
-      (r) => r.L.cpu,
-    );
-    each(
-      'container_cpu_user_seconds_total',
-      'counter',
-      'Cumulative user cpu time consumed in seconds.',
-      (r) => us(v(r, V.CPU_USER)),
-    );
-    each('container_file_descriptors', 'gauge', 'Number of open file descriptors for the container.', (r) =>
-      r.aggregate ? 0 : int(v(r, V.FDS)),
-    );
-    devFamily('container_fs_inodes_free', 'gauge', 'Number of available Inodes', null, (d) => d.inodesFree);
-    devFamily('container_fs_inodes_total', 'gauge', 'Number of Inodes', null, (d) => d.inodes);
-    devFamily('container_fs_io_current', 'gauge', 'Number of I/Os currently in progress', null, () => 0);
-    devFamily(
-      'container_fs_io_time_seconds_total',
-      'counter',
-      'Cumulative count of seconds spent doing I/Os',
-      null,
-      rootIo((r) => us((v(r, V.ROPS) * 0.0004 + v(r, V.WOPS) * 0.0011) * 0.8)),
-    );
-    devFamily(
-      'container_fs_io_time_weighted_seconds_total',
-      'counter',
-      'Cumulative weighted I/O time in seconds',
-      null,
-      rootIo((r) => us((v(r, V.ROPS) * 0.0004 + v(r, V.WOPS) * 0.0011) * 1.4)),
-    );
-    devFamily(
-      'container_fs_limit_bytes',
-      'gauge',
-      'Number of bytes that can be consumed by the container on this filesystem.',
-      null,
-      (d) => d.limit,
-    );
-    devFamily(
-      'container_fs_read_seconds_total',
-      'counter',
-      'Cumulative count of seconds spent reading',
-      null,
-      rootIo((r) => us(v(r, V.ROPS) * 0.0004)),
-    );
-    devFamily(
-      'container_fs_reads_bytes_total',
-      'counter',
-      'Cumulative count of bytes read',
-      (r) => page(v(r, V.RBYTES)),
-      null,
-    );
-    devFamily(
-      'container_fs_reads_merged_total',
-      'counter',
-      'Cumulative count of reads merged',
-      null,
-      rootIo((r) => int(v(r, V.ROPS) * 0.1)),
-    );
-    devFamily(
-      'container_fs_reads_total',
-      'counter',
-      'Cumulative count of reads completed',
-      (r) => int(v(r, V.ROPS)),
-      rootIo((r) => int(v(r, V.ROPS))),
-    );
-    devFamily(
-      'container_fs_sector_reads_total',
-      'counter',
-      'Cumulative count of sector reads completed',
-      null,
-      rootIo((r) => int(v(r, V.RBYTES) / 512)),
-    );
-    devFamily(
-      'container_fs_sector_writes_total',
-      'counter',
-      'Cumulative count of sector writes completed',
-      null,
-      rootIo((r) => int(v(r, V.WBYTES) / 512)),
-    );
-    devFamily(
-      'container_fs_usage_bytes',
-      'gauge',
-      'Number of bytes that are consumed by the container on this filesystem.',
-      null,
-      (d) => d.usage,
-    );
-    devFamily(
-      'container_fs_write_seconds_total',
-      'counter',
-      'Cumulative count of seconds spent writing',
-      null,
-      rootIo((r) => us(v(r, V.WOPS) * 0.0011)),
-    );
-    devFamily(
-      'container_fs_writes_bytes_total',
-      'counter',
-      'Cumulative count of bytes written',
-      (r) => page(v(r, V.WBYTES)),
-      null,
-    );
-    devFamily(
-      'container_fs_writes_merged_total',
-      'counter',
-      'Cumulative count of writes merged',
-      null,
-      rootIo((r) => int(v(r, V.WOPS) * 0.6)),
-    );
-    devFamily(
-      'container_fs_writes_total',
-      'counter',
-      'Cumulative count of writes completed',
-      (r) => int(v(r, V.WOPS)),
-      rootIo((r) => int(v(r, V.WOPS))),
-    );
-    {
-      family(out, 'container_last_seen', 'gauge', 'Last time a container was seen by the exporter');
-      const sec = Math.floor(nowMs / 1000);
-      const ts = ' ' + Math.floor(nowMs);
-      for (const r of rows) line('container_last_seen', r.L.plain, sec, ts);
-    }
-    each('container_memory_cache', 'gauge', 'Number of bytes of page cache memory.', (r) =>
-      page(v(r, V.CACHE)),
-    );
-    each('container_memory_failcnt', 'counter', 'Number of memory usage hits limits', (r) =>
-      int(v(r, V.FAILCNT)),
-    );
-    {
-      family(
-        out,
-        'container_memory_failures_total',
-        'counter',
-        'Cumulative count of memory allocation failures.',
-      );
-      for (const r of rows) {
-        const pf = int(v(r, V.PGFAULT));
-        const maj = int(v(r, V.PGMAJ));
-        line('container_memory_failures_total', r.L.fail[0]!, pf, r.ts);
-        line('container_memory_failures_total', r.L.fail[1]!, pf, r.ts);
-        line('container_memory_failures_total', r.L.fail[2]!, maj, r.ts);
-        line('container_memory_failures_total', r.L.fail[3]!, maj, r.ts);
-      }
-    }
-    each('container_memory_kernel_usage', 'gauge', 'Size of kernel memory allocated in bytes.', (r) =>
-      page(v(r, V.KERNEL)),
-    );
-    each('container_memory_mapped_file', 'gauge', 'Size of memory mapped files in bytes.', (r) =>
-      page(v(r, V.MAPPED)),
-    );
-    each('container_memory_max_usage_bytes', 'gauge', 'Maximum memory usage recorded in bytes', (r) =>
-      page(v(r, V.MAX_USAGE)),
-    );
-    each('container_memory_rss', 'gauge', 'Size of RSS in bytes.', (r) => page(v(r, V.RSS)));
-    each('container_memory_swap', 'gauge', 'Container swap usage in bytes.', () => 0);
-    each('container_memory_total_active_file_bytes', 'gauge', 'Current total active file in bytes.', (r) =>
-      page(v(r, V.ACTIVE_FILE)),
-    );
-    each(
-      'container_memory_total_inactive_file_bytes',
-      'gauge',
-      'Current total inactive file in bytes.',
-      (r) => page(v(r, V.INACTIVE_FILE)),
-    );
-    each(
-      'container_memory_usage_bytes',
-      'gauge',
-      'Current memory usage in bytes, including all memory regardless of when it was accessed',
-      (r) => page(v(r, V.USAGE)),
-    );
-    each('container_memory_working_set_bytes', 'gauge', 'Current working set in bytes.', (r) =>
-      page(v(r, V.WS)),
-    );
-    const isNet = (r: Row) => r.net;
-    const netL = (r: Row) => r.L.net;
-    each(
-      'container_network_receive_bytes_total',
-      'counter',
-      'Cumulative count of bytes received',
-      (r) => int(v(r, V.NET_RX)),
-      isNet,
-      netL,
-    );
-    each(
-      'container_network_receive_errors_total',
-      'counter',
-      'Cumulative count of errors encountered while receiving',
-      () => 0,
-      isNet,
-      netL,
-    );
-    each(
-      'container_network_receive_packets_dropped_total',
-      'counter',
-      'Cumulative count of packets dropped while receiving',
-      (r) => int(v(r, V.NET_RXP) * 1e-6),
-      isNet,
-      netL,
-    );
-    each(
-      'container_network_receive_packets_total',
-      'counter',
-      'Cumulative count of packets received',
-      (r) => int(v(r, V.NET_RXP)),
-      isNet,
-      netL,
-    );
-    each(
-      'container_network_transmit_bytes_total',
-      'counter',
-      'Cumulative count of bytes transmitted',
-      (r) => int(v(r, V.NET_TX)),
-      isNet,
-      netL,
-    );
-    each(
-      'container_network_transmit_errors_total',
-      'counter',
-      'Cumulative count of errors encountered while transmitting',
-      () => 0,
-      isNet,
-      netL,
-    );
-    each(
-      'container_network_transmit_packets_dropped_total',
-      'counter',
-      'Cumulative count of packets dropped while transmitting',
-      () => 0,
-      isNet,
-      netL,
-    );
-    each(
-      'container_network_transmit_packets_total',
-      'counter',
-      'Cumulative count of packets transmitted',
-      (r) => int(v(r, V.NET_TXP)),
-      isNet,
-      netL,
-    );
-    each(
-      'container_oom_events_total',
-      'counter',
-      'Count of out of memory events observed for the container',
-      (r) => int(v(r, V.OOM)),
-    );
-    each(
-      'container_pressure_cpu_stalled_seconds_total',
-      'counter',
-      'Total time duration no tasks in the container could make progress due to CPU congestion.',
-      (r) => us(v(r, V.PSI_CPU_S)),
-    );
-    each(
-      'container_pressure_cpu_waiting_seconds_total',
-      'counter',
-      'Total time duration tasks in the container have waited due to CPU congestion.',
-      (r) => us(v(r, V.PSI_CPU_W)),
-    );
-    each(
-      'container_pressure_io_stalled_seconds_total',
-      'counter',
-      'Total time duration no tasks in the container could make progress due to IO congestion.',
-      (r) => us(v(r, V.PSI_IO_S)),
-    );
-    each(
-      'container_pressure_io_waiting_seconds_total',
-      'counter',
-      'Total time duration tasks in the container have waited due to IO congestion.',
-      (r) => us(v(r, V.PSI_IO_W)),
-    );
-    each(
-      'container_pressure_memory_stalled_seconds_total',
-      'counter',
-      'Total time duration no tasks in the container could make progress due to memory congestion.',
-      (r) => us(v(r, V.PSI_MEM_S)),
-    );
-    each(
-      'container_pressure_memory_waiting_seconds_total',
-      'counter',
-      'Total time duration tasks in the container have waited due to memory congestion.',
-      (r) => us(v(r, V.PSI_MEM_W)),
-    );
-    each('container_processes', 'gauge', 'Number of processes running inside the container.', (r) =>
-      r.aggregate ? 0 : int(v(r, V.PROCS)),
-    );
-    out.push(
-      '# HELP container_scrape_error 1 if there was an error while getting container metrics, 0 otherwise\n# TYPE container_scrape_error gauge\ncontainer_scrape_error 0\n',
-    );
-    each('container_sockets', 'gauge', 'Number of open sockets for the container.', (r) =>
-      r.aggregate ? 0 : int(v(r, V.SOCKETS)),
-    );
-    spec('container_spec_cpu_period', 'CPU period of the container.', () => 100000);
-    spec('container_spec_cpu_quota', 'CPU quota of the container.', (r) => r.quota, hasQuota);
-    spec('container_spec_cpu_shares', 'CPU share of the container.', (r) => r.shares);
-    spec('container_spec_memory_limit_bytes', 'Memory limit for the container.', (r) => r.memLimit);
-    spec(
-      'container_spec_memory_reservation_limit_bytes',
-      'Memory reservation limit for the container.',
-      () => 0,
-    );
-    spec(
-      'container_spec_memory_swap_limit_bytes',
-      'Memory swap limit for the container.',
-      (r) => r.swapLimit,
-    );
-    spec(
-      'container_start_time_seconds',
-      'Start time of the container since unix epoch in seconds.',
-      (r) => r.start,
-    );
-    {
-      family(out, 'container_tasks_state', 'gauge', 'Number of tasks in given state');
-      for (const r of rows) for (const l of r.L.tasks) line('container_tasks_state', l, 0, r.ts);
-    }
-    each('container_threads', 'gauge', 'Number of threads running inside the container', (r) =>
-      int(v(r, V.THREADS)),
-    );
-    each(
-      'container_threads_max',
-      'gauge',
-      'Maximum number of threads allowed inside the container, infinity if value is zero',
-      () => 0,
-    );
-    each(
-      'container_ulimits_soft',
-      'gauge',
-      'Soft ulimit values for the container root process. Unlimited if -1, except priority and nice',
-      () => 1048576,
-      (r) => r.ulimit,
-      (r) => r.L.ulimit,
-    );
-
-    const ml = `boot_id="${m.bootId}",machine_id="${m.machineId}",system_uuid="${m.machineId}"`;
-    const mach = (name: string, help: string, val: number, labels = ml) => {
-      family(out, name, 'gauge', help);
-      out.push(name, '{', labels, '} ', fmt(val), '\n');
-    };
-    mach('machine_cpu_cores', 'Number of logical CPU cores.', m.cpuCores);
-    mach('machine_cpu_physical_cores', 'Number of physical CPU cores.', Math.max(1, m.cpuCores / 2));
-    mach('machine_cpu_sockets', 'Number of CPU sockets.', 1);
-    mach('machine_memory_bytes', 'Amount of memory installed on the machine.', m.memBytes);
-    mach('machine_nvm_avg_power_budget_watts', 'NVM power budget.', 0);
-    family(
-      out,
-      'machine_nvm_capacity',
-      'gauge',
-      'NVM capacity value labeled by NVM mode (memory mode or app direct mode).',
-    );
-    out.push(
-      `machine_nvm_capacity{boot_id="${m.bootId}",machine_id="${m.machineId}",mode="app_direct_mode",system_uuid="${m.machineId}"} 0\n`,
-    );
-    out.push(
-      `machine_nvm_capacity{boot_id="${m.bootId}",machine_id="${m.machineId}",mode="memory_mode",system_uuid="${m.machineId}"} 0\n`,
-    );
-    out.push(
-      '# HELP machine_scrape_error 1 if there was an error while getting machine metrics, 0 otherwise.\n# TYPE machine_scrape_error gauge\nmachine_scrape_error 0\n',
-    );
-    mach('machine_swap_bytes', 'Amount of swap memory available on the machine.', 0);
+    for (const f of CADVISOR_FAMILIES) renderFamily(out, f, ctx);
     if (opts.malformedLine)
       out.push('container_cpu_usage_seconds_total{container="broken",id="/x" 12 oops\n');
     return out.join('');
+  }
+}
+
+interface RenderContext {
+  rows: Row[];
+  root: Row;
+  devs: RootDevice[];
+  nowMs: number;
+  model: NodeModel;
+}
+
+function line(out: string[], name: string, labels: string, v: number, ts: string): void {
+  out.push(name, '{', labels, '} ', fmt(v), ts, '\n');
+}
+
+function renderFamily(out: string[], f: CadvisorFamily, ctx: RenderContext): void {
+  if (f.kind === 'text') {
+    out.push(f.text);
+    return;
+  }
+  if (f.kind === 'machine') {
+    family(out, f.name, 'gauge', f.help);
+    const value = fmt(f.value(ctx.model));
+    for (const l of f.labels?.(ctx.model) ?? [machineLabels(ctx.model)])
+      out.push(f.name, '{', l, '} ', value, '\n');
+    return;
+  }
+  family(out, f.name, f.type, f.help);
+  const { rows } = ctx;
+  if (f.kind === 'rows') {
+    for (const r of rows)
+      if (!f.when || f.when(r))
+        line(out, f.name, f.labels ? f.labels(r) : r.L.plain, f.value(r), f.spec ? '' : r.ts);
+  } else if (f.kind === 'lines') {
+    for (const r of rows) for (const [l, v, ts] of f.lines(r, ctx.nowMs)) line(out, f.name, l, v, ts ?? r.ts);
+  } else {
+    // devices: sorted by container, device, id: the pod and node cgroups (container=""), the
+    // node's file systems, then the containers
+    const split = rows.findIndex((r) => r.L.container !== '');
+    const end = split < 0 ? rows.length : split;
+    const ioRows = (from: number, to: number) => {
+      if (f.row)
+        for (let i = from; i < to; i++)
+          if (rows[i]!.io) line(out, f.name, rows[i]!.L.dev, f.row(rows[i]!), rows[i]!.ts);
+    };
+    ioRows(0, end);
+    if (f.device) for (const d of ctx.devs) line(out, f.name, d.labels, f.device(d, ctx.root), ctx.root.ts);
+    ioRows(end, rows.length);
   }
 }
