@@ -26,7 +26,8 @@ import { gzip } from 'node:zlib';
 
 import { CadvisorRenderer } from './cadvisor.js';
 import { generateServingCert, loadServingCert, type ServingCert } from './cert.js';
-import { KubeletMetrics, KubeProxyMetrics } from './components.js';
+import { KubeletMetrics } from './kubelet.js';
+import { KubeProxyMetrics } from './kube-proxy.js';
 import { buildModel, churnPods, podListJson, type NodeModel } from './model.js';
 import { rngFor } from './util.js';
 import { goTimeString } from './util.js';

@@ -252,3 +252,41 @@ export function memQuantity(bytes: number): string {
 
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
+
+/**
+ * One family of a component's page as data (the component's `render` walks its table in order):
+ * name, type, help and its samples, a function of the component's state at render time `S`.
+ * Histograms give their SimHistograms and label sets; `raw` writes a block as is (the Go
+ * runtime's families, which a component places among its own).
+ */
+export type SimFamily<S extends { t: number }> =
+  | { name: string; type: string; help: string; samples: (s: S) => Array<[labels: string, value: number]> }
+  | { name: string; type: 'histogram'; help: string; histograms: (s: S) => Array<[SimHistogram, string]> }
+  | { raw: (out: string[], s: S) => void };
+
+/** A family of one sample without labels (or with the given ones). */
+export function scalar<S extends { t: number }>(
+  name: string,
+  type: string,
+  help: string,
+  value: (s: S) => number,
+  labels = '',
+): SimFamily<S> {
+  return { name, type, help, samples: (s) => [[labels, value(s)]] };
+}
+
+export function renderFamilies<S extends { t: number }>(
+  out: string[],
+  table: readonly SimFamily<S>[],
+  s: S,
+): void {
+  for (const f of table) {
+    if ('raw' in f) {
+      f.raw(out, s);
+      continue;
+    }
+    family(out, f.name, f.type, f.help);
+    if ('histograms' in f) for (const [h, labels] of f.histograms(s)) h.write(out, f.name, labels, s.t);
+    else for (const [labels, v] of f.samples(s)) sample(out, f.name, labels, v);
+  }
+}
