@@ -341,218 +341,219 @@ export function buildModel(opts: ModelOptions): NodeModel {
   const bootAgeS = 3 * DAY + Math.floor(nodeRng() * 20 * HOUR);
   const bootSec = Math.floor(startSec - bootAgeS);
   const housekeepingMs = Math.max(1, opts.housekeepingMs ?? 10000);
-  const nodeName = opts.nodeName ?? 'sim-node-1';
   const hostIP = opts.hostIP ?? '10.0.12.34';
   const driver = opts.cgroupDriver ?? 'cgroupfs';
-  const wanted = Math.max(0, Math.floor(opts.pods ?? 12));
+  const templates = nodeTemplates(seed, bootAgeS, Math.max(0, Math.floor(opts.pods ?? 12)));
+  const ctx: PodBuild = {
+    seed,
+    startSec,
+    housekeepingMs,
+    driver,
+    hostIP,
+    extraPerPod: sidecarsPerPod(templates, opts.extraSeries ?? 0),
+    usedNames: new Set<string>(),
+    ipN: 10,
+  };
+  const pods = templates.map((tpl, idx) => buildPod(ctx, tpl, idx));
+  const sys = (name: string, cpu: number, mem: number, read: number, write: number) =>
+    makeContainer(
+      seed,
+      'sys:' + name,
+      { name, image: '', res: {}, cpu, mem, read, write, procs: 0, threads: 0, fds: 0, sockets: 0 },
+      bootSec + 8,
+      housekeepingMs,
+    );
+  return {
+    seed,
+    nodeName: opts.nodeName ?? 'sim-node-1',
+    hostIP,
+    cgroupDriver: driver,
+    bootSec,
+    startSec,
+    cpuCores: opts.cpuCores ?? 8,
+    memBytes: opts.memoryBytes ?? 33280753664,
+    housekeepingMs,
+    pods,
+    system: [
+      sys('/system.slice/containerd.service', 0.021, 118 * MiB, 2 * KB, 40 * KB),
+      sys('/system.slice/kubelet.service', 0.043, 86 * MiB, 0.5 * KB, 18 * KB),
+    ],
+    hostOther: sys('host', 0.09, 640 * MiB, 6 * KB, 30 * KB),
+    hostRxBps: 90 * KB,
+    hostTxBps: 60 * KB,
+    hostNetWave: new Wave(nodeRng, 0.3, 300, 3600),
+    bootId: uuidFrom(nodeRng),
+    machineId: uuidFrom(nodeRng).replace(/-/g, ''),
+  };
+}
 
+/** The scenario's pods, then filler Deployments up to `wanted`. */
+function nodeTemplates(seed: number, bootAgeS: number, wanted: number): PodTemplate[] {
   const templates = scenarioPods(bootAgeS).slice(0, wanted);
   const fillRng = rngFor(seed, 'filler');
   for (let i = 0; templates.length < wanted; i++) {
     const { tpl, replicas } = fillerDeployment(i, fillRng);
     for (let r = 0; r < replicas && templates.length < wanted; r++) templates.push(tpl);
   }
+  return templates;
+}
 
-  // Extra containers (sidecars) to reach the requested extra cAdvisor series.
-  const extra = Math.max(0, Math.ceil((opts.extraSeries ?? 0) / 55));
+/** Extra containers (sidecars, ~55 cAdvisor series each) per pod index, spread over ordinary pods. */
+function sidecarsPerPod(templates: PodTemplate[], extraSeries: number): Map<number, number> {
+  const extra = Math.max(0, Math.ceil(extraSeries / 55));
   const extraPerPod = new Map<number, number>();
-  if (extra > 0) {
-    const hosts = templates
-      .map((t, i) => ({ t, i }))
-      .filter(
-        ({ t }) =>
-          t.phase !== 'Succeeded' && t.containers.every((c) => (c.behavior ?? 'normal') === 'normal'),
-      )
-      .map(({ i }) => i);
-    const pool = hosts.length ? hosts : templates.map((_, i) => i);
-    for (let k = 0; k < extra && pool.length; k++) {
-      const i = pool[k % pool.length]!;
-      extraPerPod.set(i, (extraPerPod.get(i) ?? 0) + 1);
-    }
+  if (extra === 0) return extraPerPod;
+  const hosts = templates
+    .map((t, i) => ({ t, i }))
+    .filter(
+      ({ t }) => t.phase !== 'Succeeded' && t.containers.every((c) => (c.behavior ?? 'normal') === 'normal'),
+    )
+    .map(({ i }) => i);
+  const pool = hosts.length ? hosts : templates.map((_, i) => i);
+  for (let k = 0; k < extra && pool.length; k++) {
+    const i = pool[k % pool.length]!;
+    extraPerPod.set(i, (extraPerPod.get(i) ?? 0) + 1);
   }
+  return extraPerPod;
+}
 
-  const pods: SimPod[] = [];
-  const usedNames = new Set<string>();
-  let ipN = 10;
-  templates.forEach((tpl0, idx) => {
-    const key = `pod:${idx}:${tpl0.namespace}:${tpl0.workload}`;
-    const rng = rngFor(seed, key);
-    const n = extraPerPod.get(idx) ?? 0;
-    const tpl: PodTemplate = n
-      ? {
-          ...tpl0,
-          containers: [
-            ...tpl0.containers,
-            ...Array.from({ length: n }, (_, j) => ({
-              name: `extra-${j + 1}`,
-              image: 'ghcr.io/example-shop/sidecar:0.3.1',
-              res: { cpuReqM: 10, cpuLimM: 100, memReq: 16 * MiB, memLim: 64 * MiB },
-              cpu: 0.002 + 0.01 * rng(),
-              mem: (8 + 20 * rng()) * MiB,
-              write: rng() * 4 * KB,
-              procs: 1,
-              threads: 6,
-              fds: 9,
-              sockets: 2,
-            })),
-          ],
-        }
-      : tpl0;
-    const uid = uuidFrom(rng);
-    let name: string;
-    let generateName: string | undefined;
-    let owner: OwnerRef | undefined;
-    const labels: Record<string, string> = { ...tpl.labels };
-    let workloadKind = tpl.kind;
-    let workloadName = tpl.workload;
-    let ageS = tpl.ageS;
-    if (tpl.kind === 'Deployment') {
-      const rs = `${tpl.workload}-${tpl.rsHash ?? k8sSuffix(rng, 9)}`;
-      generateName = rs + '-';
-      owner = {
-        apiVersion: 'apps/v1',
-        kind: 'ReplicaSet',
-        name: rs,
-        uid: uuidFrom(rngFor(seed, 'rs:' + rs)),
-      };
-      labels['pod-template-hash'] = rs.slice(tpl.workload.length + 1);
-    } else if (tpl.kind === 'DaemonSet') {
-      generateName = tpl.workload + '-';
-      owner = {
-        apiVersion: 'apps/v1',
-        kind: 'DaemonSet',
-        name: tpl.workload,
-        uid: uuidFrom(rngFor(seed, 'ds:' + tpl.workload)),
-      };
-    } else if (tpl.kind === 'StatefulSet') {
-      owner = {
-        apiVersion: 'apps/v1',
-        kind: 'StatefulSet',
-        name: tpl.workload,
-        uid: uuidFrom(rngFor(seed, 'sts:' + tpl.workload)),
-      };
-    } else if (tpl.kind === 'Job' || tpl.kind === 'CronJob') {
-      let job = tpl.workload;
-      if (tpl.kind === 'CronJob') {
-        // Scheduled at the last full hour (or the one before), ran JOB_RUN_S and completed.
-        let sched = Math.floor(startSec / HOUR) * HOUR;
-        if (startSec - sched < 120) sched -= HOUR;
-        job = `${tpl.workload}-${Math.floor(sched / 60)}`;
-        ageS = startSec - sched - 2;
-      }
-      const jobUid = uuidFrom(rngFor(seed, 'job:' + job));
-      generateName = job + '-';
-      owner = { apiVersion: 'batch/v1', kind: 'Job', name: job, uid: jobUid };
-      Object.assign(labels, {
-        'batch.kubernetes.io/controller-uid': jobUid,
-        'batch.kubernetes.io/job-name': job,
-        'controller-uid': jobUid,
-        'job-name': job,
-      });
-      workloadName = tpl.kind === 'CronJob' ? tpl.workload : job;
-    }
-    if (tpl.podName) name = tpl.podName;
-    else {
-      do name = generateName! + k8sSuffix(rng, 5);
-      while (usedNames.has(`${tpl.namespace}/${name}`));
-    }
-    if (usedNames.has(`${tpl.namespace}/${name}`)) name = `${name}-${idx}`;
-    usedNames.add(`${tpl.namespace}/${name}`);
-    workloadKind = tpl.kind;
+/** What building the pods shares: the node's settings, the names taken, the next pod IP. */
+interface PodBuild {
+  seed: number;
+  startSec: number;
+  housekeepingMs: number;
+  driver: 'cgroupfs' | 'systemd';
+  hostIP: string;
+  extraPerPod: Map<number, number>;
+  usedNames: Set<string>;
+  ipN: number;
+}
 
-    const started = Math.floor(startSec - Math.max(60, ageS));
-    const created = started - 1;
-    const qos = qosOf(tpl.containers);
-    const containers = tpl.containers.map((ct, ci) =>
-      makeContainer(
-        seed,
-        `${key}:c:${ct.name}`,
-        ct,
-        started + 2 + ci + (hash32(uid + ct.name) % 4),
-        housekeepingMs,
-      ),
-    );
-    const pauseC = makeContainer(seed, `${key}:pause`, pauseTemplate(), started, housekeepingMs, true);
-    const pod: SimPod = {
-      namespace: tpl.namespace,
-      name,
-      uid,
-      ...(generateName !== undefined ? { generateName } : {}),
-      labels,
-      ...(owner ? { owner } : {}),
-      workloadKind,
-      workloadName,
-      containers,
-      pauseC,
-      phase: tpl.phase ?? 'Running',
-      created,
-      started,
-      qos,
-      cgroup: podCgroup(driver, qos, uid),
-      sandboxId: sha256hex(`sandbox:${seed}:${uid}`),
-      podIP: tpl.hostNetwork ? hostIP : `10.244.3.${ipN++ % 250}`,
-      hostNetwork: !!tpl.hostNetwork,
-      rxBps: tpl.rx,
-      txBps: tpl.tx,
-      netWave: new Wave(rng, 0.5, 180, 3600),
-      ...(tpl.pvc ? { pvc: tpl.pvc } : {}),
-      configMaps: tpl.configMaps ?? [],
-      hostPaths: tpl.hostPaths ?? [],
-      emptyDirs: tpl.emptyDirs ?? [],
-      restartPolicy: tpl.restartPolicy ?? 'Always',
-      serviceAccount: tpl.serviceAccount ?? 'default',
-      ...(tpl.priorityClassName ? { priorityClassName: tpl.priorityClassName } : {}),
-      priority:
-        tpl.priorityClassName === 'system-node-critical'
-          ? 2000001000
-          : tpl.priorityClassName
-            ? 2000000000
-            : 0,
-      tokenVolume: `kube-api-access-${k8sSuffix(rng, 5)}`,
-      phaseMs: Math.floor(rng() * housekeepingMs),
-    };
-    pods.push(pod);
+function withSidecars(tpl: PodTemplate, n: number, rng: Rng): PodTemplate {
+  if (!n) return tpl;
+  const sidecars = Array.from({ length: n }, (_, j) => ({
+    name: `extra-${j + 1}`,
+    image: 'ghcr.io/example-shop/sidecar:0.3.1',
+    res: { cpuReqM: 10, cpuLimM: 100, memReq: 16 * MiB, memLim: 64 * MiB },
+    cpu: 0.002 + 0.01 * rng(),
+    mem: (8 + 20 * rng()) * MiB,
+    write: rng() * 4 * KB,
+    procs: 1,
+    threads: 6,
+    fds: 9,
+    sockets: 2,
+  }));
+  return { ...tpl, containers: [...tpl.containers, ...sidecars] };
+}
+
+interface Ownership {
+  generateName?: string;
+  owner?: OwnerRef;
+  labels: Record<string, string>;
+  workloadName: string;
+  ageS: number;
+}
+
+/** The pod's controller as the API shows it: owner reference, generateName, its labels. */
+function ownership(tpl: PodTemplate, seed: number, rng: Rng, startSec: number): Ownership {
+  const o: Ownership = { labels: { ...tpl.labels }, workloadName: tpl.workload, ageS: tpl.ageS };
+  const ref = (apiVersion: string, kind: string, name: string, uidKey: string): OwnerRef => ({
+    apiVersion,
+    kind,
+    name,
+    uid: uuidFrom(rngFor(seed, uidKey)),
   });
+  if (tpl.kind === 'Deployment') {
+    const rs = `${tpl.workload}-${tpl.rsHash ?? k8sSuffix(rng, 9)}`;
+    o.generateName = rs + '-';
+    o.owner = ref('apps/v1', 'ReplicaSet', rs, 'rs:' + rs);
+    o.labels['pod-template-hash'] = rs.slice(tpl.workload.length + 1);
+  } else if (tpl.kind === 'DaemonSet') {
+    o.generateName = tpl.workload + '-';
+    o.owner = ref('apps/v1', 'DaemonSet', tpl.workload, 'ds:' + tpl.workload);
+  } else if (tpl.kind === 'StatefulSet') {
+    o.owner = ref('apps/v1', 'StatefulSet', tpl.workload, 'sts:' + tpl.workload);
+  } else if (tpl.kind === 'Job' || tpl.kind === 'CronJob') {
+    let job = tpl.workload;
+    if (tpl.kind === 'CronJob') {
+      // Scheduled at the last full hour (or the one before), ran JOB_RUN_S and completed.
+      let sched = Math.floor(startSec / HOUR) * HOUR;
+      if (startSec - sched < 120) sched -= HOUR;
+      job = `${tpl.workload}-${Math.floor(sched / 60)}`;
+      o.ageS = startSec - sched - 2;
+    }
+    o.owner = ref('batch/v1', 'Job', job, 'job:' + job);
+    o.generateName = job + '-';
+    Object.assign(o.labels, {
+      'batch.kubernetes.io/controller-uid': o.owner.uid,
+      'batch.kubernetes.io/job-name': job,
+      'controller-uid': o.owner.uid,
+      'job-name': job,
+    });
+    o.workloadName = tpl.kind === 'CronJob' ? tpl.workload : job;
+  }
+  return o;
+}
 
-  const sys = (
-    name: string,
-    cpu: number,
-    mem: number,
-    read: number,
-    write: number,
-    procs: number,
-    threads: number,
-  ) =>
+function buildPod(ctx: PodBuild, tpl0: PodTemplate, idx: number): SimPod {
+  const { seed, startSec, housekeepingMs } = ctx;
+  const key = `pod:${idx}:${tpl0.namespace}:${tpl0.workload}`;
+  const rng = rngFor(seed, key);
+  const tpl = withSidecars(tpl0, ctx.extraPerPod.get(idx) ?? 0, rng);
+  const uid = uuidFrom(rng);
+  const { generateName, owner, labels, workloadName, ageS } = ownership(tpl, seed, rng, startSec);
+  let name: string;
+  if (tpl.podName) name = tpl.podName;
+  else {
+    do name = generateName! + k8sSuffix(rng, 5);
+    while (ctx.usedNames.has(`${tpl.namespace}/${name}`));
+  }
+  if (ctx.usedNames.has(`${tpl.namespace}/${name}`)) name = `${name}-${idx}`;
+  ctx.usedNames.add(`${tpl.namespace}/${name}`);
+  const started = Math.floor(startSec - Math.max(60, ageS));
+  const qos = qosOf(tpl.containers);
+  const containers = tpl.containers.map((ct, ci) =>
     makeContainer(
       seed,
-      'sys:' + name,
-      { name, image: '', res: {}, cpu, mem, read, write, procs, threads, fds: 0, sockets: 0 },
-      bootSec + 8,
+      `${key}:c:${ct.name}`,
+      ct,
+      started + 2 + ci + (hash32(uid + ct.name) % 4),
       housekeepingMs,
-    );
-  const cpuCores = opts.cpuCores ?? 8;
-  const memBytes = opts.memoryBytes ?? 33280753664;
+    ),
+  );
   return {
-    seed,
-    nodeName,
-    hostIP,
-    cgroupDriver: driver,
-    bootSec,
-    startSec,
-    cpuCores,
-    memBytes,
-    housekeepingMs,
-    pods,
-    system: [
-      sys('/system.slice/containerd.service', 0.021, 118 * MiB, 2 * KB, 40 * KB, 0, 0),
-      sys('/system.slice/kubelet.service', 0.043, 86 * MiB, 0.5 * KB, 18 * KB, 0, 0),
-    ],
-    hostOther: sys('host', 0.09, 640 * MiB, 6 * KB, 30 * KB, 0, 0),
-    hostRxBps: 90 * KB,
-    hostTxBps: 60 * KB,
-    hostNetWave: new Wave(nodeRng, 0.3, 300, 3600),
-    bootId: uuidFrom(nodeRng),
-    machineId: uuidFrom(nodeRng).replace(/-/g, ''),
+    namespace: tpl.namespace,
+    name,
+    uid,
+    ...(generateName !== undefined ? { generateName } : {}),
+    labels,
+    ...(owner ? { owner } : {}),
+    workloadKind: tpl.kind,
+    workloadName,
+    containers,
+    pauseC: makeContainer(seed, `${key}:pause`, pauseTemplate(), started, housekeepingMs, true),
+    phase: tpl.phase ?? 'Running',
+    created: started - 1,
+    started,
+    qos,
+    cgroup: podCgroup(ctx.driver, qos, uid),
+    sandboxId: sha256hex(`sandbox:${seed}:${uid}`),
+    podIP: tpl.hostNetwork ? ctx.hostIP : `10.244.3.${ctx.ipN++ % 250}`,
+    hostNetwork: !!tpl.hostNetwork,
+    rxBps: tpl.rx,
+    txBps: tpl.tx,
+    netWave: new Wave(rng, 0.5, 180, 3600),
+    ...(tpl.pvc ? { pvc: tpl.pvc } : {}),
+    configMaps: tpl.configMaps ?? [],
+    hostPaths: tpl.hostPaths ?? [],
+    emptyDirs: tpl.emptyDirs ?? [],
+    restartPolicy: tpl.restartPolicy ?? 'Always',
+    serviceAccount: tpl.serviceAccount ?? 'default',
+    ...(tpl.priorityClassName ? { priorityClassName: tpl.priorityClassName } : {}),
+    priority:
+      tpl.priorityClassName === 'system-node-critical' ? 2000001000 : tpl.priorityClassName ? 2000000000 : 0,
+    tokenVolume: `kube-api-access-${k8sSuffix(rng, 5)}`,
+    phaseMs: Math.floor(rng() * housekeepingMs),
   };
 }
 
