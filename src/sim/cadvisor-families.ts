@@ -2,7 +2,8 @@
 // family (name, type, help, which cgroups have it, its labels and its value), as cAdvisor's own
 // containerMetric table declares them. cadvisor.ts builds the cgroup rows and renders this table;
 // a new family is a new row here.
-import { V, type NodeModel } from './model.js';
+import { V } from './dynamics.js';
+import type { NodeModel } from './model.js';
 
 /** The label strings of one cgroup, pre-joined per family shape (the kubelet's label order). */
 export interface CgLabels {

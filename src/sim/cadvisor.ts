@@ -6,24 +6,26 @@
 // housekeeping, no timestamps on spec_* and machine_* families.
 
 import {
-  BLOCK_DEVICE,
-  PAUSE_IMAGE,
-  ROOT_PARTITION,
   V,
   V_LEN,
   addNet,
   addPod,
   addSystem,
-  containerCgroup,
-  containerId,
   evalInstance,
-  instanceAt,
   isRunning,
   podCpuRequestM,
   podMemLimit,
   podQuota,
-  qosSlice,
   sharesOf,
+} from './dynamics.js';
+import {
+  BLOCK_DEVICE,
+  PAUSE_IMAGE,
+  ROOT_PARTITION,
+  containerCgroup,
+  containerId,
+  instanceAt,
+  qosSlice,
   type NodeModel,
   type QosClass,
   type SimContainer,

@@ -4,7 +4,8 @@
 // or every value of the simulated kubelet changes.
 import { B_KUBELET, B_PER_POD, B_REST, B_RUNTIME, B_STORAGE, counterFn } from './components.js';
 import { GoProcess } from './go-process.js';
-import { isRunning, totalRestarts, type NodeModel } from './model.js';
+import { isRunning, totalRestarts } from './dynamics.js';
+import type { NodeModel } from './model.js';
 import { MiB, SimHistogram, Wave, component, rngFor } from './util.js';
 
 export interface RuntimeOp {

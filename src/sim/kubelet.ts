@@ -4,7 +4,8 @@
 // are built from the node model in ./kubelet-instruments.ts.
 import { API_HOST, BUILD_INFO, BUILD_INFO_HELP } from './components.js';
 import { buildInstruments, type KubeletInstruments } from './kubelet-instruments.js';
-import { instanceAt, isRunning, type NodeModel, type SimPod } from './model.js';
+import { isRunning } from './dynamics.js';
+import { instanceAt, type NodeModel, type SimPod } from './model.js';
 import { MiB, esc, renderFamilies, scalar, type SimFamily } from './util.js';
 
 interface KubeletState {

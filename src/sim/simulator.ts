@@ -28,7 +28,8 @@ import { CadvisorRenderer } from './cadvisor.js';
 import { generateServingCert, loadServingCert, type ServingCert } from './cert.js';
 import { KubeletMetrics } from './kubelet.js';
 import { KubeProxyMetrics } from './kube-proxy.js';
-import { buildModel, churnPods, podListJson, type NodeModel } from './model.js';
+import { buildModel, churnPods, type NodeModel } from './model.js';
+import { podListJson } from './pods-json.js';
 import { rngFor } from './util.js';
 import { goTimeString } from './util.js';
 
