@@ -124,37 +124,28 @@ function terminated(pod: SimPod, c: SimContainer, inst: Instance, exitCode: numb
 }
 
 function podJson(model: NodeModel, pod: SimPod, t: number): unknown {
-  const statuses = pod.containers.map((c) => containerStatus(pod, c, t));
-  const unready = statuses.filter((s) => !s.ready).map((s) => s.name);
-  const running = pod.phase === 'Running';
-  const lastChange = Math.max(
-    pod.started + 6,
-    ...pod.containers.map((c) => {
-      const inst = instanceAt(c, t);
-      if (c.behavior === 'crashLoop') return inst.running ? inst.start : inst.end;
-      return c.behavior === 'completed' ? inst.end : inst.start + 3;
-    }),
-  );
-  const readyCond = (type: string) =>
-    pod.phase === 'Succeeded'
-      ? {
-          type,
-          status: 'False',
-          lastProbeTime: null,
-          lastTransitionTime: rfc3339(pod.started + JOB_RUN_S + 3),
-          reason: 'PodCompleted',
-        }
-      : unready.length
-        ? {
-            type,
-            status: 'False',
-            lastProbeTime: null,
-            lastTransitionTime: rfc3339(lastChange),
-            reason: 'ContainersNotReady',
-            message: `containers with unready status: [${unready.join(' ')}]`,
-          }
-        : { type, status: 'True', lastProbeTime: null, lastTransitionTime: rfc3339(lastChange) };
+  return { metadata: podMetadata(pod), spec: podSpec(model, pod), status: podStatus(model, pod, t) };
+}
 
+function podMetadata(pod: SimPod): Record<string, unknown> {
+  const metadata: Record<string, unknown> = { name: pod.name };
+  if (pod.generateName) metadata.generateName = pod.generateName;
+  Object.assign(metadata, {
+    namespace: pod.namespace,
+    uid: pod.uid,
+    resourceVersion: String(1000 + (hash32(pod.uid) % 900000)),
+    creationTimestamp: rfc3339(pod.created),
+    labels: pod.labels,
+    annotations: {
+      'kubernetes.io/config.seen': new Date(pod.created * 1000 + 412).toISOString().replace('Z', '481Z'),
+      'kubernetes.io/config.source': 'api',
+    },
+  });
+  if (pod.owner) metadata.ownerReferences = [{ ...pod.owner, controller: true, blockOwnerDeletion: true }];
+  return metadata;
+}
+
+function podVolumes(pod: SimPod): unknown[] {
   const volumes: unknown[] = [];
   if (pod.pvc) volumes.push({ name: 'data', persistentVolumeClaim: { claimName: pod.pvc.claim } });
   for (const cm of pod.configMaps)
@@ -179,27 +170,22 @@ function podJson(model: NodeModel, pod: SimPod, t: number): unknown {
       defaultMode: 420,
     },
   });
+  return volumes;
+}
+
+const toleration = (key: string, seconds?: number) => ({
+  key,
+  operator: 'Exists',
+  effect: 'NoExecute',
+  ...(seconds !== undefined ? { tolerationSeconds: seconds } : {}),
+});
+
+function podSpec(model: NodeModel, pod: SimPod): Record<string, unknown> {
   const mounts = [
     { name: pod.tokenVolume, readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' },
   ];
-
-  const metadata: Record<string, unknown> = { name: pod.name };
-  if (pod.generateName) metadata.generateName = pod.generateName;
-  Object.assign(metadata, {
-    namespace: pod.namespace,
-    uid: pod.uid,
-    resourceVersion: String(1000 + (hash32(pod.uid) % 900000)),
-    creationTimestamp: rfc3339(pod.created),
-    labels: pod.labels,
-    annotations: {
-      'kubernetes.io/config.seen': new Date(pod.created * 1000 + 412).toISOString().replace('Z', '481Z'),
-      'kubernetes.io/config.source': 'api',
-    },
-  });
-  if (pod.owner) metadata.ownerReferences = [{ ...pod.owner, controller: true, blockOwnerDeletion: true }];
-
-  const spec: Record<string, unknown> = {
-    volumes,
+  return {
+    volumes: podVolumes(pod),
     containers: pod.containers.map((c) => ({
       name: c.name,
       image: c.image,
@@ -223,64 +209,68 @@ function podJson(model: NodeModel, pod: SimPod, t: number): unknown {
       pod.workloadKind === 'DaemonSet'
         ? [
             { operator: 'Exists' },
-            { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
-            { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
+            toleration('node.kubernetes.io/not-ready'),
+            toleration('node.kubernetes.io/unreachable'),
           ]
         : [
-            {
-              key: 'node.kubernetes.io/not-ready',
-              operator: 'Exists',
-              effect: 'NoExecute',
-              tolerationSeconds: 300,
-            },
-            {
-              key: 'node.kubernetes.io/unreachable',
-              operator: 'Exists',
-              effect: 'NoExecute',
-              tolerationSeconds: 300,
-            },
+            toleration('node.kubernetes.io/not-ready', 300),
+            toleration('node.kubernetes.io/unreachable', 300),
           ],
     ...(pod.priorityClassName ? { priorityClassName: pod.priorityClassName } : {}),
     priority: pod.priority,
     enableServiceLinks: true,
     preemptionPolicy: 'PreemptLowerPriority',
   };
+}
 
+function podStatus(model: NodeModel, pod: SimPod, t: number): Record<string, unknown> {
+  const statuses = pod.containers.map((c) => containerStatus(pod, c, t));
+  const unready = statuses.filter((s) => !s.ready).map((s) => s.name);
+  const running = pod.phase === 'Running';
+  const lastChange = Math.max(
+    pod.started + 6,
+    ...pod.containers.map((c) => {
+      const inst = instanceAt(c, t);
+      if (c.behavior === 'crashLoop') return inst.running ? inst.start : inst.end;
+      return c.behavior === 'completed' ? inst.end : inst.start + 3;
+    }),
+  );
+  const cond = (type: string, status: string, at: number) => ({
+    type,
+    status,
+    lastProbeTime: null,
+    lastTransitionTime: rfc3339(at),
+  });
+  const readyCond = (type: string) =>
+    pod.phase === 'Succeeded'
+      ? { ...cond(type, 'False', pod.started + JOB_RUN_S + 3), reason: 'PodCompleted' }
+      : unready.length
+        ? {
+            ...cond(type, 'False', lastChange),
+            reason: 'ContainersNotReady',
+            message: `containers with unready status: [${unready.join(' ')}]`,
+          }
+        : cond(type, 'True', lastChange);
   return {
-    metadata,
-    spec,
-    status: {
-      phase: pod.phase,
-      conditions: [
-        {
-          type: 'PodReadyToStartContainers',
-          status: running ? 'True' : 'False',
-          lastProbeTime: null,
-          lastTransitionTime: rfc3339(running ? pod.started + 1 : pod.started + JOB_RUN_S + 3),
-        },
-        {
-          type: 'Initialized',
-          status: 'True',
-          lastProbeTime: null,
-          lastTransitionTime: rfc3339(pod.created + 1),
-        },
-        readyCond('Ready'),
-        readyCond('ContainersReady'),
-        {
-          type: 'PodScheduled',
-          status: 'True',
-          lastProbeTime: null,
-          lastTransitionTime: rfc3339(pod.created),
-        },
-      ],
-      hostIP: model.hostIP,
-      hostIPs: [{ ip: model.hostIP }],
-      podIP: pod.podIP,
-      podIPs: [{ ip: pod.podIP }],
-      startTime: rfc3339(pod.created + 1),
-      containerStatuses: statuses,
-      qosClass: pod.qos,
-    },
+    phase: pod.phase,
+    conditions: [
+      cond(
+        'PodReadyToStartContainers',
+        running ? 'True' : 'False',
+        running ? pod.started + 1 : pod.started + JOB_RUN_S + 3,
+      ),
+      cond('Initialized', 'True', pod.created + 1),
+      readyCond('Ready'),
+      readyCond('ContainersReady'),
+      cond('PodScheduled', 'True', pod.created),
+    ],
+    hostIP: model.hostIP,
+    hostIPs: [{ ip: model.hostIP }],
+    podIP: pod.podIP,
+    podIPs: [{ ip: pod.podIP }],
+    startTime: rfc3339(pod.created + 1),
+    containerStatuses: statuses,
+    qosClass: pod.qos,
   };
 }
 
