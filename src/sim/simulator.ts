@@ -223,139 +223,77 @@ function verbOf(method: string | undefined): string {
   }
 }
 
-/** Starts kube-proxy's two servers and the kubelet's on `host`. Port 0 picks a free port; `ports` reports the actual ones. */
-export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
-  const host = opts.host ?? '127.0.0.1';
-  const now = opts.now ?? Date.now;
-  const user = opts.user ?? 'system:serviceaccount:nodegraf:nodegraf';
-  let allowed = new Set(opts.tokens ?? [DEFAULT_TOKEN]);
-  let forbidden = new Set(opts.forbiddenTokens ?? []);
-  let faults: SimulatorFaults = { ...(opts.faults ?? {}) };
-  const startMs = now();
-  const model = buildModel({
-    startMs,
-    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-    ...(opts.pods !== undefined ? { pods: opts.pods } : {}),
-    ...(opts.extraSeries !== undefined ? { extraSeries: opts.extraSeries } : {}),
-    ...(opts.nodeName !== undefined ? { nodeName: opts.nodeName } : {}),
-    ...(opts.hostIP !== undefined ? { hostIP: opts.hostIP } : {}),
-    ...(opts.cgroupDriver !== undefined ? { cgroupDriver: opts.cgroupDriver } : {}),
-    ...(opts.housekeepingIntervalMs !== undefined ? { housekeepingMs: opts.housekeepingIntervalMs } : {}),
-    ...(opts.cpuCores !== undefined ? { cpuCores: opts.cpuCores } : {}),
-    ...(opts.memoryBytes !== undefined ? { memoryBytes: opts.memoryBytes } : {}),
-  });
-  const cadvisor = new CadvisorRenderer(model);
-  const kubelet = new KubeletMetrics(model);
-  const kubeProxy = new KubeProxyMetrics(model);
+/** What the servers read on every request: faults and tokens can change while they run. */
+interface LiveState {
+  faults: SimulatorFaults;
+  allowed: Set<string>;
+  forbidden: Set<string>;
+  user: string;
+}
 
-  if ((opts.certFile === undefined) !== (opts.keyFile === undefined))
-    throw new Error('certFile and keyFile must be given together');
-  const cert: ServingCert = opts.certFile
-    ? await loadServingCert(opts.certFile, opts.keyFile!)
-    : await generateServingCert(host, model.nodeName);
-  try {
-    kubelet.certNotAfter = Date.parse(new X509Certificate(cert.certPem).validTo) / 1000;
-  } catch {
-    // not a parseable certificate: keep +Inf
-  }
+type Render = Simulator['render'];
 
-  const nowMs = () => Math.floor(now());
-  const render = {
-    kubeProxyMetrics: (ms = nowMs()) => kubeProxy.render(ms),
-    kubeletMetrics: (ms = nowMs()) => kubelet.render(ms),
-    cadvisor: (ms = nowMs()) => cadvisor.render(ms, { malformedLine: !!faults.cadvisorMalformedLine }),
-    pods: (ms = nowMs()) => podListJson(model, ms / 1000),
-  };
-  const pathOf = (req: http.IncomingMessage) => {
-    const u = req.url ?? '/';
-    const q = u.indexOf('?');
-    return q < 0 ? u : u.slice(0, q);
-  };
+const pathOf = (req: http.IncomingMessage) => {
+  const u = req.url ?? '/';
+  const q = u.indexOf('?');
+  return q < 0 ? u : u.slice(0, q);
+};
 
-  // kube-proxy :10249
-  const proxyMetrics = http.createServer((req, res) => {
-    later(faults.kubeProxyDelayMs, () => {
+const errorBody = (status: number) => `${http.STATUS_CODES[status] ?? 'error'}`;
+
+/** kube-proxy's metrics (:10249) and health (:10256) servers. */
+function kubeProxyServers(live: LiveState, render: Render, nowMs: () => number): [http.Server, http.Server] {
+  const metrics = http.createServer((req, res) => {
+    later(live.faults.kubeProxyDelayMs, () => {
       const path = pathOf(req);
-      if (faults.kubeProxyStatus)
-        return send(
-          req,
-          res,
-          faults.kubeProxyStatus,
-          `${http.STATUS_CODES[faults.kubeProxyStatus] ?? 'error'}\n`,
-          TEXT_CT,
-        );
+      const status = live.faults.kubeProxyStatus;
+      if (status) return send(req, res, status, `${errorBody(status)}\n`, TEXT_CT);
       if (path === '/metrics') return send(req, res, 200, render.kubeProxyMetrics(), METRICS_CT);
       if (path === '/healthz') return send(req, res, 200, 'ok', TEXT_CT, false);
       if (path === '/proxyMode') return send(req, res, 200, 'iptables', TEXT_CT, false);
       send(req, res, 404, '404 page not found\n', TEXT_CT, false);
     });
   });
-  // kube-proxy :10256
-  const proxyStartMono = performance.now();
-  const proxyHealth = http.createServer((req, res) => {
-    later(faults.kubeProxyDelayMs, () => {
+  const startMono = performance.now();
+  const health = http.createServer((req, res) => {
+    later(live.faults.kubeProxyDelayMs, () => {
       const path = pathOf(req);
-      const ms = nowMs();
-      const ts = goTimeString(ms, (performance.now() - proxyStartMono) / 1000 + 12.5);
+      const ts = goTimeString(nowMs(), (performance.now() - startMono) / 1000 + 12.5);
+      const json = (body: string) => send(req, res, 200, body, 'application/json', false);
       if (path === '/healthz')
-        return send(
-          req,
-          res,
-          200,
-          `{"lastUpdated": "${ts}","currentTime": "${ts}", "nodeEligible": true}`,
-          'application/json',
-          false,
-        );
-      if (path === '/livez')
-        return send(
-          req,
-          res,
-          200,
-          `{"lastUpdated": "${ts}","currentTime": "${ts}"}`,
-          'application/json',
-          false,
-        );
+        return json(`{"lastUpdated": "${ts}","currentTime": "${ts}", "nodeEligible": true}`);
+      if (path === '/livez') return json(`{"lastUpdated": "${ts}","currentTime": "${ts}"}`);
       send(req, res, 404, '404 page not found\n', TEXT_CT, false);
     });
   });
+  return [metrics, health];
+}
 
-  // kubelet :10250
-  const kubeletHandler = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    later(faults.kubeletDelayMs, () => {
+/** The kubelet's label for a path (kubelet_http_requests_total), 'other' for anything else. */
+function kubeletPathLabel(path: string): string {
+  if (path === '/metrics') return 'metrics';
+  if (path === '/metrics/cadvisor') return 'metrics/cadvisor';
+  if (path === '/pods' || path === '/pods/') return 'pods';
+  if (path === '/healthz') return 'healthz';
+  return 'other';
+}
+
+/** The kubelet's :10250 requests: faults, bearer token (401/403 as a kubelet answers), the endpoints. */
+function kubeletHandler(live: LiveState, kubelet: KubeletMetrics, render: Render) {
+  return (req: http.IncomingMessage, res: http.ServerResponse) => {
+    later(live.faults.kubeletDelayMs, () => {
       const path = pathOf(req);
-      if (faults.kubeletStatus)
-        return send(
-          req,
-          res,
-          faults.kubeletStatus,
-          `${http.STATUS_CODES[faults.kubeletStatus] ?? 'error'}`,
-          TEXT_CT,
-          false,
-        );
+      const status = live.faults.kubeletStatus;
+      if (status) return send(req, res, status, errorBody(status), TEXT_CT, false);
       const auth = req.headers.authorization;
       const m = typeof auth === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
       const token = m ? m[1]! : '';
-      if (token && forbidden.has(token)) {
-        return send(
-          req,
-          res,
-          403,
-          `Forbidden (user=${user}, verb=${verbOf(req.method)}, resource=nodes, subresource=${subresourceOf(path)})`,
-          TEXT_CT,
-          false,
-        );
+      if (token && live.forbidden.has(token)) {
+        const what = `user=${live.user}, verb=${verbOf(req.method)}, resource=nodes, subresource=${subresourceOf(path)}`;
+        return send(req, res, 403, `Forbidden (${what})`, TEXT_CT, false);
       }
-      if (!token || !allowed.has(token)) return send(req, res, 401, 'Unauthorized', TEXT_CT, false);
-      const label =
-        path === '/metrics'
-          ? 'metrics'
-          : path === '/metrics/cadvisor'
-            ? 'metrics/cadvisor'
-            : path === '/pods' || path === '/pods/'
-              ? 'pods'
-              : path === '/healthz'
-                ? 'healthz'
-                : 'other';
+      if (!token || !live.allowed.has(token)) return send(req, res, 401, 'Unauthorized', TEXT_CT, false);
+      const label = kubeletPathLabel(path);
       kubelet.countRequest(label);
       switch (label) {
         case 'metrics':
@@ -371,8 +309,92 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       }
     });
   };
-  const kubeletTls = https.createServer({ cert: cert.certPem, key: cert.keyPem }, kubeletHandler);
-  const kubeletPlain = http.createServer(kubeletHandler);
+}
+
+/** The kubelet's port: peeks at the first byte (0x16 is a TLS handshake) as Go's HTTPS server does. */
+function kubeletFront(
+  live: LiveState,
+  tls: https.Server,
+  plain: http.Server,
+  sockets: Set<net.Socket>,
+): net.Server {
+  return net.createServer((sock) => {
+    sockets.add(sock);
+    sock.once('close', () => sockets.delete(sock));
+    sock.on('error', () => sock.destroy());
+    sock.once('data', (first: Buffer) => {
+      sock.pause();
+      sock.unshift(first);
+      if (live.faults.kubeletPlainHttp) {
+        plain.emit('connection', sock);
+        sock.resume();
+      } else if (first[0] === 0x16) {
+        tls.emit('connection', sock);
+      } else if (looksLikeHttp(first)) {
+        sock.end(GO_HTTPS_400);
+      } else {
+        sock.destroy();
+      }
+    });
+  });
+}
+
+function modelOptions(opts: SimulatorOptions, startMs: number): Parameters<typeof buildModel>[0] {
+  const pick = <K extends keyof SimulatorOptions>(k: K) => (opts[k] !== undefined ? { [k]: opts[k] } : {});
+  return {
+    startMs,
+    ...pick('seed'),
+    ...pick('pods'),
+    ...pick('extraSeries'),
+    ...pick('nodeName'),
+    ...pick('hostIP'),
+    ...pick('cgroupDriver'),
+    ...(opts.housekeepingIntervalMs !== undefined ? { housekeepingMs: opts.housekeepingIntervalMs } : {}),
+    ...pick('cpuCores'),
+    ...pick('memoryBytes'),
+  };
+}
+
+async function servingCert(opts: SimulatorOptions, host: string, nodeName: string): Promise<ServingCert> {
+  if ((opts.certFile === undefined) !== (opts.keyFile === undefined))
+    throw new Error('certFile and keyFile must be given together');
+  return opts.certFile ? loadServingCert(opts.certFile, opts.keyFile!) : generateServingCert(host, nodeName);
+}
+
+/** Pod churn: a share of the pods per minute, in six steps; fractions carry over so small shares still churn. */
+function churnTimer(perMinute: number, podCount: () => number, churn: (n: number) => void) {
+  if (perMinute <= 0) return undefined;
+  let owed = 0;
+  const timer = setInterval(() => {
+    owed += (podCount() * perMinute) / 6;
+    const n = Math.floor(owed);
+    owed -= n;
+    if (n > 0) churn(n);
+  }, 10_000);
+  timer.unref();
+  return timer;
+}
+
+interface Servers {
+  proxyMetrics: http.Server;
+  proxyHealth: http.Server;
+  kubeletTls: https.Server;
+  kubeletPlain: http.Server;
+  front: net.Server;
+  sockets: Set<net.Socket>;
+}
+
+function createServers(
+  live: LiveState,
+  kubelet: KubeletMetrics,
+  render: Render,
+  nowMs: () => number,
+  cert: ServingCert,
+): Servers {
+  const [proxyMetrics, proxyHealth] = kubeProxyServers(live, render, nowMs);
+  const handler = kubeletHandler(live, kubelet, render);
+  const kubeletTls = https.createServer({ cert: cert.certPem, key: cert.keyPem }, handler);
+  const kubeletPlain = http.createServer(handler);
   const sockets = new Set<net.Socket>();
   for (const s of [proxyMetrics, proxyHealth, kubeletTls, kubeletPlain]) {
     s.keepAliveTimeout = KEEP_ALIVE_MS;
@@ -384,42 +406,59 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       sock.once('close', () => sockets.delete(sock));
     });
   }
-  // Peek at the first byte: 0x16 is a TLS handshake record.
-  const kubeletFront = net.createServer((sock) => {
-    sockets.add(sock);
-    sock.once('close', () => sockets.delete(sock));
-    sock.on('error', () => sock.destroy());
-    sock.once('data', (chunk: Buffer) => {
-      sock.pause();
-      sock.unshift(chunk);
-      if (faults.kubeletPlainHttp) {
-        kubeletPlain.emit('connection', sock);
-        sock.resume();
-      } else if (chunk[0] === 0x16) {
-        kubeletTls.emit('connection', sock);
-      } else if (looksLikeHttp(chunk)) {
-        sock.end(GO_HTTPS_400);
-      } else {
-        sock.destroy();
-      }
-    });
-  });
+  const front = kubeletFront(live, kubeletTls, kubeletPlain, sockets);
   kubeletTls.on('tlsClientError', (_e, s) => s.destroy());
+  return { proxyMetrics, proxyHealth, kubeletTls, kubeletPlain, front, sockets };
+}
 
+/** Listens on the three ports; on a failure closes what listens and removes a generated certificate. */
+async function listenAll(opts: SimulatorOptions, host: string, srv: Servers, cert: ServingCert) {
   const servers: net.Server[] = [];
   const ports = { kubeProxy: 0, kubeProxyHealth: 0, kubelet: 0 };
   try {
-    ports.kubeProxy = await listen(proxyMetrics, opts.kubeProxyPort ?? 10249, host);
-    servers.push(proxyMetrics);
-    ports.kubeProxyHealth = await listen(proxyHealth, opts.kubeProxyHealthPort ?? 10256, host);
-    servers.push(proxyHealth);
-    ports.kubelet = await listen(kubeletFront, opts.kubeletPort ?? 10250, host);
-    servers.push(kubeletFront);
+    ports.kubeProxy = await listen(srv.proxyMetrics, opts.kubeProxyPort ?? 10249, host);
+    servers.push(srv.proxyMetrics);
+    ports.kubeProxyHealth = await listen(srv.proxyHealth, opts.kubeProxyHealthPort ?? 10256, host);
+    servers.push(srv.proxyHealth);
+    ports.kubelet = await listen(srv.front, opts.kubeletPort ?? 10250, host);
+    servers.push(srv.front);
   } catch (e) {
     await Promise.all(servers.map(closeServer));
     if (cert.tmpDir) await rm(cert.tmpDir, { recursive: true, force: true });
     throw e;
   }
+  return { servers, ports };
+}
+
+/** Starts kube-proxy's two servers and the kubelet's on `host`. Port 0 picks a free port; `ports` reports the actual ones. */
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
+  const host = opts.host ?? '127.0.0.1';
+  const now = opts.now ?? Date.now;
+  const live: LiveState = {
+    faults: { ...(opts.faults ?? {}) },
+    allowed: new Set(opts.tokens ?? [DEFAULT_TOKEN]),
+    forbidden: new Set(opts.forbiddenTokens ?? []),
+    user: opts.user ?? 'system:serviceaccount:nodegraf:nodegraf',
+  };
+  const model = buildModel(modelOptions(opts, now()));
+  const cadvisor = new CadvisorRenderer(model);
+  const kubelet = new KubeletMetrics(model);
+  const kubeProxy = new KubeProxyMetrics(model);
+  const cert = await servingCert(opts, host, model.nodeName);
+  try {
+    kubelet.certNotAfter = Date.parse(new X509Certificate(cert.certPem).validTo) / 1000;
+  } catch {
+    // not a parseable certificate: keep +Inf
+  }
+  const nowMs = () => Math.floor(now());
+  const render: Render = {
+    kubeProxyMetrics: (ms = nowMs()) => kubeProxy.render(ms),
+    kubeletMetrics: (ms = nowMs()) => kubelet.render(ms),
+    cadvisor: (ms = nowMs()) => cadvisor.render(ms, { malformedLine: !!live.faults.cadvisorMalformedLine }),
+    pods: (ms = nowMs()) => podListJson(model, ms / 1000),
+  };
+  const srv = createServers(live, kubelet, render, nowMs, cert);
+  const { servers, ports } = await listenAll(opts, host, srv, cert);
   const h = host.includes(':') ? `[${host}]` : host;
   let closed: Promise<void> | undefined;
   const churnRng = rngFor(opts.seed ?? 1, 'churn');
@@ -429,18 +468,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     churned += gone.length;
     return gone;
   };
-  // a share per minute, spread over six steps; fractions carry over so small shares still churn
-  let owed = 0;
-  const churnTimer =
-    (opts.churnPerMinute ?? 0) > 0
-      ? setInterval(() => {
-          owed += (model.pods.length * opts.churnPerMinute!) / 6;
-          const n = Math.floor(owed);
-          owed -= n;
-          if (n > 0) churn(n);
-        }, 10_000)
-      : undefined;
-  churnTimer?.unref();
+  const timer = churnTimer(opts.churnPerMinute ?? 0, () => model.pods.length, churn);
   return {
     kubeProxyUrl: `http://${h}:${ports.kubeProxy}/metrics`,
     kubeProxyHealthUrl: `http://${h}:${ports.kubeProxyHealth}/healthz`,
@@ -450,18 +478,18 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     certFile: cert.certFile,
     keyFile: cert.keyFile,
     get tokens() {
-      return [...allowed];
+      return [...live.allowed];
     },
     get forbiddenTokens() {
-      return [...forbidden];
+      return [...live.forbidden];
     },
     model,
     setFaults(f) {
-      faults = { ...f };
+      live.faults = { ...f };
     },
     setTokens(a, f) {
-      allowed = new Set(a);
-      if (f) forbidden = new Set(f);
+      live.allowed = new Set(a);
+      if (f) live.forbidden = new Set(f);
     },
     churn,
     get churned() {
@@ -469,11 +497,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     },
     render,
     close() {
-      clearInterval(churnTimer);
+      clearInterval(timer);
       closed ??= (async () => {
         const done = Promise.all(servers.map(closeServer));
-        for (const s of [proxyMetrics, proxyHealth, kubeletTls, kubeletPlain]) s.closeAllConnections();
-        for (const s of sockets) s.destroy();
+        for (const s of [srv.proxyMetrics, srv.proxyHealth, srv.kubeletTls, srv.kubeletPlain])
+          s.closeAllConnections();
+        for (const s of srv.sockets) s.destroy();
         await done;
         if (cert.tmpDir) await rm(cert.tmpDir, { recursive: true, force: true });
       })();
