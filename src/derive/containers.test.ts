@@ -8,6 +8,7 @@ import { pipelineOptions, TargetPipeline, type PipelineOptions } from '../scrape
 import { fixture, fixturesMissing } from '../testing/shared.js';
 import { ContainerTap, NO_VALUES } from './containers.js';
 import { DeriveHub, History, HISTORY_BUCKETS } from './hub.js';
+import { ScrapeError } from '../scrape/errors.js';
 
 function pipeline(tap: ContainerTap, o: Partial<PipelineOptions> = {}): TargetPipeline {
   return new TargetPipeline(
@@ -150,7 +151,7 @@ test('a failed scrape changes nothing and forgets only the series it met first',
       ]),
     ),
   );
-  p.fail(20_000, () => {});
+  p.fail(() => {}, new ScrapeError('other', 'failed on purpose'), 20_000, 0);
   assert.equal(row(tap, 'web')!.cpuCores, before);
   assert.equal(tap.rows.has('shop/web-1/new'), false);
 });

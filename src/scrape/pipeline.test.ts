@@ -3,7 +3,11 @@ import { test } from 'node:test';
 import { Entry, TextParser } from '../parse/text.js';
 import { decodeChunk, type DecodedSample } from '../prompb/decode.js';
 import type { Chunk } from '../prompb/chunk.js';
+import { ScrapeError } from './errors.js';
 import { pipelineOptions, TargetPipeline, type PipelineOptions } from './pipeline.js';
+
+/** A scrape failure for the tests that fail one on purpose. */
+const FAIL = new ScrapeError('other', 'failed on purpose');
 
 function opts(o: Partial<PipelineOptions> = {}): PipelineOptions {
   return pipelineOptions({
@@ -80,17 +84,11 @@ test('target down: every live series goes stale once', () => {
   const p = new TargetPipeline(opts());
   run(p, 'a 1\nb{x="1"} 2\n', 1000);
   const chunks: Chunk[] = [];
-  assert.equal(
-    p.fail(2000, (c) => chunks.push(c)),
-    2,
-  );
+  assert.equal(p.fail((c) => chunks.push(c), FAIL, 2000, 0).staleMarkers, 2);
   p.flush((c) => chunks.push(c));
   assert.equal(chunks.length, 1);
   assert.ok(chunks.flatMap((c) => decodeChunk(c.body)).every((s) => s.stale));
-  assert.equal(
-    p.fail(3000, () => assert.fail('no second marker')),
-    0,
-  );
+  assert.equal(p.fail(() => assert.fail('no second marker'), FAIL, 3000, 0).staleMarkers, 0);
   p.flush(() => assert.fail('nothing left to send'));
 });
 
@@ -207,7 +205,7 @@ test('streaming: any split of the payload into pieces gives the same samples and
       at += n;
     }
     const chunks: Chunk[] = [];
-    const stats = p.end((c) => chunks.push(c));
+    const stats = p.end((c) => chunks.push(c), 0).stats!;
     p.flush((c) => chunks.push(c));
     assert.deepEqual(
       chunks.flatMap((c) => decodeChunk(c.body)),
@@ -226,7 +224,7 @@ test('a scrape that fails half-way sends staleness markers only for what the las
     p.begin(false, now);
     p.feed(Buffer.from(text));
     const chunks: Chunk[] = [];
-    const markers = p.fail(now, (c) => chunks.push(c));
+    const markers = p.fail((c) => chunks.push(c), FAIL, now, 0).staleMarkers;
     p.flush((c) => chunks.push(c));
     return { markers, samples: chunks.flatMap((c) => decodeChunk(c.body)) };
   };
@@ -407,7 +405,7 @@ test('a line split over many pieces is joined once: linear in its length, not qu
   try {
     p.begin(false, 1000);
     for (let i = 0; i < body.length; i += 4096) p.feed(body.subarray(i, i + 4096));
-    const st = p.end(() => undefined);
+    const st = p.end(() => undefined, 0).stats!;
     assert.equal(st.scraped, 1);
   } finally {
     Buffer.concat = concat;

@@ -23,12 +23,17 @@ export interface PipelineOptions extends LabelRules {
   lineSizeLimit?: number;
   /** Samples per emitted request. */
   batch: number;
+  /**
+   * The target's synthetic series (report.ts syntheticLabels): appended at the end of every scrape
+   * (`end`/`fail`) and given markers on `retire`. Absent in pipelines built in code (tests, bench).
+   */
+  synthetic?: EncodedLabels[];
 }
 
 /**
  * Options of a pipeline built in code (tests, benchmarks): every series passes as scraped (no
  * filters, limits or relabeling), explicit timestamps honoured, batches of 1000; `o` sets the rest.
- * Targets built from the configuration get theirs from ScrapeTarget.
+ * Targets built from the configuration get theirs from compileTarget (./compile.ts).
  */
 export function pipelineOptions(o: Partial<PipelineOptions> = {}): PipelineOptions {
   return {
@@ -47,24 +52,15 @@ export function pipelineOptions(o: Partial<PipelineOptions> = {}): PipelineOptio
   };
 }
 
-export interface ScrapeStats {
-  /** Samples in the payload (`scrape_samples_scraped`). */
-  scraped: number;
-  /** Samples kept after filters and relabeling (`scrape_samples_post_metric_relabeling`). */
-  postRelabel: number;
-  /** Series seen for the first time (`scrape_series_added`). */
-  added: number;
-  /** Samples actually emitted (timestamped samples that did not advance are not). */
-  emitted: number;
-  /** Series that disappeared and got a staleness marker. */
-  stale: number;
-  /** Malformed lines, and the first such error with its line number. */
-  invalidLines: number;
-  firstError: string;
-  duplicates: number;
-  /** Set when a limit failed the whole scrape. */
-  limitError: string;
-}
+import {
+  scrapeFailure,
+  scrapeWarning,
+  syntheticValues,
+  type ScrapeOutcome,
+  type ScrapeStats,
+} from './report.js';
+
+export type { ScrapeStats } from './report.js';
 
 export class TargetPipeline {
   private readonly cache = new SeriesCache();
@@ -86,13 +82,13 @@ export class TargetPipeline {
     this.begin(openMetrics, scrapeTimeMs);
     try {
       this.feed(body);
-      return this.end(emit); // its last line, without a newline, is parsed there
+      return this.endSeries(emit); // its last line, without a newline, is parsed there
     } catch (err) {
       if (!(err instanceof ScrapeError)) throw err;
       const st = this.cur.st;
       st.limitError = err.message;
       st.emitted = 0;
-      st.stale = this.fail(scrapeTimeMs, emit);
+      st.stale = this.failSeries(scrapeTimeMs, emit);
       return st;
     }
   }
@@ -298,7 +294,7 @@ export class TargetPipeline {
    * to `emit`. The last, partial request waits for `flush` (the synthetic series join it). A scrape
    * that broke a limit counts as failed (see `fail`).
    */
-  end(emit: (c: Chunk) => void): ScrapeStats {
+  private endSeries(emit: (c: Chunk) => void): ScrapeStats {
     const c = this.cur;
     if (c.restBytes > 0) {
       const rest = Buffer.concat(c.rest); // last line without a final newline
@@ -310,7 +306,7 @@ export class TargetPipeline {
     if (c.openMetrics && !c.sawEOF) this.invalid(st, c.lines, 'OpenMetrics payload without "# EOF"');
     if (st.limitError) {
       st.emitted = 0;
-      st.stale = this.fail(now, emit);
+      st.stale = this.failSeries(now, emit);
       return st;
     }
     for (const h of c.held) emit(h);
@@ -328,7 +324,7 @@ export class TargetPipeline {
    * large, a limit): drop what it produced, and staleness markers for every series the last good
    * scrape delivered (then `flush`). Returns the number of markers.
    */
-  fail(scrapeTimeMs: number, emit: (c: Chunk) => void): number {
+  private failSeries(scrapeTimeMs: number, emit: (c: Chunk) => void): number {
     if (this.cur) {
       this.cur.held = [];
       this.cur.rest = [];
@@ -344,19 +340,65 @@ export class TargetPipeline {
   }
 
   /**
-   * Add a sample that is not from the payload (the synthetic `up` and `scrape_*` series) to the
-   * request being built, so that a small target's scrape is one request.
+   * The stream ended (after `begin` and `feed`): the scrape's end as Prometheus's scrapeAndReport
+   * has it. Its last line is parsed; a broken limit or a payload with nothing parseable fails it
+   * (markers for the last good scrape's series); a good one releases its held requests and marks
+   * the series it no longer has. Then the synthetic series, and the final request. `t0` is when the
+   * scrape started (performance.now()): its duration counts this work too.
    */
-  appendExtra(labels: EncodedLabels, value: number, ts: number): void {
-    this.builder.append(labels, value, ts);
+  end(emit: (c: Chunk) => void, t0: number): ScrapeOutcome {
+    const now = this.cur.now;
+    const stats = this.endSeries(emit);
+    const error = scrapeFailure(stats);
+    const outcome: ScrapeOutcome = { up: !error, durationMs: performance.now() - t0, stats };
+    if (error) outcome.error = error;
+    else {
+      const warning = scrapeWarning(stats);
+      if (warning) outcome.warning = warning;
+    }
+    this.report(outcome, now, emit);
+    return outcome;
   }
 
-  /** A staleness marker for a series that is not from the payload (a retired target's `up`). */
-  appendStale(labels: EncodedLabels, ts: number): void {
-    this.builder.append(labels, 0, ts, true);
+  /**
+   * The scrape failed, before `begin` (the target is down) or after it (timeout half-way, body too
+   * large, a limit): nothing of it is sent; markers for every series the last good scrape
+   * delivered; the synthetic series with up 0; the final request.
+   */
+  fail(emit: (c: Chunk) => void, error: ScrapeError, scrapeTimeMs: number, t0: number): ScrapeOutcome {
+    const staleMarkers = this.failSeries(scrapeTimeMs, emit);
+    const outcome: ScrapeOutcome = { up: false, durationMs: performance.now() - t0, error, staleMarkers };
+    this.report(outcome, scrapeTimeMs, emit);
+    return outcome;
   }
 
-  /** Emit what `end`, `fail` and `appendExtra` left in the current request. */
+  /** A scrape cut short by our own shutdown: forget it, send nothing (the target did nothing wrong). */
+  abandon(scrapeTimeMs: number): void {
+    this.failSeries(scrapeTimeMs, () => undefined);
+  }
+
+  /**
+   * The target was removed from the configuration: markers for every series it delivered and, if
+   * it ever reported (`reported`), for its synthetic series, so a store stops returning them at once.
+   */
+  retire(emit: (c: Chunk) => void, scrapeTimeMs: number, reported: boolean): void {
+    this.failSeries(scrapeTimeMs, emit);
+    if (reported)
+      for (const labels of this.opts.synthetic ?? []) this.builder.append(labels, 0, scrapeTimeMs, true);
+    this.flush(emit);
+  }
+
+  /** The synthetic series of a scrape (in the request being built, so a small target sends one), then the flush. */
+  private report(o: ScrapeOutcome, scrapeTimeMs: number, emit: (c: Chunk) => void): void {
+    const synthetic = this.opts.synthetic;
+    if (synthetic) {
+      const values = syntheticValues(o);
+      for (let i = 0; i < synthetic.length; i++) this.builder.append(synthetic[i]!, values[i]!, scrapeTimeMs);
+    }
+    this.flush(emit);
+  }
+
+  /** Emit what is left in the current request (`end`, `fail` and `retire` do; `process` leaves it to the caller). */
   flush(emit: (c: Chunk) => void): void {
     if (this.builder.samples > 0)
       emit({ samples: this.builder.samples, body: this.builder.takeCompressed() });

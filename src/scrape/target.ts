@@ -1,30 +1,21 @@
-// One scrape target: its labels, its HTTP client, its pipeline and its schedule.
-import { createHash } from 'node:crypto';
-import type { GlobalConfig, ScrapeInstance, WriterOptions } from '../config/types.js';
-import { compileGlobs } from '../relabel/glob.js';
-import { compileRelabel } from '../relabel/relabel.js';
-import { encodeLabels, type EncodedLabels, type LabelPairs } from '../prompb/encode.js';
+// One scrape target: its schedule, its client and its health. What it scrapes with is compiled
+// once from the configuration (./compile.ts); how a scrape ends, with its synthetic series and its
+// staleness markers, is the pipeline's (./pipeline.ts `end`/`fail`, ./report.ts).
 import { redactUrl } from '../config/secret.js';
 import { errorMessage } from '../errno.js';
-import { VERSION } from '../version.js';
-import { TargetClient } from './client.js';
-import { ScrapeError } from './errors.js';
+import type { GlobalConfig, ScrapeInstance, WriterOptions } from '../config/types.js';
+import type { LabelPairs } from '../prompb/encode.js';
 import type { Chunk, SampleSink } from '../prompb/chunk.js';
-import { sanitizeLabelName } from '../config/common.js';
-import { TargetPipeline, type ScrapeStats } from './pipeline.js';
+import { TargetClient } from './client.js';
+import { compileTarget } from './compile.js';
+import { ScrapeError } from './errors.js';
+import { TargetPipeline } from './pipeline.js';
+import type { ScrapeOutcome, ScrapeReport } from './report.js';
 import type { SampleTap, TapFactory } from './sample-tap.js';
 import { PodLabeler, type PodLabelSource } from './pod-labels.js';
 
-export interface ScrapeReport {
-  target: string;
-  job: string;
-  up: boolean;
-  durationMs: number;
-  stats?: ScrapeStats;
-  error?: ScrapeError;
-  /** When the scrape succeeded but some lines were malformed: the first, with its line number. */
-  warning?: string;
-}
+export { expandUrlTemplate } from './compile.js';
+export type { ScrapeReport } from './report.js';
 
 export type TargetHealth = 'unknown' | 'up' | 'down';
 
@@ -54,19 +45,6 @@ export function describeJob(job: string): string {
   return job ? `job ${job}` : 'no job label';
 }
 
-/** Expand Categraf's url_label_value template over a URL. */
-export function expandUrlTemplate(template: string, u: URL): string {
-  const fields: Record<string, string> = {
-    Scheme: u.protocol.replace(/:$/, ''),
-    Host: u.host,
-    Hostname: u.hostname,
-    Port: u.port || (u.protocol === 'https:' ? '443' : '80'),
-    Path: u.pathname,
-    Query: u.search.replace(/^\?/, ''),
-  };
-  return template.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (m, f: string) => fields[f] ?? m);
-}
-
 export class ScrapeTarget {
   readonly url: URL;
   readonly job: string;
@@ -87,7 +65,6 @@ export class ScrapeTarget {
   readonly offsetMs: number;
   private readonly client: BodySource;
   private readonly pipeline: TargetPipeline;
-  private readonly synthetic: Record<string, EncodedLabels>;
   private timer: NodeJS.Timeout | undefined;
   private aborted = false;
   private shownUrl: string | undefined;
@@ -101,84 +78,19 @@ export class ScrapeTarget {
     writerOpt: WriterOptions,
     extras: TargetExtras = {},
   ) {
-    this.url = new URL(url);
-    // Precedence (SPEC §3.2): URL label < instance labels < ident (override scraped labels, which
-    // are kept as exported_<name>); [global] labels only fill in missing keys.
-    const override = new Map<string, string>();
-    const deleted = new Set<string>();
-    const set = (k: string, v: string) => {
-      const name = sanitizeLabelName(k);
-      if (v === '-') {
-        override.delete(name);
-        deleted.add(name);
-      } else {
-        deleted.delete(name);
-        override.set(name, v);
-      }
-    };
-    if (instance.urlLabelKey) set(instance.urlLabelKey, expandUrlTemplate(instance.urlLabelValue, this.url));
-    for (const [k, v] of Object.entries(instance.labels)) set(k, v);
-    // An `ident` set explicitly in the instance labels is intent (e.g. a device's own name): it wins.
-    if (!global.omitHostname && !override.has(global.hostnameLabel) && !deleted.has(global.hostnameLabel)) {
-      set(global.hostnameLabel, global.hostname);
-    }
-    const defaults: LabelPairs = [];
-    for (const [k, v] of Object.entries(global.labels)) {
-      const name = sanitizeLabelName(k);
-      if (v === '-' || v === '') deleted.add(name);
-      else if (!override.has(name) && !deleted.has(name)) defaults.push([name, v]);
-    }
-    for (const [k, v] of override) if (v === '') override.delete(k);
-    this.labels = [...override, ...defaults].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    this.job = override.get('job') ?? '';
-
-    const pass = compileGlobs(instance.metricsPass);
-    const drop = compileGlobs([...instance.metricsDrop, ...instance.ignoreMetrics]);
-    const hasPass = instance.metricsPass.length > 0;
-    const ignoreKeys = compileGlobs(instance.ignoreLabelKeys);
+    const c = compileTarget(instance, url, global, writerOpt);
+    this.url = c.url;
+    this.labels = c.labels;
+    this.job = c.job;
+    this.shard = c.shard;
+    this.offsetMs = c.offsetMs;
     // the client first: it reads the TLS files and may throw, before a tap is registered anywhere
-    this.client =
-      extras.source ??
-      new TargetClient(this.url, {
-        timeoutMs: instance.timeoutMs,
-        bodySizeLimit: instance.bodySizeLimit,
-        tls: instance.tls,
-        bearerTokenFile: instance.bearerTokenFile,
-        bearerTokenString: instance.bearerTokenString,
-        username: instance.username,
-        password: instance.password,
-        headers: instance.headers,
-        userAgent: `nodegraf/${VERSION}`,
-      });
+    this.client = extras.source ?? new TargetClient(this.url, c.client);
     this.pipeline = new TargetPipeline({
-      targetLabels: [...override],
-      defaultLabels: defaults,
-      deleteLabels: [...deleted],
-      honorLabels: instance.honorLabels,
-      honorTimestamps: instance.honorTimestamps,
-      keepMetric: (name) => (!hasPass || pass(name)) && !drop(name),
-      ignoreLabel: ignoreKeys,
-      // compiled by the config loader; instances built in code (tests) compile theirs here
-      relabel:
-        instance.relabel ??
-        (instance.relabelConfigs.length ? compileRelabel(instance.relabelConfigs) : undefined),
-      sampleLimit: instance.sampleLimit,
-      lineSizeLimit: instance.lineSizeLimit,
-      labelLimit: instance.labelLimit,
-      labelValueLengthLimit: instance.labelValueLengthLimit,
-      batch: writerOpt.batch,
+      ...c.pipeline,
       pods: extras.pods ? new PodLabeler(extras.pods) : undefined,
       tap: (this.tap = extras.taps?.({ url, job: this.job })),
     });
-    const key = createHash('sha256').update(`${instance.name}\0${url}`).digest();
-    this.shard = key.readUInt32BE(0);
-    this.offsetMs = key.readUInt32BE(4) % Math.max(1, instance.intervalMs);
-    this.synthetic = {};
-    for (const name of SYNTHETIC) {
-      const pairs: LabelPairs = [['__name__', name], ...this.labels];
-      pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-      this.synthetic[name] = encodeLabels(pairs);
-    }
   }
 
   get id(): string {
@@ -212,38 +124,31 @@ export class ScrapeTarget {
   private async scrapeNow(sink: SampleSink, now: number): Promise<ScrapeReport> {
     const t0 = performance.now();
     const emit = (c: Chunk) => sink.push(c, this.shard);
-    let report: ScrapeReport;
-    const target = this.displayUrl;
+    const pipeline = this.pipeline;
+    let outcome: ScrapeOutcome;
     try {
-      const pipeline = this.pipeline;
       await this.client.stream((openMetrics) => {
         pipeline.begin(openMetrics, now);
         return (piece) => pipeline.feed(piece);
       });
-      const stats = pipeline.end(emit);
-      const error = scrapeFailure(stats);
-      report = {
-        target,
-        job: this.job,
-        up: !error,
-        durationMs: performance.now() - t0,
-        stats,
-      };
-      if (error) report.error = error;
-      else report.warning = scrapeWarning(stats);
+      outcome = pipeline.end(emit, t0);
     } catch (err) {
       const error = err instanceof ScrapeError ? err : new ScrapeError('other', errorMessage(err));
       if (this.aborted) {
         // cut short by our own shutdown: the target did nothing wrong, so nothing is recorded or sent
-        this.pipeline.fail(now, () => undefined);
-        return { target, job: this.job, up: false, durationMs: performance.now() - t0, error };
+        pipeline.abandon(now);
+        return {
+          target: this.displayUrl,
+          job: this.job,
+          up: false,
+          durationMs: performance.now() - t0,
+          error,
+        };
       }
-      this.pipeline.fail(now, emit);
-      report = { target, job: this.job, up: false, durationMs: performance.now() - t0, error };
+      outcome = pipeline.fail(emit, error, now, t0);
     }
+    const report: ScrapeReport = { target: this.displayUrl, job: this.job, ...outcome };
     this.record(report, now);
-    this.appendSynthetic(report, now);
-    this.pipeline.flush(emit);
     return report;
   }
 
@@ -260,16 +165,6 @@ export class ScrapeTarget {
     } else {
       this.lastError = '';
     }
-  }
-
-  private appendSynthetic(r: ScrapeReport, now: number): void {
-    const p = this.pipeline;
-    const s = r.up ? r.stats : undefined;
-    p.appendExtra(this.synthetic.up, r.up ? 1 : 0, now);
-    p.appendExtra(this.synthetic.scrape_duration_seconds, r.durationMs / 1000, now);
-    p.appendExtra(this.synthetic.scrape_samples_scraped, s?.scraped ?? 0, now);
-    p.appendExtra(this.synthetic.scrape_samples_post_metric_relabeling, s?.postRelabel ?? 0, now);
-    p.appendExtra(this.synthetic.scrape_series_added, s?.added ?? 0, now);
   }
 
   /** Scrape every interval, at a stable offset, until stop(). A slow target only delays itself. */
@@ -315,13 +210,8 @@ export class ScrapeTarget {
    * series it delivered and for its synthetic series, so a store stops returning them at once.
    */
   retire(sink: SampleSink, now = Date.now()): void {
-    const emit = (c: Chunk) => sink.push(c, this.shard);
-    this.pipeline.fail(now, emit);
+    this.pipeline.retire((c: Chunk) => sink.push(c, this.shard), now, this.health !== 'unknown');
     this.tap?.close();
-    if (this.health !== 'unknown') {
-      for (const name of SYNTHETIC) this.pipeline.appendStale(this.synthetic[name], now);
-    }
-    this.pipeline.flush(emit);
   }
 
   /** The scrape URL as shown anywhere (logs, labels, page): password and secret query values hidden. */
@@ -329,39 +219,3 @@ export class ScrapeTarget {
     return (this.shownUrl ??= redactUrl(this.url.href));
   }
 }
-
-/** A scrape whose payload was read but cannot count as up: a broken limit, or nothing parseable. */
-function scrapeFailure(st: ScrapeStats): ScrapeError | undefined {
-  if (st.limitError) {
-    return new ScrapeError(
-      'limit',
-      st.limitError,
-      'raise the limit in the instance, or drop series with metrics_drop / relabel_configs',
-    );
-  }
-  if (st.scraped === 0 && st.invalidLines > 0) {
-    return new ScrapeError(
-      'parse',
-      `unparseable payload: ${st.firstError}`,
-      'is this a Prometheus text endpoint?',
-    );
-  }
-  return undefined;
-}
-
-/** What was skipped in an otherwise good scrape. */
-function scrapeWarning(st: ScrapeStats): string | undefined {
-  const w: string[] = [];
-  if (st.invalidLines > 0) w.push(`${st.invalidLines} malformed line(s) skipped; first: ${st.firstError}`);
-  if (st.duplicates > 0)
-    w.push(`${st.duplicates} duplicate series skipped (same labels twice in one scrape)`);
-  return w.length ? w.join('; ') : undefined;
-}
-
-const SYNTHETIC = [
-  'up',
-  'scrape_duration_seconds',
-  'scrape_samples_scraped',
-  'scrape_samples_post_metric_relabeling',
-  'scrape_series_added',
-] as const;
