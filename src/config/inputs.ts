@@ -195,21 +195,24 @@ function parseRelabel(t: Table, reportUnknown: boolean): { config: RelabelConfig
 // the preset's defaults under it and parse the result as an ordinary instance.
 
 const PRESET_KEYS = ['interval', 'url', 'host'];
+/** The kubelet preset's own keys (beside PRESET_KEYS and every instance key). */
+const KUBELET_KEYS = ['cadvisor', 'drop_pod_cgroup_rows'];
 
 function presetTable(
   t: Table,
   defaults: Record<string, unknown>,
   labels: Record<string, string>,
   urls: string[],
+  own: string[] = [],
 ): Table {
   const raw: Record<string, unknown> = { ...defaults, ...t.raw };
   raw.urls ??= urls; // the user's own `urls`, if any, win
-  for (const k of [...PRESET_KEYS, 'cadvisor', 'drop_pod_cgroup_rows']) delete raw[k];
+  for (const k of [...PRESET_KEYS, ...own]) delete raw[k];
   // Preset labels (job) sit under the user's; a non-table `labels` is left for the type check.
   if (t.raw.labels === undefined || isTable(t.raw.labels))
     raw.labels = { ...labels, ...(t.raw.labels as object | undefined) };
   const table = new Table(t.ctx, raw, t.path);
-  table.accept(...PRESET_KEYS, 'cadvisor', 'drop_pod_cgroup_rows');
+  table.accept(...PRESET_KEYS, ...own);
   return table;
 }
 
@@ -296,14 +299,14 @@ function kubeletPreset(t: Table, rel: string, global: GlobalConfig): ScrapeInsta
   const { urls: _ignored, ...userKeys } = t.raw;
   const user = new Table(t.ctx, userKeys, t.path);
   const kubelet = parseInstance(
-    presetTable(user, defaults, { job: 'kubelet' }, [`${root}/metrics`]),
+    presetTable(user, defaults, { job: 'kubelet' }, [`${root}/metrics`], KUBELET_KEYS),
     presetBase(t, `${rel}#kubelet`, global),
   );
   if (kubelet) out.push(kubelet);
   if (withCadvisor) {
     // Same keys again: unknown-key warnings were already given for the kubelet instance.
     const cadvisor = parseInstance(
-      presetTable(user, defaults, { job: 'cadvisor' }, [`${root}/metrics/cadvisor`]),
+      presetTable(user, defaults, { job: 'cadvisor' }, [`${root}/metrics/cadvisor`], KUBELET_KEYS),
       presetBase(t, `${rel}#cadvisor`, global),
       false,
     );

@@ -46,6 +46,8 @@ export interface LoadOptions {
   ip?: string;
   /** Only these inputs (`--inputs prometheus:kubelet`). */
   inputs?: string[];
+  /** Collects the keys the loader knows, by section (the test that holds it to src/config/keys.ts). */
+  readKeys?: Map<string, Set<string>>;
 }
 
 /**
@@ -92,8 +94,8 @@ export function loadConfig(
   const mainFile = join(dir, 'config.toml');
   // No config.toml: every default applies (handy for `--test` against input files only).
   const root = isFile(mainFile)
-    ? openToml(mainFile, warnings, expander, dir)
-    : emptyTable(mainFile, warnings, expander, dir);
+    ? openToml(mainFile, warnings, expander, dir, opts.readKeys)
+    : emptyTable(mainFile, warnings, expander, dir, opts.readKeys);
 
   const global = parseGlobal(root);
   const config: Config = {
@@ -109,7 +111,7 @@ export function loadConfig(
     inputs: [],
   };
   root.finish(IGNORED_SECTIONS);
-  config.inputs = loadInputs(dir, global, opts.inputs, warnings, expander);
+  config.inputs = loadInputs(dir, global, opts.inputs, warnings, expander, opts.readKeys);
   return { config, warnings };
 }
 
@@ -119,6 +121,7 @@ export function openToml(
   warnings: ConfigWarning[],
   expander: Expander,
   configDir: string,
+  readKeys?: Map<string, Set<string>>,
 ): Table {
   let text: string;
   try {
@@ -136,12 +139,18 @@ export function openToml(
     }
     throw err;
   }
-  const ctx: FileContext = { file, lines: new KeyLines(text), warnings, expander, configDir };
+  const ctx: FileContext = { file, lines: new KeyLines(text), warnings, expander, configDir, readKeys };
   return new Table(ctx, raw, []);
 }
 
-function emptyTable(file: string, warnings: ConfigWarning[], expander: Expander, configDir: string): Table {
-  return new Table({ file, lines: new KeyLines(''), warnings, expander, configDir }, {}, []);
+function emptyTable(
+  file: string,
+  warnings: ConfigWarning[],
+  expander: Expander,
+  configDir: string,
+  readKeys?: Map<string, Set<string>>,
+): Table {
+  return new Table({ file, lines: new KeyLines(''), warnings, expander, configDir, readKeys }, {}, []);
 }
 
 /** The sub-table `key` of `t`, or an empty one so defaults flow through the same code. */
@@ -397,6 +406,7 @@ function loadInputs(
   only: string[] | undefined,
   warnings: ConfigWarning[],
   expander: Expander,
+  readKeys?: Map<string, Set<string>>,
 ): InputConfig[] {
   // statSync follows symlinks: ConfigMap mounts are made of them.
   const names = readdirSync(dir)
@@ -432,7 +442,7 @@ function loadInputs(
     }
     const instances = files.flatMap((f) => {
       const rel = `input.${name}/${f}`;
-      return parseInput(name, openToml(join(dir, rel), warnings, expander, dir), rel, global);
+      return parseInput(name, openToml(join(dir, rel), warnings, expander, dir, readKeys), rel, global);
     });
     inputs.push({ name, instances });
   }

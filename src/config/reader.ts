@@ -20,6 +20,8 @@ export interface FileContext {
   expander: Expander;
   /** The configuration folder (`--configs`): relative file paths in the files are resolved against it. */
   configDir: string;
+  /** When set, each finished table adds the keys its reader knows, by section (keys.test.ts). */
+  readKeys?: Map<string, Set<string>>;
 }
 
 type Raw = Record<string, unknown>;
@@ -241,6 +243,14 @@ export class Table {
    * support (Categraf features) to why; the rest get the nearest known key as a suggestion.
    */
   finish(ignored: Record<string, string> = {}): void {
+    if (this.ctx.readKeys) {
+      const names = this.path.filter((s): s is string => typeof s === 'string');
+      const input = /\binput\.([a-z_]+)[\\/][^\\/]*$/.exec(this.ctx.file)?.[1];
+      const section = names.length ? names.join('.') : input ? `input.${input}` : '';
+      const set = this.ctx.readKeys.get(section) ?? new Set<string>();
+      for (const k of this.known) set.add(k);
+      this.ctx.readKeys.set(section, set);
+    }
     for (const key of Object.keys(this.raw)) {
       if (this.known.has(key)) continue;
       if (Object.hasOwn(ignored, key)) {

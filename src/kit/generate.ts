@@ -1,5 +1,6 @@
 // Writes the generated parts of the kit from their sources: the Grafana and Nightingale dashboards
-// from src/kit/dashboards.ts, and the PrometheusRule manifest from alerts/*.yaml.
+// from src/kit/dashboards.ts, the PrometheusRule manifest from alerts/*.yaml, and the key tables of
+// docs/configuration.md from src/config/keys.ts.
 //   npm run kit            write them
 //   npm run kit -- --check exit 1 if a checked-in file differs from what would be written
 //   npm run kit -- rules --out DIR [--runbook-base-url URL] [--label release=NAME]...
@@ -12,6 +13,7 @@ import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
+import { renderKeyTables } from '../config/keys.js';
 import { DASHBOARDS } from './dashboards.js';
 import { grafanaDashboard } from './grafana.js';
 import { nightingaleDashboard } from './nightingale.js';
@@ -117,6 +119,11 @@ export function generated(): Map<string, string> {
     out.set(`dashboards/nightingale/${d.id}.json`, json(nightingaleDashboard(d)));
   }
   out.set('deploy/prometheus-rules/prometheusrule.yaml', prometheusRule());
+  // the configuration reference's key tables, from the one declaration of every key
+  out.set(
+    'docs/configuration.md',
+    renderKeyTables(readFileSync(join(ROOT, 'docs/configuration.md'), 'utf8')),
+  );
   return out;
 }
 

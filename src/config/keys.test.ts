@@ -1,0 +1,83 @@
+// Each configuration key is declared once (src/config/keys.ts): the loader reads exactly the
+// declared keys of every section, and docs/configuration.md shows the declared tables.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { CONFIG_KEYS, renderKeyTables, type Section } from './keys.js';
+import { loadConfig } from './load.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+/** The keys the loader knows, by section, for a configuration with every kind of table present. */
+function loaderKeys(): Map<string, Set<string>> {
+  const dir = mkdtempSync(join(tmpdir(), 'nodegraf-keys-'));
+  writeFileSync(join(dir, 'config.toml'), '[[writers]]\nurl = "http://127.0.0.1:8428/api/v1/write"\n');
+  for (const [input, text] of [
+    [
+      'prometheus',
+      '[[instances]]\nurls = ["http://127.0.0.1:9100/metrics"]\n[[instances.relabel_configs]]\naction = "keep"\n',
+    ],
+    ['kube_proxy', '# defaults\n'],
+    ['kubelet', '# defaults\n'],
+  ]) {
+    mkdirSync(join(dir, `input.${input}`));
+    writeFileSync(join(dir, `input.${input}`, `${input}.toml`), text);
+  }
+  const readKeys = new Map<string, Set<string>>();
+  loadConfig(dir, { env: {}, readKeys });
+  return readKeys;
+}
+
+const declared = (s: Section) => new Set(CONFIG_KEYS[s].flatMap((k) => k.keys));
+
+test('the loader reads exactly the keys src/config/keys.ts declares, section by section', () => {
+  const read = loaderKeys();
+  const instanceKeys = declared('instances');
+  for (const section of Object.keys(CONFIG_KEYS) as Section[]) {
+    const got = read.get(section);
+    assert.ok(got, `the loader never finished a ${section} table`);
+    const want = declared(section);
+    if (section.startsWith('input.')) {
+      // a preset: its own keys, and every [[instances]] key
+      for (const k of want) assert.ok(got.has(k), `${section}: declared ${k} is not read`);
+      for (const k of got)
+        assert.ok(want.has(k) || instanceKeys.has(k), `${section}: ${k} is read but not declared`);
+    } else {
+      assert.deepEqual(
+        {
+          readNotDeclared: [...got].filter((k) => !want.has(k)),
+          declaredNotRead: [...want].filter((k) => !got.has(k)),
+        },
+        { readNotDeclared: [], declaredNotRead: [] },
+        section,
+      );
+    }
+  }
+});
+
+test('docs/configuration.md shows the declared key tables (npm run kit regenerates them)', () => {
+  const doc = readFileSync(join(ROOT, 'docs/configuration.md'), 'utf8');
+  assert.equal(renderKeyTables(doc), doc, 'docs/configuration.md is stale: run npm run kit');
+  for (const section of Object.keys(CONFIG_KEYS))
+    assert.match(
+      doc,
+      new RegExp(`<!-- keys ${section.replace('.', '\\.')}: generated`),
+      `no table for ${section}`,
+    );
+});
+
+test('credentials are declared secret, and a reload leaves the restart-only sections alone', () => {
+  const secrets = Object.values(CONFIG_KEYS)
+    .flat()
+    .filter((k) => k.secret)
+    .flatMap((k) => k.keys)
+    .sort();
+  assert.deepEqual(secrets, ['basic_auth_pass', 'bearer_token_string', 'password']);
+  for (const s of ['http', 'log', 'pod_metadata', 'derive'] as Section[])
+    assert.ok(
+      CONFIG_KEYS[s].every((k) => k.reload === 'restart'),
+      s,
+    );
+});
