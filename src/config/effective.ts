@@ -49,6 +49,7 @@ function flatHeaders(h: Record<string, HeaderValue>): string[] {
 function writer(w: WriterConfig): string[] {
   return lines({
     url: shown(w.url),
+    name: w.name,
     basic_auth_user: w.basicAuthUser,
     basic_auth_pass: shown(w.basicAuthPass),
     headers: flatHeaders(w.headers),
@@ -112,7 +113,7 @@ export function renderEffectiveConfig(config: Config): string {
   const g = config.global;
   const pm = config.podMetadata;
   const out: string[] = [
-    `# effective configuration of ${config.dir} (defaults filled in, secrets redacted)`,
+    `# effective configuration of ${config.dir} (defaults filled in, secrets shown as <secret>)`,
     '',
     '[global]',
   ];
@@ -132,7 +133,11 @@ export function renderEffectiveConfig(config: Config): string {
   out.push(
     '',
     '[writer_opt]',
-    ...lines({ batch: config.writerOpt.batch, chan_size: config.writerOpt.chanSize }),
+    ...lines({
+      batch: config.writerOpt.batch,
+      chan_size: config.writerOpt.chanSize,
+      shutdown_grace: formatDuration(config.writerOpt.shutdownGraceMs),
+    }),
   );
   for (const w of config.writers) out.push('', '[[writers]]', ...writer(w));
   out.push('', '[queue]', ...lines({ dir: config.queue.dir, max_bytes: config.queue.maxBytes }));
@@ -170,6 +175,7 @@ export function renderEffectiveConfig(config: Config): string {
       health_metrics: pm.healthMetrics,
     }),
   );
+  out.push('', '[derive]', ...lines({ enable: config.derive.enable }));
   for (const input of config.inputs) {
     out.push('', `# ---- input.${input.name}: ${input.instances.length} instance(s)`);
     for (const i of input.instances) out.push('', ...instance(i));

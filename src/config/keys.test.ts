@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { CONFIG_KEYS, renderKeyTables, type Section } from './keys.js';
+import { renderEffectiveConfig } from './effective.js';
 import { loadConfig } from './load.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -55,6 +56,34 @@ test('the loader reads exactly the keys src/config/keys.ts declares, section by 
       );
     }
   }
+});
+
+test("check's dump shows only declared keys, and every section", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nodegraf-keys-dump-'));
+  mkdirSync(join(dir, 'input.prometheus'));
+  writeFileSync(join(dir, 'config.toml'), '[[writers]]\nurl = "http://127.0.0.1:8428/api/v1/write"\n');
+  writeFileSync(
+    join(dir, 'input.prometheus', 'p.toml'),
+    '[[instances]]\nurls = ["http://127.0.0.1:9100/metrics"]\n[[instances.relabel_configs]]\naction = "keep"\n',
+  );
+  const dump = renderEffectiveConfig(loadConfig(dir, { env: {} }).config);
+  let section = '';
+  const seen = new Set<string>();
+  for (const line of dump.split('\n')) {
+    const head = /^\[\[?([a-z_.]+)\]\]?$/.exec(line);
+    if (head) {
+      section = head[1]!;
+      seen.add(section);
+      continue;
+    }
+    const key = /^([a-z_]+) = /.exec(line)?.[1];
+    if (!key) continue;
+    // an instance's interval is its effective one (global interval × interval_times), shown for reading
+    if (section === 'instances' && key === 'interval') continue;
+    assert.ok(declared(section as Section).has(key), `[${section}] ${key} is shown but not declared`);
+  }
+  for (const s of Object.keys(CONFIG_KEYS).filter((x) => !x.startsWith('input.')))
+    assert.ok(seen.has(s), `check's dump has no [${s}]`);
 });
 
 test('docs/configuration.md shows the declared key tables (npm run kit regenerates them)', () => {
