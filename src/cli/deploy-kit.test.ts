@@ -108,7 +108,7 @@ describe('the deploy kit', { skip: kubectlMissing() }, () => {
       'nodegraf http://127.0.0.1:9101/metrics',
     ]);
     assert.equal(config.global.labels.cluster, 'prod-1');
-    assert.equal(config.writers[0].url, 'http://victoria-metrics.monitoring.svc:8428/api/v1/write');
+    assert.equal(config.writers[0].url.reveal(), 'http://victoria-metrics.monitoring.svc:8428/api/v1/write');
     assert.equal(config.podMetadata.enable, true);
     assert.equal(config.podMetadata.source, 'apiserver');
     assert.equal(config.podMetadata.nodeName, 'node-1');

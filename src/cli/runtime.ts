@@ -1,6 +1,7 @@
 // The running agent: scrape manager -> fan-out -> writers, plus the own server. A reload keeps every
 // target and writer whose settings did not change, with their state and queued data; a shutdown is
 // bounded by `[writer_opt] shutdown_grace`.
+import { CONFIG_KEYS } from '../config/keys.js';
 import { loadConfig } from '../config/load.js';
 import type { Config, WriterConfig } from '../config/types.js';
 import { errorMessage } from '../errno.js';
@@ -236,11 +237,20 @@ export class Runtime implements AgentView {
   }
 }
 
-/** Sections a reload cannot apply to a running agent: [section, key of Config, what is kept]. */
-const RESTART_ONLY: Array<[string, 'podMetadata' | 'http', string]> = [
-  ['[pod_metadata]', 'podMetadata', 'the pod view keeps its settings'],
-  ['[http]', 'http', 'the server keeps its address, hosts, lifecycle switch, TLS and users'],
-];
+/**
+ * Sections a reload cannot apply to a running agent, from the key declarations (config/keys.ts:
+ * every key of the section is reload 'restart'): [section, key of Config, what is kept].
+ */
+const RESTART_ONLY: Array<[string, 'podMetadata' | 'http' | 'log' | 'derive', string]> = (
+  [
+    ['pod_metadata', 'podMetadata', 'the pod view keeps its settings'],
+    ['http', 'http', 'the server keeps its address, hosts, lifecycle switch, TLS and users'],
+    ['log', 'log', 'the log keeps its level and format'],
+    ['derive', 'derive', 'the derived series stay as they are'],
+  ] as const
+)
+  .filter(([section]) => CONFIG_KEYS[section].every((k) => k.reload === 'restart'))
+  .map(([section, key, keeps]) => [`[${section}]`, key, keeps]);
 
 function sameWriter(a: WriterConfig, b: WriterConfig): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
