@@ -153,9 +153,11 @@ export function renderEffectiveConfig(config: Config): string {
       allowed_hosts: h.allowedHosts,
       cert_file: h.tls?.certFile,
       key_file: h.tls?.keyFile,
-      // the users, never their hashes
-      basic_auth_users: h.basicAuthUsers ? Object.keys(h.basicAuthUsers) : undefined,
     }),
+    // from web_config_file: the users, never their hashes (a comment: not a key of [http])
+    ...(h.basicAuthUsers
+      ? [`# basic auth users (web_config_file): ${Object.keys(h.basicAuthUsers).join(', ')}`]
+      : []),
   );
   out.push(
     '',
