@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { CONFIG_KEYS, renderKeyTables, type Section } from './keys.js';
+import { CONFIG_KEYS, DEFAULTS, renderKeyTables, type Section } from './keys.js';
 import { renderEffectiveConfig } from './effective.js';
 import { loadConfig } from './load.js';
 
@@ -95,6 +95,24 @@ test('docs/configuration.md shows the declared key tables (npm run kit regenerat
       new RegExp(`<!-- keys ${section.replace('.', '\\.')}: generated`),
       `no table for ${section}`,
     );
+});
+
+test("the loader's defaults (DEFAULTS) are declared keys and what the docs say they are", () => {
+  for (const [section, defaults] of Object.entries(DEFAULTS) as Array<[Section, Record<string, unknown>]>) {
+    for (const [key, value] of Object.entries(defaults)) {
+      const doc = CONFIG_KEYS[section].find((k) => k.keys.includes(key));
+      assert.ok(doc, `DEFAULTS.${section}.${key} is not a declared key`);
+      // the docs write durations in seconds unless the key's numbers are milliseconds
+      const shown =
+        typeof value === 'number' && /duration/.test(doc.type) && !/\*\*ms\*\*/.test(doc.type)
+          ? String(value / 1000)
+          : String(value);
+      assert.ok(
+        doc.default.includes(shown),
+        `[${section}] ${key}: the docs say ${doc.default}, the loader uses ${shown}`,
+      );
+    }
+  }
 });
 
 test('credentials are declared secret, and a reload leaves the restart-only sections alone', () => {

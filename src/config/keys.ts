@@ -18,6 +18,37 @@ export interface KeyDoc {
   doc: string;
 }
 
+/**
+ * The defaults the loader applies (durations in ms, sizes in bytes), by section and key: one
+ * place, which config/load.ts reads and keys.test.ts holds to the documented default of each key.
+ */
+export const DEFAULTS = {
+  global: {
+    hostname: '',
+    omit_hostname: false,
+    hostname_label: 'ident',
+    interval: 15_000,
+    precision: 'ms',
+    concurrency: -1,
+    print_configs: false,
+  },
+  writer_opt: { batch: 1000, chan_size: 1_000_000, shutdown_grace: 5000 },
+  writers: { timeout: 5000, dial_timeout: 2500, max_idle_conns_per_host: 100, max_in_flight: 4 },
+  queue: { dir: './data/queue', max_bytes: 1024 ** 3 },
+  log: { level: 'info', format: 'text' },
+  http: { enable: true, address: '127.0.0.1:9101', enable_lifecycle: false },
+  pod_metadata: {
+    enable: false,
+    source: 'apiserver',
+    node_name: '$HOSTNAME',
+    kubelet_url: 'https://127.0.0.1:10250',
+    poll_interval: 5000,
+    insecure_skip_verify: false,
+    health_metrics: true,
+  },
+  derive: { enable: false },
+} as const;
+
 export type Section =
   | 'global'
   | 'writer_opt'

@@ -1,5 +1,6 @@
 // Loads Categraf's configuration layout (DIR/config.toml + DIR/input.<name>/*.toml) into the
 // effective Config: defaults, `$VAR` expansion, validation with file:line:key in every message.
+import { DEFAULTS as D } from './keys.js';
 import { secret, SecretUrl } from './secret.js';
 import { parseWebConfig } from './web.js';
 import { MIN_INTERVAL_MS } from './reader.js';
@@ -54,7 +55,7 @@ export interface LoadOptions {
  * Default `[writer_opt] shutdown_grace`: with the abort and the persist after it, a shutdown ends
  * within about 6 s, far inside Kubernetes' default 30 s terminationGracePeriodSeconds.
  */
-export const DEFAULT_SHUTDOWN_GRACE_MS = 5000;
+export const DEFAULT_SHUTDOWN_GRACE_MS = D.writer_opt.shutdown_grace;
 
 const categrafOnly = (what: string) => `${what} is a Categraf setting nodegraf does not support; ignored`;
 
@@ -165,7 +166,7 @@ function parseGlobal(root: Table): GlobalConfig {
   // so the article's `hostname = "$HOSTNAME"` would fail on a laptop.
   let hostname: string;
   try {
-    hostname = g.ctx.expander.expand(g.str('hostname', '')) || g.ctx.expander.osHostname();
+    hostname = g.ctx.expander.expand(g.str('hostname', D.global.hostname)) || g.ctx.expander.osHostname();
   } catch (err) {
     if (!(err instanceof UnsetVariableError)) throw err;
     hostname = g.ctx.expander.osHostname();
@@ -174,7 +175,7 @@ function parseGlobal(root: Table): GlobalConfig {
       `${err.message}; using the OS hostname ${JSON.stringify(hostname)} (bash sets HOSTNAME without exporting it: \`export HOSTNAME\` to use it)`,
     );
   }
-  const hostnameLabel = g.str('hostname_label', 'ident');
+  const hostnameLabel = g.str('hostname_label', D.global.hostname_label);
   if (!LABEL_NAME.test(hostnameLabel))
     throw g.error('hostname_label', `${JSON.stringify(hostnameLabel)} is not a valid label name`);
   const providers = g.strArray('providers', ['local']);
@@ -187,14 +188,14 @@ function parseGlobal(root: Table): GlobalConfig {
   }
   const global: GlobalConfig = {
     hostname,
-    omitHostname: g.bool('omit_hostname', false),
+    omitHostname: g.bool('omit_hostname', D.global.omit_hostname),
     hostnameLabel,
     labels: checkLabelNames(g, 'labels', g.expandedMap('labels')),
-    intervalMs: g.duration('interval', 15_000, 1000, MIN_INTERVAL_MS),
+    intervalMs: g.duration('interval', D.global.interval, 1000, MIN_INTERVAL_MS),
     providers: providers.length ? providers : ['local'],
-    precision: g.str('precision', 'ms'),
-    concurrency: g.int('concurrency', -1),
-    printConfigs: g.bool('print_configs', false),
+    precision: g.str('precision', D.global.precision),
+    concurrency: g.int('concurrency', D.global.concurrency),
+    printConfigs: g.bool('print_configs', D.global.print_configs),
   };
   g.finish();
   return global;
@@ -203,13 +204,13 @@ function parseGlobal(root: Table): GlobalConfig {
 function parseWriterOpt(root: Table): WriterOptions {
   const w = section(root, 'writer_opt');
   // Categraf treats 0 or less as "use the default".
-  const batch = w.int('batch', 1000);
-  const chanSize = w.int('chan_size', 1_000_000);
-  const shutdownGraceMs = w.duration('shutdown_grace', DEFAULT_SHUTDOWN_GRACE_MS, 1000);
+  const batch = w.int('batch', D.writer_opt.batch);
+  const chanSize = w.int('chan_size', D.writer_opt.chan_size);
+  const shutdownGraceMs = w.duration('shutdown_grace', D.writer_opt.shutdown_grace, 1000);
   w.finish();
   return {
-    batch: batch > 0 ? batch : 1000,
-    chanSize: chanSize > 0 ? chanSize : 1_000_000,
+    batch: batch > 0 ? batch : D.writer_opt.batch,
+    chanSize: chanSize > 0 ? chanSize : D.writer_opt.chan_size,
     shutdownGraceMs,
   };
 }
@@ -262,11 +263,11 @@ function parseWriter(w: Table): WriterConfig & { nameSet: boolean } {
     basicAuthPass: secret(w.optStr('basic_auth_pass')),
     headers: parseHeaders(w),
     // Categraf's writer timeouts are integers in milliseconds.
-    timeoutMs: w.duration('timeout', 5000, 1),
-    dialTimeoutMs: w.duration('dial_timeout', 2500, 1),
-    maxIdleConnsPerHost: w.int('max_idle_conns_per_host', 100, 0),
+    timeoutMs: w.duration('timeout', D.writers.timeout, 1),
+    dialTimeoutMs: w.duration('dial_timeout', D.writers.dial_timeout, 1),
+    maxIdleConnsPerHost: w.int('max_idle_conns_per_host', D.writers.max_idle_conns_per_host, 0),
     tls: parseTls(w),
-    maxInFlight: w.int('max_in_flight', 4, 1),
+    maxInFlight: w.int('max_in_flight', D.writers.max_in_flight, 1),
   };
   w.finish({
     ...ignoredKeys(['tls_key_pwd', 'tls_min_version', 'tls_max_version', 'tls_cipher_suites'], 'writers'),
@@ -278,8 +279,8 @@ function parseWriter(w: Table): WriterConfig & { nameSet: boolean } {
 function parseQueue(root: Table): QueueConfig {
   const q = section(root, 'queue');
   const queue = {
-    dir: q.expand('dir', q.str('dir', './data/queue')),
-    maxBytes: q.size('max_bytes', 1024 ** 3),
+    dir: q.expand('dir', q.str('dir', D.queue.dir)),
+    maxBytes: q.size('max_bytes', D.queue.max_bytes),
   };
   q.finish();
   return queue;
@@ -287,10 +288,10 @@ function parseQueue(root: Table): QueueConfig {
 
 function parseLog(root: Table): LogConfig {
   const l = section(root, 'log');
-  const level = l.str('level', 'info').toLowerCase() as LogConfig['level'];
+  const level = l.str('level', D.log.level).toLowerCase() as LogConfig['level'];
   if (!LOG_LEVELS.includes(level))
     throw l.error('level', `unknown log level ${JSON.stringify(level)}; one of ${LOG_LEVELS.join(', ')}`);
-  const format = l.str('format', 'text');
+  const format = l.str('format', D.log.format);
   if (format !== 'text' && format !== 'json')
     throw l.error('format', `unknown log format ${JSON.stringify(format)}; "text" or "json"`);
   l.finish(ignoredKeys(IGNORED_LOG_KEYS, 'log'));
@@ -299,14 +300,14 @@ function parseLog(root: Table): LogConfig {
 
 function parseHttp(root: Table): HttpConfig {
   const h = section(root, 'http');
-  const address = h.str('address', '127.0.0.1:9101');
+  const address = h.str('address', D.http.address);
   const m = /^(\[[^\]]*\]|[^:\s[\]]*):(\d{1,5})$/.exec(address);
   if (!m || Number(m[2]) > 65535)
     throw h.error('address', `expected host:port (e.g. "127.0.0.1:9101"), got ${JSON.stringify(address)}`);
   const http: HttpConfig = {
-    enable: h.bool('enable', true),
+    enable: h.bool('enable', D.http.enable),
     address,
-    enableLifecycle: h.bool('enable_lifecycle', false),
+    enableLifecycle: h.bool('enable_lifecycle', D.http.enable_lifecycle),
     allowedHosts: h.strArray('allowed_hosts').map((v) => v.toLowerCase()),
   };
   const webFile = h.optStr('web_config_file');
@@ -326,15 +327,15 @@ function parseHttp(root: Table): HttpConfig {
 
 function parseDerive(root: Table): DeriveConfig {
   const d = section(root, 'derive');
-  const derive = { enable: d.bool('enable', false) };
+  const derive = { enable: d.bool('enable', D.derive.enable) };
   d.finish();
   return derive;
 }
 
 function parsePodMetadata(root: Table): PodMetadataConfig {
   const p = section(root, 'pod_metadata');
-  const enable = p.bool('enable', false);
-  const source = p.str('source', 'apiserver');
+  const enable = p.bool('enable', D.pod_metadata.enable);
+  const source = p.str('source', D.pod_metadata.source);
   if (source !== 'kubelet' && source !== 'apiserver') {
     throw p.error(
       'source',
@@ -357,16 +358,16 @@ function parsePodMetadata(root: Table): PodMetadataConfig {
   const pm: PodMetadataConfig = {
     enable,
     source,
-    nodeName: lenient('node_name', '$HOSTNAME', apiserver),
+    nodeName: lenient('node_name', D.pod_metadata.node_name, apiserver),
     apiserverUrl: lenient('apiserver_url', inClusterUrl(p.ctx.expander), apiserver),
-    kubeletUrl: lenient('kubelet_url', 'https://127.0.0.1:10250', enable && source === 'kubelet'),
-    pollIntervalMs: p.duration('poll_interval', 5000, 1000),
+    kubeletUrl: lenient('kubelet_url', D.pod_metadata.kubelet_url, enable && source === 'kubelet'),
+    pollIntervalMs: p.duration('poll_interval', D.pod_metadata.poll_interval, 1000),
     bearerTokenFile: p.resolvePath(lenient('bearer_token_file', SA_TOKEN_FILE, enable)),
     tlsCa: p.resolvePath(lenient('tls_ca', SA_CA_FILE, enable)),
-    insecureSkipVerify: p.bool('insecure_skip_verify', false),
+    insecureSkipVerify: p.bool('insecure_skip_verify', D.pod_metadata.insecure_skip_verify),
     podLabels: p.strArray('pod_labels'),
     podAnnotations: p.strArray('pod_annotations'),
-    healthMetrics: p.bool('health_metrics', true),
+    healthMetrics: p.bool('health_metrics', D.pod_metadata.health_metrics),
   };
   if (enable && source === 'kubelet') checkHttpUrl(p, 'kubelet_url', pm.kubeletUrl);
   if (enable && pm.tlsCa && !existsSync(pm.tlsCa)) {
