@@ -1,5 +1,9 @@
 // Inputs: Categraf's `input.prometheus` ([[instances]]) and nodegraf's presets `input.kube_proxy`
 // and `input.kubelet`, which are thin layers that produce the same ScrapeInstances.
+import { DEFAULTS } from './keys.js';
+
+const I = DEFAULTS.instances;
+const RL = DEFAULTS['instances.relabel_configs'];
 import { secret, SecretUrl } from './secret.js';
 import { existsSync } from 'node:fs';
 import {
@@ -77,14 +81,14 @@ function prometheusFile(t: Table, rel: string, global: GlobalConfig): ScrapeInst
 /** One `[[instances]]` table; undefined (with a warning) when it has no urls, as Categraf skips it. */
 function parseInstance(t: Table, base: InstanceBase, reportUnknown = true): ScrapeInstance | undefined {
   const urls = t.strArray('urls').map((u) => withMetricsPath(checkHttpUrl(t, 'urls', t.expand('urls', u))));
-  const urlLabelKeyRaw = t.str('url_label_key', 'instance');
+  const urlLabelKeyRaw = t.str('url_label_key', I.url_label_key);
   const urlLabelKey = urlLabelKeyRaw === '-' ? '' : urlLabelKeyRaw;
   if (urlLabelKey && !LABEL_NAME.test(urlLabelKey)) {
     throw t.error('url_label_key', `${JSON.stringify(urlLabelKey)} is not a valid label name ("-" for none)`);
   }
-  const urlLabelValue = t.str('url_label_value', '{{.Host}}');
+  const urlLabelValue = t.str('url_label_value', I.url_label_value);
   checkUrlTemplate(t, urlLabelValue);
-  const intervalTimes = t.int('interval_times', 0, 0);
+  const intervalTimes = t.int('interval_times', I.interval_times, 0);
   if (base.intervalMs * Math.max(1, intervalTimes) > MAX_DURATION_MS)
     throw t.error('interval_times', `the interval times interval_times is over 24h`);
   const inst: ScrapeInstance = {
@@ -94,14 +98,14 @@ function parseInstance(t: Table, base: InstanceBase, reportUnknown = true): Scra
     labels: { ...base.labels, ...checkLabelNames(t, 'labels', t.expandedMap('labels')) },
     urlLabelKey,
     urlLabelValue,
-    honorLabels: t.bool('honor_labels', false),
-    honorTimestamps: t.bool('honor_timestamps', true),
+    honorLabels: t.bool('honor_labels', I.honor_labels),
+    honorTimestamps: t.bool('honor_timestamps', I.honor_timestamps),
     bearerTokenFile: optPath(t, 'bearer_token_file'),
     bearerTokenString: secret(t.optStr('bearer_token_string')),
     username: t.optStr('username') || undefined,
     password: secret(t.optStr('password')),
     headers: parseHeaders(t),
-    timeoutMs: t.duration('timeout', 3000, 1000),
+    timeoutMs: t.duration('timeout', I.timeout, 1000),
     intervalMs: base.intervalMs * (intervalTimes > 0 ? intervalTimes : 1),
     tls: parseTls(t),
     ignoreMetrics: t.strArray('ignore_metrics'),
@@ -109,12 +113,12 @@ function parseInstance(t: Table, base: InstanceBase, reportUnknown = true): Scra
     metricsPass: [...base.metricsPass, ...t.strArray('metrics_pass')],
     metricsDrop: [...base.metricsDrop, ...t.strArray('metrics_drop')],
     relabelConfigs: [],
-    duplicationAllowed: t.bool('duplication_allowed', false),
-    sampleLimit: t.int('sample_limit', 0, 0),
-    labelLimit: t.int('label_limit', 0, 0),
-    labelValueLengthLimit: t.int('label_value_length_limit', 0, 0),
-    bodySizeLimit: t.size('body_size_limit', 64 * 1024 * 1024),
-    lineSizeLimit: t.size('line_size_limit', 1024 * 1024),
+    duplicationAllowed: t.bool('duplication_allowed', I.duplication_allowed),
+    sampleLimit: t.int('sample_limit', I.sample_limit, 0),
+    labelLimit: t.int('label_limit', I.label_limit, 0),
+    labelValueLengthLimit: t.int('label_value_length_limit', I.label_value_length_limit, 0),
+    bodySizeLimit: t.size('body_size_limit', I.body_size_limit),
+    lineSizeLimit: t.size('line_size_limit', I.line_size_limit),
   };
   // Each rule is validated and compiled here, once, errors naming their own key and line; the
   // target uses the compiled rules.
@@ -164,7 +168,7 @@ function checkUrlTemplate(t: Table, template: string): void {
 }
 
 function parseRelabel(t: Table, reportUnknown: boolean): { config: RelabelConfig; rule: CompiledRule } {
-  const action = t.str('action', 'replace').toLowerCase() as RelabelAction;
+  const action = t.str('action', RL.action).toLowerCase() as RelabelAction;
   if (!RELABEL_ACTIONS.includes(action)) {
     throw t.error(
       'action',
@@ -173,11 +177,11 @@ function parseRelabel(t: Table, reportUnknown: boolean): { config: RelabelConfig
   }
   const config: RelabelConfig = {
     sourceLabels: t.strArray('source_labels'),
-    separator: t.str('separator', ';'),
-    regex: t.str('regex', '(.*)'),
-    modulus: t.int('modulus', 0, 0),
+    separator: t.str('separator', RL.separator),
+    regex: t.str('regex', RL.regex),
+    modulus: t.int('modulus', RL.modulus, 0),
     targetLabel: t.str('target_label', ''),
-    replacement: t.str('replacement', '$1'),
+    replacement: t.str('replacement', RL.replacement),
     action,
   };
   let rule: CompiledRule;
@@ -283,8 +287,8 @@ const DROP_POD_CGROUP_ROWS: RelabelConfig[] = [
 function kubeletPreset(t: Table, rel: string, global: GlobalConfig): ScrapeInstance[] {
   // NODE_IP for kubelets that don't listen on 127.0.0.1; set `host = "$HOSTIP"` to use the pod's host IP.
   const root = presetUrl(t, 'https', 10250, t.ctx.expander.env('NODE_IP') || '127.0.0.1');
-  const withCadvisor = t.bool('cadvisor', true);
-  const dropPodRows = t.bool('drop_pod_cgroup_rows', false);
+  const withCadvisor = t.bool('cadvisor', DEFAULTS['input.kubelet'].cadvisor);
+  const dropPodRows = t.bool('drop_pod_cgroup_rows', DEFAULTS['input.kubelet'].drop_pod_cgroup_rows);
   // The kubelet's serving certificate is usually self-signed and not issued for 127.0.0.1, so
   // verification is off by default (as in the article); set insecure_skip_verify = false to verify with tls_ca.
   if (t.has('urls')) t.warn('urls', 'the kubelet preset builds its urls from url/host; urls is ignored');

@@ -47,6 +47,28 @@ export const DEFAULTS = {
     health_metrics: true,
   },
   derive: { enable: false },
+  instances: {
+    url_label_key: 'instance',
+    url_label_value: '{{.Host}}',
+    interval_times: 0,
+    honor_labels: false,
+    honor_timestamps: true,
+    timeout: 3000,
+    duplication_allowed: false,
+    sample_limit: 0,
+    label_limit: 0,
+    label_value_length_limit: 0,
+    body_size_limit: 64 * 1024 * 1024,
+    line_size_limit: 1024 * 1024,
+  },
+  'instances.relabel_configs': {
+    action: 'replace',
+    separator: ';',
+    regex: '(.*)',
+    modulus: 0,
+    replacement: '$1',
+  },
+  'input.kubelet': { cadvisor: true, drop_pod_cgroup_rows: false },
 } as const;
 
 export type Section =
@@ -588,14 +610,14 @@ export const CONFIG_KEYS: Record<Section, KeyDoc[]> = {
     {
       keys: ['body_size_limit'],
       type: 'size',
-      default: '`"64MiB"`',
+      default: '`"64MiB"` (67108864)',
       reload: 'yes',
       doc: 'larger response (also after gunzip): the scrape fails. There is no "unlimited": `0` rejects every response.',
     },
     {
       keys: ['line_size_limit'],
       type: 'size',
-      default: '`"1MiB"`',
+      default: '`"1MiB"` (1048576)',
       reload: 'yes',
       doc: 'a longer line (no newline within this many bytes, checked as the body streams in, to within one network read): the scrape fails at once, `up = 0`, nothing sent. `0`: no limit (then a line is bounded by `body_size_limit` only). Real lines are under a few KiB.',
     },
