@@ -1,9 +1,6 @@
 // Inputs: Categraf's `input.prometheus` ([[instances]]) and nodegraf's presets `input.kube_proxy`
 // and `input.kubelet`, which are thin layers that produce the same ScrapeInstances.
 import { DEFAULTS } from './keys.js';
-
-const I = DEFAULTS.instances;
-const RL = DEFAULTS['instances.relabel_configs'];
 import { secret, SecretUrl } from './secret.js';
 import { existsSync } from 'node:fs';
 import {
@@ -25,6 +22,10 @@ import {
 } from './common.js';
 import { isTable, MAX_DURATION_MS, MIN_INTERVAL_MS, Table } from './reader.js';
 import type { GlobalConfig, RelabelAction, RelabelConfig, ScrapeInstance } from './types.js';
+
+/** The defaults of an instance and of a relabel rule (config/keys.ts). */
+const I = DEFAULTS.instances;
+const RL = DEFAULTS['instances.relabel_configs'];
 
 export const SUPPORTED_INPUTS = ['prometheus', 'kube_proxy', 'kubelet'];
 
