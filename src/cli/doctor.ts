@@ -9,7 +9,7 @@ import { TargetClient, jwtExpiry, tokenExpiryNote } from '../scrape/client.js';
 import { classifyNetworkError, ScrapeError } from '../scrape/errors.js';
 import { TextParser, Entry } from '../parse/text.js';
 import { VERSION } from '../version.js';
-import { ScrapeTarget } from '../scrape/target.js';
+import { compileTarget } from '../scrape/compile.js';
 import { createLogger } from '../log.js';
 import { PodMetadata } from '../kube/pod-metadata.js';
 import { inputList, type ConfigOptions } from './options.js';
@@ -60,22 +60,13 @@ export async function diagnoseTargets(config: Config): Promise<Diagnosis[]> {
   for (const input of config.inputs) {
     for (const inst of input.instances) {
       for (const u of inst.urls) {
-        const url = u.reveal();
-        // the job it is sent with, worked out as the scrape does (labels, url label, "-")
-        const target = new ScrapeTarget(inst, url, config.global, config.writerOpt);
-        void target.stop();
-        const subject = `target ${target.job || '(no job label)'} ${target.displayUrl}`;
+        // the job it is sent with and the client's settings, compiled as the scrape compiles them
+        const target = compileTarget(inst, u.reveal(), config.global, config.writerOpt);
+        const subject = `target ${target.job || '(no job label)'} ${u.shown}`;
         probes.push(
           (async (): Promise<Diagnosis> => {
-            const client = new TargetClient(new URL(url), {
-              timeoutMs: inst.timeoutMs,
-              bodySizeLimit: inst.bodySizeLimit,
-              tls: inst.tls,
-              bearerTokenFile: inst.bearerTokenFile,
-              bearerTokenString: inst.bearerTokenString,
-              username: inst.username,
-              password: inst.password,
-              headers: inst.headers,
+            const client = new TargetClient(target.url, {
+              ...target.client,
               userAgent: `nodegraf/${VERSION} (doctor)`,
             });
             const t0 = performance.now();
@@ -100,7 +91,7 @@ export async function diagnoseTargets(config: Config): Promise<Diagnosis[]> {
               };
             } catch (err) {
               const e =
-                err instanceof ScrapeError ? err : classifyNetworkError(err, new URL(url), inst.timeoutMs);
+                err instanceof ScrapeError ? err : classifyNetworkError(err, target.url, inst.timeoutMs);
               // a 401 already names the token file and its exp (when the token is a JWT)
               return { ok: false, subject, message: e.message, hint: e.hint };
             } finally {
@@ -140,7 +131,7 @@ export async function diagnoseWriter(w: WriterConfig): Promise<Diagnosis> {
     };
   } catch (err) {
     const e = classifyNetworkError(err, client.url, w.timeoutMs);
-    return { ok: false, subject, message: e.message, hint: networkHint(err, e.kind === 'timeout') || e.hint };
+    return { ok: false, subject, message: e.message, hint: networkHint(err) || e.hint };
   } finally {
     await client.close();
   }

@@ -1,6 +1,6 @@
 // Scrape failures, classified so that logs, `--test`, the status page and `doctor` all say the same
 // thing: what happened, its likely cause and the fix.
-import { errnoCode, errorMessage, isAbort } from '../errno.js';
+import { errnoCode, errorMessage, networkFailure } from '../errno.js';
 
 export type ScrapeErrorKind =
   | 'refused'
@@ -38,19 +38,6 @@ export class ScrapeError extends Error {
   }
 }
 
-const CERT_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'CERT_SIGNATURE_FAILURE',
-  'CERT_UNTRUSTED',
-]);
-
 /** Which kubelet authorization a path needs: named in 403 hints. */
 export function kubeletResourceFor(path: string): string {
   if (path.startsWith('/metrics')) return 'nodes/metrics';
@@ -66,71 +53,58 @@ export function classifyNetworkError(err: unknown, url: URL, timeoutMs: number):
   const code = errnoCode(err) ?? '';
   const msg = errorMessage(err);
   const hostPort = url.host;
-  if (
-    isAbort(err) ||
-    code === 'UND_ERR_HEADERS_TIMEOUT' ||
-    code === 'UND_ERR_BODY_TIMEOUT' ||
-    code === 'UND_ERR_CONNECT_TIMEOUT'
-  ) {
-    return new ScrapeError(
-      'timeout',
-      `timeout: no complete answer from ${hostPort} within ${timeoutMs} ms`,
-      'the target is slow or hung; raise `timeout` in the instance, or check the target',
-    );
+  switch (networkFailure(err)) {
+    case 'timeout':
+      return new ScrapeError(
+        'timeout',
+        `timeout: no complete answer from ${hostPort} within ${timeoutMs} ms`,
+        'the target is slow or hung; raise `timeout` in the instance, or check the target',
+      );
+    case 'refused':
+      return new ScrapeError(
+        'refused',
+        `connection refused by ${hostPort}`,
+        url.port === '10250' || url.port === '10249'
+          ? 'nothing listens there: the kubelet/kube-proxy may bind to the node IP, not 127.0.0.1 — use $HOSTIP in the URL, or set kube-proxy metricsBindAddress to 0.0.0.0:10249'
+          : 'nothing listens on that host and port',
+      );
+    case 'dns':
+      return new ScrapeError('dns', `cannot resolve host ${url.hostname}`, 'check the URL host name');
+    case 'tls-name':
+      return new ScrapeError(
+        'tls-cert',
+        `TLS certificate of ${hostPort} is for another name: ${msg}`,
+        'the certificate is valid but names another host: set tls_server_name to a name it was issued for (or scrape that name); insecure_skip_verify would also skip the check that it is the right server',
+      );
+    case 'redirect-loop':
+      return new ScrapeError(
+        'http-status',
+        `redirect loop at ${hostPort}${url.pathname}: the target keeps redirecting`,
+        'point the URL at the final address (after at most 3 redirects); check the path and http/https',
+      );
+    case 'tls-trust':
+      return new ScrapeError(
+        'tls-cert',
+        `TLS certificate of ${hostPort} not trusted: ${code || msg}`,
+        'the kubelet serves a self-signed certificate: set insecure_skip_verify = true, or tls_ca to the CA that signed it',
+      );
+    case 'tls-handshake':
+      return new ScrapeError(
+        'https-to-http',
+        `TLS handshake with ${hostPort} failed: ${msg}`,
+        'the server does not speak TLS here: use http:// and use_tls = false',
+      );
+    case 'reset':
+      return new ScrapeError(
+        url.protocol === 'http:' ? 'http-to-https' : 'reset',
+        `connection closed by ${hostPort}: ${msg}`,
+        url.protocol === 'http:'
+          ? 'if this port serves HTTPS (the kubelet on 10250 does), use https:// and use_tls = true'
+          : '',
+      );
+    default:
+      return new ScrapeError('other', `${code ? code + ': ' : ''}${msg}`);
   }
-  if (code === 'ECONNREFUSED') {
-    return new ScrapeError(
-      'refused',
-      `connection refused by ${hostPort}`,
-      url.port === '10250' || url.port === '10249'
-        ? 'nothing listens there: the kubelet/kube-proxy may bind to the node IP, not 127.0.0.1 — use $HOSTIP in the URL, or set kube-proxy metricsBindAddress to 0.0.0.0:10249'
-        : 'nothing listens on that host and port',
-    );
-  }
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new ScrapeError('dns', `cannot resolve host ${url.hostname}`, 'check the URL host name');
-  }
-  if (
-    code === 'ERR_TLS_CERT_ALTNAME_INVALID' ||
-    /Hostname\/IP does not match certificate's altnames/i.test(msg)
-  ) {
-    return new ScrapeError(
-      'tls-cert',
-      `TLS certificate of ${hostPort} is for another name: ${msg}`,
-      'the certificate is valid but names another host: set tls_server_name to a name it was issued for (or scrape that name); insecure_skip_verify would also skip the check that it is the right server',
-    );
-  }
-  if (code === 'UND_ERR_INVALID_ARG' && /redirect/i.test(msg)) {
-    return new ScrapeError(
-      'http-status',
-      `redirect loop at ${hostPort}${url.pathname}: the target keeps redirecting`,
-      'point the URL at the final address (after at most 3 redirects); check the path and http/https',
-    );
-  }
-  if (CERT_CODES.has(code) || /certificate/i.test(msg)) {
-    return new ScrapeError(
-      'tls-cert',
-      `TLS certificate of ${hostPort} not trusted: ${code || msg}`,
-      'the kubelet serves a self-signed certificate: set insecure_skip_verify = true, or tls_ca to the CA that signed it',
-    );
-  }
-  if (code === 'EPROTO' || /wrong version number|packet length too long|ssl/i.test(msg)) {
-    return new ScrapeError(
-      'https-to-http',
-      `TLS handshake with ${hostPort} failed: ${msg}`,
-      'the server does not speak TLS here: use http:// and use_tls = false',
-    );
-  }
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || /other side closed|socket hang up/i.test(msg)) {
-    return new ScrapeError(
-      url.protocol === 'http:' ? 'http-to-https' : 'reset',
-      `connection closed by ${hostPort}: ${msg}`,
-      url.protocol === 'http:'
-        ? 'if this port serves HTTPS (the kubelet on 10250 does), use https:// and use_tls = true'
-        : '',
-    );
-  }
-  return new ScrapeError('other', `${code ? code + ': ' : ''}${msg}`);
 }
 
 /** Explain a non-200 answer. `body` is the start of the response body (for the kubelet's messages). */

@@ -1,6 +1,5 @@
 // What the server shows: the view of the running agent it reads (implemented by cli/runtime.ts,
 // which the server must not import: the runtime builds the server), and the JSON of /targets.
-import { redactUrl } from '../config/secret.js';
 import type { ScrapeTarget } from '../scrape/target.js';
 import type { RemoteWriter } from '../write/writer.js';
 import type { PodSummary } from '../kube/pod-metadata.js';
@@ -33,15 +32,10 @@ export interface AgentView {
   reload(): Promise<void>;
 }
 
-/** A scrape URL as shown anywhere (page, JSON, labels, logs): password and secret query values hidden. */
-export function targetUrl(t: ScrapeTarget): string {
-  return redactUrl(t.url.href);
-}
-
 export function targetsJson(rt: AgentView): TargetJson[] {
   return rt.targets.map((t) => ({
     name: t.instance.name,
-    url: targetUrl(t),
+    url: t.displayUrl,
     job: t.job,
     labels: Object.fromEntries(t.labels),
     health: t.health,

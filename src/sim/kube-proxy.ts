@@ -18,6 +18,7 @@ import {
   SimHistogram,
   Wave,
   component,
+  histogram as simHistogram,
   renderFamilies,
   rngFor,
   scalar,
@@ -41,7 +42,7 @@ const counter = (name: string, help: string, value: (s: ProxyState) => number) =
 const gauge = (name: string, help: string, value: (s: ProxyState) => number, labels = '') =>
   scalar<ProxyState>(name, 'gauge', help, value, labels);
 const histogram = (name: string, help: string, hists: (s: ProxyState) => Array<[SimHistogram, string]>) =>
-  ({ name, type: 'histogram', help, histograms: hists }) as const;
+  simHistogram<ProxyState>(name, help, hists);
 const tables = (filter: number, nat: (s: ProxyState) => number) => (s: ProxyState) =>
   [
     ['table="filter"', filter],

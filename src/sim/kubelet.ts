@@ -6,7 +6,15 @@ import { API_HOST, BUILD_INFO, BUILD_INFO_HELP } from './components.js';
 import { buildInstruments, type KubeletInstruments } from './kubelet-instruments.js';
 import { isRunning } from './dynamics.js';
 import { instanceAt, type NodeModel, type SimPod } from './model.js';
-import { MiB, esc, renderFamilies, scalar, type SimFamily } from './util.js';
+import {
+  MiB,
+  esc,
+  histogram as simHistogram,
+  renderFamilies,
+  scalar,
+  type SimFamily,
+  type SimHistogram,
+} from './util.js';
 
 interface KubeletState {
   t: number;
@@ -20,20 +28,10 @@ type Samples = Array<[string, number]>;
 const H = `host="${API_HOST}"`;
 const counter = (name: string, help: string, value: (s: KubeletState) => number) =>
   scalar<KubeletState>(name, 'counter', help, value);
-const gauge = (
-  name: string,
-  help: string,
-  value: (s: KubeletState) => number,
-  labels?: (s: KubeletState) => string,
-) =>
-  labels
-    ? { name, type: 'gauge', help, samples: (s: KubeletState): Samples => [[labels(s), value(s)]] }
-    : scalar<KubeletState>(name, 'gauge', help, value);
-const histogram = (
-  name: string,
-  help: string,
-  hists: (s: KubeletState) => Array<[import('./util.js').SimHistogram, string]>,
-) => ({ name, type: 'histogram', help, histograms: hists }) as const;
+const gauge = (name: string, help: string, value: (s: KubeletState) => number, labels = '') =>
+  scalar<KubeletState>(name, 'gauge', help, value, labels);
+const histogram = (name: string, help: string, hists: (s: KubeletState) => Array<[SimHistogram, string]>) =>
+  simHistogram<KubeletState>(name, help, hists);
 const samples = (name: string, type: string, help: string, f: (s: KubeletState) => Samples) => ({
   name,
   type,
@@ -161,12 +159,9 @@ const FAMILIES: SimFamily<KubeletState>[] = [
     '[ALPHA] This metric is true (1) if the node is experiencing a configuration-related error, false (0) otherwise.',
     () => 0,
   ),
-  gauge(
-    'kubelet_node_name',
-    "[ALPHA] The node's name. The count is always 1.",
-    () => 1,
-    (s) => `node="${esc(s.m.nodeName)}"`,
-  ),
+  samples('kubelet_node_name', 'gauge', "[ALPHA] The node's name. The count is always 1.", (s) => [
+    [`node="${esc(s.m.nodeName)}"`, 1],
+  ]),
   counter('kubelet_pleg_discard_events', '[ALPHA] The number of discard events in PLEG.', () => 0),
   gauge(
     'kubelet_pleg_last_seen_seconds',
@@ -258,12 +253,7 @@ const FAMILIES: SimFamily<KubeletState>[] = [
     '[ALPHA] Number of used bytes in the volume',
     volumeStats((u) => u),
   ),
-  gauge(
-    'kubernetes_build_info',
-    BUILD_INFO_HELP,
-    () => 1,
-    () => BUILD_INFO,
-  ),
+  gauge('kubernetes_build_info', BUILD_INFO_HELP, () => 1, BUILD_INFO),
   { raw: (out, s) => s.i.go.writeProcess(out, s.t) },
   histogram(
     'rest_client_request_duration_seconds',

@@ -275,6 +275,15 @@ export function scalar<S extends { t: number }>(
   return { name, type, help, samples: (s) => [[labels, value(s)]] };
 }
 
+/** A histogram family: its SimHistograms and their label sets, from the state. */
+export function histogram<S extends { t: number }>(
+  name: string,
+  help: string,
+  histograms: (s: S) => Array<[SimHistogram, string]>,
+): SimFamily<S> {
+  return { name, type: 'histogram', help, histograms };
+}
+
 export function renderFamilies<S extends { t: number }>(
   out: string[],
   table: readonly SimFamily<S>[],

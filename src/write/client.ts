@@ -7,7 +7,7 @@ import { Agent } from 'undici';
 import { connectOptions } from '../config/tls.js';
 import { revealHeaders } from '../config/secret.js';
 import type { WriterConfig } from '../config/types.js';
-import { errnoCode } from '../errno.js';
+import { networkFailure } from '../errno.js';
 import { VERSION } from '../version.js';
 
 /** What the store answered: status, the start of its body (non-2xx only) and Retry-After in ms. */
@@ -120,24 +120,22 @@ export function statusHint(status: number): string {
   return '';
 }
 
-/** The likely fix for a request that got no answer. */
-export function networkHint(err: unknown, timedOut: boolean): string {
-  if (timedOut)
-    return `the store did not answer in time: it is overloaded or a firewall drops the packets; raise [[writers]] timeout if it is only slow; ${KEPT}`;
-  switch (errnoCode(err)) {
-    case 'ECONNREFUSED':
+/** The likely fix for a request that got no answer (errno.ts recognises what happened). */
+export function networkHint(err: unknown): string {
+  switch (networkFailure(err)) {
+    case 'timeout':
+      return `the store did not answer in time: it is overloaded or a firewall drops the packets; raise [[writers]] timeout if it is only slow; ${KEPT}`;
+    case 'refused':
       return `nothing listens there: check the host and port of the write URL, and that the store runs; ${KEPT}`;
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
+    case 'dns':
       return `the store's host name does not resolve: check the write URL and DNS; ${KEPT}`;
-    case 'ECONNRESET':
+    case 'reset':
       return `the connection was cut: a proxy or the store closed it (TLS expected? use https://); ${KEPT}`;
-    case 'CERT_HAS_EXPIRED':
-    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
-    case 'SELF_SIGNED_CERT_IN_CHAIN':
-    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
-    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+    case 'tls-name':
+    case 'tls-trust':
       return `the store's certificate is not trusted: set tls_ca in [[writers]] to its CA (or insecure_skip_verify = true to test); ${KEPT}`;
+    case 'tls-handshake':
+      return `the store does not speak TLS there: use http:// in the write URL; ${KEPT}`;
     default:
       return '';
   }

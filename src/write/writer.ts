@@ -330,7 +330,7 @@ export class RemoteWriter {
       const what = isAbort(err)
         ? `timeout after ${this.config.timeoutMs / 1000} s`
         : `${errnoCode(err) ?? (errorName(err) || 'error')}: ${errorMessage(err)}`;
-      this.setError(what, networkHint(err, isAbort(err)));
+      this.setError(what, networkHint(err));
       return { kind: 'retry', retryAfterMs: 0 };
     } finally {
       clearTimeout(timer);
