@@ -3,13 +3,7 @@
 import { DEFAULTS } from './keys.js';
 import { secret, SecretUrl } from './secret.js';
 import { existsSync } from 'node:fs';
-import {
-  compileRule,
-  RELABEL_ACTIONS,
-  RelabelConfigError,
-  relabeler,
-  type CompiledRule,
-} from '../relabel/relabel.js';
+import { compileRule, RelabelConfigError, relabeler, type CompiledRule } from '../relabel/relabel.js';
 import {
   checkHttpUrl,
   checkLabelNames,
@@ -20,7 +14,8 @@ import {
   SA_TOKEN_FILE,
   stripUndefined,
 } from './common.js';
-import { isTable, MAX_DURATION_MS, MIN_INTERVAL_MS, Table } from './reader.js';
+import { MAX_DURATION_MS } from './keys.js';
+import { isTable, Table } from './reader.js';
 import type { GlobalConfig, RelabelAction, RelabelConfig, ScrapeInstance } from './types.js';
 
 /** The defaults of an instance and of a relabel rule (config/keys.ts). */
@@ -64,7 +59,7 @@ export function parseInput(name: string, t: Table, rel: string, global: GlobalCo
 function prometheusFile(t: Table, rel: string, global: GlobalConfig): ScrapeInstance[] {
   // Categraf allows labels and metric filters at the input level too; instances inherit them.
   const base = {
-    intervalMs: t.duration('interval', global.intervalMs, 1000, MIN_INTERVAL_MS),
+    intervalMs: t.duration('interval', global.intervalMs, 1000),
     labels: checkLabelNames(t, 'labels', t.expandedMap('labels')),
     metricsPass: t.strArray('metrics_pass'),
     metricsDrop: t.strArray('metrics_drop'),
@@ -89,7 +84,7 @@ function parseInstance(t: Table, base: InstanceBase, reportUnknown = true): Scra
   }
   const urlLabelValue = t.str('url_label_value', I.url_label_value);
   checkUrlTemplate(t, urlLabelValue);
-  const intervalTimes = t.int('interval_times', I.interval_times, 0);
+  const intervalTimes = t.int('interval_times', I.interval_times);
   if (base.intervalMs * Math.max(1, intervalTimes) > MAX_DURATION_MS)
     throw t.error('interval_times', `the interval times interval_times is over 24h`);
   const inst: ScrapeInstance = {
@@ -115,9 +110,9 @@ function parseInstance(t: Table, base: InstanceBase, reportUnknown = true): Scra
     metricsDrop: [...base.metricsDrop, ...t.strArray('metrics_drop')],
     relabelConfigs: [],
     duplicationAllowed: t.bool('duplication_allowed', I.duplication_allowed),
-    sampleLimit: t.int('sample_limit', I.sample_limit, 0),
-    labelLimit: t.int('label_limit', I.label_limit, 0),
-    labelValueLengthLimit: t.int('label_value_length_limit', I.label_value_length_limit, 0),
+    sampleLimit: t.int('sample_limit', I.sample_limit),
+    labelLimit: t.int('label_limit', I.label_limit),
+    labelValueLengthLimit: t.int('label_value_length_limit', I.label_value_length_limit),
     bodySizeLimit: t.size('body_size_limit', I.body_size_limit),
     lineSizeLimit: t.size('line_size_limit', I.line_size_limit),
   };
@@ -169,18 +164,12 @@ function checkUrlTemplate(t: Table, template: string): void {
 }
 
 function parseRelabel(t: Table, reportUnknown: boolean): { config: RelabelConfig; rule: CompiledRule } {
-  const action = t.str('action', RL.action).toLowerCase() as RelabelAction;
-  if (!RELABEL_ACTIONS.includes(action)) {
-    throw t.error(
-      'action',
-      `unknown relabel action ${JSON.stringify(action)}; one of ${RELABEL_ACTIONS.join(', ')}`,
-    );
-  }
+  const action = t.str('action', RL.action) as RelabelAction; // one of keys.ts's
   const config: RelabelConfig = {
     sourceLabels: t.strArray('source_labels'),
     separator: t.str('separator', RL.separator),
     regex: t.str('regex', RL.regex),
-    modulus: t.int('modulus', RL.modulus, 0),
+    modulus: t.int('modulus', RL.modulus),
     targetLabel: t.str('target_label', ''),
     replacement: t.str('replacement', RL.replacement),
     action,
@@ -224,7 +213,7 @@ function presetTable(
 function presetBase(t: Table, name: string, global: GlobalConfig): InstanceBase {
   return {
     name,
-    intervalMs: t.duration('interval', global.intervalMs, 1000, MIN_INTERVAL_MS),
+    intervalMs: t.duration('interval', global.intervalMs, 1000),
     labels: {},
     metricsPass: [],
     metricsDrop: [],

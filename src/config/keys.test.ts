@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { CONFIG_KEYS, DEFAULTS, renderKeyTables, type Section } from './keys.js';
 import { renderEffectiveConfig } from './effective.js';
 import { loadConfig } from './load.js';
+import { ConfigError } from './types.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -127,4 +128,67 @@ test('credentials are declared secret, and a reload leaves the restart-only sect
       CONFIG_KEYS[s].every((k) => k.reload === 'restart'),
       s,
     );
+});
+
+/** A configuration folder with `key = value` in one table of `section`. */
+function configWith(section: Section, line: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'nodegraf-keys-check-'));
+  const writer = '[[writers]]\nurl = "http://127.0.0.1:8428/api/v1/write"\n';
+  const instance = '[[instances]]\nurls = ["http://127.0.0.1:9100/metrics"]\n';
+  const files: Record<string, string> = { 'config.toml': writer };
+  const relabel = '[[instances.relabel_configs]]\nsource_labels = ["a"]\ntarget_label = "b"\n';
+  if (section === 'writers') files['config.toml'] = `${writer}${line}\n`;
+  else if (section === 'instances') files['input.prometheus/p.toml'] = `${instance}${line}\n`;
+  else if (section === 'instances.relabel_configs')
+    files['input.prometheus/p.toml'] = `${instance}${relabel}${line}\n`;
+  else if (section === 'input.prometheus') files['input.prometheus/p.toml'] = `${line}\n${instance}`;
+  else if (section.startsWith('input.'))
+    files[`${section}/${section.slice('input.'.length)}.toml`] = `${line}\n`;
+  else files['config.toml'] = `${writer}[${section}]\n${line}\n`;
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+test('the checks keys.ts declares (min, oneOf) are what the loader enforces, with file, line and key', () => {
+  const cases: Array<{ section: Section; key: string; bad: string; good: string }> = [];
+  for (const [section, docs] of Object.entries(CONFIG_KEYS) as Array<
+    [Section, (typeof CONFIG_KEYS)[Section]]
+  >) {
+    for (const doc of docs) {
+      for (const key of doc.keys) {
+        if (doc.oneOf) {
+          const good = doc.ignoreCase ? doc.oneOf.at(-1)!.toUpperCase() : doc.oneOf.at(-1)!;
+          cases.push({ section, key, bad: `${key} = "not-a-${key}"`, good: `${key} = "${good}"` });
+        }
+        if (doc.min !== undefined) {
+          const duration = /duration/.test(doc.type);
+          cases.push({
+            section,
+            key,
+            bad: duration ? `${key} = "${doc.min - 1 || 0.5}ms"` : `${key} = ${doc.min - 1}`,
+            good: duration ? `${key} = "${doc.min}ms"` : `${key} = ${doc.min}`,
+          });
+        }
+      }
+    }
+  }
+  assert.ok(cases.length >= 15, `only ${cases.length} declared checks`);
+  for (const c of cases) {
+    const good = configWith(c.section, c.good);
+    assert.doesNotThrow(() => loadConfig(good, { env: {} }), `${c.section} ${c.good} is refused`);
+    const bad = configWith(c.section, c.bad);
+    assert.throws(
+      () => loadConfig(bad, { env: {} }),
+      (err: Error) => {
+        assert.ok(err instanceof ConfigError, `${c.section} ${c.bad}: ${String(err)}`);
+        assert.ok(err.key.endsWith(c.key), `${c.section} ${c.bad}: error names ${err.key}`);
+        assert.ok(err.line > 0, `${c.section} ${c.bad}: no line`);
+        return true;
+      },
+      `${c.section} ${c.bad} is accepted`,
+    );
+  }
 });

@@ -3,6 +3,10 @@
 // are generated from this (`npm run kit`), and a test holds the loader to it: every key the loader
 // reads is declared here and every declared key is read (src/config/keys.test.ts).
 
+import { RELABEL_ACTIONS } from '../relabel/relabel.js';
+import { LOG_LEVELS } from './types.js';
+import { formatDuration } from './values.js';
+
 /** A key (or keys documented together, such as `tls_cert`, `tls_key`) of one section. */
 export interface KeyDoc {
   keys: string[];
@@ -16,6 +20,15 @@ export interface KeyDoc {
   reload: 'yes' | 'restart';
   /** The documentation (markdown). */
   doc: string;
+  /**
+   * Validation, applied by the reader (src/config/reader.ts) to every table of the section and
+   * shown in the docs' type column: the smallest value (an int; a duration in ms) ...
+   */
+  min?: number;
+  /** ... the values a string may take ... */
+  oneOf?: readonly string[];
+  /** ... compared case-insensitively (the value is then lowercased). */
+  ignoreCase?: boolean;
 }
 
 /**
@@ -71,6 +84,11 @@ export const DEFAULTS = {
   'input.kubelet': { cadvisor: true, drop_pod_cgroup_rows: false },
 } as const;
 
+/** The shortest scrape interval. */
+export const MIN_INTERVAL_MS = 100;
+/** The longest duration any setting takes (timers overflow past 2^31-1 ms). */
+export const MAX_DURATION_MS = 24 * 3600_000;
+
 export type Section =
   | 'global'
   | 'writer_opt'
@@ -80,6 +98,7 @@ export type Section =
   | 'log'
   | 'pod_metadata'
   | 'derive'
+  | 'input.prometheus'
   | 'instances'
   | 'instances.relabel_configs'
   | 'input.kube_proxy'
@@ -118,6 +137,7 @@ export const CONFIG_KEYS: Record<Section, KeyDoc[]> = {
     {
       keys: ['interval'],
       type: 'duration (number = s)',
+      min: MIN_INTERVAL_MS,
       default: '`15`',
       reload: 'yes',
       doc: 'scrape interval, inherited by every input.',
@@ -221,14 +241,16 @@ export const CONFIG_KEYS: Record<Section, KeyDoc[]> = {
     },
     {
       keys: ['max_idle_conns_per_host'],
-      type: 'int ≥ 0',
+      type: 'int',
+      min: 0,
       default: '`100`',
       reload: 'yes',
       doc: 'connection pool size, capped at 64 and never below `max_in_flight` (0 = 1).',
     },
     {
       keys: ['max_in_flight'],
-      type: 'int ≥ 1',
+      type: 'int',
+      min: 1,
       default: '`4`',
       reload: 'yes',
       doc: 'nodegraf: parallel requests (shards). A target always uses the same shard, so per-series order is kept.',
@@ -327,16 +349,19 @@ export const CONFIG_KEYS: Record<Section, KeyDoc[]> = {
     {
       keys: ['level'],
       type: 'string',
+      oneOf: LOG_LEVELS,
+      ignoreCase: true,
       default: '`"info"`',
       reload: 'restart',
-      doc: '`trace`, `debug`, `info`, `warn`, `error`, `fatal`, `silent` (case-insensitive). `--log-level` overrides it.',
+      doc: '`--log-level` overrides it.',
     },
     {
       keys: ['format'],
       type: 'string',
+      oneOf: ['text', 'json'],
       default: '`"text"`',
       reload: 'restart',
-      doc: '`"text"` or `"json"`.',
+      doc: '`json`: one object per line.',
     },
   ],
   pod_metadata: [
@@ -344,6 +369,7 @@ export const CONFIG_KEYS: Record<Section, KeyDoc[]> = {
     {
       keys: ['source'],
       type: 'string',
+      oneOf: ['apiserver', 'kubelet'],
       default: '`"apiserver"`',
       reload: 'restart',
       doc: '`"apiserver"` (list, then watch, the pods with `spec.nodeName = node_name`) or `"kubelet"` (poll the kubelet\'s `/pods`).',
@@ -372,7 +398,8 @@ export const CONFIG_KEYS: Record<Section, KeyDoc[]> = {
     {
       keys: ['poll_interval'],
       type: 'duration',
-      default: '`5s` (min `1s`)',
+      min: 1000,
+      default: '`5s`',
       reload: 'restart',
       doc: 'how often the kubelet source polls `/pods`.',
     },
@@ -422,6 +449,37 @@ export const CONFIG_KEYS: Record<Section, KeyDoc[]> = {
       doc: 'also write them as ordinary series (job `nodegraf-derive`): `nodegraf_container_cpu_usage_of_quota_ratio`, `nodegraf_container_cpu_throttled_ratio`, `nodegraf_container_memory_working_set_of_limit_ratio`, `nodegraf_container_fs_{reads,writes}_bytes_per_second`, `nodegraf_pod_network_{receive,transmit}_bits_per_second`. Takes effect at start (not on reload).',
     },
   ],
+  'input.prometheus': [
+    {
+      keys: ['interval'],
+      type: 'duration (number = s)',
+      min: MIN_INTERVAL_MS,
+      default: '`[global] interval`',
+      reload: 'yes',
+      doc: "scrape interval of this file's instances.",
+    },
+    {
+      keys: ['labels'],
+      type: 'table of strings, expanded',
+      default: '`{}`',
+      reload: 'yes',
+      doc: "merged under each instance's `labels`.",
+    },
+    {
+      keys: ['metrics_pass', 'metrics_drop'],
+      type: 'string[] (globs)',
+      default: '`[]`',
+      reload: 'yes',
+      doc: "prepended to each instance's lists.",
+    },
+    {
+      keys: ['instances'],
+      type: 'array of tables',
+      default: '—',
+      reload: 'yes',
+      doc: 'one `[[instances]]` per group of URLs. A file without any is a warning.',
+    },
+  ],
   instances: [
     {
       keys: ['urls'],
@@ -453,7 +511,8 @@ export const CONFIG_KEYS: Record<Section, KeyDoc[]> = {
     },
     {
       keys: ['interval_times'],
-      type: 'int ≥ 0',
+      type: 'int',
+      min: 0,
       default: '`0`',
       reload: 'yes',
       doc: 'scrape every `interval × interval_times` (0 or 1 = every interval). There is no per-instance `interval`.',
@@ -588,21 +647,24 @@ export const CONFIG_KEYS: Record<Section, KeyDoc[]> = {
     },
     {
       keys: ['sample_limit'],
-      type: 'int ≥ 0',
+      type: 'int',
+      min: 0,
       default: '`0` (none)',
       reload: 'yes',
       doc: 'more samples after filtering/relabel: the scrape fails as soon as the limit is passed (the rest of the body is not read), `up = 0`, nothing sent.',
     },
     {
       keys: ['label_limit'],
-      type: 'int ≥ 0',
+      type: 'int',
+      min: 0,
       default: '`0` (none)',
       reload: 'yes',
       doc: 'more labels on a series: the scrape fails.',
     },
     {
       keys: ['label_value_length_limit'],
-      type: 'int ≥ 0',
+      type: 'int',
+      min: 0,
       default: '`0` (none)',
       reload: 'yes',
       doc: 'a longer label value: the scrape fails.',
@@ -649,7 +711,8 @@ export const CONFIG_KEYS: Record<Section, KeyDoc[]> = {
     { keys: ['replacement'], type: 'string', default: '`"$1"`', reload: 'yes', doc: '' },
     {
       keys: ['modulus'],
-      type: 'int ≥ 0',
+      type: 'int',
+      min: 0,
       default: '`0`',
       reload: 'yes',
       doc: 'required (> 0) for `hashmod`.',
@@ -657,9 +720,11 @@ export const CONFIG_KEYS: Record<Section, KeyDoc[]> = {
     {
       keys: ['action'],
       type: 'string',
+      oneOf: RELABEL_ACTIONS,
+      ignoreCase: true,
       default: '`"replace"`',
       reload: 'yes',
-      doc: '`replace` `keep` `drop` `keepequal` `dropequal` `hashmod` `labelmap` `labeldrop` `labelkeep` `lowercase` `uppercase` (case-insensitive).',
+      doc: 'as in Prometheus.',
     },
   ],
   'input.kube_proxy': [
@@ -687,6 +752,7 @@ export const CONFIG_KEYS: Record<Section, KeyDoc[]> = {
     {
       keys: ['interval'],
       type: 'duration (number = s)',
+      min: MIN_INTERVAL_MS,
       default: '`[global] interval`',
       reload: 'yes',
       doc: '',
@@ -725,6 +791,7 @@ export const CONFIG_KEYS: Record<Section, KeyDoc[]> = {
     {
       keys: ['interval'],
       type: 'duration (number = s)',
+      min: MIN_INTERVAL_MS,
       default: '`[global] interval`',
       reload: 'yes',
       doc: '',
@@ -761,11 +828,21 @@ export const CONFIG_KEYS: Record<Section, KeyDoc[]> = {
   ],
 };
 
+/** The type as the docs show it, with the validation the reader applies. */
+function typeColumn(k: KeyDoc): string {
+  let type = k.type;
+  if (k.oneOf)
+    type += `: ${k.oneOf.map((v) => '`' + v + '`').join(', ')}${k.ignoreCase ? ' (any case)' : ''}`;
+  if (k.min !== undefined)
+    type += /duration/.test(k.type) ? `, at least ${formatDuration(k.min)}` : ` ≥ ${k.min}`;
+  return type;
+}
+
 /** The markdown table of a section, as docs/configuration.md shows it. */
 export function keyTable(section: Section): string {
   const rows = CONFIG_KEYS[section].map(
     (k) =>
-      `| ${k.keys.map((x) => '`' + x + '`').join(', ')} | ${k.type} | ${k.default} | ${k.reload === 'yes' ? 'yes' : '**restart**'} | ${k.doc} |`,
+      `| ${k.keys.map((x) => '`' + x + '`').join(', ')} | ${typeColumn(k)} | ${k.default} | ${k.reload === 'yes' ? 'yes' : '**restart**'} | ${k.doc} |`,
   );
   return ['| key | type | default | reload | meaning |', '|---|---|---|---|---|', ...rows].join('\n');
 }

@@ -668,7 +668,7 @@ action = "HashMod"
   let err = bad('source_labels = ["a"]\naction = "keepit"\n');
   assert.equal(err.line, 5);
   assert.equal(err.key, 'instances.relabel_configs.action');
-  assert.match(err.message, /unknown relabel action "keepit"/);
+  assert.match(err.message, /action: unknown value "keepit"; one of replace, keep/);
   err = bad('regex = "(unclosed"\naction = "keep"\n');
   assert.equal(err.line, 4);
   assert.match(err.message, /error parsing regexp: missing closing \)/);

@@ -3,7 +3,6 @@
 import { DEFAULTS as D } from './keys.js';
 import { secret, SecretUrl } from './secret.js';
 import { parseWebConfig } from './web.js';
-import { MIN_INTERVAL_MS } from './reader.js';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { TomlError, parse } from 'smol-toml';
@@ -28,7 +27,6 @@ import {
   type GlobalConfig,
   type HttpConfig,
   type InputConfig,
-  LOG_LEVELS,
   type LogConfig,
   type DeriveConfig,
   type PodMetadataConfig,
@@ -191,7 +189,7 @@ function parseGlobal(root: Table): GlobalConfig {
     omitHostname: g.bool('omit_hostname', D.global.omit_hostname),
     hostnameLabel,
     labels: checkLabelNames(g, 'labels', g.expandedMap('labels')),
-    intervalMs: g.duration('interval', D.global.interval, 1000, MIN_INTERVAL_MS),
+    intervalMs: g.duration('interval', D.global.interval, 1000),
     providers: providers.length ? providers : ['local'],
     precision: g.str('precision', D.global.precision),
     concurrency: g.int('concurrency', D.global.concurrency),
@@ -265,9 +263,9 @@ function parseWriter(w: Table): WriterConfig & { nameSet: boolean } {
     // Categraf's writer timeouts are integers in milliseconds.
     timeoutMs: w.duration('timeout', D.writers.timeout, 1),
     dialTimeoutMs: w.duration('dial_timeout', D.writers.dial_timeout, 1),
-    maxIdleConnsPerHost: w.int('max_idle_conns_per_host', D.writers.max_idle_conns_per_host, 0),
+    maxIdleConnsPerHost: w.int('max_idle_conns_per_host', D.writers.max_idle_conns_per_host),
     tls: parseTls(w),
-    maxInFlight: w.int('max_in_flight', D.writers.max_in_flight, 1),
+    maxInFlight: w.int('max_in_flight', D.writers.max_in_flight),
   };
   w.finish({
     ...ignoredKeys(['tls_key_pwd', 'tls_min_version', 'tls_max_version', 'tls_cipher_suites'], 'writers'),
@@ -288,12 +286,9 @@ function parseQueue(root: Table): QueueConfig {
 
 function parseLog(root: Table): LogConfig {
   const l = section(root, 'log');
-  const level = l.str('level', D.log.level).toLowerCase() as LogConfig['level'];
-  if (!LOG_LEVELS.includes(level))
-    throw l.error('level', `unknown log level ${JSON.stringify(level)}; one of ${LOG_LEVELS.join(', ')}`);
-  const format = l.str('format', D.log.format);
-  if (format !== 'text' && format !== 'json')
-    throw l.error('format', `unknown log format ${JSON.stringify(format)}; "text" or "json"`);
+  // the values are checked against the ones src/config/keys.ts declares
+  const level = l.str('level', D.log.level) as LogConfig['level'];
+  const format = l.str('format', D.log.format) as LogConfig['format'];
   l.finish(ignoredKeys(IGNORED_LOG_KEYS, 'log'));
   return { level, format };
 }
@@ -335,13 +330,7 @@ function parseDerive(root: Table): DeriveConfig {
 function parsePodMetadata(root: Table): PodMetadataConfig {
   const p = section(root, 'pod_metadata');
   const enable = p.bool('enable', D.pod_metadata.enable);
-  const source = p.str('source', D.pod_metadata.source);
-  if (source !== 'kubelet' && source !== 'apiserver') {
-    throw p.error(
-      'source',
-      `unknown source ${JSON.stringify(source)}; "apiserver" (list/watch) or "kubelet" (its /pods)`,
-    );
-  }
+  const source = p.str('source', D.pod_metadata.source) as PodMetadataConfig['source'];
   // An unset variable in a setting the enabled source does not use (HOSTNAME for node_name with
   // the kubelet source, or anything while pod metadata is off) is no error.
   const lenient = (key: string, def: string, used: boolean): string => {
@@ -388,7 +377,6 @@ function parsePodMetadata(root: Table): PodMetadataConfig {
     );
   }
   if (apiserver) checkHttpUrl(p, 'apiserver_url', pm.apiserverUrl);
-  if (pm.pollIntervalMs < 1000) throw p.error('poll_interval', 'must be at least 1s');
   p.finish();
   return pm;
 }

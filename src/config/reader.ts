@@ -2,14 +2,24 @@
 // the keys left over at the end are the unknown ones (typos) and get a "did you mean" warning.
 import { isAbsolute, resolve } from 'node:path';
 import { TomlDate } from 'smol-toml';
+import { CONFIG_KEYS, MAX_DURATION_MS, type KeyDoc, type Section } from './keys.js';
 import { KeyLines, type TomlPath } from './lines.js';
 import { ConfigError, type ConfigWarning } from './types.js';
 import { Expander, UnsetVariableError, formatDuration, nearest, parseDuration, parseSize } from './values.js';
 
-/** The longest duration any setting takes (timers overflow past 2^31-1 ms). */
-export const MAX_DURATION_MS = 24 * 3600_000;
-/** The shortest scrape interval. */
-export const MIN_INTERVAL_MS = 100;
+/** The declared keys (src/config/keys.ts) by section, for the checks they declare. */
+const DECLARED = new Map<string, Map<string, KeyDoc>>(
+  Object.entries(CONFIG_KEYS).map(([section, docs]) => [
+    section,
+    new Map(
+      // a preset (input.kubelet) is also an [[instances]] table: its own keys over the instances'
+      (section === 'input.kube_proxy' || section === 'input.kubelet'
+        ? [...CONFIG_KEYS.instances, ...docs]
+        : docs
+      ).flatMap((d) => d.keys.map((k) => [k, d] as const)),
+    ),
+  ]),
+);
 
 /** Everything needed to report about one file. */
 export interface FileContext {
@@ -46,12 +56,25 @@ function describe(v: unknown): string {
 
 export class Table {
   private readonly known = new Set<string>();
+  /** The section of src/config/keys.ts this table is (`instances`, `input.kubelet`, '' for the root). */
+  readonly section: string;
+  private readonly declared: Map<string, KeyDoc> | undefined;
 
   constructor(
     readonly ctx: FileContext,
     readonly raw: Raw,
     readonly path: TomlPath,
-  ) {}
+  ) {
+    const names = path.filter((s): s is string => typeof s === 'string');
+    const input = /\binput\.([a-z_]+)[\\/][^\\/]*$/.exec(ctx.file)?.[1];
+    this.section = names.length ? names.join('.') : input ? `input.${input}` : '';
+    this.declared = DECLARED.get(this.section as Section);
+  }
+
+  /** The checks keys.ts declares for a key of this section. */
+  private rule(key: string): KeyDoc | undefined {
+    return this.declared?.get(key);
+  }
 
   /** Dotted key name for messages, without array indices: `instances.urls`. */
   name(key: string): string {
@@ -116,11 +139,17 @@ export class Table {
     return this.optStr(key) ?? def;
   }
 
+  /** A string; a key declared with `oneOf` must be one of them (lowercased when `ignoreCase`). */
   optStr(key: string): string | undefined {
     const v = this.get(key);
     if (v === undefined) return undefined;
     if (typeof v !== 'string') throw this.wrongType(key, 'a string', v);
-    return v;
+    const oneOf = this.rule(key)?.oneOf;
+    if (!oneOf) return v;
+    const value = this.rule(key)?.ignoreCase ? v.toLowerCase() : v;
+    if (!oneOf.includes(value))
+      throw this.error(key, `unknown value ${JSON.stringify(v)}; one of ${oneOf.join(', ')}`);
+    return value;
   }
 
   bool(key: string, def: boolean): boolean {
@@ -130,11 +159,13 @@ export class Table {
     return v;
   }
 
-  int(key: string, def: number, min = Number.MIN_SAFE_INTEGER): number {
+  /** An integer, at least the declared `min`. */
+  int(key: string, def: number): number {
     const v = this.get(key);
     if (v === undefined) return def;
     if (typeof v !== 'number' || !Number.isInteger(v)) throw this.wrongType(key, 'an integer', v);
-    if (v < min) throw this.error(key, `must be at least ${min}, got ${v}`);
+    const min = this.rule(key)?.min;
+    if (min !== undefined && v < min) throw this.error(key, `must be at least ${min}, got ${v}`);
     return v;
   }
 
@@ -174,8 +205,10 @@ export class Table {
   /**
    * A duration in milliseconds: a string ("15s", "500ms") or a bare number in `numberUnitMs`
    * (seconds for Categraf's `interval`/`timeout`, milliseconds for the writers'). 0 means default.
+   * At least the declared `min` (else 1 ms), at most a day.
    */
-  duration(key: string, defMs: number, numberUnitMs: number, minMs = 1): number {
+  duration(key: string, defMs: number, numberUnitMs: number): number {
+    const minMs = this.rule(key)?.min ?? 1;
     const v = this.get(key);
     if (v === undefined) return defMs;
     let ms: number | undefined;
@@ -244,12 +277,9 @@ export class Table {
    */
   finish(ignored: Record<string, string> = {}): void {
     if (this.ctx.readKeys) {
-      const names = this.path.filter((s): s is string => typeof s === 'string');
-      const input = /\binput\.([a-z_]+)[\\/][^\\/]*$/.exec(this.ctx.file)?.[1];
-      const section = names.length ? names.join('.') : input ? `input.${input}` : '';
-      const set = this.ctx.readKeys.get(section) ?? new Set<string>();
+      const set = this.ctx.readKeys.get(this.section) ?? new Set<string>();
       for (const k of this.known) set.add(k);
-      this.ctx.readKeys.set(section, set);
+      this.ctx.readKeys.set(this.section, set);
     }
     for (const key of Object.keys(this.raw)) {
       if (this.known.has(key)) continue;
