@@ -126,7 +126,7 @@ function bench(name: string, body: Buffer, view?: PodView): string[] {
   );
   if (view) {
     // Enrichment runs on cache misses only: the repeated scrape must cost the same (issue 9: <= 10 %).
-    const enriched = () => new TargetPipeline({ ...options(), pods: new PodLabeler(view) });
+    const enriched = () => new TargetPipeline({ ...options(), enricher: new PodLabeler(view) });
     rows.push(
       row(
         name,

@@ -10,6 +10,7 @@ import { compileRelabel } from '../relabel/relabel.js';
 import { VERSION } from '../version.js';
 import type { ClientOptions } from './client.js';
 import type { PipelineOptions } from './pipeline.js';
+import type { PipelinePlugins } from './plugins.js';
 import { syntheticLabels } from './report.js';
 
 export interface CompiledTarget {
@@ -18,8 +19,8 @@ export interface CompiledTarget {
   job: string;
   /** Final target labels (override scraped ones), in name order. */
   labels: LabelPairs;
-  /** The pipeline's settings, without the per-runtime parts (pod labels, the tap). */
-  pipeline: Omit<PipelineOptions, 'pods' | 'tap'>;
+  /** The pipeline's settings, without the plug-ins (plugins.ts), which the runtime adds. */
+  pipeline: Omit<PipelineOptions, keyof PipelinePlugins>;
   client: ClientOptions;
   /** Stable per instance and URL: the writer shard, so a target's samples stay in order. */
   shard: number;

@@ -120,7 +120,7 @@ export class TargetPipeline {
    */
   begin(openMetrics: boolean, scrapeTimeMs: number): void {
     this.builder.reset();
-    this.evictChangedPods();
+    this.evictChangedGroups();
     this.cur = {
       seq: this.cache.begin(),
       openMetrics,
@@ -234,7 +234,7 @@ export class TargetPipeline {
         // Same final labels as another series of this target: only the first met is sent, since a
         // store refuses (Prometheus: the whole request) two values of one series at one time.
         if (entry.shared && !cache.claim(entry, seq)) {
-          if (entry.tap >= 0) tap!.touch(entry.tap);
+          if (entry.slot >= 0) tap!.touch(entry.slot);
           st.duplicates++;
           continue;
         }
@@ -242,7 +242,7 @@ export class TargetPipeline {
         // last timestamp, and must know the series is still there (see sample-tap.ts).
         const pts = p.timestamp;
         const explicit = pts === pts && honorTs;
-        if (entry.tap >= 0) tap!.observe(entry.tap, p.value, explicit ? pts : scrapeTimeMs);
+        if (entry.slot >= 0) tap!.observe(entry.slot, p.value, explicit ? pts : scrapeTimeMs);
         if (++st.postRelabel > sampleLimit) {
           // as Prometheus: the scrape fails as soon as the limit is passed, the rest is not read
           c.lines = base + p.line;
@@ -312,7 +312,7 @@ export class TargetPipeline {
     for (const h of c.held) emit(h);
     c.held = [];
     const onStale = this.staleWriter(now, st, emit);
-    this.writePodStale(onStale, true);
+    this.writeEvictedStale(onStale, true);
     this.cache.endGood(onStale);
     this.opts.tap?.end(true, now);
     st.emitted += this.builder.samples;
@@ -333,7 +333,7 @@ export class TargetPipeline {
     this.builder.reset();
     const st = { stale: 0, emitted: 0 } as ScrapeStats;
     const onStale = this.staleWriter(scrapeTimeMs, st, emit);
-    this.writePodStale(onStale, false);
+    this.writeEvictedStale(onStale, false);
     this.cache.endFailed(onStale);
     this.opts.tap?.end(false, scrapeTimeMs);
     return st.stale;
@@ -405,30 +405,31 @@ export class TargetPipeline {
   }
 
   /**
-   * Before a scrape: forget the cached series of pods whose metadata changed (pod-labels.ts), so
-   * this scrape rebuilds them with the new labels. The old label sets the last good scrape
-   * delivered get their markers when the scrape ends (`writePodStale`).
+   * Before a scrape: forget the cached series of the enricher's groups that changed (the pods whose
+   * metadata changed, pod-labels.ts), so this scrape rebuilds them with the new labels. The old
+   * label sets the last good scrape delivered get their markers when the scrape ends
+   * (`writeEvictedStale`).
    */
-  private evictChangedPods(): void {
-    const changed = this.opts.pods?.changed();
+  private evictChangedGroups(): void {
+    const changed = this.opts.enricher?.changed();
     if (changed === undefined) return;
     this.cache.evict(
-      (e) => e.pod !== undefined && changed.has(e.pod),
-      (labels) => this.podStale.push(labels),
+      (e) => e.group !== undefined && changed.has(e.group),
+      (labels) => this.evicted.push(labels),
     );
   }
 
-  private podStale: EncodedLabels[] = [];
+  private evicted: EncodedLabels[] = [];
 
   /**
-   * Markers for the old series of changed pods, unless the good scrape sent the same labels again.
-   * After a failed scrape they wait for the next good one: a marker stamped now, for labels that
-   * come back with an older (cAdvisor) timestamp, would make that sample out of order.
+   * Markers for the old series of changed groups, unless the good scrape sent the same labels
+   * again. After a failed scrape they wait for the next good one: a marker stamped now, for labels
+   * that come back with an older (cAdvisor) timestamp, would make that sample out of order.
    */
-  private writePodStale(onStale: OnStale, good: boolean): void {
-    if (this.podStale.length === 0 || !good) return;
-    for (const labels of this.podStale) if (!this.cache.holds(labels)) onStale(labels);
-    this.podStale = [];
+  private writeEvictedStale(onStale: OnStale, good: boolean): void {
+    if (this.evicted.length === 0 || !good) return;
+    for (const labels of this.evicted) if (!this.cache.holds(labels)) onStale(labels);
+    this.evicted = [];
   }
 
   private staleWriter(ts: number, st: ScrapeStats, emit: (c: Chunk) => void): OnStale {

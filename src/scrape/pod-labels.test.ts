@@ -22,7 +22,7 @@ class FakePods implements PodLabelSource {
 
 function pipeline(pods: PodLabelSource) {
   return new TargetPipeline(
-    pipelineOptions({ targetLabels: [['job', 'cadvisor']], pods: new PodLabeler(pods) }),
+    pipelineOptions({ targetLabels: [['job', 'cadvisor']], enricher: new PodLabeler(pods) }),
   );
 }
 

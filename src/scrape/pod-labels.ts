@@ -1,13 +1,15 @@
 // Pod metadata on scraped series (SPEC §5): the contract with the pod view, and the per-target
 // bookkeeping that keeps the series cache honest when a pod's metadata changes.
 //
-// Enrichment runs only on a cache miss (series-labels.ts), so a repeated scrape costs nothing for
-// it; the price is that a cached entry would keep the labels its pod had when the entry was built.
+// The pipeline's enricher (plugins.ts). Enrichment runs only on a cache miss (series-labels.ts),
+// so a repeated scrape costs nothing for it; the price is that a cached entry would keep the labels its pod had when the entry was built.
 // So each target remembers what every pod it met resolved to, and before a scrape, when the view's
 // version moved, compares (one Map lookup per pod of the node, ~110 at most) and evicts the entries
 // of the pods whose labels changed: they are rebuilt by this scrape with the new labels, and their
 // old series get staleness markers.
 import type { LabelPairs } from '../prompb/encode.js';
+import type { SeriesEnricher } from './plugins.js';
+import { fillMissing } from './series-labels.js';
 
 /** What enrichment adds to the series of one pod. A new object whenever the labels change. */
 export interface PodEnrichment {
@@ -27,13 +29,33 @@ export interface ResolvedPod {
   readonly enrichment: PodEnrichment | undefined;
 }
 
-export class PodLabeler {
+export class PodLabeler implements SeriesEnricher {
   /** Every pod met, by key: the interned key (entries share the string) and what it resolved to. */
   private readonly used = new Map<string, ResolvedPod>();
   private seenVersion: number;
 
   constructor(private readonly source: PodLabelSource) {
     this.seenVersion = source.version;
+  }
+
+  /**
+   * A new series with `namespace` and `pod` gets its pod's labels where it lacks them; its group is
+   * the pod. cAdvisor before Kubernetes 1.16 says pod_name / container_name: the series also get
+   * pod / container, so one query fits every version.
+   */
+  enrich(m: Map<string, string>): string | undefined {
+    const ns = m.get('namespace');
+    let podName = m.get('pod');
+    if (!podName) {
+      podName = m.get('pod_name');
+      if (podName) m.set('pod', podName);
+      const c = m.get('container_name');
+      if (c && !m.get('container')) m.set('container', c);
+    }
+    if (!ns || !podName) return undefined;
+    const r = this.resolve(ns, podName);
+    if (r.enrichment !== undefined) fillMissing(m, r.enrichment.labels);
+    return r.key;
   }
 
   /** Resolve a pod met on a cache miss; returns the interned key and its enrichment. */

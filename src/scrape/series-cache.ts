@@ -19,9 +19,11 @@
 //   endFailed(onStale)         the scrape failed and nothing of it was sent: every series the last
 //                              good scrape delivered gets onStale; series first met in the failed
 //                              scrape get none (they were never sent) and are forgotten
-//   evict(pred, onStale)       forget the entries `pred` selects (their inputs changed: pod
-//                              metadata, see pod-labels.ts); delivered ones get onStale, and the
-//                              next scrape rebuilds them as new series
+//   evict(pred, onStale)       forget the entries `pred` selects (their inputs changed: the
+//                              enricher's group, see plugins.ts); delivered ones get onStale, and
+//                              the next scrape rebuilds them as new series
+// The plug-ins of plugins.ts each own one field of an entry, set on the miss: `group` (enricher)
+// and `slot` (tap).
 // Entries own their encoded labels (a one-byte string, see prompb/encode.ts) for as long as they
 // are cached; onStale receives them synchronously and must not keep them past the call.
 import type { EncodedLabels } from '../prompb/encode.js';
@@ -41,10 +43,10 @@ export class CacheEntry {
   shared = false;
   /** The scrape in which this entry won the claim on its shared labels. */
   wonSeq = 0;
-  /** `namespace/pod` (interned) when pod metadata was looked up for it: see evict. */
-  pod: string | undefined = undefined;
-  /** Slot of the pipeline's SampleTap for this series, -1 when the tap does not want it. */
-  tap = -1;
+  /** The enricher's group of this series (interned; the pod `namespace/name`): see evict. */
+  group: string | undefined = undefined;
+  /** Slot of the pipeline's tap for this series, -1 when the tap does not want it. */
+  slot = -1;
   /** High 32 bits of the series text's hash and its length: confirm that a hit is this series. */
   hashHi = 0;
   textLength = 0;

@@ -6,11 +6,11 @@
 import type { TextParser, Labels } from '../parse/text.js';
 import { encodeLabels, type LabelPairs } from '../prompb/encode.js';
 import type { Relabeler } from '../relabel/relabel.js';
-import type { PodLabeler } from './pod-labels.js';
-import type { SampleTap } from './sample-tap.js';
+import type { PipelinePlugins } from './plugins.js';
 import { CacheEntry } from './series-cache.js';
 
-export interface LabelRules {
+/** How a new series' labels are built; the plug-ins (plugins.ts) join in on the miss. */
+export interface LabelRules extends PipelinePlugins {
   /** Labels that override scraped ones (URL label, instance labels, ident), final values. */
   targetLabels: LabelPairs;
   /** Labels added only where the series lacks them (`[global] labels`). */
@@ -23,10 +23,6 @@ export interface LabelRules {
   /** true = remove this scraped label (ignore_label_keys). */
   ignoreLabel: (name: string) => boolean;
   relabel?: Relabeler;
-  /** Pod metadata for series with `namespace` and `pod` (SPEC §5); absent when it is off. */
-  pods?: PodLabeler;
-  /** Wants some series' values (edge-derived container series); asked once per series here. */
-  tap?: SampleTap;
   labelLimit: number;
   labelValueLengthLimit: number;
 }
@@ -58,29 +54,12 @@ export function buildSeries(o: LabelRules, p: TextParser, scratch: Labels): Cach
     m.set(k, v);
   }
   fillMissing(m, o.defaultLabels);
-  // Pod metadata fills labels the series lacks, before relabeling, so rules can use it (e.g. keep
-  // only some workloads). cAdvisor before Kubernetes 1.16 says pod_name / container_name: the
-  // series also get pod / container, so one query fits every version.
-  let pod: string | undefined;
-  if (o.pods !== undefined) {
-    const ns = m.get('namespace');
-    let podName = m.get('pod');
-    if (!podName) {
-      podName = m.get('pod_name');
-      if (podName) m.set('pod', podName);
-      const c = m.get('container_name');
-      if (c && !m.get('container')) m.set('container', c);
-    }
-    if (ns && podName) {
-      const r = o.pods.resolve(ns, podName);
-      pod = r.key;
-      if (r.enrichment !== undefined) fillMissing(m, r.enrichment.labels);
-    }
-  }
+  // the enricher's labels come before relabeling, so rules can use them (keep only some workloads)
+  const group = o.enricher?.enrich(m);
   const entry = finish(o, m, name);
-  entry.pod = pod;
+  entry.group = group;
   // relabel (in finish) edited m in place: the tap sees the final labels
-  if (o.tap !== undefined && entry.labels !== null) entry.tap = o.tap.slot(m);
+  if (o.tap !== undefined && entry.labels !== null) entry.slot = o.tap.slot(m);
   return entry;
 }
 
@@ -104,7 +83,7 @@ function finish(o: LabelRules, m: Map<string, string>, name: string): CacheEntry
 }
 
 /** Set each label the series lacks (absent or empty); present values win. */
-function fillMissing(m: Map<string, string>, pairs: LabelPairs): void {
+export function fillMissing(m: Map<string, string>, pairs: LabelPairs): void {
   for (const [k, v] of pairs) {
     const cur = m.get(k);
     if (cur === undefined || cur === '') m.set(k, v);

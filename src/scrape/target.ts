@@ -88,7 +88,7 @@ export class ScrapeTarget {
     this.client = extras.source ?? new TargetClient(this.url, c.client);
     this.pipeline = new TargetPipeline({
       ...c.pipeline,
-      pods: extras.pods ? new PodLabeler(extras.pods) : undefined,
+      enricher: extras.pods ? new PodLabeler(extras.pods) : undefined,
       tap: (this.tap = extras.taps?.({ url, job: this.job })),
     });
   }
