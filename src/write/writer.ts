@@ -15,6 +15,7 @@ import type { Chunk } from '../prompb/chunk.js';
 import { decodeChunk } from '../prompb/decode.js';
 import type { DiskBudget } from '../queue/budget.js';
 import { openShardQueues } from '../queue/open.js';
+import { PendingChunks } from '../queue/pending.js';
 import type { QueueDropReason, ShardQueue } from '../queue/shard-queue.js';
 import { networkHint, RemoteWriteClient, retryableStatus, statusHint } from './client.js';
 
@@ -128,6 +129,7 @@ export class RemoteWriter {
     private readonly onLatency?: (writer: string, seconds: number) => void,
   ) {
     this.name = config.name;
+    this.pending = new PendingChunks(opts.chanSize);
     this.client = new RemoteWriteClient(config);
     this.displayUrl = this.client.displayUrl;
     this.queueDir = queueConfig.dir ? join(queueConfig.dir, writerDirName(config.url.reveal())) : '';
@@ -176,9 +178,7 @@ export class RemoteWriter {
     this.budget = budget;
     // a previous run with more shards leaves more folders: chan_size is shared by all of them
     for (const s of this.shards) s.queue.setMemorySamples(this.memoryPerShard());
-    for (const [chunk, key] of this.early) this.push(chunk, key);
-    this.early = [];
-    this.earlySamples = 0;
+    this.pending.drain((chunk, key) => this.push(chunk, key));
     const backlog = this.diskSamples;
     if (backlog > 0) this.log.info({ writer: this.name, samples: backlog }, 'replaying the on-disk backlog');
     for (const s of this.shards) s.loop = this.run(s);
@@ -190,6 +190,7 @@ export class RemoteWriter {
    */
   reconfigure(opts: WriterOptions, queue: QueueConfig): string[] {
     this.opts = opts;
+    this.pending.setMaxSamples(opts.chanSize);
     for (const s of this.shards) s.queue.setMemorySamples(this.memoryPerShard());
     const later: string[] = [];
     if (queue.maxBytes !== this.queueConfig.maxBytes) this.budget?.setMaxBytes(queue.maxBytes);
@@ -237,11 +238,8 @@ export class RemoteWriter {
       this.drop('shutdown', chunk.samples, 'pushed after shutdown');
     } else if (this.shards.length > 0) {
       this.shards[shardKey % this.shards.length].queue.push(chunk);
-    } else if (this.earlySamples + chunk.samples <= this.opts.chanSize) {
+    } else if (!this.pending.push(chunk, shardKey)) {
       // not started yet (a reload opens the queue folders after the old writer let go of them)
-      this.early.push([chunk, shardKey]);
-      this.earlySamples += chunk.samples;
-    } else {
       this.drop(
         'queue_full',
         chunk.samples,
@@ -250,8 +248,8 @@ export class RemoteWriter {
     }
   }
 
-  private early: Array<[Chunk, number]> = [];
-  private earlySamples = 0;
+  /** What is pushed before the queues are open (queue/pending.ts). */
+  private readonly pending: PendingChunks;
 
   private drop(reason: DropReason, samples: number, detail: string): void {
     this.stats.droppedSamples[reason] += samples;
@@ -421,10 +419,8 @@ export class RemoteWriter {
     if (this.shards.length === 0) {
       // never started (a reload that did not get that far): what it buffered is lost, and counted
       this.stopped = true;
-      const lost = this.earlySamples;
+      const lost = this.pending.discard();
       this.stats.droppedSamples.shutdown += lost;
-      this.early = [];
-      this.earlySamples = 0;
       await this.client.close();
       return { persisted: 0, onDisk: 0, lost };
     }
