@@ -97,6 +97,13 @@ export class DeriveHub {
   }
 
   /** Every container with values, its pod's network and its history. */
+  /** Container series the taps follow, all targets (/metrics). */
+  get seriesCount(): number {
+    let n = 0;
+    for (const t of this.taps) n += t.seriesCount;
+    return n;
+  }
+
   containers(): ContainerView[] {
     const pods = new Map<string, Row>();
     const out: ContainerView[] = [];

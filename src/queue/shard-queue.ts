@@ -85,6 +85,13 @@ export class ShardQueue {
     return this.memSamples;
   }
 
+  /** Bytes of the chunks waiting in memory (compressed bodies; summed when asked, for /metrics). */
+  get memoryBytes(): number {
+    let n = 0;
+    for (const c of this.mem) n += c.body.length;
+    return n;
+  }
+
   get diskSamples(): number {
     return this.disk?.samples ?? 0;
   }

@@ -74,6 +74,11 @@ export class TargetPipeline {
     return this.cache.series;
   }
 
+  /** What the series cache holds: entries and the bytes of their encoded labels (/metrics). */
+  get cacheSize(): { entries: number; labelBytes: number } {
+    return { entries: this.cache.entries, labelBytes: this.cache.labelBytes };
+  }
+
   /**
    * Process a whole payload (tests, benchmarks): `begin`, `feed`, `end`. A limit passed half-way
    * fails the scrape as a target does (`fail`) and is reported in `limitError`.

@@ -101,6 +101,17 @@ export class SeriesCache {
   private readonly live = new Map<EncodedLabels, Holders>();
   private seq = 0;
   private deliveredCount = 0;
+  private labelBytesCount = 0;
+
+  /** Series cached (delivered or not, dropped ones included: their entry says why). */
+  get entries(): number {
+    return this.byHash.size + this.collided.size;
+  }
+
+  /** Bytes of the encoded labels the cache holds (one string per distinct label set). */
+  get labelBytes(): number {
+    return this.labelBytesCount;
+  }
 
   /** Series the last good scrape delivered (0 after a failed scrape). */
   get series(): number {
@@ -140,6 +151,7 @@ export class SeriesCache {
       if (h === undefined) {
         // the entry is met (and sent) in this very scrape: it holds the claim for it
         this.live.set(entry.labels, { count: 1, claimed: this.seq, first: entry });
+        this.labelBytesCount += entry.labels.length;
         entry.wonSeq = this.seq;
       } else {
         h.count++;
@@ -220,7 +232,10 @@ export class SeriesCache {
         if (keep(e)) continue;
         if (e.labels !== null) {
           const h = this.live.get(e.labels)!;
-          if (--h.count === 0) this.live.delete(e.labels);
+          if (--h.count === 0) {
+            this.live.delete(e.labels);
+            this.labelBytesCount -= e.labels.length;
+          }
         }
         m.delete(key);
       }

@@ -101,6 +101,10 @@ export class ScrapeTarget {
     return this.pipeline.seriesCount;
   }
 
+  get cacheSize(): { entries: number; labelBytes: number } {
+    return this.pipeline.cacheSize;
+  }
+
   /** JWT expiry (s since epoch) of the bearer token last read, NaN when unknown. */
   get tokenExpiry(): number {
     return this.client.tokenExpiry;

@@ -50,6 +50,8 @@ export interface WriterJson {
   /** Requests answered with a non-2xx status, by status code. */
   refusedRequests: Record<string, number>;
   queuedSamples: number;
+  /** Bytes of the requests queued in memory (compressed). */
+  queuedBytes: number;
   diskQueueBytes: number;
   diskQueueSamples: number;
   lastSuccess: string | null;

@@ -128,6 +128,43 @@ export class OwnMetrics {
       () => rt.scrapedSamples,
     );
 
+    // Where the memory goes (docs/performance.md), beside prom-client's nodejs_heap_* and
+    // nodejs_external_memory_bytes: computed when /metrics is scraped, never on the hot path.
+    single(
+      'gauge',
+      'nodegraf_array_buffers_bytes',
+      'Memory of ArrayBuffers and Buffers (part of nodejs_external_memory_bytes): response pieces, requests being built and queued.',
+      () => process.memoryUsage().arrayBuffers,
+    );
+    const cache = () => {
+      let entries = 0;
+      let labelBytes = 0;
+      for (const t of rt.targets) {
+        const c = t.cacheSize;
+        entries += c.entries;
+        labelBytes += c.labelBytes;
+      }
+      return { entries, labelBytes };
+    };
+    single(
+      'gauge',
+      'nodegraf_series_cache_entries',
+      "Series in the targets' series caches (what each raw series became, dropped ones included), all targets.",
+      () => cache().entries,
+    );
+    single(
+      'gauge',
+      'nodegraf_series_cache_label_bytes',
+      "Bytes of the encoded label sets the targets' series caches hold, all targets.",
+      () => cache().labelBytes,
+    );
+    single(
+      'gauge',
+      'nodegraf_derive_series',
+      'Container series the derive tap follows (one small record each), all targets.',
+      () => rt.derive?.seriesCount ?? 0,
+    );
+
     // The pod view (present only with [pod_metadata] enable = true).
     const podView = (
       kind: Kind,
@@ -211,6 +248,12 @@ export class OwnMetrics {
       (w) => w.retriedSamples,
     );
     perWriter('gauge', 'nodegraf_writer_queue_samples', 'Samples queued in memory.', (w) => w.queuedSamples);
+    perWriter(
+      'gauge',
+      'nodegraf_writer_queue_bytes',
+      'Bytes of the requests queued in memory (snappy-compressed).',
+      (w) => w.queuedBytes,
+    );
     perWriter(
       'gauge',
       'nodegraf_writer_disk_queue_bytes',

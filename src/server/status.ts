@@ -20,7 +20,7 @@ export interface AgentView {
   /** Absent when `[pod_metadata]` is off. */
   readonly pods?: PodsView;
   /** The edge-derived container values (node top). */
-  readonly derive?: { containers(): ContainerView[] };
+  readonly derive?: { containers(): ContainerView[]; readonly seriesCount: number };
   readonly targets: readonly ScrapeTarget[];
   readonly writers: readonly RemoteWriter[];
   /** Samples read from target payloads since start. */
@@ -87,6 +87,7 @@ export function writersJson(rt: AgentView): WriterJson[] {
     droppedSamples: { ...w.stats.droppedSamples },
     refusedRequests: { ...w.stats.refusedRequests },
     queuedSamples: w.memorySamples,
+    queuedBytes: w.memoryBytes,
     diskQueueBytes: w.diskBytes,
     diskQueueSamples: w.diskSamples,
     lastSuccess: w.stats.lastSuccessMs ? new Date(w.stats.lastSuccessMs).toISOString() : null,

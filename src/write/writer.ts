@@ -224,6 +224,11 @@ export class RemoteWriter {
     return this.shards.reduce((a, s) => a + s.queue.memorySamples, 0);
   }
 
+  /** Bytes queued in memory (all shards; the compressed requests). */
+  get memoryBytes(): number {
+    return this.shards.reduce((a, s) => a + s.queue.memoryBytes, 0);
+  }
+
   get diskBytes(): number {
     return this.shards.reduce((a, s) => a + s.queue.diskBytes, 0);
   }
