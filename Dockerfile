@@ -18,5 +18,7 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY conf /etc/nodegraf/conf
 USER 65532:65532
-ENTRYPOINT ["/nodejs/bin/node", "--single-threaded-gc", "/app/dist/cli/main.js"]
+# the flags and the environment of src/cli/main.ts's first line (why: its comment)
+ENV MALLOC_MMAP_THRESHOLD_=32768
+ENTRYPOINT ["/nodejs/bin/node", "--single-threaded-gc", "--max-semi-space-size=1", "/app/dist/cli/main.js"]
 CMD ["--configs", "/etc/nodegraf/conf"]

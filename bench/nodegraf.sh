@@ -37,7 +37,9 @@ labels = { job = "bench" }
 TOML
     done
   } > "$conf/input.prometheus/prometheus.toml"
-  "$NODE_BIN" --single-threaded-gc ${NODEGRAF_NODE_FLAGS:-} "$NODEGRAF_REPO/dist/cli/main.js" run --configs "$conf" >"$AGENT_DIR/nodegraf.log" 2>&1 &
+  # the flags and the environment of src/cli/main.ts's first line (why: its comment)
+  MALLOC_MMAP_THRESHOLD_=32768 "$NODE_BIN" --single-threaded-gc --max-semi-space-size=1 ${NODEGRAF_NODE_FLAGS:-} \
+    "$NODEGRAF_REPO/dist/cli/main.js" run --configs "$conf" >"$AGENT_DIR/nodegraf.log" 2>&1 &
   AGENT_PID=$!
 }
 

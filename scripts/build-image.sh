@@ -81,10 +81,10 @@ umoci new --image "$OUT:$TAG"
 umoci insert "${rootless[@]}" --image "$OUT:$TAG" "$rootfs" /
 umoci config --image "$OUT:$TAG" \
   --config.entrypoint /nodejs/bin/node --config.entrypoint --single-threaded-gc \
-  --config.entrypoint /app/dist/cli/main.js \
+  --config.entrypoint --max-semi-space-size=1 --config.entrypoint /app/dist/cli/main.js \
   --config.cmd --configs --config.cmd /etc/nodegraf/conf \
   --config.user 65532:65532 --config.workingdir /app \
-  --config.env PATH=/nodejs/bin:/usr/bin:/bin \
+  --config.env PATH=/nodejs/bin:/usr/bin:/bin --config.env MALLOC_MMAP_THRESHOLD_=32768 \
   --config.label org.opencontainers.image.version="$VERSION" \
   --config.label org.opencontainers.image.title=nodegraf \
   --config.label io.nodegraf.node-version="$node_version" \

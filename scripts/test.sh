@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test suite: typecheck, lint, then every *.test.ts under src/ with node's test runner.
+# The test suite: typecheck, lint, then every *.test.ts under src/ with node's test runner, on the
+# Node.js LTS the image ships (and the unit tests also on the machine's Node.js).
 # End-to-end tests run against real VictoriaMetrics and Prometheus from Debian's packages, which
 # this script unpacks into /opt/peers first (see scripts/install-peers.sh); each test starts and
 # stops its own servers on 127.0.0.1. The browser test needs Debian's chromium, installed here
@@ -42,9 +43,20 @@ npx tsc -p tsconfig.json --noEmit
 npx tsc -p tsconfig.browser.json   # the status page's script, against the API's JSON types
 npx eslint --quiet src
 npx prettier --check --log-level warn "src/**/*.{ts,js}"
-if [[ $mode == unit ]]; then
-  mapfile -t files < <(find src -name '*.test.ts' ! -name '*.e2e.test.ts' | sort)
-else
-  mapfile -t files < <(find src -name '*.test.ts' | sort)
+mapfile -t unit < <(find src -name '*.test.ts' ! -name '*.e2e.test.ts' | sort)
+if [[ $mode == unit ]]; then files=("${unit[@]}"); else mapfile -t files < <(find src -name '*.test.ts' | sort); fi
+# The suite runs on the Node.js LTS the image ships (scripts/node-lts.sh fetches it), so CI tests
+# the runtime that runs on the nodes. The machine's own Node.js, which `npm run demo` and the bin
+# use, runs the unit tests too when it is another major version.
+if ! lts=$(bash scripts/node-lts.sh); then
+  if [[ ${CI:-} == true ]]; then echo "cannot fetch the Node.js LTS the image ships" >&2; exit 1; fi
+  echo "warning: Node.js LTS not fetched; the suite runs on $(node --version) only" >&2
+  lts=node
 fi
-exec node --import tsx --test --test-concurrency=2 --test-timeout=600000 "${files[@]}"
+run() { "$1" --import tsx --test --test-concurrency=2 --test-timeout=600000 "${@:2}"; }
+echo "# the suite on Node.js $("$lts" --version) (the image's)"
+run "$lts" "${files[@]}"
+if [[ $("$lts" -p 'process.versions.node.split(".")[0]') != $(node -p 'process.versions.node.split(".")[0]') ]]; then
+  echo "# the unit tests on this machine's Node.js $(node --version)"
+  run node "${unit[@]}"
+fi

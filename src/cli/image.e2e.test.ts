@@ -137,7 +137,7 @@ describe(
     ) => {
       const s = structuredClone(spec);
       s.process.terminal = false;
-      s.process.args = [...(o.entrypoint ?? s.process.args.slice(0, 3)), ...args];
+      s.process.args = [...(o.entrypoint ?? s.process.args.slice(0, dockerfile().entrypoint.length)), ...args];
       s.process.env.push(...(o.env ?? []));
       if (o.user !== undefined) s.process.user = { uid: o.user, gid: o.user };
       // securityContext: readOnlyRootFilesystem, capabilities drop ALL (add: caps); hostNetwork: true
@@ -182,7 +182,7 @@ describe(
       assert.ok(major >= 22 && major % 2 === 0, `image runs Node.js ${r.stdout.trim()}`);
       assert.equal(d.from.length, 2);
       for (const f of d.from) assert.match(f, new RegExp(`nodejs?${major}\\b|node:${major}-`), f);
-      assert.deepEqual(spec.process.args.slice(0, 3), d.entrypoint);
+      assert.deepEqual(spec.process.args.slice(0, d.entrypoint.length), d.entrypoint);
       assert.equal(`${spec.process.user.uid}:${spec.process.user.gid}`, d.user);
       for (const c of d.copies) assert.ok(existsSync(join(bundle, 'rootfs', c)), `the image lacks ${c}`);
       assert.ok(!existsSync(join(bundle, 'rootfs', 'app', 'node_modules', 'typescript')), 'a dev dependency');
@@ -294,7 +294,7 @@ describe(
       execFileSync('umoci', ['unpack', '--image', `${pulled}:${VERSION}`, other], { stdio: 'ignore' });
       const s = JSON.parse(readFileSync(join(other, 'config.json'), 'utf8')) as Spec;
       s.process.terminal = false;
-      s.process.args = [...s.process.args.slice(0, 3), '--version'];
+      s.process.args = [...s.process.args.slice(0, dockerfile().entrypoint.length), '--version'];
       writeFileSync(join(other, 'config.json'), JSON.stringify(s));
       const out = execFileSync(
         'runc',
