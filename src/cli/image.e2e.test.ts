@@ -137,7 +137,10 @@ describe(
     ) => {
       const s = structuredClone(spec);
       s.process.terminal = false;
-      s.process.args = [...(o.entrypoint ?? s.process.args.slice(0, dockerfile().entrypoint.length)), ...args];
+      s.process.args = [
+        ...(o.entrypoint ?? s.process.args.slice(0, dockerfile().entrypoint.length)),
+        ...args,
+      ];
       s.process.env.push(...(o.env ?? []));
       if (o.user !== undefined) s.process.user = { uid: o.user, gid: o.user };
       // securityContext: readOnlyRootFilesystem, capabilities drop ALL (add: caps); hostNetwork: true
