@@ -100,3 +100,23 @@ test('property: any labels and values round-trip through protobufjs', () => {
     { numRuns: 300 },
   );
 });
+
+test('a label set larger than the encoder scratch space (100 labels, 100 KiB) round-trips, and a small one after it', () => {
+  const big: LabelPairs = Array.from({ length: 100 }, (_, i) => [
+    `l${String(i).padStart(3, '0')}`,
+    `é${'x'.repeat(1000)}${i}`,
+  ]);
+  const small: LabelPairs = [
+    ['__name__', 'up'],
+    ['job', 'ü'],
+  ];
+  for (const labels of [big, small]) {
+    const b = new WriteRequestBuilder(8);
+    b.append(encodeLabels(labels), 1, 2);
+    const [s] = decodeWithProtobufjs(b.take());
+    assert.deepEqual(
+      s.labels.map((x) => [x.name, x.value]),
+      labels,
+    );
+  }
+});

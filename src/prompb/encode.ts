@@ -42,31 +42,45 @@ export function writeVarint(buf: Buffer, pos: number, v: number): number {
   return pos;
 }
 
-/** Encode labels (already sorted by name, `__name__` included) as the `labels` field of a TimeSeries. */
+/** Scratch space of encodeLabels: grows to the largest label set met, reused for every series. */
+let scratch = Buffer.allocUnsafe(16 * 1024);
+let lengths = new Int32Array(64);
+
+/**
+ * Encode labels (already sorted by name, `__name__` included) as the `labels` field of a TimeSeries.
+ * Written straight into one reused buffer: encoding each name and value into a Buffer of its own
+ * first (18 allocations for a cAdvisor series) took a quarter of a first scrape's time (CPU
+ * profile). Measured on three real cAdvisor captures, first scrape, medians of 3 interleaved runs:
+ * 26.5 -> 29.4, 37.3 -> 41.7 and 30.5 -> 35.6 MB/s (1.11-1.17 x).
+ */
 export function encodeLabels(labels: LabelPairs): EncodedLabels {
+  if (lengths.length < labels.length * 2) lengths = new Int32Array(labels.length * 4);
   let size = 0;
-  const parts: Buffer[] = [];
-  for (const [name, value] of labels) {
-    const n = Buffer.from(name, 'utf8');
-    const v = Buffer.from(value, 'utf8');
-    parts.push(n, v);
-    const inner = 1 + varintLength(n.length) + n.length + 1 + varintLength(v.length) + v.length;
+  for (let i = 0; i < labels.length; i++) {
+    const [name, value] = labels[i]!;
+    const n = Buffer.byteLength(name, 'utf8');
+    const v = Buffer.byteLength(value, 'utf8');
+    lengths[2 * i] = n;
+    lengths[2 * i + 1] = v;
+    const inner = 1 + varintLength(n) + n + 1 + varintLength(v) + v;
     size += 1 + varintLength(inner) + inner;
   }
-  const out = Buffer.allocUnsafe(size);
+  if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, 2 * scratch.length));
+  const out = scratch;
   let p = 0;
-  for (let i = 0; i < parts.length; i += 2) {
-    const n = parts[i];
-    const v = parts[i + 1];
-    const inner = 1 + varintLength(n.length) + n.length + 1 + varintLength(v.length) + v.length;
+  for (let i = 0; i < labels.length; i++) {
+    const [name, value] = labels[i]!;
+    const n = lengths[2 * i]!;
+    const v = lengths[2 * i + 1]!;
+    const inner = 1 + varintLength(n) + n + 1 + varintLength(v) + v;
     out[p++] = 0x0a;
     p = writeVarint(out, p, inner);
     out[p++] = 0x0a;
-    p = writeVarint(out, p, n.length);
-    p += n.copy(out, p);
+    p = writeVarint(out, p, n);
+    p += out.write(name, p, n, 'utf8');
     out[p++] = 0x12;
-    p = writeVarint(out, p, v.length);
-    p += v.copy(out, p);
+    p = writeVarint(out, p, v);
+    p += out.write(value, p, v, 'utf8');
   }
   return out.latin1Slice(0, p);
 }
