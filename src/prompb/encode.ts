@@ -51,7 +51,8 @@ let lengths = new Int32Array(64);
  * Written straight into one reused buffer: encoding each name and value into a Buffer of its own
  * first (18 allocations for a cAdvisor series) took a quarter of a first scrape's time (CPU
  * profile). Measured on three real cAdvisor captures, first scrape, medians of 3 interleaved runs:
- * 26.5 -> 29.4, 37.3 -> 41.7 and 30.5 -> 35.6 MB/s (1.11-1.17 x).
+ * 26.5 -> 29.4, 37.3 -> 41.7 and 30.5 -> 35.6 MB/s (1.11-1.17 x); copying ASCII names and values
+ * with latin1Write instead of Buffer#write then gave 33.2, 46.3 and 39.2 (1.24-1.29 x in all).
  */
 export function encodeLabels(labels: LabelPairs): EncodedLabels {
   if (lengths.length < labels.length * 2) lengths = new Int32Array(labels.length * 4);
@@ -77,10 +78,11 @@ export function encodeLabels(labels: LabelPairs): EncodedLabels {
     p = writeVarint(out, p, inner);
     out[p++] = 0x0a;
     p = writeVarint(out, p, n);
-    p += out.write(name, p, n, 'utf8');
+    // byte length = length: ASCII, copied by the one-byte binding (Buffer#write's dispatch was 15 %)
+    p += n === name.length ? out.latin1Write(name, p, n) : out.write(name, p, n, 'utf8');
     out[p++] = 0x12;
     p = writeVarint(out, p, v);
-    p += out.write(value, p, v, 'utf8');
+    p += v === value.length ? out.latin1Write(value, p, v) : out.write(value, p, v, 'utf8');
   }
   return out.latin1Slice(0, p);
 }
