@@ -1,6 +1,7 @@
-// nodegraf is launched four ways: the bin's first line (src/cli/main.ts), the Dockerfile, the image
-// script (scripts/build-image.sh) and the benchmark plugin (bench/nodegraf.sh). Their Node.js flags
-// and malloc setting are measured choices (main.ts says why): all four must carry the same ones.
+// nodegraf is launched five ways: the bin's first line (src/cli/main.ts), the Dockerfile, the image
+// script (scripts/build-image.sh), `npm run demo` and the benchmark plugin (bench/nodegraf.sh).
+// Their Node.js flags and malloc setting are measured choices (main.ts says why): all must carry
+// the same ones.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -33,6 +34,9 @@ test("every launcher passes main.ts's node flags and malloc setting", () => {
   const entrypoint = [...script.matchAll(/--config\.entrypoint (\S+)/g)].map((m) => m[1]);
   assert.deepEqual(entrypoint, ['/nodejs/bin/node', ...flags, '/app/dist/cli/main.js'], 'build-image.sh');
   for (const e of env) assert.ok(script.includes(`--config.env ${e}`), `build-image.sh --config.env ${e}`);
+
+  const demo = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.demo!;
+  assert.ok(demo.includes(`${env.join(' ')} node ${flags.join(' ')} dist/cli/main.js demo`), 'npm run demo');
 
   const bench = read('bench/nodegraf.sh');
   const line = /^\s*(.*)"\$NODE_BIN" (.*)\\$/m.exec(bench);

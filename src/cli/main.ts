@@ -1,6 +1,6 @@
 #!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=32768 node --single-threaded-gc --max-semi-space-size=1
-// How nodegraf is launched, everywhere (this shebang, the Dockerfile, scripts/build-image.sh, the
-// benchmark plugin; src/cli/launch.test.ts holds them together). Each measured side by side with
+// How nodegraf is launched, everywhere (this shebang, the Dockerfile, scripts/build-image.sh,
+// `npm run demo`, the benchmark plugin; src/cli/launch.test.ts holds them together). Each measured side by side with
 // vmagent (docs/performance.md, "Memory and the runtime"):
 // --single-threaded-gc: V8's parallel and concurrent GC threads cost more CPU in total than they
 //   save in pause time on a small node (about −40 % CPU per sample on a 200k-series target);
