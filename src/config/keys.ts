@@ -191,7 +191,7 @@ export const CONFIG_KEYS: Record<Section, KeyDoc[]> = {
       type: 'duration (number = s)',
       default: '`"5s"`',
       reload: 'yes',
-      doc: 'nodegraf: how long a shutdown (SIGTERM) lets the writers deliver what is in memory before persisting the rest to `[queue]`; skipped while the store is failing. The whole shutdown ends within about a second after it.',
+      doc: 'nodegraf: how long a shutdown (SIGTERM) lets the writers deliver what is queued (in memory, and on disk after an outage) before persisting the rest to `[queue]`; skipped while the store is failing. The whole shutdown ends within about a second after it.',
     },
   ],
   writers: [

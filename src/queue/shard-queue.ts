@@ -101,11 +101,6 @@ export class ShardQueue {
     return this.disk?.fileBytes ?? 0;
   }
 
-  /** Nothing waits in memory (data on disk stays there for the next start). */
-  get memoryEmpty(): boolean {
-    return this.mem.length === 0;
-  }
-
   /** Nothing waits anywhere. */
   get empty(): boolean {
     return this.mem.length === 0 && this.pending === 0 && (this.disk?.records ?? 0) === 0;

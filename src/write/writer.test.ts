@@ -1,6 +1,9 @@
 // The remote-write request itself, over a real loopback socket: headers, auth, body, and per-shard
 // order under retries.
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { createLogger } from '../log.js';
 import { testWriter } from '../testing/config.js';
@@ -134,4 +137,39 @@ test('Retry-After: seconds or an HTTP date, bounded', () => {
   const inTwo = new Date(Date.now() + 2000).toUTCString();
   assert.ok(parseRetryAfter(inTwo) > 0 && parseRetryAfter(inTwo) <= 2000);
   assert.equal(parseRetryAfter('soon'), 0);
+});
+
+test('SIGTERM while a writer still sends its on-disk backlog after an outage: shutdown_grace delivers it, the last scrape included', async () => {
+  let failing = true;
+  const accepted: Buffer[] = [];
+  const r = await receiver((_n, body) => {
+    if (failing) return 503;
+    accepted.push(body);
+    return 204;
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'nodegraf-writer-grace-'));
+  const w = new RemoteWriter(
+    testWriter(r.url, { maxInFlight: 1 }),
+    { batch: 1000, chanSize: 10_000, shutdownGraceMs: 5000 },
+    { dir, maxBytes: 64 * 1024 * 1024 },
+    log,
+  );
+  await w.start();
+  try {
+    const backlog = 300;
+    for (let i = 1; i <= backlog; i++) w.push(chunk(i), 0);
+    await waitFor('the outage moved the backlog to disk', () => w.diskSamples >= backlog - 1);
+    failing = false;
+    await waitFor('the store answers again', () => w.stats.sentSamples >= 1);
+    // the shard sends from disk, so memory is empty while the backlog and the last scrape wait there
+    w.push(chunk(backlog + 1), 0);
+    assert.ok(w.memorySamples === 0 && w.diskSamples > 1, 'the last chunk waits on disk, memory is empty');
+    const res = await w.close(5000);
+    assert.deepEqual(res, { persisted: 0, onDisk: 0, lost: 0 });
+    const got = new Set(accepted.flatMap((b) => decodeChunk(b).map((x) => x.value)));
+    assert.equal(got.size, backlog + 1, 'every chunk reached the store before the exit');
+  } finally {
+    await w.close(0);
+    await r.close();
+  }
 });

@@ -405,11 +405,6 @@ export class RemoteWriter {
     this.log.warn({ writer: this.name }, msg);
   }
 
-  /** Nothing waits in memory (what is on disk stays there for the next start). */
-  get flushed(): boolean {
-    return this.shards.every((s) => s.queue.memoryEmpty);
-  }
-
   /** Everything queued (memory and disk) has been delivered. */
   get idle(): boolean {
     return this.shards.every((s) => s.queue.empty);
@@ -432,7 +427,10 @@ export class RemoteWriter {
     this.closing = true;
     for (const s of this.shards) s.queue.wake();
     const deadline = Date.now() + graceMs;
-    while (!this.flushed && !this.retrying && Date.now() < deadline) {
+    // Everything queued, not only memory: a writer that recovered from an outage sends from its
+    // on-disk queue, where new chunks also go until it is drained, so its memory is empty while the
+    // last scrapes wait on disk (the soak saw SIGTERM leave the last `up` there). Bounded by graceMs.
+    while (!this.idle && !this.retrying && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
     this.stopped = true;
