@@ -6,20 +6,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
+import { agentLaunch } from '../testing/launch.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const read = (f: string) => readFileSync(join(ROOT, f), 'utf8');
 
-/** The shebang's environment assignments and node flags. */
-function shebang(): { env: string[]; flags: string[] } {
-  const words = read('src/cli/main.ts').split('\n')[0]!.replace('#!/usr/bin/env -S ', '').split(' ');
-  const node = words.indexOf('node');
-  assert.ok(node > 0, 'main.ts: the first line runs node through env -S');
-  return { env: words.slice(0, node), flags: words.slice(node + 1) };
-}
-
 test("every launcher passes main.ts's node flags and malloc setting", () => {
-  const { env, flags } = shebang();
+  const launch = agentLaunch();
+  const env = Object.entries(launch.env).map(([k, v]) => `${k}=${v}`);
+  const flags = launch.flags;
   assert.ok(
     flags.includes('--single-threaded-gc') && flags.some((f) => f.startsWith('--max-semi-space-size=')),
   );

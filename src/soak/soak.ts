@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { startSimulator } from '../sim/simulator.js';
 import { startFaultProxy, type Fault } from '../testing/fault-proxy.js';
 import { startHostileTargets } from '../testing/hostile.js';
+import { agentLaunch } from '../testing/launch.js';
 import { freePort, waitFor } from '../testing/net.js';
 import { metricByLabel, metricTotals } from '../testing/own-metrics.js';
 import { flushVm, startVictoriaMetrics } from '../testing/peers.js';
@@ -148,11 +149,21 @@ enable = true
     ].join('\n'),
   );
   const main = resolve(import.meta.dirname, '..', 'cli', 'main.ts');
-  const cmd = o.agent ?? [process.execPath, '--max-old-space-size=384', '--import', 'tsx', main];
+  // as the image launches it (its flags and malloc setting), with the DaemonSet's heap limit
+  const launch = agentLaunch();
+  const cmd = o.agent ?? [
+    process.execPath,
+    ...launch.flags,
+    '--max-old-space-size=384',
+    '--import',
+    'tsx',
+    main,
+  ];
   const agentLog = join(o.outDir, 'agent.log');
   let log = '';
   const agent: ChildProcess = spawn(cmd[0], [...cmd.slice(1), 'run', '--configs', conf], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...launch.env },
   });
   agent.stdout!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-200_000)));
   agent.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-200_000)));
@@ -438,7 +449,9 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename
   const outDir = resolve(arg('--out') ?? 'test-output/soak');
   // the built agent (npm run soak builds it first), as in the image; else this checkout through tsx
   const built = resolve(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
-  const agent = existsSync(built) ? [process.execPath, '--max-old-space-size=384', built] : undefined;
+  const agent = existsSync(built)
+    ? [process.execPath, ...agentLaunch().flags, '--max-old-space-size=384', built]
+    : undefined;
   runSoak({ minutes, outDir, agent })
     .then((r) => {
       process.stdout.write(
