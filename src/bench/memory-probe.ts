@@ -4,32 +4,19 @@
 // HEAP_SNAPSHOT=file it also writes a heap snapshot (open it in Chrome DevTools, or summarise it).
 // Run with --expose-gc (the npm script does). Payload: BENCH_SERIES generated series (default
 // 40,000, ../shared/bench/agents/gen-payload.py) or BENCH_PAYLOAD=file (e.g. a real cAdvisor page).
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import { DeriveHub } from '../derive/hub.js';
 import { pipelineOptions, TargetPipeline } from '../scrape/pipeline.js';
-
-const shared = resolve(
-  process.env.NODEGRAF_SHARED ?? join(import.meta.dirname, '..', '..', '..', '..', 'shared'),
-);
+import { generatedPayload } from './payload.js';
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
 
 function payload(): Buffer {
   if (process.env.BENCH_PAYLOAD) return readFileSync(process.env.BENCH_PAYLOAD);
-  const series = Number(process.env.BENCH_SERIES ?? 40_000);
-  const dir = '/var/tmp/nodegraf-bench';
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `payload-${series}.txt`);
-  if (!existsSync(file))
-    execFileSync(
-      'python3',
-      [join(shared, 'bench', 'agents', 'gen-payload.py'), '-n', String(series), '-o', file],
-      { stdio: 'inherit' },
-    );
-  return readFileSync(file);
+  const page = generatedPayload(Number(process.env.BENCH_SERIES ?? 40_000));
+  if (!page) throw new Error('gen-payload.py not found: set NODEGRAF_SHARED, or BENCH_PAYLOAD=file');
+  return page;
 }
 
 function heap(): { used: number; spaces: Record<string, number>; external: number; arrayBuffers: number } {
@@ -78,5 +65,5 @@ for (const [name, used] of Object.entries(after.spaces)) {
 console.log(
   `external: ${per(after.external - before.external)} B/series, array buffers: ${per(after.arrayBuffers - before.arrayBuffers)} B/series`,
 );
+// the pipelines stay referenced (module scope) until here, so the snapshot holds them
 if (process.env.HEAP_SNAPSHOT) console.log(`snapshot: ${v8.writeHeapSnapshot(process.env.HEAP_SNAPSHOT)}`);
-if (pipelines.length === 0) console.log('no pipelines');

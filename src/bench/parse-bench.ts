@@ -3,20 +3,16 @@
 // merged, sorted and encoded) and repeated scrapes (cache hits: value parse + byte copy), reporting
 // MB/s and samples/s. Payloads: the real cAdvisor captures in ../shared/fixtures/real/cadvisor and a
 // generated 200k-series page (../shared/bench/agents/gen-payload.py).
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Entry, TextParser } from '../parse/text.js';
 import { pipelineOptions, TargetPipeline, type PipelineOptions } from '../scrape/pipeline.js';
 import { DeriveHub } from '../derive/hub.js';
 import { PodLabeler } from '../scrape/pod-labels.js';
 import { parsePod, type Pod } from '../kube/pod.js';
 import { PodView } from '../kube/view.js';
+import { generatedPayload, shared } from './payload.js';
 
-// run from build/bench/bench/ (tsconfig.bench.json): the repository is three folders up
-const shared = resolve(
-  process.env.NODEGRAF_SHARED ?? join(import.meta.dirname, '..', '..', '..', '..', 'shared'),
-);
 const minSeconds = Number(process.env.BENCH_SECONDS ?? 2);
 
 function options(): PipelineOptions {
@@ -147,17 +143,6 @@ function bench(name: string, body: Buffer, view?: PodView): string[] {
     );
   }
   return rows;
-}
-
-function generatedPayload(series: number): Buffer | undefined {
-  const gen = join(shared, 'bench', 'agents', 'gen-payload.py');
-  if (!existsSync(gen)) return undefined;
-  const dir = '/var/tmp/nodegraf-bench';
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `payload-${series}.txt`);
-  if (!existsSync(file))
-    execFileSync('python3', [gen, '-n', String(series), '-o', file], { stdio: 'inherit' });
-  return readFileSync(file);
 }
 
 const out: string[] = [

@@ -1,6 +1,6 @@
 // Inputs: Categraf's `input.prometheus` ([[instances]]) and nodegraf's presets `input.kube_proxy`
 // and `input.kubelet`, which are thin layers that produce the same ScrapeInstances.
-import { DEFAULTS } from './keys.js';
+import { DEFAULTS, MAX_DURATION_MS } from './keys.js';
 import { secret, SecretUrl } from './secret.js';
 import { existsSync } from 'node:fs';
 import { compileRule, RelabelConfigError, relabeler, type CompiledRule } from '../relabel/relabel.js';
@@ -14,7 +14,6 @@ import {
   SA_TOKEN_FILE,
   stripUndefined,
 } from './common.js';
-import { MAX_DURATION_MS } from './keys.js';
 import { isTable, Table } from './reader.js';
 import type { GlobalConfig, RelabelAction, RelabelConfig, ScrapeInstance } from './types.js';
 

@@ -92,9 +92,7 @@ export function loadConfig(
 
   const mainFile = join(dir, 'config.toml');
   // No config.toml: every default applies (handy for `--test` against input files only).
-  const root = isFile(mainFile)
-    ? openToml(mainFile, warnings, expander, dir, opts.readKeys)
-    : emptyTable(mainFile, warnings, expander, dir, opts.readKeys);
+  const root = openToml(mainFile, warnings, expander, dir, opts.readKeys, isFile(mainFile) ? undefined : '');
 
   const global = parseGlobal(root);
   const config: Config = {
@@ -114,19 +112,24 @@ export function loadConfig(
   return { config, warnings };
 }
 
-/** Parses one TOML file; syntax errors become ConfigErrors with smol-toml's line. */
+/**
+ * Parses one TOML file (`text` given: that text instead of the file's, e.g. '' for a missing
+ * config.toml); syntax errors become ConfigErrors with smol-toml's line.
+ */
 export function openToml(
   file: string,
   warnings: ConfigWarning[],
   expander: Expander,
   configDir: string,
   readKeys?: Map<string, Set<string>>,
+  text?: string,
 ): Table {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
-  } catch (err) {
-    throw new ConfigError(file, 0, 'file', `cannot read: ${(err as Error).message}`);
+  if (text === undefined) {
+    try {
+      text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+    } catch (err) {
+      throw new ConfigError(file, 0, 'file', `cannot read: ${(err as Error).message}`);
+    }
   }
   let raw: Record<string, unknown>;
   try {
@@ -140,16 +143,6 @@ export function openToml(
   }
   const ctx: FileContext = { file, lines: new KeyLines(text), warnings, expander, configDir, readKeys };
   return new Table(ctx, raw, []);
-}
-
-function emptyTable(
-  file: string,
-  warnings: ConfigWarning[],
-  expander: Expander,
-  configDir: string,
-  readKeys?: Map<string, Set<string>>,
-): Table {
-  return new Table({ file, lines: new KeyLines(''), warnings, expander, configDir, readKeys }, {}, []);
 }
 
 /** The sub-table `key` of `t`, or an empty one so defaults flow through the same code. */

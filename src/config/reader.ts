@@ -144,9 +144,10 @@ export class Table {
     const v = this.get(key);
     if (v === undefined) return undefined;
     if (typeof v !== 'string') throw this.wrongType(key, 'a string', v);
-    const oneOf = this.rule(key)?.oneOf;
+    const rule = this.rule(key);
+    const oneOf = rule?.oneOf;
     if (!oneOf) return v;
-    const value = this.rule(key)?.ignoreCase ? v.toLowerCase() : v;
+    const value = rule!.ignoreCase ? v.toLowerCase() : v;
     if (!oneOf.includes(value))
       throw this.error(key, `unknown value ${JSON.stringify(v)}; one of ${oneOf.join(', ')}`);
     return value;

@@ -96,7 +96,6 @@ export class DeriveHub {
     }
   }
 
-  /** Every container with values, its pod's network and its history. */
   /** Container series the taps follow, all targets (/metrics). */
   get seriesCount(): number {
     let n = 0;
@@ -104,6 +103,7 @@ export class DeriveHub {
     return n;
   }
 
+  /** Every container with values, its pod's network and its history. */
   containers(): ContainerView[] {
     const pods = new Map<string, Row>();
     const out: ContainerView[] = [];

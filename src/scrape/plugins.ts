@@ -13,8 +13,6 @@
 // own invariant (a store keeps one value per series and time; SeriesCache.claim), not a feature.
 import type { SampleTap } from './sample-tap.js';
 
-export type { SampleTap } from './sample-tap.js';
-
 export interface SeriesEnricher {
   /**
    * A new series' label map (before relabeling): add the labels it gains (only where absent), and

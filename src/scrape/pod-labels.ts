@@ -2,11 +2,11 @@
 // bookkeeping that keeps the series cache honest when a pod's metadata changes.
 //
 // The pipeline's enricher (plugins.ts). Enrichment runs only on a cache miss (series-labels.ts),
-// so a repeated scrape costs nothing for it; the price is that a cached entry would keep the labels its pod had when the entry was built.
-// So each target remembers what every pod it met resolved to, and before a scrape, when the view's
-// version moved, compares (one Map lookup per pod of the node, ~110 at most) and evicts the entries
-// of the pods whose labels changed: they are rebuilt by this scrape with the new labels, and their
-// old series get staleness markers.
+// so a repeated scrape costs nothing for it; the price is that a cached entry would keep the labels
+// its pod had when the entry was built. So each target remembers what every pod it met resolved
+// to, and before a scrape, when the view's version moved, compares (one Map lookup per pod of the
+// node, ~110 at most) and evicts the entries of the pods whose labels changed: they are rebuilt by
+// this scrape with the new labels, and their old series get staleness markers.
 import type { LabelPairs } from '../prompb/encode.js';
 import type { SeriesEnricher } from './plugins.js';
 import { fillMissing } from './series-labels.js';
@@ -24,7 +24,7 @@ export interface PodLabelSource {
   lookup(key: string): PodEnrichment | undefined;
 }
 
-export interface ResolvedPod {
+interface ResolvedPod {
   readonly key: string;
   readonly enrichment: PodEnrichment | undefined;
 }
@@ -59,7 +59,7 @@ export class PodLabeler implements SeriesEnricher {
   }
 
   /** Resolve a pod met on a cache miss; returns the interned key and its enrichment. */
-  resolve(namespace: string, pod: string): ResolvedPod {
+  private resolve(namespace: string, pod: string): ResolvedPod {
     const key = namespace + '/' + pod;
     let r = this.used.get(key);
     if (r === undefined) {

@@ -87,6 +87,14 @@ function phaseAt(t: number, cycle: number): { fault: Fault; name: string } {
   return { fault: 'forward', name: 'ok' };
 }
 
+/**
+ * node as the image launches the agent (its flags; the malloc setting goes in the environment),
+ * with the DaemonSet's heap limit.
+ */
+function agentCommand(...entry: string[]): string[] {
+  return [process.execPath, ...agentLaunch().flags, '--max-old-space-size=384', ...entry];
+}
+
 export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const say = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const intervalS = o.intervalS ?? 10;
@@ -149,21 +157,12 @@ enable = true
     ].join('\n'),
   );
   const main = resolve(import.meta.dirname, '..', 'cli', 'main.ts');
-  // as the image launches it (its flags and malloc setting), with the DaemonSet's heap limit
-  const launch = agentLaunch();
-  const cmd = o.agent ?? [
-    process.execPath,
-    ...launch.flags,
-    '--max-old-space-size=384',
-    '--import',
-    'tsx',
-    main,
-  ];
+  const cmd = o.agent ?? agentCommand('--import', 'tsx', main);
   const agentLog = join(o.outDir, 'agent.log');
   let log = '';
   const agent: ChildProcess = spawn(cmd[0], [...cmd.slice(1), 'run', '--configs', conf], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...launch.env },
+    env: { ...process.env, ...agentLaunch().env },
   });
   agent.stdout!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-200_000)));
   agent.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-200_000)));
@@ -449,9 +448,7 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename
   const outDir = resolve(arg('--out') ?? 'test-output/soak');
   // the built agent (npm run soak builds it first), as in the image; else this checkout through tsx
   const built = resolve(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
-  const agent = existsSync(built)
-    ? [process.execPath, ...agentLaunch().flags, '--max-old-space-size=384', built]
-    : undefined;
+  const agent = existsSync(built) ? agentCommand(built) : undefined;
   runSoak({ minutes, outDir, agent })
     .then((r) => {
       process.stdout.write(
