@@ -72,6 +72,39 @@ describe('the packed and installed nodegraf', () => {
     assert.ok(seen.size > 40, `${seen.size} modules`);
   });
 
+  test("the agent's modules load neither Node's bundled undici nor undici's fetch and WebSocket code (lean-imports.ts)", () => {
+    const pkg = join(dir, 'app', 'node_modules', 'nodegraf');
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { createRequire } from 'node:module';
+         await import(${JSON.stringify(join(pkg, 'dist', 'cli', 'runtime.js'))});
+         await import(${JSON.stringify(join(pkg, 'dist', 'cli', 'program.js'))});
+         const cache = Object.keys(createRequire(import.meta.url).cache);
+         console.log(JSON.stringify({
+           builtin: process.moduleLoadList.filter((m) => m.includes('deps/undici')),
+           web: cache.filter((f) => /undici[\\/](index\\.js|lib[\\/](web|mock|cache)[\\/])/.test(f)),
+           undici: cache.filter((f) => f.includes('undici')).length,
+         }));`,
+      ],
+      { encoding: 'utf8' },
+    );
+    const r = JSON.parse(out) as { builtin: string[]; web: string[]; undici: number };
+    assert.deepEqual(
+      r.builtin,
+      [],
+      'Node.js bundled undici loaded (an ESM import of node:http, or a web global)',
+    );
+    assert.deepEqual(
+      r.web,
+      [],
+      "undici's index or web code loaded (import from 'undici' instead of lean-imports.ts)",
+    );
+    assert.ok(r.undici > 10, `undici's dispatcher loaded (${r.undici} files)`);
+  });
+
   // asynchronous: the simulator runs in this process and must answer while the command runs
   const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     new Promise<{ status: number; stdout: string; stderr: string }>((done) => {

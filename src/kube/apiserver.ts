@@ -8,7 +8,7 @@
 // Hand-rolled over undici (../shared/LIBRARIES.md: @kubernetes/client-node 2 does not load on
 // Node 20; 1.x pulls 72 packages). Memory: only the fields of pod.ts are kept of each object.
 import { StringDecoder } from 'node:string_decoder';
-import { Agent } from 'undici';
+import { Agent } from '../lean-imports.js';
 import { connectOptions } from '../config/tls.js';
 import { errnoCode, errorMessage, isAbort } from '../errno.js';
 import type { Logger } from '../log.js';

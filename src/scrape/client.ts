@@ -4,7 +4,8 @@ import { revealHeaders, type HeaderValue, type Secret } from '../config/secret.j
 import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { Agent, interceptors, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent, redirectInterceptor } from '../lean-imports.js';
 import type { TlsOptions } from '../config/types.js';
 import { classifyNetworkError, classifyStatus, ScrapeError } from './errors.js';
 import { connectOptions } from '../config/tls.js';
@@ -105,7 +106,7 @@ export class TargetClient {
       bodyTimeout: opts.timeoutMs,
       connect: connectOptions(opts.tls, opts.timeoutMs),
     });
-    this.dispatcher = this.agent.compose(interceptors.redirect({ maxRedirections: 3 }));
+    this.dispatcher = this.agent.compose(redirectInterceptor({ maxRedirections: 3 }));
   }
 
   private async token(): Promise<string | undefined> {

@@ -12,13 +12,14 @@
 //   requests held it ~5 s per wave without the cap and the cache).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { isIP, type AddressInfo } from 'node:net';
 import bcrypt from 'bcryptjs';
 import type { HttpConfig } from '../config/types.js';
 import { errnoCode, errorMessage } from '../errno.js';
 import type { Logger } from '../log.js';
+import { http } from '../lean-imports.js';
 import { OwnMetrics } from './metrics.js';
 import { renderStatusPage } from './status-page.js';
 import { containersJson, statusJson } from './api.js';
@@ -89,7 +90,7 @@ export class AgentServer {
     const tls = config.tls;
     this.server = tls
       ? createHttpsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, onRequest)
-      : createServer(onRequest);
+      : http.createServer(onRequest);
     this.server.keepAliveTimeout = 55_000;
     // slowloris: a client gets 10 s for its headers and 30 s for a whole request; a socket idle for
     // 60 s (a client that stopped reading its answer) is closed, which frees its slot

@@ -23,7 +23,11 @@ test(
     assert.equal(r.dropped, 0, 'nothing dropped');
     assert.equal(r.lost, 0, 'everything emitted is stored');
     for (const g of r.gaps)
-      assert.equal(g.gap, 0, `${g.job}: ${g.gap} of ${g.scrapes} scrapes have no up in the store`);
+      assert.equal(
+        g.gap,
+        0,
+        `${g.job}: ${g.gap} of ${g.scrapes} scrapes have no up in the store (stored ${g.firstUpS?.toFixed(1)}–${g.lastUpS?.toFixed(1)} s, last scrape at ${g.lastScrapeS?.toFixed(1)} s)`,
+      );
     assert.ok(r.peakRssMiB < 512, `RSS peak ${r.peakRssMiB} MiB under the kit's limit`);
     assert.equal(r.exitCode, 0);
   },

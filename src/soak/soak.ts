@@ -19,7 +19,7 @@ import { startFaultProxy, type Fault } from '../testing/fault-proxy.js';
 import { startHostileTargets } from '../testing/hostile.js';
 import { agentLaunch } from '../testing/launch.js';
 import { freePort, waitFor } from '../testing/net.js';
-import { metricByLabel, metricTotals } from '../testing/own-metrics.js';
+import { metricTotals } from '../testing/own-metrics.js';
 import { flushVm, startVictoriaMetrics } from '../testing/peers.js';
 
 export interface SoakOptions {
@@ -61,7 +61,17 @@ export interface SoakResult {
   /** emitted − stored, when positive (0: nothing lost). */
   lost: number;
   /** Per job: scrapes the agent made vs `up` samples the store holds. */
-  gaps: Array<{ job: string; scrapes: number; storedUp: number; gap: number; holes?: string[] }>;
+  gaps: Array<{
+    job: string;
+    scrapes: number;
+    storedUp: number;
+    gap: number;
+    holes?: string[];
+    /** Seconds since the start: the first and last stored `up`, and the agent's last scrape. */
+    firstUpS?: number;
+    lastUpS?: number;
+    lastScrapeS?: number;
+  }>;
   peakRssMiB: number;
   steadyRssMiB: number;
   peakHeapMiB: number;
@@ -133,7 +143,7 @@ max_bytes = "1GiB"
 [http]
 address = "127.0.0.1:${port}"
 [log]
-level = "warn"
+level = "info"
 [pod_metadata]
 enable = true
 source = "kubelet"
@@ -234,7 +244,16 @@ enable = true
       },
       300_000,
     );
-    const scrapes = await metricByLabel(base, 'nodegraf_target_scrapes_total', 'job');
+    // per job: scrapes and the last one's time, from /targets (uncached, unlike /metrics)
+    const listed = (await (await fetch(`${base}/targets`)).json()) as {
+      targets: Array<{ job: string; scrapes: number; lastScrape: string | null }>;
+    };
+    const scrapes = new Map<string, number>();
+    const lastScrape = new Map<string, number>();
+    for (const t of listed.targets) {
+      scrapes.set(t.job, (scrapes.get(t.job) ?? 0) + t.scrapes);
+      if (t.lastScrape) lastScrape.set(t.job, Math.max(lastScrape.get(t.job) ?? 0, Date.parse(t.lastScrape)));
+    }
     const end = await metricTotals(base);
     const sent = end.get('nodegraf_writer_sent_samples_total') ?? 0;
     const dropped = end.get('nodegraf_writer_dropped_samples_total') ?? 0;
@@ -268,7 +287,17 @@ enable = true
           .map((t, i) => [ts[i], t] as const)
           .filter(([a, b]) => b - a > intervalS * 1500)
           .map(([a, b]) => `${((a - startMs) / 1000).toFixed(0)}–${((b - startMs) / 1000).toFixed(0)} s`);
-        return { job, scrapes: n, storedUp: ts.length, gap: Math.max(0, n - ts.length), holes };
+        const rel = (ms: number | undefined) => (ms === undefined ? NaN : (ms - startMs) / 1000);
+        return {
+          job,
+          scrapes: n,
+          storedUp: ts.length,
+          gap: Math.max(0, n - ts.length),
+          holes,
+          firstUpS: rel(ts[0]),
+          lastUpS: rel(ts.at(-1)),
+          lastScrapeS: rel(lastScrape.get(job)),
+        };
       });
     const emitted = sent + dropped;
     const after = samples.filter((s) => s.t >= 60);
@@ -344,7 +373,7 @@ async function report(dir: string, r: SoakResult): Promise<void> {
     `| rows stored by VictoriaMetrics (remote write) | ${r.stored} |`,
     `| lost (emitted − stored, if positive) | ${r.lost} |`,
     `| dropped by the agent | ${r.dropped} |`,
-    `| gaps (scrapes without their \`up\` in the store) | ${r.gaps.map((g) => `${g.job} ${g.gap} of ${g.scrapes}${g.holes?.length ? ` (holes at ${g.holes.join(', ')})` : ''}`).join(', ')} |`,
+    `| gaps (scrapes without their \`up\` in the store) | ${r.gaps.map((g) => `${g.job} ${g.gap} of ${g.scrapes}${g.holes?.length ? ` (holes at ${g.holes.join(', ')})` : ''}${g.gap ? ` (stored up ${g.firstUpS?.toFixed(1)}–${g.lastUpS?.toFixed(1)} s, last scrape ${g.lastScrapeS?.toFixed(1)} s)` : ''}`).join(', ')} |`,
     `| RSS peak / steady (median after the first minute) | ${f1(r.peakRssMiB)} / ${f1(r.steadyRssMiB)} MiB |`,
     `| heap used, peak | ${f1(r.peakHeapMiB)} MiB |`,
     `| CPU, average | ${f1(r.avgCpuPct)} % of one core |`,

@@ -11,16 +11,3 @@ export async function metricTotals(base: string): Promise<Map<string, number>> {
   }
   return m;
 }
-
-/** The samples of one family added up by the value of one label (e.g. per job). */
-export async function metricByLabel(base: string, name: string, label: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const out = new Map<string, number>();
-  const re = new RegExp(`[{,]${label}="([^"]*)"`);
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name + '{')) continue;
-    const v = re.exec(line)?.[1] ?? '';
-    out.set(v, (out.get(v) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
-  }
-  return out;
-}

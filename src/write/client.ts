@@ -3,7 +3,7 @@
 // headers and basic auth, over a keep-alive agent with the writer's TLS settings. The writer's
 // shards (./writer.ts) and `nodegraf doctor` both send through it, and both explain a refusal with
 // the one hint table below.
-import { Agent } from 'undici';
+import { Agent } from '../lean-imports.js';
 import { connectOptions } from '../config/tls.js';
 import { revealHeaders } from '../config/secret.js';
 import type { WriterConfig } from '../config/types.js';
