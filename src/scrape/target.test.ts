@@ -602,3 +602,44 @@ describe('hints that point at the right fix', () => {
     }
   });
 });
+
+test('a tick whose timer fires early by the wall clock (a stale event-loop time) scrapes once, not twice', async (t) => {
+  // setTimeout counts from the event loop's time, cached when the loop iteration began; Date.now()
+  // is read later in that iteration. Here every other scrape leaves the loop time 5 ms stale, so the
+  // next timer fires 5 ms before its slot by Date.now().
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+  const loopTime = Date.now;
+  let stale = 0;
+  Date.now = () => loopTime() + stale;
+  t.after(() => {
+    Date.now = loopTime;
+  });
+  let scrapes = 0;
+  const source = {
+    stream: async (start: (openMetrics: boolean) => (piece: Buffer) => void) => {
+      scrapes++;
+      stale = stale === 0 ? 5 : 0;
+      start(false)(Buffer.from('a 1\n'));
+    },
+    abort: () => undefined,
+    close: async () => undefined,
+    tokenExpiry: NaN,
+  };
+  const url = 'nodegraf://test/fast';
+  const target = new ScrapeTarget(
+    testInstance({ urls: [url], intervalMs: 1000 }),
+    url,
+    testGlobal(),
+    testWriterOpt,
+    {
+      source,
+    },
+  );
+  target.start(new Collect(), () => undefined);
+  for (let i = 0; i < 10_000; i++) {
+    t.mock.timers.tick(1);
+    await new Promise((r) => setImmediate(r));
+  }
+  await target.stop();
+  assert.equal(scrapes, 10, 'one scrape per 1 s interval over 10 s');
+});

@@ -20,6 +20,9 @@ export type { ScrapeReport } from './report.js';
 export type TargetHealth = 'unknown' | 'up' | 'down';
 
 /** Where a target's payload comes from: its HTTP client, or (pod health) the agent itself. */
+/** How early (by Date.now()) a scheduled tick may fire and still count as its slot's. */
+const EARLY_TICK_MS = 50;
+
 export interface BodySource {
   /** As TargetClient.stream: `start` once the payload is known good, then its pieces; throws a ScrapeError. */
   stream(start: (openMetrics: boolean) => (piece: Buffer) => void): Promise<void>;
@@ -178,7 +181,12 @@ export class ScrapeTarget {
       if (this.stopped) return;
       const now = Date.now();
       // Next slot: the offset within the interval grid, skipping a slot if a scrape overran it.
-      const next = Math.floor((now - this.offsetMs) / interval) * interval + this.offsetMs + interval;
+      // setTimeout counts from the event loop's time, cached when the loop iteration began, while
+      // `now` is read later in it: the timer can fire a few milliseconds before its slot by
+      // Date.now(). Without EARLY_TICK_MS that tick took its slot as still to come and scraped again
+      // a few milliseconds later (the soak saw fast internal targets scraped 21 times in 18 intervals).
+      const next =
+        Math.floor((now + EARLY_TICK_MS - this.offsetMs) / interval) * interval + this.offsetMs + interval;
       this.timer = setTimeout(tick, next - now);
       if (this.running) return; // previous scrape still running (it cannot outlive its timeout)
       this.scrape(sink, now).then(onReport, () => undefined);
