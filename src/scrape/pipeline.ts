@@ -12,7 +12,7 @@ import { Entry, TextParser, type Labels } from '../parse/text.js';
 import type { Chunk } from '../prompb/chunk.js';
 import { WriteRequestBuilder, type EncodedLabels } from '../prompb/encode.js';
 import { ScrapeError } from './errors.js';
-import { SeriesCache, type CacheEntry, type OnStale } from './series-cache.js';
+import { SeriesCache, type OnStale } from './series-cache.js';
 import { buildSeries, type LabelRules } from './series-labels.js';
 
 export interface PipelineOptions extends LabelRules {
@@ -219,27 +219,30 @@ export class TargetPipeline {
         const lo = p.seriesHash();
         const hi = p.seriesHashHi;
         const length = p.seriesEnd - p.seriesStart;
-        let entry = cache.get(lo, hi, length);
-        if (entry === undefined) {
-          entry = this.miss(p, lo, hi, length);
-          if (entry.lastSeen === 0 && entry.labels !== null) st.added++;
+        let id = cache.get(lo, hi, length);
+        if (id < 0) {
+          id = this.miss(p, lo, hi, length);
+          if (cache.lastSeen[id] === 0 && cache.labels[id] !== null) st.added++;
         }
-        if (entry.lastSeen === seq) {
+        if (cache.lastSeen[id] === seq) {
           st.duplicates++;
           continue;
         }
-        entry.lastSeen = seq;
-        if (entry.labels === null) {
-          if (entry.error !== undefined) {
+        cache.lastSeen[id] = seq;
+        const labels = cache.labels[id];
+        if (labels === null) {
+          const error = cache.errorOf(id);
+          if (error !== undefined) {
             st.scraped--;
-            this.invalid(st, base + p.line, entry.error);
+            this.invalid(st, base + p.line, error);
           }
           continue;
         }
+        const slot = cache.slot[id];
         // Same final labels as another series of this target: only the first met is sent, since a
         // store refuses (Prometheus: the whole request) two values of one series at one time.
-        if (entry.shared && !cache.claim(entry, seq)) {
-          if (entry.slot >= 0) tap!.touch(entry.slot);
+        if (cache.isShared(id) && !cache.claim(id, seq)) {
+          if (slot >= 0) tap!.touch(slot);
           st.duplicates++;
           continue;
         }
@@ -247,7 +250,7 @@ export class TargetPipeline {
         // last timestamp, and must know the series is still there (see sample-tap.ts).
         const pts = p.timestamp;
         const explicit = pts === pts && honorTs;
-        if (entry.slot >= 0) tap!.observe(entry.slot, p.value, explicit ? pts : scrapeTimeMs);
+        if (slot >= 0) tap!.observe(slot, p.value, explicit ? pts : scrapeTimeMs);
         if (++st.postRelabel > sampleLimit) {
           // as Prometheus: the scrape fails as soon as the limit is passed, the rest is not read
           c.lines = base + p.line;
@@ -257,15 +260,18 @@ export class TargetPipeline {
             'raise the limit in the instance, or drop series with metrics_drop / relabel_configs',
           );
         }
-        if (entry.limit !== undefined && !st.limitError) st.limitError = entry.limit;
+        if (!st.limitError) {
+          const limit = cache.limitOf(id);
+          if (limit !== undefined) st.limitError = limit;
+        }
         let ts = scrapeTimeMs;
         if (explicit) {
           // Explicit timestamp: send only when it advanced (cAdvisor repeats them between updates).
-          if (pts <= entry.lastTs) continue;
-          entry.scrapeTs = pts; // becomes lastTs when the scrape is delivered (SeriesCache.endGood)
+          if (pts <= cache.lastTs[id]) continue;
+          cache.scrapeTs[id] = pts; // becomes lastTs when the scrape is delivered (SeriesCache.endGood)
           ts = pts;
         }
-        builder.append(entry.labels, p.value, ts);
+        builder.append(labels, p.value, ts);
         if (builder.samples >= batch) {
           st.emitted += builder.samples;
           c.held.push({ samples: builder.samples, body: builder.takeCompressed() });
@@ -281,17 +287,16 @@ export class TargetPipeline {
   }
 
   /** Not cached under its hash: a collided series, or a new one to build and cache. */
-  private miss(p: TextParser, lo: number, hi: number, length: number): CacheEntry {
+  private miss(p: TextParser, lo: number, hi: number, length: number): number {
     const cache = this.cache;
     let text: string | undefined;
     if (cache.hasCollisions) {
       text = p.seriesKey();
       const found = cache.getCollided(text);
-      if (found !== undefined) return found;
+      if (found >= 0) return found;
     }
-    const entry = buildSeries(this.opts, p, this.scratch);
-    cache.add(lo, hi, length, cache.slotFree(lo) ? undefined : (text ?? p.seriesKey()), entry);
-    return entry;
+    const built = buildSeries(this.opts, p, this.scratch);
+    return cache.add(lo, hi, length, cache.slotFree(lo) ? undefined : (text ?? p.seriesKey()), built);
   }
 
   /**
@@ -418,10 +423,7 @@ export class TargetPipeline {
   private evictChangedGroups(): void {
     const changed = this.opts.enricher?.changed();
     if (changed === undefined) return;
-    this.cache.evict(
-      (e) => e.group !== undefined && changed.has(e.group),
-      (labels) => this.evicted.push(labels),
-    );
+    this.cache.evictGroups(changed, (labels) => this.evicted.push(labels));
   }
 
   private evicted: EncodedLabels[] = [];

@@ -1,6 +1,6 @@
 // The named points where a feature plugs into a target's series, so that a new one (pod labels,
 // the derive tap, later container lifecycle or a cardinality budget) is one implementation of an
-// interface here instead of a field on CacheEntry and a branch in the hot loop.
+// interface here instead of a column of the series cache and a branch in the hot loop.
 //
 //   enricher   on a cache miss, before relabeling: labels the series gains, and the group it
 //              belongs to (the pod). Before each scrape the pipeline asks which groups changed and

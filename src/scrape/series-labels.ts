@@ -7,7 +7,7 @@ import type { TextParser, Labels } from '../parse/text.js';
 import { encodeLabels, type LabelPairs } from '../prompb/encode.js';
 import type { Relabeler } from '../relabel/relabel.js';
 import type { PipelinePlugins } from './plugins.js';
-import { CacheEntry } from './series-cache.js';
+import type { BuiltSeries } from './series-cache.js';
 
 /** How a new series' labels are built; the plug-ins (plugins.ts) join in on the miss. */
 export interface LabelRules extends PipelinePlugins {
@@ -27,20 +27,25 @@ export interface LabelRules extends PipelinePlugins {
   labelValueLengthLimit: number;
 }
 
-/** Build the cache entry of the current Series entry of `p`. */
-export function buildSeries(o: LabelRules, p: TextParser, scratch: Labels): CacheEntry {
+/** A series that is not sent: dropped (filters, relabeling) or invalid (`error`). */
+function dropped(error?: string): BuiltSeries {
+  return { labels: null, error, slot: -1 };
+}
+
+/** Build what the cache keeps for the current Series entry of `p`. */
+export function buildSeries(o: LabelRules, p: TextParser, scratch: Labels): BuiltSeries {
   scratch.length = 0;
   const err = p.labels(scratch);
-  if (err !== undefined) return new CacheEntry(null, err);
+  if (err !== undefined) return dropped(err);
   const name = p.metricName();
-  if (!o.keepMetric(name)) return new CacheEntry(null);
+  if (!o.keepMetric(name)) return dropped();
   const m = new Map<string, string>();
   m.set('__name__', name);
   for (let i = 0; i < scratch.length; i++) {
     const [k, v] = scratch[i];
     if (o.ignoreLabel(k)) continue;
     if (m.has(k)) {
-      return new CacheEntry(null, `duplicate label name ${JSON.stringify(k)}`);
+      return dropped(`duplicate label name ${JSON.stringify(k)}`);
     }
     m.set(k, v);
   }
@@ -56,15 +61,15 @@ export function buildSeries(o: LabelRules, p: TextParser, scratch: Labels): Cach
   fillMissing(m, o.defaultLabels);
   // the enricher's labels come before relabeling, so rules can use them (keep only some workloads)
   const group = o.enricher?.enrich(m);
-  const entry = finish(o, m, name);
-  entry.group = group;
+  const built = finish(o, m, name);
+  built.group = group;
   // relabel (in finish) edited m in place: the tap sees the final labels
-  if (o.tap !== undefined && entry.labels !== null) entry.slot = o.tap.slot(m);
-  return entry;
+  if (o.tap !== undefined && built.labels !== null) built.slot = o.tap.slot(m);
+  return built;
 }
 
-function finish(o: LabelRules, m: Map<string, string>, name: string): CacheEntry {
-  if (o.relabel !== undefined && !o.relabel(m)) return new CacheEntry(null);
+function finish(o: LabelRules, m: Map<string, string>, name: string): BuiltSeries {
+  if (o.relabel !== undefined && !o.relabel(m)) return dropped();
   const pairs: LabelPairs = [];
   let limit: string | undefined;
   for (const [k, v] of m) {
@@ -74,12 +79,12 @@ function finish(o: LabelRules, m: Map<string, string>, name: string): CacheEntry
     }
     pairs.push([k, v]);
   }
-  if (!m.get('__name__')) return new CacheEntry(null);
+  if (!m.get('__name__')) return dropped();
   if (o.labelLimit > 0 && pairs.length > o.labelLimit && limit === undefined) {
     limit = `label_limit exceeded: ${name} has ${pairs.length} labels > ${o.labelLimit}`;
   }
   pairs.sort(byName);
-  return new CacheEntry(encodeLabels(pairs), undefined, limit);
+  return { labels: encodeLabels(pairs), limit, slot: -1 };
 }
 
 /** Set each label the series lacks (absent or empty); present values win. */
