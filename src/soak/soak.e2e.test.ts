@@ -26,7 +26,7 @@ test(
       assert.equal(
         g.gap,
         0,
-        `${g.job}: ${g.gap} of ${g.scrapes} scrapes have no up in the store (stored ${g.firstUpS?.toFixed(1)}–${g.lastUpS?.toFixed(1)} s, last scrape at ${g.lastScrapeS?.toFixed(1)} s)`,
+        `${g.job}: ${g.gap} of ${g.scrapes} scrapes have no up in the store (stored ${g.firstUpS?.toFixed(1)}–${g.lastUpS?.toFixed(1)} s, last scrape at ${g.lastScrapeS?.toFixed(1)} s; ${g.passedUp} accepted through the proxy, the last at ${g.lastPassedUpS?.toFixed(1)} s)`,
       );
     assert.ok(r.peakRssMiB < 512, `RSS peak ${r.peakRssMiB} MiB under the kit's limit`);
     assert.equal(r.exitCode, 0);

@@ -2,6 +2,7 @@
 // an injected status (500, 429 with Retry-After, 400), delays, or forwards the body unchanged.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { decodeChunk } from '../prompb/decode.js';
 
 export type Fault =
   { status: number; retryAfter?: string } | { delayMs: number } | 'forward' | 'drop-connection';
@@ -15,6 +16,8 @@ export interface FaultProxy {
   answered: number[];
   /** Bodies forwarded to the real receiver. */
   forwarded: number;
+  /** Called with each forwarded body and the receiver's status (the soak tallies what passed). */
+  onForwarded?: (body: Buffer, status: number) => void;
   close(): Promise<void>;
 }
 
@@ -40,6 +43,7 @@ export async function startFaultProxy(
     const r = await fetch(targetWriteUrl, { method: 'POST', headers, body });
     proxy.forwarded++;
     proxy.answered.push(r.status);
+    proxy.onForwarded?.(body, r.status);
     res.writeHead(r.status);
     res.end(Buffer.from(await r.arrayBuffer()));
   };
@@ -91,4 +95,15 @@ export async function startFaultProxy(
       server.close(() => resolve());
     });
   return proxy;
+}
+
+/** The timestamps of the `up` samples (staleness markers left out) of a remote-write body, by job. */
+export function upTimesByJob(body: Buffer): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const s of decodeChunk(body)) {
+    if (s.stale || !s.labels.some(([k, v]) => k === '__name__' && v === 'up')) continue;
+    const job = s.labels.find(([k]) => k === 'job')?.[1] ?? '';
+    out.set(job, [...(out.get(job) ?? []), s.timestampMs]);
+  }
+  return out;
 }
