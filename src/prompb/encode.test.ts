@@ -120,3 +120,34 @@ test('a label set larger than the encoder scratch space (100 labels, 100 KiB) ro
     );
   }
 });
+
+test('builders share their buffers between scrapes: a released buffer serves another builder, never one with pending data', () => {
+  const a = new WriteRequestBuilder(1024);
+  const b = new WriteRequestBuilder(1024);
+  const la = encodeLabels([['__name__', 'a']]);
+  const lb = encodeLabels([['__name__', 'b']]);
+  a.append(la, 1, 1000);
+  a.release(); // pending data: kept
+  assert.equal(a.samples, 1);
+  const bodyA = a.take();
+  a.release(); // given back
+  for (let i = 0; i < 500; i++) b.append(lb, i, 2000 + i); // grows past the pooled size
+  a.append(la, 2, 3000); // takes another buffer while b holds one
+  const decodedB = decodeWriteRequest(b.take());
+  const decodedA = decodeWriteRequest(a.take());
+  assert.deepEqual(
+    decodeWriteRequest(bodyA).map((s) => s.value),
+    [1],
+  );
+  assert.equal(decodedB.length, 500);
+  assert.deepEqual(
+    decodedB.map((s) => s.value),
+    Array.from({ length: 500 }, (_, i) => i),
+  );
+  assert.deepEqual(
+    decodedA.map((s) => [s.labels, s.value, s.timestampMs]),
+    [[[['__name__', 'a']], 2, 3000]],
+  );
+  b.release();
+  a.release();
+});

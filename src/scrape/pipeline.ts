@@ -412,6 +412,7 @@ export class TargetPipeline {
   flush(emit: (c: Chunk) => void): void {
     if (this.builder.samples > 0)
       emit({ samples: this.builder.samples, body: this.builder.takeCompressed() });
+    this.builder.release();
   }
 
   /**
