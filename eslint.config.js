@@ -39,7 +39,8 @@ const ALLOWED = {
   cli: ['prompb', 'parse', 'relabel', 'config', 'scrape', 'kube', 'derive', 'queue', 'write', 'server', 'sim'],
   // test infrastructure on top of everything (backfill drives the whole agent); nothing but tests import it
   testing: ['prompb', 'parse', 'config', 'sim', 'cli'],
-  bench: ['prompb', 'parse', 'relabel', 'config', 'scrape', 'kube', 'derive'],
+  // benchmarks: the stages they measure, and test infrastructure (the pod view of the enrichment run)
+  bench: ['prompb', 'parse', 'relabel', 'config', 'scrape', 'kube', 'derive', 'testing'],
   // the soak drives the whole agent as a process, with the simulator and the test peers
   soak: ['sim', 'testing'],
   // the dashboards, rules and their generator: data; it reads the configuration's key table for the docs

@@ -8,6 +8,7 @@ HARNESS=${HARNESS:-$REPO/../shared/bench/agents}
 [[ -x $HARNESS/run.sh ]] || { echo "benchmark harness not found at $HARNESS" >&2; exit 1; }
 bash "$REPO/scripts/install-peers.sh"
 npm run --prefix "$REPO" build --silent
+(cd "$REPO" && npx tsc -p tsconfig.bench.json)  # the pod view of bench/nodegraf-pods.sh
 export RESULTS=${RESULTS:-$REPO/bench-agents-results.tsv}
 export AGENTS=${AGENTS:-"$REPO/bench/nodegraf.sh vmagent prometheus-agent"}
 export REPEATS=${REPEATS:-3} DURATION=${DURATION:-120}

@@ -23,6 +23,7 @@ address = "127.0.0.1:$AGENT_PORT"
 dir = "$AGENT_DIR/queue"
 [[writers]]
 url = "$REMOTE_WRITE_URL"
+${NODEGRAF_EXTRA_TOML:-}
 TOML
   {
     for ((i = 1; i <= TARGETS; i++)); do
