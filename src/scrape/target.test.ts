@@ -6,7 +6,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import { startFixtureServer, type FixtureServer } from '../testing/fixture-server.js';
 import { freePort, selfSignedCert, type TestCert } from '../testing/net.js';
 import { testGlobal, testInstance, testWriterOpt, type TestInstance } from '../testing/config.js';
@@ -603,22 +603,30 @@ describe('hints that point at the right fix', () => {
   });
 });
 
-test('a tick whose timer fires early by the wall clock (a stale event-loop time) scrapes once, not twice', async (t) => {
-  // setTimeout counts from the event loop's time, cached when the loop iteration began; Date.now()
-  // is read later in that iteration. Here every other scrape leaves the loop time 5 ms stale, so the
-  // next timer fires 5 ms before its slot by Date.now().
+/**
+ * Scrapes of a fast target over `ms` under mock timers, while Date.now() runs `stale(n)` ms ahead
+ * of the timers' clock after the n-th scrape (setTimeout counts from the event loop's time, cached
+ * when the loop iteration began, and Date.now() is read later in it), the clock moved `step` ms at a
+ * time (a timer fires up to step - 1 ms late, as behind a busy event loop).
+ */
+async function scrapesWithStaleLoopTime(
+  t: TestContext,
+  intervalMs: number,
+  ms: number,
+  stale: (n: number) => number,
+  step = 1,
+): Promise<number> {
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
   const loopTime = Date.now;
-  let stale = 0;
-  Date.now = () => loopTime() + stale;
+  let ahead = 0;
+  Date.now = () => loopTime() + ahead;
   t.after(() => {
     Date.now = loopTime;
   });
   let scrapes = 0;
   const source = {
     stream: async (start: (openMetrics: boolean) => (piece: Buffer) => void) => {
-      scrapes++;
-      stale = stale === 0 ? 5 : 0;
+      ahead = stale(++scrapes);
       start(false)(Buffer.from('a 1\n'));
     },
     abort: () => undefined,
@@ -626,20 +634,25 @@ test('a tick whose timer fires early by the wall clock (a stale event-loop time)
     tokenExpiry: NaN,
   };
   const url = 'nodegraf://test/fast';
-  const target = new ScrapeTarget(
-    testInstance({ urls: [url], intervalMs: 1000 }),
-    url,
-    testGlobal(),
-    testWriterOpt,
-    {
-      source,
-    },
-  );
+  const inst = testInstance({ urls: [url], intervalMs });
+  const target = new ScrapeTarget(inst, url, testGlobal(), testWriterOpt, { source });
   target.start(new Collect(), () => undefined);
-  for (let i = 0; i < 10_000; i++) {
-    t.mock.timers.tick(1);
+  for (let i = 0; i < ms; i += step) {
+    t.mock.timers.tick(step);
     await new Promise((r) => setImmediate(r));
   }
   await target.stop();
-  assert.equal(scrapes, 10, 'one scrape per 1 s interval over 10 s');
+  return scrapes;
+}
+
+test('a tick whose timer fires early by the wall clock (a stale event-loop time) scrapes once, not twice', async (t) => {
+  // every other tick fires 5 ms before its slot by Date.now()
+  const n = await scrapesWithStaleLoopTime(t, 1000, 10_000, (i) => (i % 2 ? 5 : 0));
+  assert.equal(n, 10, 'one scrape per 1 s interval over 10 s');
+});
+
+test('a tick that fires late, even by more than half a short interval, skips no slot', async (t) => {
+  // 100 ms interval (the shortest allowed), the clock moved 70 ms at a time: ticks 0-69 ms late
+  const n = await scrapesWithStaleLoopTime(t, 100, 10_010, () => 0, 70);
+  assert.ok(n >= 99 && n <= 100, `${n} scrapes for 100 slots`);
 });

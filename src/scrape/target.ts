@@ -20,9 +20,6 @@ export type { ScrapeReport } from './report.js';
 export type TargetHealth = 'unknown' | 'up' | 'down';
 
 /** Where a target's payload comes from: its HTTP client, or (pod health) the agent itself. */
-/** How early (by Date.now()) a scheduled tick may fire and still count as its slot's. */
-const EARLY_TICK_MS = 50;
-
 export interface BodySource {
   /** As TargetClient.stream: `start` once the payload is known good, then its pieces; throws a ScrapeError. */
   stream(start: (openMetrics: boolean) => (piece: Buffer) => void): Promise<void>;
@@ -177,23 +174,24 @@ export class ScrapeTarget {
   /** Scrape every interval, at a stable offset, until stop(). A slow target only delays itself. */
   start(sink: SampleSink, onReport: (r: ScrapeReport) => void): void {
     const interval = this.instance.intervalMs;
+    const grid = (t: number) => Math.floor((t - this.offsetMs) / interval) * interval + this.offsetMs;
+    // The slot the timer was set for. setTimeout counts from the event loop's time, cached when the
+    // loop iteration began, while Date.now() is read later in it: a timer can fire a few ms before
+    // its slot by Date.now(), and a tick that took its slot from Date.now() alone scraped a fast
+    // target twice (the soak saw internal targets scraped 21 times in 18 intervals).
+    let slot = grid(Date.now()) + interval;
     const tick = () => {
       if (this.stopped) return;
       const now = Date.now();
-      // Next slot: the offset within the interval grid, skipping a slot if a scrape overran it.
-      // setTimeout counts from the event loop's time, cached when the loop iteration began, while
-      // `now` is read later in it: the timer can fire a few milliseconds before its slot by
-      // Date.now(). Without EARLY_TICK_MS that tick took its slot as still to come and scraped again
-      // a few milliseconds later (the soak saw fast internal targets scraped 21 times in 18 intervals).
-      const next =
-        Math.floor((now + EARLY_TICK_MS - this.offsetMs) / interval) * interval + this.offsetMs + interval;
-      this.timer = setTimeout(tick, next - now);
+      // the next slot after this one, or after the latest one passed if this tick is late by more
+      // than an interval (a slot a scrape overran is skipped)
+      slot = Math.max(slot, grid(now)) + interval;
+      if (slot - now > 2 * interval) slot = grid(now) + interval; // the wall clock went back
+      this.timer = setTimeout(tick, slot - now);
       if (this.running) return; // previous scrape still running (it cannot outlive its timeout)
       this.scrape(sink, now).then(onReport, () => undefined);
     };
-    const now = Date.now();
-    const first = Math.floor((now - this.offsetMs) / interval) * interval + this.offsetMs + interval - now;
-    this.timer = setTimeout(tick, first % interval);
+    this.timer = setTimeout(tick, slot - Date.now());
   }
 
   /**
