@@ -99,7 +99,7 @@ test('errors and limits stay with their entry; a freed id is reused clean', () =
   assert.equal(c.lastTs[again], -Infinity);
 });
 
-test('the hash index agrees with a Map under random adds, removals and low-bit collisions', () => {
+test('the hash index agrees with a Map under random adds, removals, low-bit collisions and compaction', () => {
   const seed = Number(process.env.SEED ?? Date.now() % 1e9);
   console.log(`# seed ${seed} (SEED=${seed} repeats it)`);
   let x = seed >>> 0 || 1;
@@ -112,40 +112,42 @@ test('the hash index agrees with a Map under random adds, removals and low-bit c
   const c = new SeriesCache();
   // the model: series key "lo:hi" -> its labels, for the series present
   const model = new Map<string, string>();
-  const ids = new Map<string, number>();
-  for (let round = 0; round < 200; round++) {
+  const idOf = (key: string) => {
+    const [lo, hi] = key.split(':').map(Number);
+    const id = c.get(lo, hi, 8);
+    return id >= 0 ? id : c.getCollided(key);
+  };
+  let peak = 0;
+  for (let round = 0; round < 300; round++) {
     const seq = c.begin();
-    // add some series; lo drawn from a small range so that low bits collide and probe runs wrap
-    for (let i = rnd(200); i > 0; i--) {
+    // rounds 0-99 grow the target, 100-199 shrink it to a few series, then it grows again
+    const adds = round < 100 ? rnd(200) : round < 200 ? rnd(3) : rnd(50);
+    // drop one in 20 while growing, half while shrinking, a quarter after
+    const keepOneIn = round < 100 ? 20 : round < 200 ? 2 : 4;
+    for (let i = adds; i > 0; i--) {
+      // lo from a small range, so that low bits collide and probe runs wrap
       const lo = rnd(4096) - 2048;
       const hi = rnd(1 << 30);
       const key = `${lo}:${hi}`;
       if (model.has(key)) continue;
-      let id = c.get(lo, hi, 8);
-      if (id < 0 && c.hasCollisions) id = c.getCollided(key);
-      assert.equal(id, -1, `${key} is not cached yet`);
-      id = c.add(lo, hi, 8, c.slotFree(lo) ? undefined : key, built(`L${key}`));
-      model.set(key, `L${key}`);
-      ids.set(key, id);
-    }
-    // keep a random part of them (the scrape meets them); the others go away at endGood
-    for (const id of ids.values()) {
-      if (rnd(4) === 0) continue;
+      assert.equal(idOf(key), -1, `${key} is not cached yet`);
+      const id = c.add(lo, hi, 8, c.slotFree(lo) ? undefined : key, built(`L${key}`));
       c.lastSeen[id] = seq;
+      model.set(key, `L${key}`);
     }
-    const gone = new Set<string>();
-    c.endGood((l) => gone.add(l));
-    for (const [key, id] of [...ids]) {
-      if (c.lastSeen[id] === seq) continue;
-      ids.delete(key);
-      model.delete(key);
-    }
+    for (const key of model.keys()) if (rnd(keepOneIn) !== 0) c.lastSeen[idOf(key)] = seq;
+    for (const key of [...model.keys()]) if (c.lastSeen[idOf(key)] !== seq) model.delete(key);
+    c.endGood(() => undefined);
+    peak = Math.max(peak, c.capacity);
     assert.equal(c.entries, model.size, `round ${round}: entries`);
-    for (const [key, id] of ids) {
-      const [lo, hi] = key.split(':').map(Number);
-      const found = c.get(lo, hi, 8);
-      assert.equal(found >= 0 ? found : c.getCollided(key), id, `round ${round}: ${key} found`);
-      assert.equal(c.labels[id], model.get(key));
+    for (const [key, labels] of model) {
+      const id = idOf(key);
+      assert.ok(id >= 0, `round ${round}: ${key} found`);
+      assert.equal(c.labels[id], labels, `round ${round}: ${key} labels`);
+    }
+    if (round === 199) {
+      assert.ok(model.size < 64, `${model.size} series left`);
+      assert.ok(c.capacity < peak / 4, `columns shrank from ${peak} to ${c.capacity}`);
     }
   }
 });

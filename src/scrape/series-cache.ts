@@ -135,6 +135,11 @@ export class SeriesCache {
     return this.labelBytesCount;
   }
 
+  /** Entries the columns have room for (they shrink when a quarter or less is used). */
+  get capacity(): number {
+    return this.lastSeen.length;
+  }
+
   /** Series the last good scrape delivered (0 after a failed scrape). */
   get series(): number {
     return this.deliveredCount;
@@ -277,6 +282,7 @@ export class SeriesCache {
       this.remove(id);
     }
     this.deliveredCount = delivered;
+    this.compactIfSparse();
   }
 
   endFailed(onStale: OnStale): void {
@@ -294,6 +300,7 @@ export class SeriesCache {
       this.scrapeTs[id] = this.lastTs[id]; // nothing of the failed scrape was sent
     }
     this.deliveredCount = 0;
+    this.compactIfSparse();
   }
 
   /** Forget the entries of these enricher groups; returns how many. */
@@ -314,6 +321,7 @@ export class SeriesCache {
       this.remove(id);
       n++;
     }
+    this.compactIfSparse();
     return n;
   }
 
@@ -360,6 +368,65 @@ export class SeriesCache {
     this.group[id] = undefined;
     this.free.push(id);
     this.count--;
+  }
+
+  /**
+   * After a sweep: when a quarter or less of the ids up to `top` is in use (a target that shrank, a
+   * one-off spike of series), renumber the entries densely and rebuild the columns and the index at
+   * the size they need, so that memory and the sweeps follow the series the target has now. Ids are
+   * only held within a scrape, and sweeps run outside the parse loop, so renumbering is safe here.
+   */
+  private compactIfSparse(): void {
+    const top = this.top;
+    if (top <= 4 * INITIAL || this.count * 4 > top) return;
+    const map = new Int32Array(top).fill(-1);
+    let n = 0;
+    for (let id = 0; id < top; id++) if ((this.flags[id] & USED) !== 0) map[id] = n++;
+    let size = INITIAL;
+    while (size < 2 * n) size *= 2;
+    const move = <T extends Int32Array | Float64Array | Uint8Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(size);
+      for (let id = 0; id < top; id++) if (map[id] >= 0) b[map[id]] = a[id];
+      return b;
+    };
+    const moveArray = <T>(a: T[]): T[] => {
+      const b: T[] = [];
+      for (let id = 0; id < top; id++) if (map[id] >= 0) b.push(a[id]!);
+      return b;
+    };
+    const moveKeys = <V>(m: Map<number, V>) => {
+      const entries = [...m];
+      m.clear();
+      for (const [id, v] of entries) m.set(map[id], v);
+    };
+    this.lastSeen = move(this.lastSeen);
+    this.lastTs = move(this.lastTs);
+    this.lastTs.fill(-Infinity, n);
+    this.scrapeTs = move(this.scrapeTs);
+    this.scrapeTs.fill(-Infinity, n);
+    this.slot = move(this.slot);
+    this.slot.fill(-1, n);
+    this.flags = move(this.flags);
+    this.wonSeq = move(this.wonSeq);
+    this.hashLo = move(this.hashLo);
+    this.hashHi = move(this.hashHi);
+    this.textLength = move(this.textLength);
+    this.labels = moveArray(this.labels);
+    this.group = moveArray(this.group);
+    moveKeys(this.errors);
+    moveKeys(this.limits);
+    moveKeys(this.collidedText);
+    for (const [text, id] of this.collided) this.collided.set(text, map[id]);
+    for (const [labels, id] of this.single) this.single.set(labels, map[id]);
+    this.top = n;
+    this.free = [];
+    let slots = 2 * INITIAL;
+    while (slots < 2 * n) slots *= 2;
+    this.keys = new Int32Array(slots);
+    this.ids = new Int32Array(slots);
+    this.mask = slots - 1;
+    this.indexed = 0;
+    for (let id = 0; id < n; id++) if ((this.flags[id] & COLLIDED) === 0) this.index(this.hashLo[id], id);
   }
 
   /** A fresh id at the top, the columns doubled when full. */
