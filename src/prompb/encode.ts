@@ -192,7 +192,7 @@ export class WriteRequestBuilder {
     return out;
   }
 
-  /** A view of the encoded bytes, valid until the next append or reset. */
+  /** A view of the encoded bytes, valid until the next append, reset or release. */
   view(): Buffer {
     return this.buf.subarray(0, this.pos);
   }

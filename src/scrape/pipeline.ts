@@ -3,7 +3,7 @@
 // A series is identified by its raw text (`name{labels}` exactly as the target wrote it). The first
 // time a series is seen, ./series-labels.ts turns it into its final encoded labels and ./series-cache.ts
 // keeps the result under a 64-bit hash of the raw text. Every later scrape of an unchanged series
-// costs a hash, a Map lookup, a value parse and a byte copy — no string is made of the series text,
+// costs a hash, a table lookup, a value parse and a byte copy — no string is made of the series text,
 // and the cache does not keep it (it would be a third of the cache's memory).
 //
 // This file: reassembling lines split between body pieces, the per-sample loop, the sample limit,
@@ -385,6 +385,8 @@ export class TargetPipeline {
   /** A scrape cut short by our own shutdown: forget it, send nothing (the target did nothing wrong). */
   abandon(scrapeTimeMs: number): void {
     this.failSeries(scrapeTimeMs, () => undefined);
+    this.builder.reset(); // its markers are not sent either
+    this.builder.release();
   }
 
   /**

@@ -132,7 +132,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const passedUp = new Map<string, number[]>();
   proxy.onForwarded = (body, status) => {
     if (status < 200 || status > 299) return;
-    for (const [job, ts] of upTimesByJob(body)) passedUp.set(job, [...(passedUp.get(job) ?? []), ...ts]);
+    for (const [job, ts] of upTimesByJob(body)) {
+      const all = passedUp.get(job);
+      if (all) all.push(...ts);
+      else passedUp.set(job, ts);
+    }
   };
   const hostile = await startHostileTargets();
   const port = await freePort();
@@ -310,7 +314,8 @@ enable = true
           gap: Math.max(0, n - ts.length),
           holes,
           passedUp: passedUp.get(job)?.length ?? 0,
-          lastPassedUpS: rel(passedUp.get(job)?.at(-1)),
+          // the latest timestamp (retried requests arrive later with older ones)
+          lastPassedUpS: rel(passedUp.has(job) ? Math.max(...passedUp.get(job)!) : undefined),
           firstUpS: rel(ts[0]),
           lastUpS: rel(ts.at(-1)),
           lastScrapeS: rel(lastScrape.get(job)),

@@ -43,7 +43,11 @@ export async function startFaultProxy(
     const r = await fetch(targetWriteUrl, { method: 'POST', headers, body });
     proxy.forwarded++;
     proxy.answered.push(r.status);
-    proxy.onForwarded?.(body, r.status);
+    try {
+      proxy.onForwarded?.(body, r.status);
+    } catch {
+      // an observer's failure is not the store's answer
+    }
     res.writeHead(r.status);
     res.end(Buffer.from(await r.arrayBuffer()));
   };
@@ -103,7 +107,9 @@ export function upTimesByJob(body: Buffer): Map<string, number[]> {
   for (const s of decodeChunk(body)) {
     if (s.stale || !s.labels.some(([k, v]) => k === '__name__' && v === 'up')) continue;
     const job = s.labels.find(([k]) => k === 'job')?.[1] ?? '';
-    out.set(job, [...(out.get(job) ?? []), s.timestampMs]);
+    const ts = out.get(job);
+    if (ts) ts.push(s.timestampMs);
+    else out.set(job, [s.timestampMs]);
   }
   return out;
 }
