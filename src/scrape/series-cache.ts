@@ -73,17 +73,17 @@ interface Holders {
 const INITIAL = 64;
 
 export class SeriesCache {
-  // --- the entries' columns, by id (the hot loop reads them directly) ---
+  // --- the entries' columns, by id (the hot loop reads them directly); `add` sets every one ---
   /** Sequence number of the last scrape that met the series (0: never). */
   lastSeen = new Int32Array(INITIAL);
   /**
    * Last explicit timestamp delivered (ms), to skip samples whose timestamp did not advance, and
    * the one of the scrape in progress, which counts only once that scrape is delivered.
    */
-  lastTs = new Float64Array(INITIAL).fill(-Infinity);
-  scrapeTs = new Float64Array(INITIAL).fill(-Infinity);
+  lastTs = new Float64Array(INITIAL);
+  scrapeTs = new Float64Array(INITIAL);
   /** Tap slot, -1 for none. */
-  slot = new Int32Array(INITIAL).fill(-1);
+  slot = new Int32Array(INITIAL);
   /** Encoded final labels; null for a series that is dropped or invalid. */
   labels: Array<EncodedLabels | null> = [];
   private flags = new Uint8Array(INITIAL);
@@ -379,77 +379,63 @@ export class SeriesCache {
   private compactIfSparse(): void {
     const top = this.top;
     if (top <= 4 * INITIAL || this.count * 4 > top) return;
-    const map = new Int32Array(top).fill(-1);
+    const to = new Int32Array(top).fill(-1);
     let n = 0;
-    for (let id = 0; id < top; id++) if ((this.flags[id] & USED) !== 0) map[id] = n++;
+    for (let id = 0; id < top; id++) if ((this.flags[id] & USED) !== 0) to[id] = n++;
     let size = INITIAL;
     while (size < 2 * n) size *= 2;
-    const move = <T extends Int32Array | Float64Array | Uint8Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(size);
-      for (let id = 0; id < top; id++) if (map[id] >= 0) b[map[id]] = a[id];
-      return b;
-    };
+    this.resizeColumns(size, to);
     const moveArray = <T>(a: T[]): T[] => {
       const b: T[] = [];
-      for (let id = 0; id < top; id++) if (map[id] >= 0) b.push(a[id]!);
+      for (let id = 0; id < top; id++) if (to[id] >= 0) b.push(a[id]!);
       return b;
     };
     const moveKeys = <V>(m: Map<number, V>) => {
       const entries = [...m];
       m.clear();
-      for (const [id, v] of entries) m.set(map[id], v);
+      for (const [id, v] of entries) m.set(to[id], v);
     };
-    this.lastSeen = move(this.lastSeen);
-    this.lastTs = move(this.lastTs);
-    this.lastTs.fill(-Infinity, n);
-    this.scrapeTs = move(this.scrapeTs);
-    this.scrapeTs.fill(-Infinity, n);
-    this.slot = move(this.slot);
-    this.slot.fill(-1, n);
-    this.flags = move(this.flags);
-    this.wonSeq = move(this.wonSeq);
-    this.hashLo = move(this.hashLo);
-    this.hashHi = move(this.hashHi);
-    this.textLength = move(this.textLength);
     this.labels = moveArray(this.labels);
     this.group = moveArray(this.group);
     moveKeys(this.errors);
     moveKeys(this.limits);
     moveKeys(this.collidedText);
-    for (const [text, id] of this.collided) this.collided.set(text, map[id]);
-    for (const [labels, id] of this.single) this.single.set(labels, map[id]);
+    for (const [text, id] of this.collided) this.collided.set(text, to[id]);
+    for (const [labels, id] of this.single) this.single.set(labels, to[id]);
     this.top = n;
     this.free = [];
+    const ids = this.ids;
+    for (let i = 0; i < ids.length; i++) if (ids[i] !== 0) ids[i] = to[ids[i] - 1] + 1;
     let slots = 2 * INITIAL;
     while (slots < 2 * n) slots *= 2;
-    this.keys = new Int32Array(slots);
-    this.ids = new Int32Array(slots);
-    this.mask = slots - 1;
-    this.indexed = 0;
-    for (let id = 0; id < n; id++) if ((this.flags[id] & COLLIDED) === 0) this.index(this.hashLo[id], id);
+    this.rehash(slots);
   }
 
   /** A fresh id at the top, the columns doubled when full. */
   private grow(): number {
     const id = this.top++;
-    if (id < this.lastSeen.length) return id;
-    const n = this.lastSeen.length * 2;
-    const more = <T extends Int32Array | Float64Array | Uint8Array>(a: T, fill?: number): T => {
-      const b = new (a.constructor as new (n: number) => T)(n);
-      b.set(a);
-      if (fill !== undefined) b.fill(fill, a.length);
+    if (id >= this.lastSeen.length) this.resizeColumns(this.lastSeen.length * 2);
+    return id;
+  }
+
+  /** Every column at `size` entries; with `to`, entry `id` moves to `to[id]` (-1: it goes). */
+  private resizeColumns(size: number, to?: Int32Array): void {
+    const top = this.top;
+    const move = <T extends Int32Array | Float64Array | Uint8Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(size);
+      if (to === undefined) b.set(a);
+      else for (let id = 0; id < top; id++) if (to[id] >= 0) b[to[id]] = a[id];
       return b;
     };
-    this.lastSeen = more(this.lastSeen);
-    this.lastTs = more(this.lastTs, -Infinity);
-    this.scrapeTs = more(this.scrapeTs, -Infinity);
-    this.slot = more(this.slot, -1);
-    this.flags = more(this.flags);
-    this.wonSeq = more(this.wonSeq);
-    this.hashLo = more(this.hashLo);
-    this.hashHi = more(this.hashHi);
-    this.textLength = more(this.textLength);
-    return id;
+    this.lastSeen = move(this.lastSeen);
+    this.lastTs = move(this.lastTs);
+    this.scrapeTs = move(this.scrapeTs);
+    this.slot = move(this.slot);
+    this.flags = move(this.flags);
+    this.wonSeq = move(this.wonSeq);
+    this.hashLo = move(this.hashLo);
+    this.hashHi = move(this.hashHi);
+    this.textLength = move(this.textLength);
   }
 
   private index(lo: number, id: number): void {
