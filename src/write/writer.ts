@@ -429,7 +429,8 @@ export class RemoteWriter {
     const deadline = Date.now() + graceMs;
     // Everything queued, not only memory: a writer that recovered from an outage sends from its
     // on-disk queue, where new chunks also go until it is drained, so its memory is empty while the
-    // last scrapes wait on disk (the soak saw SIGTERM leave the last `up` there). Bounded by graceMs.
+    // last scrapes wait on disk, and they stayed there for the next start (writer.test.ts "SIGTERM
+    // while a writer still sends its on-disk backlog"). Bounded by graceMs.
     while (!this.idle && !this.retrying && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
