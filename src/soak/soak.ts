@@ -258,9 +258,11 @@ enable = true
       },
       300_000,
     );
-    // per job: scrapes and the last one's time, from /targets (uncached, unlike /metrics)
+    // one snapshot from /targets (uncached, unlike /metrics): per job the scrapes and the last
+    // one's time, and what the writers delivered and dropped by then
     const listed = (await (await fetch(`${base}/targets`)).json()) as {
       targets: Array<{ job: string; scrapes: number; lastScrape: string | null }>;
+      writers: Array<{ sentSamples: number; droppedSamples: Record<string, number> }>;
     };
     const scrapes = new Map<string, number>();
     const lastScrape = new Map<string, number>();
@@ -268,9 +270,9 @@ enable = true
       scrapes.set(t.job, (scrapes.get(t.job) ?? 0) + t.scrapes);
       if (t.lastScrape) lastScrape.set(t.job, Math.max(lastScrape.get(t.job) ?? 0, Date.parse(t.lastScrape)));
     }
-    const end = await metricTotals(base);
-    const sent = end.get('nodegraf_writer_sent_samples_total') ?? 0;
-    const dropped = end.get('nodegraf_writer_dropped_samples_total') ?? 0;
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const sent = sum(listed.writers.map((w) => w.sentSamples));
+    const dropped = sum(listed.writers.flatMap((w) => Object.values(w.droppedSamples)));
     const tStop = performance.now();
     agent.kill('SIGTERM');
     const exitCode = await exited;
