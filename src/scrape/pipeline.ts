@@ -222,15 +222,15 @@ export class TargetPipeline {
         let id = cache.get(lo, hi, length);
         if (id < 0) {
           id = this.miss(p, lo, hi, length);
-          if (cache.lastSeen[id] === 0 && cache.labels[id] !== null) st.added++;
+          if (cache.lastSeen[id] === 0 && cache.labelLen[id] >= 0) st.added++;
         }
         if (cache.lastSeen[id] === seq) {
           st.duplicates++;
           continue;
         }
         cache.lastSeen[id] = seq;
-        const labels = cache.labels[id];
-        if (labels === null) {
+        const labelLen = cache.labelLen[id];
+        if (labelLen < 0) {
           const error = cache.errorOf(id);
           if (error !== undefined) {
             st.scraped--;
@@ -271,7 +271,7 @@ export class TargetPipeline {
           cache.scrapeTs[id] = pts; // becomes lastTs when the scrape is delivered (SeriesCache.endGood)
           ts = pts;
         }
-        builder.append(labels, p.value, ts);
+        cache.appendTo(builder, id, p.value, ts);
         if (builder.samples >= batch) {
           st.emitted += builder.samples;
           c.held.push({ samples: builder.samples, body: builder.takeCompressed() });
@@ -321,9 +321,9 @@ export class TargetPipeline {
     }
     for (const h of c.held) emit(h);
     c.held = [];
-    const onStale = this.staleWriter(now, st, emit);
-    this.writeEvictedStale(onStale, true);
-    this.cache.endGood(onStale);
+    const stale = this.staleWriter(now, st, emit);
+    this.writeEvictedStale(stale, true);
+    this.cache.endGood(stale.entry);
     this.opts.tap?.end(true, now);
     st.emitted += this.builder.samples;
     return st;
@@ -342,9 +342,9 @@ export class TargetPipeline {
     }
     this.builder.reset();
     const st = { stale: 0, emitted: 0 } as ScrapeStats;
-    const onStale = this.staleWriter(scrapeTimeMs, st, emit);
-    this.writeEvictedStale(onStale, false);
-    this.cache.endFailed(onStale);
+    const stale = this.staleWriter(scrapeTimeMs, st, emit);
+    this.writeEvictedStale(stale, false);
+    this.cache.endFailed(stale.entry);
     this.opts.tap?.end(false, scrapeTimeMs);
     return st.stale;
   }
@@ -426,7 +426,7 @@ export class TargetPipeline {
   private evictChangedGroups(): void {
     const changed = this.opts.enricher?.changed();
     if (changed === undefined) return;
-    this.cache.evictGroups(changed, (labels) => this.evicted.push(labels));
+    this.cache.evictGroups(changed, (id) => this.evicted.push(this.cache.labelsOf(id)!));
   }
 
   private evicted: EncodedLabels[] = [];
@@ -436,22 +436,32 @@ export class TargetPipeline {
    * again. After a failed scrape they wait for the next good one: a marker stamped now, for labels
    * that come back with an older (cAdvisor) timestamp, would make that sample out of order.
    */
-  private writeEvictedStale(onStale: OnStale, good: boolean): void {
+  private writeEvictedStale(stale: StaleWriter, good: boolean): void {
     if (this.evicted.length === 0 || !good) return;
-    for (const labels of this.evicted) if (!this.cache.holds(labels)) onStale(labels);
+    for (const labels of this.evicted) if (!this.cache.holds(labels)) stale.labels(labels);
     this.evicted = [];
   }
 
-  private staleWriter(ts: number, st: ScrapeStats, emit: (c: Chunk) => void): OnStale {
-    const builder = this.builder;
+  /** Staleness markers stamped `ts`, for cache entries (`entry`, an OnStale) or kept label sets. */
+  private staleWriter(ts: number, st: ScrapeStats, emit: (c: Chunk) => void): StaleWriter {
+    const { builder, cache } = this;
     const batch = this.opts.batch;
-    return (labels) => {
-      builder.append(labels, 0, ts, true);
+    const written = () => {
       st.stale++;
       if (builder.samples >= batch) {
         st.emitted += builder.samples;
         emit({ samples: builder.samples, body: builder.takeCompressed() });
       }
+    };
+    return {
+      entry: (id) => {
+        cache.appendTo(builder, id, 0, ts, true);
+        written();
+      },
+      labels: (labels) => {
+        builder.append(labels, 0, ts, true);
+        written();
+      },
     };
   }
 
@@ -459,4 +469,9 @@ export class TargetPipeline {
     st.invalidLines++;
     if (!st.firstError) st.firstError = `line ${line}: ${msg}`;
   }
+}
+
+interface StaleWriter {
+  entry: OnStale;
+  labels: (labels: EncodedLabels) => void;
 }

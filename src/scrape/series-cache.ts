@@ -15,6 +15,8 @@
 //   claim(id, seq)             for an entry whose final labels another raw series shares
 //                              (`isShared(id)`, e.g. after ignore_label_keys): true for the first of
 //                              them met in this scrape, which alone is sent
+//   labelLen[id] < 0           the entry sends nothing (dropped or invalid); else appendTo writes
+//                              its sample with its labelLen[id] bytes of encoded labels
 //   endGood(onStale)           the scrape was delivered: every series the previous good scrape
 //                              delivered and this one did not gets onStale (once), and is forgotten
 //   endFailed(onStale)         the scrape failed and nothing of it was sent: every series the last
@@ -24,22 +26,28 @@
 //                              plugins.ts); delivered ones get onStale, and the next scrape rebuilds
 //                              them as new series
 // The plug-ins of plugins.ts each own one column, set on the miss: `group` (enricher) and `slot` (tap).
-// Entries own their encoded labels (a one-byte string, see prompb/encode.ts) for as long as they
-// are cached; onStale receives them synchronously and must not keep them past the call.
+// Entries own their encoded labels for as long as they are cached; onStale receives the id of an
+// entry that is about to be forgotten, synchronously: its labels are valid during the call only.
 //
-// Memory (issue 19). The entries are columns of typed arrays and the index an open-addressing table
-// of two Int32Arrays, not an object per series in a Map: per series the JS heap keeps only its
-// encoded labels (one string) and one entry of the label-set map. Measured with `npm run
-// bench:memory` on Node 24 (40,000 generated series): 781 B of heap per series with a CacheEntry
-// object per series (its two timestamps boxed as heap numbers), a Map by hash and a holder record
-// per label set; see docs/performance.md for the figures after. Typed arrays live outside the JS
-// heap, so they cost no GC marking and no heap headroom.
+// Memory (issue 19). The entries are columns of typed arrays, the indexes open-addressing tables of
+// ids (id-table.ts) and the labels two interned runs of bytes (label-arena.ts): no object or string per
+// series on the JS heap. Measured with `npm run bench:memory` on Node 24 (40,000 generated series):
+// 781 B of heap per series with a CacheEntry object per series (its two timestamps boxed as heap
+// numbers), a Map by hash and a holder record per label set; 549 with the columns but the labels as
+// strings in a Map; the figures after are in docs/performance.md. Typed arrays and Buffers live
+// outside the JS heap: no GC marking, no heap headroom.
 import type { EncodedLabels } from '../prompb/encode.js';
+import { IdTable } from './id-table.js';
+import type { WriteRequestBuilder } from '../prompb/encode.js';
+import { firstLabelEnd, RunPool } from './label-arena.js';
 
 /** What a cache miss built (series-labels.ts), before it becomes an entry. */
 export interface BuiltSeries {
-  /** Encoded final labels, or null when the series is dropped by filters/relabeling or invalid. */
-  labels: EncodedLabels | null;
+  /**
+   * Encoded final labels (encodeLabelBytes: may be a scratch view, copied by `add`), or null when
+   * the series is dropped by filters/relabeling or invalid.
+   */
+  labels: Uint8Array | null;
   /** Parse error of the series text, counted on every scrape that contains it. */
   error?: string;
   /** A label limit this series breaks: fails every scrape that contains it. */
@@ -50,7 +58,8 @@ export interface BuiltSeries {
   slot: number;
 }
 
-export type OnStale = (labels: EncodedLabels) => void;
+/** An entry that went away and gets a staleness marker; its labels are valid during the call only. */
+export type OnStale = (id: number) => void;
 
 // flags
 const USED = 1;
@@ -62,13 +71,6 @@ const SHARED = 4;
 const COLLIDED = 8;
 /** It breaks a label limit (`limits`). */
 const LIMIT = 16;
-
-/** The raw series that share one set of final labels (rare: ignore_label_keys, labeldrop). */
-interface Holders {
-  count: number;
-  /** The scrape in which one of them was sent (a store refuses two values of one series at once). */
-  claimed: number;
-}
 
 const INITIAL = 64;
 
@@ -84,10 +86,13 @@ export class SeriesCache {
   scrapeTs = new Float64Array(INITIAL);
   /** Tap slot, -1 for none. */
   slot = new Int32Array(INITIAL);
-  /** Encoded final labels; null for a series that is dropped or invalid. */
-  labels: Array<EncodedLabels | null> = [];
+  /** Where the encoded final labels are in `labelBuf`; length -1 for a series dropped or invalid. */
+  labelLen = new Int32Array(INITIAL);
+  /** The runs of the pool (label-arena.ts) that hold the first label and the rest. */
+  private nameRun = new Int32Array(INITIAL);
+  private restRun = new Int32Array(INITIAL);
   private flags = new Uint8Array(INITIAL);
-  /** The scrape in which a shared entry won the claim on its labels. */
+  /** The scrape in which a shared entry won the claim on its labels (a store refuses two values of one series at once). */
   private wonSeq = new Int32Array(INITIAL);
   /** The low and high 32 bits of the series text's hash, and its length: confirm a hit. */
   private hashLo = new Int32Array(INITIAL);
@@ -101,11 +106,8 @@ export class SeriesCache {
   private top = 0;
   private free: number[] = [];
 
-  // --- the index: low hash bits -> id + 1 (0: empty), open addressing with linear probing ---
-  private keys = new Int32Array(2 * INITIAL);
-  private ids = new Int32Array(2 * INITIAL);
-  private mask = 2 * INITIAL - 1;
-  private indexed = 0;
+  /** The series texts' low hash bits -> id (unique keys: a second text with the same bits goes to `collided`). */
+  private readonly index = new IdTable(2 * INITIAL);
   /**
    * Series whose low hash bits were already taken by another series (about one in 20k at 10k series
    * per target), by their full text, and the text of each such id (to forget it).
@@ -114,25 +116,53 @@ export class SeriesCache {
   private readonly collidedText = new Map<number, string>();
 
   /**
-   * Final label sets in use: the id of their only holder, or for a set two raw series share (rare:
-   * ignore_label_keys, labeldrop, a container restart under a dropped `id`) its holders in `shared`.
-   * Then each scrape sends the first of them it meets, and the set goes stale only when all are gone.
+   * Final label sets -> the ids that hold them (setKey of their two runs; a multimap, confirmed by
+   * comparing the run ids: equal bytes are one run). Usually one holder; a set two raw series share (rare: ignore_label_keys, labeldrop, a
+   * container restart under a dropped `id`) is SHARED in each holder's flags: then each scrape sends
+   * the first of them it meets, and the set goes stale only when all are gone.
    */
-  private readonly single = new Map<EncodedLabels, number>();
-  private readonly shared = new Map<EncodedLabels, Holders>();
+  private readonly sets = new IdTable(2 * INITIAL);
+  private readonly runs = new RunPool();
   private seq = 0;
   private count = 0;
   private deliveredCount = 0;
-  private labelBytesCount = 0;
 
   /** Series cached (delivered or not, dropped ones included: their entry says why). */
   get entries(): number {
     return this.count;
   }
 
-  /** Bytes of the encoded labels the cache holds (one string per distinct label set). */
+  /** Bytes of the distinct runs of encoded labels the cache holds (label-arena.ts: outside the JS heap). */
   get labelBytes(): number {
-    return this.labelBytesCount;
+    return this.runs.live;
+  }
+
+  /** Bytes the label runs have reserved (live runs, freed ones not yet repacked, room to grow). */
+  get labelCapacity(): number {
+    return this.runs.capacity;
+  }
+
+  /** The entry's encoded labels as a string, null when it sends nothing (tests, rare paths). */
+  labelsOf(id: number): EncodedLabels | null {
+    if (this.labelLen[id] < 0) return null;
+    const { buf, off, len } = this.runs;
+    const a = this.nameRun[id];
+    const b = this.restRun[id];
+    return buf.latin1Slice(off[a], off[a] + len[a]) + buf.latin1Slice(off[b], off[b] + len[b]);
+  }
+
+  /** Append a sample of the entry (labelLen[id] >= 0) to a request. */
+  appendTo(
+    builder: WriteRequestBuilder,
+    id: number,
+    value: number,
+    timestampMs: number,
+    stale = false,
+  ): void {
+    const { buf, off, len } = this.runs;
+    const a = this.nameRun[id];
+    const b = this.restRun[id];
+    builder.appendRuns(buf, off[a], len[a], off[b], len[b], value, timestampMs, stale);
   }
 
   /** Entries the columns have room for (they shrink when a quarter or less is used). */
@@ -150,9 +180,7 @@ export class SeriesCache {
   }
 
   get(lo: number, hi: number, length: number): number {
-    const keys = this.keys;
-    const ids = this.ids;
-    const mask = this.mask;
+    const { keys, ids, mask } = this.index;
     for (let i = lo & mask; ; i = (i + 1) & mask) {
       const v = ids[i];
       if (v === 0) return -1;
@@ -175,10 +203,10 @@ export class SeriesCache {
 
   /** Whether the low hash bits are free (a new series goes to the hash table). */
   slotFree(lo: number): boolean {
-    const mask = this.mask;
+    const { keys, ids, mask } = this.index;
     for (let i = lo & mask; ; i = (i + 1) & mask) {
-      if (this.ids[i] === 0) return true;
-      if (this.keys[i] === lo) return false;
+      if (ids[i] === 0) return true;
+      if (keys[i] === lo) return false;
     }
   }
 
@@ -189,7 +217,7 @@ export class SeriesCache {
 
   /** The parse error of a dropped entry, if that is why it is dropped. */
   errorOf(id: number): string | undefined {
-    return this.labels[id] === null ? this.errors.get(id) : undefined;
+    return this.labelLen[id] < 0 ? this.errors.get(id) : undefined;
   }
 
   /** The label limit the entry breaks, if any. */
@@ -205,7 +233,6 @@ export class SeriesCache {
     this.lastTs[id] = -Infinity;
     this.scrapeTs[id] = -Infinity;
     this.slot[id] = b.slot;
-    this.labels[id] = b.labels;
     this.group[id] = b.group;
     this.wonSeq[id] = 0;
     this.hashLo[id] = lo;
@@ -219,26 +246,26 @@ export class SeriesCache {
     }
     const labels = b.labels;
     if (labels !== null) {
-      const h = this.shared.get(labels);
-      const first = h === undefined ? this.single.get(labels) : undefined;
-      if (h !== undefined) {
-        h.count++;
+      const split = firstLabelEnd(labels);
+      const a = this.runs.acquire(labels, 0, split);
+      const r = this.runs.acquire(labels, split, labels.length);
+      const h = setKey(a, r);
+      const other = this.holder(h, a, r, id);
+      if (other >= 0) {
+        // another raw series has these labels: the set is shared. Becoming shared, the first
+        // holder's claim is its last scrape (met in this very scrape, it was sent, and this one is not)
+        if ((this.flags[other] & SHARED) === 0) {
+          this.flags[other] |= SHARED;
+          this.wonSeq[other] = this.lastSeen[other];
+        }
         flags |= SHARED;
-      } else if (first !== undefined) {
-        // a second holder: the set becomes shared; the first holder's claim is its last scrape
-        // (met in this very scrape, it was sent, and this one is not)
-        this.single.delete(labels);
-        this.shared.set(labels, { count: 2, claimed: this.lastSeen[first] });
-        this.flags[first] |= SHARED;
-        this.wonSeq[first] = this.lastSeen[first];
-        flags |= SHARED;
-      } else {
-        // the entry is met (and sent) in this very scrape
-        this.single.set(labels, id);
-        this.labelBytesCount += labels.length;
       }
-    }
-    if (text === undefined) this.index(lo, id);
+      this.nameRun[id] = a;
+      this.restRun[id] = r;
+      this.labelLen[id] = labels.length;
+      this.sets.insert(h, id);
+    } else this.labelLen[id] = -1;
+    if (text === undefined) this.index.insert(lo, id);
     else {
       this.collided.set(text, id);
       this.collidedText.set(id, text);
@@ -250,22 +277,20 @@ export class SeriesCache {
 
   /** A shared entry met in scrape `seq`: true if it is the first with its labels (it is sent). */
   claim(id: number, seq: number): boolean {
-    const h = this.shared.get(this.labels[id]!)!;
-    if (h.claimed === seq) return false;
-    h.claimed = seq;
+    if (this.claimedBy(id, seq)) return false;
     this.wonSeq[id] = seq;
     return true;
   }
 
   endGood(onStale: OnStale): void {
     const seq = this.seq;
-    const { lastSeen, flags, labels } = this;
+    const { lastSeen, flags, labelLen } = this;
     let delivered = 0;
     for (let id = 0; id < this.top; id++) {
       const f = flags[id];
       if ((f & USED) === 0) continue;
       if (lastSeen[id] === seq) {
-        if (labels[id] !== null && ((f & SHARED) === 0 || this.wonSeq[id] === seq)) {
+        if (labelLen[id] >= 0 && ((f & SHARED) === 0 || this.wonSeq[id] === seq)) {
           flags[id] = f | DELIVERED;
           this.lastTs[id] = this.scrapeTs[id];
           delivered++;
@@ -273,12 +298,8 @@ export class SeriesCache {
         continue;
       }
       // gone: a marker, unless another series with the same labels was sent in its place
-      if (
-        (f & DELIVERED) !== 0 &&
-        this.marked(id) &&
-        !((f & SHARED) !== 0 && this.shared.get(labels[id]!)!.claimed === seq)
-      )
-        onStale(labels[id]!);
+      if ((f & DELIVERED) !== 0 && this.marked(id) && !((f & SHARED) !== 0 && this.claimedBy(id, seq)))
+        onStale(id);
       this.remove(id);
     }
     this.deliveredCount = delivered;
@@ -286,7 +307,7 @@ export class SeriesCache {
   }
 
   endFailed(onStale: OnStale): void {
-    const { flags, labels } = this;
+    const flags = this.flags;
     for (let id = 0; id < this.top; id++) {
       const f = flags[id];
       if ((f & USED) === 0) continue;
@@ -294,7 +315,7 @@ export class SeriesCache {
         this.remove(id);
         continue;
       }
-      if (this.marked(id)) onStale(labels[id]!);
+      if (this.marked(id)) onStale(id);
       // Kept (labels already encoded) for a quick recovery; forgotten if the next scrape fails too.
       flags[id] = f & ~DELIVERED;
       this.scrapeTs[id] = this.lastTs[id]; // nothing of the failed scrape was sent
@@ -315,7 +336,7 @@ export class SeriesCache {
       if ((f & DELIVERED) !== 0) {
         // marked even with explicit timestamps: the series' labels change (pod metadata), so the
         // old ones end here, and the new ones are other series
-        onStale(this.labels[id]!);
+        onStale(id);
         this.deliveredCount--;
       }
       this.remove(id);
@@ -326,8 +347,42 @@ export class SeriesCache {
   }
 
   /** Whether some cached series has these final labels (it will be sent, so no marker for them). */
-  holds(labels: EncodedLabels): boolean {
-    return this.single.has(labels) || this.shared.has(labels);
+  holds(text: EncodedLabels): boolean {
+    const labels = Buffer.from(text, 'latin1');
+    const split = firstLabelEnd(labels);
+    const a = this.runs.find(labels, 0, split);
+    const r = a < 0 ? -1 : this.runs.find(labels, split, labels.length);
+    return r >= 0 && this.holder(setKey(a, r), a, r, -1) >= 0;
+  }
+
+  /** An entry other than `except` whose labels are the runs `a` and `r` (key `h`), or -1. */
+  private holder(h: number, a: number, r: number, except: number): number {
+    const { keys, ids, mask } = this.sets;
+    for (let i = h & mask; ids[i] !== 0; i = (i + 1) & mask) {
+      const id = ids[i] - 1;
+      if (keys[i] === h && id !== except && this.nameRun[id] === a && this.restRun[id] === r) return id;
+    }
+    return -1;
+  }
+
+  /** Whether another holder of the entry's (shared) labels was sent in scrape `seq`. */
+  private claimedBy(id: number, seq: number): boolean {
+    const a = this.nameRun[id];
+    const r = this.restRun[id];
+    const h = setKey(a, r);
+    const { keys, ids, mask } = this.sets;
+    for (let i = h & mask; ids[i] !== 0; i = (i + 1) & mask) {
+      const o = ids[i] - 1;
+      if (
+        keys[i] === h &&
+        o !== id &&
+        this.wonSeq[o] === seq &&
+        this.nameRun[o] === a &&
+        this.restRun[o] === r
+      )
+        return true;
+    }
+    return false;
   }
 
   /**
@@ -344,27 +399,22 @@ export class SeriesCache {
 
   private remove(id: number): void {
     const f = this.flags[id];
-    const labels = this.labels[id];
-    if (labels !== null) {
-      if ((f & SHARED) !== 0) {
-        const h = this.shared.get(labels)!;
-        if (--h.count === 0) {
-          this.shared.delete(labels);
-          this.labelBytesCount -= labels.length;
-        }
-      } else {
-        this.single.delete(labels);
-        this.labelBytesCount -= labels.length;
-      }
+    const n = this.labelLen[id];
+    if (n >= 0) {
+      const a = this.nameRun[id];
+      const r = this.restRun[id];
+      this.sets.remove(setKey(a, r), id);
+      this.runs.release(a);
+      this.runs.release(r);
+      this.labelLen[id] = -1;
     }
     if ((f & COLLIDED) !== 0) {
       this.collided.delete(this.collidedText.get(id)!);
       this.collidedText.delete(id);
-    } else this.unindex(this.hashLo[id]);
+    } else this.index.remove(this.hashLo[id], id);
     if (this.errors.size > 0) this.errors.delete(id);
     if ((f & LIMIT) !== 0) this.limits.delete(id);
     this.flags[id] = 0;
-    this.labels[id] = null;
     this.group[id] = undefined;
     this.free.push(id);
     this.count--;
@@ -377,6 +427,11 @@ export class SeriesCache {
    * only held within a scrape, and sweeps run outside the parse loop, so renumbering is safe here.
    */
   private compactIfSparse(): void {
+    this.compactIds();
+    this.runs.sweep();
+  }
+
+  private compactIds(): void {
     const top = this.top;
     if (top <= 4 * INITIAL || this.count * 4 > top) return;
     const to = new Int32Array(top).fill(-1);
@@ -385,30 +440,22 @@ export class SeriesCache {
     let size = INITIAL;
     while (size < 2 * n) size *= 2;
     this.resizeColumns(size, to);
-    const moveArray = <T>(a: T[]): T[] => {
-      const b: T[] = [];
-      for (let id = 0; id < top; id++) if (to[id] >= 0) b.push(a[id]!);
-      return b;
-    };
+    const group: Array<string | undefined> = [];
+    for (let id = 0; id < top; id++) if (to[id] >= 0) group.push(this.group[id]);
+    this.group = group;
     const moveKeys = <V>(m: Map<number, V>) => {
       const entries = [...m];
       m.clear();
       for (const [id, v] of entries) m.set(to[id], v);
     };
-    this.labels = moveArray(this.labels);
-    this.group = moveArray(this.group);
     moveKeys(this.errors);
     moveKeys(this.limits);
     moveKeys(this.collidedText);
     for (const [text, id] of this.collided) this.collided.set(text, to[id]);
-    for (const [labels, id] of this.single) this.single.set(labels, to[id]);
     this.top = n;
     this.free = [];
-    const ids = this.ids;
-    for (let i = 0; i < ids.length; i++) if (ids[i] !== 0) ids[i] = to[ids[i] - 1] + 1;
-    let slots = 2 * INITIAL;
-    while (slots < 2 * n) slots *= 2;
-    this.rehash(slots);
+    this.index.rebuild(n, to);
+    this.sets.rebuild(n, to);
   }
 
   /** A fresh id at the top, the columns doubled when full. */
@@ -436,46 +483,13 @@ export class SeriesCache {
     this.hashLo = move(this.hashLo);
     this.hashHi = move(this.hashHi);
     this.textLength = move(this.textLength);
+    this.labelLen = move(this.labelLen);
+    this.nameRun = move(this.nameRun);
+    this.restRun = move(this.restRun);
   }
+}
 
-  private index(lo: number, id: number): void {
-    if (2 * (this.indexed + 1) > this.ids.length) this.rehash(this.ids.length * 2);
-    const mask = this.mask;
-    let i = lo & mask;
-    while (this.ids[i] !== 0) i = (i + 1) & mask;
-    this.keys[i] = lo;
-    this.ids[i] = id + 1;
-    this.indexed++;
-  }
-
-  /** Remove a key, shifting later members of its probe run back (no tombstones). */
-  private unindex(lo: number): void {
-    const { keys, ids, mask } = this;
-    let i = lo & mask;
-    while (keys[i] !== lo || ids[i] === 0) {
-      if (ids[i] === 0) return;
-      i = (i + 1) & mask;
-    }
-    ids[i] = 0;
-    this.indexed--;
-    for (let j = (i + 1) & mask; ids[j] !== 0; j = (j + 1) & mask) {
-      const home = keys[j] & mask;
-      // move j back to the hole at i unless its home lies cyclically in (i, j]
-      if (i <= j ? home <= i || home > j : home <= i && home > j) {
-        keys[i] = keys[j];
-        ids[i] = ids[j];
-        ids[j] = 0;
-        i = j;
-      }
-    }
-  }
-
-  private rehash(size: number): void {
-    const { keys, ids } = this;
-    this.keys = new Int32Array(size);
-    this.ids = new Int32Array(size);
-    this.mask = size - 1;
-    this.indexed = 0;
-    for (let i = 0; i < ids.length; i++) if (ids[i] !== 0) this.index(keys[i], ids[i] - 1);
-  }
+/** The key of a label set in the cache's `sets` index: its two run ids, mixed. */
+function setKey(a: number, r: number): number {
+  return Math.imul(a, 0x9e3779b1) ^ r;
 }

@@ -4,7 +4,7 @@
 // limits, sort and encode. About 12 µs a series (docs/performance.md); it runs once per series, and
 // again only when the series churns.
 import type { TextParser, Labels } from '../parse/text.js';
-import { encodeLabels, type LabelPairs } from '../prompb/encode.js';
+import { encodeLabelBytes, type LabelPairs } from '../prompb/encode.js';
 import type { Relabeler } from '../relabel/relabel.js';
 import type { PipelinePlugins } from './plugins.js';
 import type { BuiltSeries } from './series-cache.js';
@@ -84,7 +84,7 @@ function finish(o: LabelRules, m: Map<string, string>, name: string): BuiltSerie
     limit = `label_limit exceeded: ${name} has ${pairs.length} labels > ${o.labelLimit}`;
   }
   pairs.sort(byName);
-  return { labels: encodeLabels(pairs), limit, slot: -1 };
+  return { labels: encodeLabelBytes(pairs), limit, slot: -1 };
 }
 
 /** Set each label the series lacks (absent or empty); present values win. */
