@@ -22,7 +22,9 @@ export interface Recipe {
     | 'rxBitsPerSec'
     | 'txBitsPerSec'
     | 'fsReadBytesPerSec'
-    | 'fsWriteBytesPerSec';
+    | 'fsWriteBytesPerSec'
+    | 'cpuPressure'
+    | 'memoryPressure';
   /** Per pod (network), not per container. */
   perPod: boolean;
   expr: (w: RecipeWindows) => string;
@@ -85,5 +87,19 @@ export const RECIPES: Recipe[] = [
     perPod: false,
     expr: (w) => `sum by (${BY}) (irate(container_fs_writes_bytes_total{${C}}[${w.rate}]))`,
     format: (v) => `${(v / 1024).toFixed(1)} KiB/s`,
+  },
+  {
+    title: 'CPU pressure (waiting)',
+    field: 'cpuPressure',
+    perPod: false,
+    expr: (w) => `sum by (${BY}) (irate(container_pressure_cpu_waiting_seconds_total{${C}}[${w.rate}]))`,
+    format: percent,
+  },
+  {
+    title: 'memory pressure (stalled)',
+    field: 'memoryPressure',
+    perPod: false,
+    expr: (w) => `sum by (${BY}) (irate(container_pressure_memory_stalled_seconds_total{${C}}[${w.rate}]))`,
+    format: percent,
   },
 ];

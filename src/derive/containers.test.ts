@@ -204,6 +204,60 @@ test(
   },
 );
 
+/** The capture again, 10 s later: every sample's timestamp +10 s and each counter +rate × 10 s. */
+function later(text: string, rate: (name: string) => number): string {
+  return text.replace(
+    /^([a-z_]+)(\{[^}]*\})? (\S+) (\d+)$/gm,
+    (line, name: string, labels = '', v: string, ts: string) => {
+      const r = rate(name);
+      return `${name}${labels} ${Number(v) + r * 10} ${Number(ts) + 10_000}`;
+    },
+  );
+}
+
+test(
+  'PSI: on the 1.35 capture the tap derives CPU and memory pressure as shares of time; on 1.33 (no PSI) they stay unknown',
+  { skip: fixturesMissing() },
+  () => {
+    const psi = (name: string) =>
+      name === 'container_pressure_cpu_waiting_seconds_total'
+        ? 0.3
+        : name === 'container_pressure_memory_stalled_seconds_total'
+          ? 0.05
+          : name === 'container_cpu_usage_seconds_total'
+            ? 0.5
+            : 0;
+    for (const [file, hasPsi] of [
+      ['nri-k8s-1_35-metrics-cadvisor.txt', true],
+      ['nri-k8s-1_33-metrics-cadvisor.txt', false],
+    ] as const) {
+      const tap = new ContainerTap();
+      const p = pipeline(tap);
+      const text = readFileSync(fixture('cadvisor', file), 'utf8');
+      scrape(p, text, Date.now() / 1000);
+      scrape(p, later(text, psi), Date.now() / 1000 + 10);
+      const rows = [...tap.rows.values()].filter((r) => r.container !== '' && r.values);
+      assert.ok(rows.length > 5, `${file}: ${rows.length} containers`);
+      for (const r of rows) {
+        const v = r.values!;
+        assert.ok(Math.abs(v.cpuCores - 0.5) < 1e-9, `${file} ${r.key}: cpu ${v.cpuCores}`);
+        if (hasPsi) {
+          assert.ok(Math.abs(v.cpuPressure - 0.3) < 1e-9, `${file} ${r.key}: cpu pressure ${v.cpuPressure}`);
+          assert.ok(
+            Math.abs(v.memoryPressure - 0.05) < 1e-9,
+            `${file} ${r.key}: memory pressure ${v.memoryPressure}`,
+          );
+        } else {
+          assert.ok(
+            Number.isNaN(v.cpuPressure) && Number.isNaN(v.memoryPressure),
+            `${file} ${r.key}: no PSI`,
+          );
+        }
+      }
+    }
+  },
+);
+
 test("a container's labels follow its newest series (pod metadata that arrived late)", () => {
   const tap = new ContainerTap();
   const base = (extra: [string, string][]) =>

@@ -6,6 +6,9 @@
 //   memory of limit     max by (c) (working_set / limit and limit != 0)
 //   network bits/s      sum by (namespace, pod) (irate(network_{receive,transmit}_bytes)) * 8
 //   disk bytes/s        sum by (c) (irate(fs_{reads,writes}_bytes))
+//   CPU pressure        sum by (c) (irate(container_pressure_cpu_waiting_seconds_total))
+//   memory pressure     sum by (c) (irate(container_pressure_memory_stalled_seconds_total))
+//                       (PSI: the share of time waiting / stalled; NaN where the node has no PSI)
 // where c = namespace, pod, container (container "" and "POD" are a pod's total and its sandbox:
 // not containers; network lives on the sandbox, so it is per pod). Rates use the samples' own
 // timestamps (cAdvisor sends them) and treat a decrease as a counter reset, as irate/increase do.
@@ -25,6 +28,8 @@ const enum F {
   Tx,
   FsReads,
   FsWrites,
+  CpuPressure,
+  MemoryPressure,
 }
 
 const FAMILY = new Map<string, F>([
@@ -39,6 +44,8 @@ const FAMILY = new Map<string, F>([
   ['container_network_transmit_bytes_total', F.Tx],
   ['container_fs_reads_bytes_total', F.FsReads],
   ['container_fs_writes_bytes_total', F.FsWrites],
+  ['container_pressure_cpu_waiting_seconds_total', F.CpuPressure],
+  ['container_pressure_memory_stalled_seconds_total', F.MemoryPressure],
 ]);
 
 /** Labels that identify the row, or are cAdvisor's own per-series detail: not copied to the row. */
@@ -72,6 +79,10 @@ export interface DerivedValues {
   fsWriteBytesPerSec: number;
   rxBitsPerSec: number;
   txBitsPerSec: number;
+  /** Share of time some task waited for a CPU (PSI cpu some). */
+  cpuPressure: number;
+  /** Share of time all tasks were stalled on memory (PSI memory full). */
+  memoryPressure: number;
 }
 
 export interface Row {
@@ -130,6 +141,8 @@ export const NO_VALUES = (): DerivedValues => ({
   fsWriteBytesPerSec: NaN,
   rxBitsPerSec: NaN,
   txBitsPerSec: NaN,
+  cpuPressure: NaN,
+  memoryPressure: NaN,
 });
 
 /** irate of the last two samples, a decrease read as a counter reset (as PromQL). */
@@ -308,6 +321,8 @@ export class ContainerTap implements SampleTap {
       let writes = NaN;
       let rx = NaN;
       let tx = NaN;
+      let cpuPressure = NaN;
+      let memoryPressure = NaN;
       let wsMax = NaN;
       let any = false;
       for (const s of row.series) {
@@ -340,6 +355,12 @@ export class ContainerTap implements SampleTap {
             break;
           case F.Tx:
             tx = add(tx, irate(s));
+            break;
+          case F.CpuPressure:
+            cpuPressure = add(cpuPressure, irate(s));
+            break;
+          case F.MemoryPressure:
+            memoryPressure = add(memoryPressure, irate(s));
             break;
           case F.Quota:
             s.pair!.quota = s.lastV;
@@ -379,6 +400,8 @@ export class ContainerTap implements SampleTap {
       v.fsWriteBytesPerSec = writes;
       v.rxBitsPerSec = rx * 8;
       v.txBitsPerSec = tx * 8;
+      v.cpuPressure = cpuPressure;
+      v.memoryPressure = memoryPressure;
       row.values = v;
     }
   }

@@ -435,6 +435,31 @@ const containerVar = (name: string, label: string, filter: string): Variable => 
   query: `label_values(container_cpu_usage_seconds_total{job="cadvisor", ${filter}}, ${name})`,
 });
 
+/** What the PSI panels show where cAdvisor serves no pressure series (docs/metrics-guide.md). */
+export const NO_PSI =
+  'No pressure data: PSI needs cgroup v2, a kernel with PSI enabled and a kubelet of Kubernetes 1.34 or later (cAdvisor container_pressure_*).';
+
+/** One PSI panel: the waiting and stalled shares of one resource per container. */
+function psiPanel(
+  resource: 'cpu' | 'memory' | 'io',
+  title: string,
+  description: string,
+  warnAt: number,
+): Panel {
+  const q = (what: 'waiting' | 'stalled') => ({
+    expr: `sum by (${byC}) (rate(container_pressure_${resource}_${what}_seconds_total{${ct}}[$__rate_interval]))`,
+    legend: `{{namespace}}/{{pod}}/{{container}} ${what}`,
+  });
+  return {
+    title,
+    description,
+    unit: 'ratio',
+    warnAt,
+    noValue: NO_PSI,
+    queries: [q('waiting'), q('stalled')],
+  };
+}
+
 export const containers: Dashboard = {
   id: 'nodegraf-containers',
   title: 'nodegraf / containers',
@@ -597,6 +622,31 @@ export const containers: Dashboard = {
             },
           ],
         },
+      ],
+    },
+    {
+      // Pressure stall information (cAdvisor on cgroup v2, Kubernetes 1.34+: the KubeletPSI
+      // feature, beta in 1.34, GA in 1.36). The rate of a pressure counter is the share of wall time.
+      title: 'Pressure (PSI)',
+      panels: [
+        psiPanel(
+          'cpu',
+          'CPU pressure',
+          'Share of time some task of the container waited for a CPU (waiting, PSI "some") and all of them did (stalled, PSI "full"). Unlike usage of quota it shows contention with or without a limit: throttling, or a node whose CPUs are all busy. Sustained waiting above 25 %: the container runs slower than it could; raise or remove its limit, or move it.',
+          0.25,
+        ),
+        psiPanel(
+          'memory',
+          'Memory pressure',
+          'Share of time tasks of the container were stalled on memory: reclaiming pages, refaulting, swapping in. Stalled (all tasks at once) above 10 % is thrashing: the working set does not fit the limit; raise the limit before the OOM killer decides.',
+          0.1,
+        ),
+        psiPanel(
+          'io',
+          'IO pressure',
+          'Share of time tasks of the container waited for block IO. High while the disk is saturated, or when memory pressure turns into reads of evicted pages (check memory pressure first).',
+          0.25,
+        ),
       ],
     },
     {

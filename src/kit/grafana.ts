@@ -56,6 +56,7 @@ function panel(p: Panel, id: number, gridPos: object): object {
     instant: p.kind === 'stat',
   }));
   const defaults: Record<string, unknown> = { unit: UNITS[p.unit], thresholds: thresholds(p) };
+  if (p.noValue !== undefined) defaults.noValue = p.noValue;
   if (p.unit === 'ratio' || p.unit === 'perSec' || p.unit === 'bytesPerSec' || p.unit === 'bitsPerSec')
     defaults.min = 0;
   if (p.kind === 'stat') {

@@ -33,6 +33,12 @@ export interface Panel {
   width?: number;
   /** Threshold (in the unit's scale) from which the value is shown as bad. */
   warnAt?: number;
+  /**
+   * What the panel says instead of an empty graph when its queries return nothing because the
+   * node does not serve the families (not an error): Grafana's "no value" text; in Nightingale,
+   * which has none, it ends the description.
+   */
+  noValue?: string;
 }
 
 export interface Row {

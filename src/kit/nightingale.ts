@@ -45,7 +45,7 @@ function panel(d: Dashboard, p: Panel, layout: { h: number; w: number; x: number
     id,
     type: p.kind === 'stat' ? 'stat' : 'timeseries',
     name: p.title,
-    description: p.description,
+    description: p.noValue === undefined ? p.description : `${p.description} ${p.noValue}`,
     version: '3.0.0',
     datasourceCate: 'prometheus',
     datasourceValue: '${prom}',

@@ -74,6 +74,9 @@ export interface ContainerRowJson {
   txBitsPerSec: number | null;
   fsReadBytesPerSec: number | null;
   fsWriteBytesPerSec: number | null;
+  /** PSI: share of time waiting for a CPU / stalled on memory; null where the node has no PSI. */
+  cpuPressure: number | null;
+  memoryPressure: number | null;
   /** Restarts of this container (pod view), null without pod metadata. */
   restarts: number | null;
   /** Why it waits (CrashLoopBackOff…) and why its last run ended (OOMKilled…), '' when none. */

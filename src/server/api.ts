@@ -40,6 +40,8 @@ export function containersJson(rt: AgentView, o: { history: boolean } = { histor
       txBitsPerSec: num(c.podNetwork?.txBitsPerSec),
       fsReadBytesPerSec: num(v.fsReadBytesPerSec),
       fsWriteBytesPerSec: num(v.fsWriteBytesPerSec),
+      cpuPressure: num(v.cpuPressure),
+      memoryPressure: num(v.memoryPressure),
       restarts: status.get(`${c.namespace}/${c.pod}/${c.container}`)?.restarts ?? null,
       waitingReason: status.get(`${c.namespace}/${c.pod}/${c.container}`)?.waiting ?? '',
       lastTerminatedReason: status.get(`${c.namespace}/${c.pod}/${c.container}`)?.lastTerminated ?? '',

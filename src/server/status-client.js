@@ -137,6 +137,16 @@
             pct(c.memoryOfLimit),
             spark(c.history.memoryOfLimit, 1),
           ),
+          el(
+            'td',
+            { class: 'num' + ((c.cpuPressure ?? 0) > 0.25 ? ' hot' : ''), 'data-col': 'cpuPressure' },
+            pct(c.cpuPressure),
+          ),
+          el(
+            'td',
+            { class: 'num' + ((c.memoryPressure ?? 0) > 0.1 ? ' hot' : ''), 'data-col': 'memoryPressure' },
+            pct(c.memoryPressure),
+          ),
           el('td', { class: 'num', 'data-col': 'rxBitsPerSec' }, si(c.rxBitsPerSec, 'bit/s')),
           el('td', { class: 'num', 'data-col': 'txBitsPerSec' }, si(c.txBitsPerSec, 'bit/s')),
           el('td', { class: 'num', 'data-col': 'fsReadBytesPerSec' }, si(c.fsReadBytesPerSec, 'B/s')),

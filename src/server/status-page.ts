@@ -37,7 +37,7 @@ table{font-size:13px}caption{text-align:left;caption-side:top;padding:2px 0}
 #top td:first-child,#top th:first-child{position:sticky;left:0;background:#fff}
 @media (max-width:700px){body{padding:8px}table{min-width:0}svg.spark{display:none}
 .filters select,.filters input{min-width:130px}
-#top th:nth-child(2),#top td:nth-child(2),#top th:nth-child(8),#top td:nth-child(8),#top th:nth-child(9),#top td:nth-child(9){display:none}
+#top th:nth-child(2),#top td:nth-child(2),#top th:nth-child(10),#top td:nth-child(10),#top th:nth-child(11),#top td:nth-child(11){display:none}
 .who{min-width:110px}#top th{white-space:normal;vertical-align:bottom}table{font-size:12px}th,td{padding:3px 3px}}
 `;
 
@@ -70,6 +70,8 @@ export function renderStatusPage(): string {
 <th scope="col" class="num" aria-sort="descending"><button type="button" data-sort="cpuOfQuota">CPU % of quota</button></th>
 <th scope="col" class="num"><button type="button" data-sort="throttledRatio">Throttled %</button></th>
 <th scope="col" class="num"><button type="button" data-sort="memoryOfLimit">Memory % of limit</button></th>
+<th scope="col" class="num"><button type="button" data-sort="cpuPressure" title="PSI: share of time waiting for a CPU (– without PSI: cgroup v1, kubelet before 1.34)">CPU pressure</button></th>
+<th scope="col" class="num"><button type="button" data-sort="memoryPressure" title="PSI: share of time stalled on memory (– without PSI)">Memory pressure</button></th>
 <th scope="col" class="num"><button type="button" data-sort="rxBitsPerSec">Pod net in</button></th>
 <th scope="col" class="num"><button type="button" data-sort="txBitsPerSec">Pod net out</button></th>
 <th scope="col" class="num"><button type="button" data-sort="fsReadBytesPerSec">Disk read</button></th>
