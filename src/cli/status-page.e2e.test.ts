@@ -135,6 +135,16 @@ describe('the status page in headless Chromium', { skip: chromiumMissing() }, ()
     assert.match((await firstKey()) ?? '', /^shop\/checkout-[^/]+\/checkout$/);
   });
 
+  test('sorted by CPU pressure, the throttled container leads, and its pressure is shown as a share of time', async () => {
+    // the simulator's throttled container waits for CPU most (PSI cpu waiting grows with throttling)
+    await page.click('#top th button[data-sort="cpuPressure"]');
+    assert.match((await firstKey()) ?? '', /^shop\/checkout-[^/]+\/checkout$/);
+    const cell = await page.textContent('#top tbody tr:first-child td[data-col="cpuPressure"]');
+    assert.match(cell ?? '', /\d+(\.\d+)? ?%/, `CPU pressure cell: ${cell}`);
+    const mem = await page.textContent('#top tbody tr:first-child td[data-col="memoryPressure"]');
+    assert.match(mem ?? '', /%|–/, `memory pressure cell: ${mem}`);
+  });
+
   test('sorted by memory, the container nearest its limit leads', async () => {
     await page.click('#top th button[data-sort="memoryOfLimit"]');
     // db-0 runs at 95 % of its limit; the OOM-looping recommender climbs past it in the last

@@ -208,7 +208,7 @@ test(
 function later(text: string, rate: (name: string) => number): string {
   return text.replace(
     /^([a-z_]+)(\{[^}]*\})? (\S+) (\d+)$/gm,
-    (line, name: string, labels = '', v: string, ts: string) => {
+    (_line, name: string, labels = '', v: string, ts: string) => {
       const r = rate(name);
       return `${name}${labels} ${Number(v) + r * 10} ${Number(ts) + 10_000}`;
     },
