@@ -6,6 +6,7 @@ import { loadConfig } from '../config/load.js';
 import type { Config, WriterConfig } from '../config/types.js';
 import { errorMessage } from '../errno.js';
 import type { Logger } from '../log.js';
+import { MemoryTrim } from './memory-trim.js';
 import type { SampleSink } from '../prompb/chunk.js';
 import { ScrapeManager, type ManagerExtras } from '../scrape/manager.js';
 import type { ScrapeReport, ScrapeTarget } from '../scrape/target.js';
@@ -53,10 +54,15 @@ export class Runtime implements AgentView {
   reloadFailures = 0;
   lastReloadOk = true;
 
+  /** Returns V8's pooled heap pages after the scrapes built many new series (memory-trim.ts). */
+  private readonly trim: MemoryTrim;
+
   constructor(
     private readonly opts: RuntimeOptions,
     readonly log: Logger,
-  ) {}
+  ) {
+    this.trim = new MemoryTrim(log);
+  }
 
   get targets(): readonly ScrapeTarget[] {
     return this.manager?.targets ?? [];
@@ -85,7 +91,10 @@ export class Runtime implements AgentView {
     this.manager = new ScrapeManager(this.config, this.fanout, this.log, this.withDerive(extras));
     const count = (r: ScrapeReport) => {
       this.scrapes++;
-      if (r.stats) this.scrapedSamples += r.stats.scraped;
+      if (r.stats) {
+        this.scrapedSamples += r.stats.scraped;
+        this.trim.noteAdded(r.stats.added);
+      }
     };
     if (this.opts.scrapeAtStart) void this.manager.scrapeAll().then((rs) => rs.forEach(count));
     if (this.opts.schedule !== false) this.manager.start(count);
@@ -231,6 +240,7 @@ export class Runtime implements AgentView {
     this.ready = false;
     await this.reloading;
     await this.manager?.stop(true);
+    this.trim.stop();
     await this.pods?.stop();
     await this.closeWriters(this.writers);
     await this.server?.close();
