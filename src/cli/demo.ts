@@ -81,17 +81,20 @@ export function articleInputToml(
   kubeletBaseUrl: string,
   tokenFile: string,
 ): string {
-  const kubelet = (path: string, job: string) => `[[instances]]
+  const kubelet = (path: string, job: string, extra = '') => `[[instances]]
 urls = ["${kubeletBaseUrl}${path}"]
 bearer_token_file = "${tokenFile}"
 use_tls = true
 insecure_skip_verify = true
 labels = { job="${job}" }
-`;
+${extra}`;
+  // the article's three, then the kubelet's two smaller endpoints (Kubernetes 1.18+), as the
+  // input.kubelet preset scrapes them (jobs kubelet-resource, without the container families that
+  // have cAdvisor's names, and kubelet-probes)
   return `[[instances]]
 urls = ["${kubeProxyMetricsUrl}"]
 labels = { job="kube-proxy" }
-${kubelet('/metrics', 'kubelet')}${kubelet('/metrics/cadvisor', 'cadvisor')}`;
+${kubelet('/metrics', 'kubelet')}${kubelet('/metrics/cadvisor', 'cadvisor')}${kubelet('/metrics/resource', 'kubelet-resource', 'metrics_drop = ["container_*"]\n')}${kubelet('/metrics/probes', 'kubelet-probes')}`;
 }
 
 /**

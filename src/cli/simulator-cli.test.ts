@@ -85,9 +85,9 @@ describe('against the node simulator', () => {
   });
 });
 
-test('demo: simulator + agent + status page, three targets up, then a clean stop', async () => {
+test("demo: simulator + agent + status page, the node's five targets up (kubelet resource and probes included), then a clean stop", async () => {
   // Not a fixed --duration: on a loaded machine the first scrapes may come late. The demo runs
-  // until its report shows the three targets up (bounded), then gets Ctrl-C. Port 0: a port picked
+  // until its report shows the node's five targets up (bounded), then gets Ctrl-C. Port 0: a port picked
   // in advance may be taken by another test's server before the demo binds it.
   const child = spawn(
     process.execPath,
@@ -104,8 +104,11 @@ test('demo: simulator + agent + status page, three targets up, then a clean stop
   const upLine = (job: string) => new RegExp(`up {3}${job} +\\d+ samples/scrape.*samples collected so far`);
   try {
     await waitFor(
-      'the three targets up in the report',
-      () => ['kube-proxy', 'kubelet', 'cadvisor'].every((job) => upLine(job).test(stdout)),
+      "the node's targets up in the report: the article's three and the kubelet's resource and probes endpoints",
+      () =>
+        ['kube-proxy', 'kubelet', 'cadvisor', 'kubelet-resource', 'kubelet-probes'].every((job) =>
+          upLine(job).test(stdout),
+        ),
       90_000,
     );
     // the page's node top has the simulator's containers once the first scrape is in

@@ -189,7 +189,7 @@ function parseRelabel(t: Table, reportUnknown: boolean): { config: RelabelConfig
 
 const PRESET_KEYS = ['interval', 'url', 'host'];
 /** The kubelet preset's own keys (beside PRESET_KEYS and every instance key). */
-const KUBELET_KEYS = ['cadvisor', 'drop_pod_cgroup_rows'];
+const KUBELET_KEYS = ['cadvisor', 'resource', 'probes', 'drop_pod_cgroup_rows'];
 
 function presetTable(
   t: Table,
@@ -273,10 +273,21 @@ const DROP_POD_CGROUP_ROWS: RelabelConfig[] = [
   },
 ];
 
+/**
+ * /metrics/resource's container families have cAdvisor's names (container_cpu_usage_seconds_total,
+ * container_memory_working_set_bytes, container_start_time_seconds) with fewer labels: kept, every
+ * `sum(rate(container_cpu_usage_seconds_total[5m]))` without a job filter (the article's recipes,
+ * most users' own queries) would count each container twice. So the preset keeps the node_* and
+ * pod_* summary and drops those unless the file sets its own metrics_drop (docs/kubernetes.md).
+ */
+const RESOURCE_DEFAULTS = { metrics_drop: ['container_*'] };
+
 function kubeletPreset(t: Table, rel: string, global: GlobalConfig): ScrapeInstance[] {
   // NODE_IP for kubelets that don't listen on 127.0.0.1; set `host = "$HOSTIP"` to use the pod's host IP.
   const root = presetUrl(t, 'https', 10250, t.ctx.expander.env('NODE_IP') || '127.0.0.1');
   const withCadvisor = t.bool('cadvisor', DEFAULTS['input.kubelet'].cadvisor);
+  const withResource = t.bool('resource', DEFAULTS['input.kubelet'].resource);
+  const withProbes = t.bool('probes', DEFAULTS['input.kubelet'].probes);
   const dropPodRows = t.bool('drop_pod_cgroup_rows', DEFAULTS['input.kubelet'].drop_pod_cgroup_rows);
   // The kubelet's serving certificate is usually self-signed and not issued for 127.0.0.1, so
   // verification is off by default (as in the article); set insecure_skip_verify = false to verify with tls_ca.
@@ -309,6 +320,19 @@ function kubeletPreset(t: Table, rel: string, global: GlobalConfig): ScrapeInsta
       cadvisor.relabel = relabeler(cadvisor.relabelConfigs.map((c) => compileRule(c)));
     }
     if (cadvisor) out.push(cadvisor);
+  }
+  // /metrics/resource and /metrics/probes: the same client and keys, a job each
+  for (const [on, job, path, own] of [
+    [withResource, 'kubelet-resource', 'resource', RESOURCE_DEFAULTS],
+    [withProbes, 'kubelet-probes', 'probes', {}],
+  ] as const) {
+    if (!on) continue;
+    const inst = parseInstance(
+      presetTable(user, { ...defaults, ...own }, { job }, [`${root}/metrics/${path}`], KUBELET_KEYS),
+      presetBase(t, `${rel}#${job}`, global),
+      false,
+    );
+    if (inst) out.push(inst);
   }
   return out;
 }

@@ -81,7 +81,7 @@ export const DEFAULTS = {
     modulus: 0,
     replacement: '$1',
   },
-  'input.kubelet': { cadvisor: true, drop_pod_cgroup_rows: false },
+  'input.kubelet': { cadvisor: true, resource: true, probes: true, drop_pod_cgroup_rows: false },
 } as const;
 
 /** The shortest scrape interval. */
@@ -765,7 +765,7 @@ export const CONFIG_KEYS: Record<Section, KeyDoc[]> = {
       type: 'URL, expanded',
       default: '—',
       reload: 'yes',
-      doc: '**base** URL without path, e.g. `https://node-1:10250`; `/metrics` and `/metrics/cadvisor` are appended. Wins over `host`.',
+      doc: '**base** URL without path, e.g. `https://node-1:10250`; `/metrics`, `/metrics/cadvisor`, `/metrics/resource` and `/metrics/probes` are appended. Wins over `host`.',
     },
     {
       keys: ['host'],
@@ -779,7 +779,21 @@ export const CONFIG_KEYS: Record<Section, KeyDoc[]> = {
       type: 'bool',
       default: '`true`',
       reload: 'yes',
-      doc: 'also scrape `/metrics/cadvisor`.',
+      doc: 'also scrape `/metrics/cadvisor` (job `cadvisor`).',
+    },
+    {
+      keys: ['resource'],
+      type: 'bool',
+      default: '`true`',
+      reload: 'yes',
+      doc: "also scrape `/metrics/resource` (job `kubelet-resource`): the kubelet's CPU and memory summary per container, pod and node, what `kubectl top` and the metrics server read (Kubernetes 1.18+). Its `container_*` families have cAdvisor's names and are dropped (the job's default `metrics_drop = [\"container_*\"]`; a `metrics_drop` in the file replaces it): kept, sums without a `job` filter would count each container twice.",
+    },
+    {
+      keys: ['probes'],
+      type: 'bool',
+      default: '`true`',
+      reload: 'yes',
+      doc: "also scrape `/metrics/probes` (job `kubelet-probes`): `prober_probe_total` per pod, container, probe type and result (Kubernetes 1.18+). Both are the `nodes/metrics` subresource: no RBAC beyond the kit's.",
     },
     {
       keys: ['drop_pod_cgroup_rows'],

@@ -766,13 +766,25 @@ test('presets: kube_proxy and kubelet with defaults', () => {
   assert.deepEqual(revealAll(proxy!.urls), ['http://127.0.0.1:10249/metrics']);
   assert.deepEqual(proxy!.labels, { job: 'kube-proxy' });
   assert.equal(proxy!.bearerTokenFile, undefined);
-  const [kubelet, cadvisor] = config.inputs[1]!.instances;
-  assert.equal(config.inputs[1]!.instances.length, 2);
+  const [kubelet, cadvisor, resource, probes] = config.inputs[1]!.instances;
+  assert.equal(config.inputs[1]!.instances.length, 4);
   assert.deepEqual(revealAll(kubelet!.urls), ['https://127.0.0.1:10250/metrics']);
   assert.deepEqual(revealAll(cadvisor!.urls), ['https://127.0.0.1:10250/metrics/cadvisor']);
+  assert.deepEqual(revealAll(resource!.urls), ['https://127.0.0.1:10250/metrics/resource']);
+  assert.deepEqual(revealAll(probes!.urls), ['https://127.0.0.1:10250/metrics/probes']);
   assert.deepEqual(kubelet!.labels, { job: 'kubelet' });
   assert.deepEqual(cadvisor!.labels, { job: 'cadvisor' });
-  for (const i of [kubelet!, cadvisor!]) {
+  assert.deepEqual(resource!.labels, { job: 'kubelet-resource' });
+  assert.deepEqual(probes!.labels, { job: 'kubelet-probes' });
+  // /metrics/resource's container families share cAdvisor's names: dropped unless asked for
+  assert.deepEqual(resource!.metricsDrop, ['container_*']);
+  assert.deepEqual(probes!.metricsDrop, []);
+  assert.deepEqual(
+    instancesOf({ 'input.kubelet/kubelet.toml': 'metrics_drop = []\n' })[2]!.metricsDrop,
+    [],
+    "the file's own metrics_drop wins",
+  );
+  for (const i of [kubelet!, cadvisor!, resource!, probes!]) {
     assert.equal(i.bearerTokenFile, '/var/run/secrets/kubernetes.io/serviceaccount/token');
     // the ServiceAccount CA is the default only where it exists (in a pod)
     const ca = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
@@ -784,6 +796,18 @@ test('presets: kube_proxy and kubelet with defaults', () => {
   }
   assert.equal(kubelet!.name, 'input.kubelet/kubelet.toml#kubelet');
   assert.equal(cadvisor!.name, 'input.kubelet/kubelet.toml#cadvisor');
+  assert.equal(probes!.name, 'input.kubelet/kubelet.toml#kubelet-probes');
+});
+
+test('presets: the kubelet preset turns /metrics/resource and /metrics/probes off one by one', () => {
+  const jobs = (toml: string) => instancesOf({ 'input.kubelet/kubelet.toml': toml }).map((i) => i.labels.job);
+  assert.deepEqual(jobs(''), ['kubelet', 'cadvisor', 'kubelet-resource', 'kubelet-probes']);
+  assert.deepEqual(jobs('resource = false\n'), ['kubelet', 'cadvisor', 'kubelet-probes']);
+  assert.deepEqual(jobs('probes = false\n'), ['kubelet', 'cadvisor', 'kubelet-resource']);
+  assert.deepEqual(jobs('cadvisor = false\nresource = false\nprobes = false\n'), ['kubelet']);
+  const err = loadError({ 'input.kubelet/kubelet.toml': '\nprobes = "yes"\n' });
+  assert.equal(err.key, 'probes');
+  assert.equal(err.line, 2);
 });
 
 test('presets: NODE_IP, and keys that override url/host, token, CA, verification, labels, interval', () => {
@@ -799,6 +823,8 @@ tls_ca = "${PKI}/run-ca.crt"
 insecure_skip_verify = false
 labels = { cluster = "c1" }
 cadvisor = false
+resource = false
+probes = false
 sample_limit = 50000
 `,
       'input.kube_proxy/kube_proxy.toml':

@@ -409,6 +409,34 @@ export const kubelet: Dashboard = {
         },
       ],
     },
+    {
+      // /metrics/probes and /metrics/resource (the input.kubelet preset's kubelet-probes and
+      // kubelet-resource jobs, Kubernetes 1.18+)
+      title: 'Probes and resource summary',
+      panels: [
+        {
+          title: 'Probe failures by pod',
+          description:
+            "Failed liveness, readiness and startup probes per second, by pod, container and probe type (the kubelet's prober_probe_total, job kubelet-probes). A failing liveness probe restarts the container; a failing readiness probe takes the pod out of its Services. `kubectl describe pod` shows the probe's last output.",
+          unit: 'perSec',
+          queries: [
+            {
+              expr: `sum by (namespace, pod, container, probe_type) (rate(prober_probe_total{${node('kubelet-probes')}, result="failed"}[$__rate_interval]))`,
+              legend: '{{namespace}}/{{pod}}/{{container}} {{probe_type}}',
+            },
+          ],
+        },
+        {
+          title: 'Node working set (kubelet summary)',
+          description:
+            "The node's memory working set as the kubelet reports it to the metrics server and `kubectl top node` (/metrics/resource, job kubelet-resource): what eviction thresholds compare against.",
+          unit: 'bytes',
+          queries: [
+            { expr: `node_memory_working_set_bytes{${node('kubelet-resource')}}`, legend: '{{ident}}' },
+          ],
+        },
+      ],
+    },
     { title: 'API server', panels: apiPanels('kubelet') },
     { title: 'Process', panels: processPanels('kubelet') },
   ],

@@ -23,9 +23,17 @@ export interface CgLabels {
   BCD: string;
 }
 
+/** Whose cgroup a row is, for the kubelet's /metrics/resource (kubelet-endpoints.ts). */
+export type Owner =
+  | { level: 'node' }
+  | { level: 'pod'; namespace: string; pod: string }
+  | { level: 'container'; namespace: string; pod: string; container: string };
+
 /** One cgroup at its last housekeeping: values (indexed by V), timestamp and spec. */
 export interface Row {
   L: CgLabels;
+  /** The node's root cgroup, a pod's, or a (non-sandbox) container's; none for the rest. */
+  owner?: Owner;
   v: Float64Array;
   /** ' <ms>' */
   ts: string;
@@ -87,9 +95,9 @@ export type CadvisorFamily =
     }
   | { kind: 'text'; text: string };
 
-const us = (x: number) => Math.floor(x * 1e6) / 1e6;
+export const us = (x: number) => Math.floor(x * 1e6) / 1e6;
 const int = (x: number) => Math.floor(x);
-const page = (x: number) => Math.floor(x / 4096) * 4096;
+export const page = (x: number) => Math.floor(x / 4096) * 4096;
 const v = (r: Row, i: number) => r.v[i]!;
 const hasQuota = (r: Row) => r.quota > 0;
 const isNet = (r: Row) => r.net;

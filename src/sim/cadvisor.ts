@@ -186,7 +186,13 @@ export class CadvisorRenderer {
         v[V.NET_RXP]! += (m.hostRxBps * int) / 900;
         v[V.NET_TXP]! += (m.hostTxBps * int) / 700;
       },
-      { net: true, ulimit: true, shares: sharesOf(m.cpuCores * 1000) / 4, memLimit: m.memBytes },
+      {
+        net: true,
+        ulimit: true,
+        shares: sharesOf(m.cpuCores * 1000) / 4,
+        memLimit: m.memBytes,
+        owner: { level: 'node' },
+      },
     );
     nodeRow(qosSlice(m, 'Guaranteed'), (t, v) => sumPods(running, t, v), {
       shares: sharesOf(allocatableMilli),
@@ -217,6 +223,7 @@ export class CadvisorRenderer {
         shares: pod.qos === 'BestEffort' ? 2 : sharesOf(podCpuRequestM(pod)),
         memLimit: podMemLimit(pod),
         start: pod.started,
+        owner: { level: 'pod', namespace: pod.namespace, pod: pod.name },
       });
     }
     {
@@ -253,6 +260,7 @@ export class CadvisorRenderer {
         shares: pod.qos === 'BestEffort' ? 2 : sharesOf(c.res.cpuReqM ?? c.res.cpuLimM ?? 0),
         memLimit: c.res.memLim ?? 0,
         start: Math.floor(inst.start),
+        owner: { level: 'container', namespace: pod.namespace, pod: pod.name, container: c.name },
       });
     }
   }

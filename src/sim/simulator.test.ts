@@ -258,6 +258,58 @@ describe('node simulator', () => {
     assert.match(sim.caCertPem, /^-----BEGIN CERTIFICATE-----/);
   });
 
+  it('the kubelet serves /metrics/resource from the same readings as cAdvisor, and /metrics/probes with failures for the crash-looping container', async () => {
+    const res = await request(`${sim.kubeletUrl}/metrics/resource`, { token: TOKEN, insecure: true });
+    assert.equal(res.status, 200);
+    const rp = parsePage(res.body);
+    const cad = parsePage(
+      (await request(`${sim.kubeletUrl}/metrics/cadvisor`, { token: TOKEN, insecure: true })).body,
+    );
+    for (const name of [
+      'container_cpu_usage_seconds_total',
+      'container_memory_working_set_bytes',
+      'container_start_time_seconds',
+      'node_cpu_usage_seconds_total',
+      'node_memory_working_set_bytes',
+      'pod_cpu_usage_seconds_total',
+      'pod_memory_working_set_bytes',
+      'resource_scrape_error',
+    ])
+      assert.ok(series(rp, name).length > 0, `/metrics/resource has ${name}`);
+    // the same value and time as cAdvisor's series of the container (the clock stands still)
+    const containers = series(rp, 'container_memory_working_set_bytes');
+    assert.ok(containers.length >= 10, `${containers.length} containers`);
+    for (const r of containers) {
+      const c = series(cad, 'container_memory_working_set_bytes').find(
+        (x) =>
+          x.labels.namespace === r.labels.namespace &&
+          x.labels.pod === r.labels.pod &&
+          x.labels.container === r.labels.container,
+      );
+      assert.ok(c, `cAdvisor has ${r.key}`);
+      assert.equal(r.value, c.value, r.key);
+      assert.equal(r.ts, c.ts, r.key);
+      assert.deepEqual(Object.keys(r.labels).sort(), ['container', 'namespace', 'pod']);
+    }
+    const root = series(cad, 'container_memory_working_set_bytes').find((x) => x.labels.id === '/');
+    assert.equal(series(rp, 'node_memory_working_set_bytes')[0]!.value, root!.value);
+
+    const pr = await request(`${sim.kubeletUrl}/metrics/probes`, { token: TOKEN, insecure: true });
+    assert.equal(pr.status, 200);
+    const probes = series(parsePage(pr.body), 'prober_probe_total');
+    const failed = probes.filter((x) => x.labels.result === 'failed');
+    assert.ok(probes.length >= 20, `${probes.length} probe series`);
+    assert.deepEqual(
+      [...new Set(failed.map((x) => x.labels.pod.replace(/-[^-]+-[^-]+$/, '')))],
+      ['flaky-api'],
+    );
+    assert.deepEqual([...new Set(failed.map((x) => x.labels.probe_type))].sort(), ['Liveness', 'Readiness']);
+    for (const x of probes) assert.ok(x.labels.pod_uid && x.labels.container, x.key);
+    const forbidden = await request(`${sim.kubeletUrl}/metrics/probes`, { token: FORBIDDEN, insecure: true });
+    assert.equal(forbidden.status, 403);
+    assert.match(forbidden.body, /subresource=metrics/);
+  });
+
   it('kube-proxy serves Prometheus text with the expected families', async () => {
     const r = await request(sim.kubeProxyUrl);
     assert.equal(r.status, 200);

@@ -4,7 +4,7 @@
 //   kube-proxy  http://HOST:10249/metrics   (also /healthz -> ok, /proxyMode)
 //               http://HOST:10256/healthz   ({"lastUpdated": ...,"currentTime": ..., "nodeEligible": true}; also /livez)
 //   kubelet     https://HOST:10250          self-signed certificate, bearer tokens
-//               /metrics  /metrics/cadvisor  /pods  /healthz
+//               /metrics  /metrics/cadvisor  /metrics/resource  /metrics/probes  /pods  /healthz
 //
 // Kubelet authentication and authorization behave like a kubelet with webhook
 // authn/authz: no or unknown token -> 401 "Unauthorized"; a token that
@@ -30,6 +30,7 @@ import { KubeletMetrics } from './kubelet.js';
 import { KubeProxyMetrics } from './kube-proxy.js';
 import { buildModel, churnPods, type NodeModel } from './model.js';
 import { podListJson } from './pods-json.js';
+import { renderProbes, renderResource } from './kubelet-endpoints.js';
 import { rngFor } from './util.js';
 import { goTimeString } from './util.js';
 
@@ -100,7 +101,7 @@ export interface Simulator {
   kubeProxyUrl: string;
   /** http://HOST:PORT/healthz of kube-proxy */
   kubeProxyHealthUrl: string;
-  /** https://HOST:PORT of the kubelet (append /metrics, /metrics/cadvisor, /pods, /healthz) */
+  /** https://HOST:PORT of the kubelet (append /metrics, /metrics/cadvisor, /metrics/resource, /metrics/probes, /pods, /healthz) */
   kubeletUrl: string;
   ports: { kubeProxy: number; kubeProxyHealth: number; kubelet: number };
   /** The kubelet's serving certificate (self-signed: usable as tls_ca). */
@@ -125,6 +126,9 @@ export interface Simulator {
     kubeProxyMetrics(nowMs?: number): string;
     kubeletMetrics(nowMs?: number): string;
     cadvisor(nowMs?: number): string;
+    /** /metrics/resource and /metrics/probes (kubelet-endpoints.ts). */
+    resource(nowMs?: number): string;
+    probes(nowMs?: number): string;
     pods(nowMs?: number): string;
   };
   /** Stops every server, drops open connections, removes a generated certificate. */
@@ -273,6 +277,8 @@ function kubeProxyServers(live: LiveState, render: Render, nowMs: () => number):
 function kubeletPathLabel(path: string): string {
   if (path === '/metrics') return 'metrics';
   if (path === '/metrics/cadvisor') return 'metrics/cadvisor';
+  if (path === '/metrics/resource') return 'metrics/resource';
+  if (path === '/metrics/probes') return 'metrics/probes';
   if (path === '/pods' || path === '/pods/') return 'pods';
   if (path === '/healthz') return 'healthz';
   return 'other';
@@ -300,6 +306,10 @@ function kubeletHandler(live: LiveState, kubelet: KubeletMetrics, render: Render
           return send(req, res, 200, render.kubeletMetrics(), METRICS_CT);
         case 'metrics/cadvisor':
           return send(req, res, 200, render.cadvisor(), METRICS_CT);
+        case 'metrics/resource':
+          return send(req, res, 200, render.resource(), METRICS_CT);
+        case 'metrics/probes':
+          return send(req, res, 200, render.probes(), METRICS_CT);
         case 'pods':
           return send(req, res, 200, render.pods(), 'application/json');
         case 'healthz':
@@ -455,6 +465,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     kubeProxyMetrics: (ms = nowMs()) => kubeProxy.render(ms),
     kubeletMetrics: (ms = nowMs()) => kubelet.render(ms),
     cadvisor: (ms = nowMs()) => cadvisor.render(ms, { malformedLine: !!live.faults.cadvisorMalformedLine }),
+    resource: (ms = nowMs()) => renderResource(cadvisor, ms),
+    probes: (ms = nowMs()) => renderProbes(model, ms),
     pods: (ms = nowMs()) => podListJson(model, ms / 1000),
   };
   const srv = createServers(live, kubelet, render, nowMs, cert);
