@@ -81,6 +81,25 @@ export function articleInputToml(
   kubeletBaseUrl: string,
   tokenFile: string,
 ): string {
+  const kubelet = (path: string, job: string) => `[[instances]]
+urls = ["${kubeletBaseUrl}${path}"]
+bearer_token_file = "${tokenFile}"
+use_tls = true
+insecure_skip_verify = true
+labels = { job="${job}" }
+`;
+  return `[[instances]]
+urls = ["${kubeProxyMetricsUrl}"]
+labels = { job="kube-proxy" }
+${kubelet('/metrics', 'kubelet')}${kubelet('/metrics/cadvisor', 'cadvisor')}`;
+}
+
+/**
+ * Beyond the article: the kubelet's two smaller endpoints (Kubernetes 1.18+), as the input.kubelet
+ * preset scrapes them (jobs kubelet-resource, without its container families that have cAdvisor's
+ * names, and kubelet-probes). The demo and the kit proof add them to the article's three.
+ */
+export function kubeletEndpointsToml(kubeletBaseUrl: string, tokenFile: string): string {
   const kubelet = (path: string, job: string, extra = '') => `[[instances]]
 urls = ["${kubeletBaseUrl}${path}"]
 bearer_token_file = "${tokenFile}"
@@ -88,13 +107,10 @@ use_tls = true
 insecure_skip_verify = true
 labels = { job="${job}" }
 ${extra}`;
-  // the article's three, then the kubelet's two smaller endpoints (Kubernetes 1.18+), as the
-  // input.kubelet preset scrapes them (jobs kubelet-resource, without the container families that
-  // have cAdvisor's names, and kubelet-probes)
-  return `[[instances]]
-urls = ["${kubeProxyMetricsUrl}"]
-labels = { job="kube-proxy" }
-${kubelet('/metrics', 'kubelet')}${kubelet('/metrics/cadvisor', 'cadvisor')}${kubelet('/metrics/resource', 'kubelet-resource', 'metrics_drop = ["container_*"]\n')}${kubelet('/metrics/probes', 'kubelet-probes')}`;
+  return (
+    kubelet('/metrics/resource', 'kubelet-resource', 'metrics_drop = ["container_*"]\n') +
+    kubelet('/metrics/probes', 'kubelet-probes')
+  );
 }
 
 /**
@@ -136,7 +152,8 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   const sim = await startSimulatorOnFreePorts(token);
   const conf = join(dir, 'conf');
   mkdirSync(join(conf, 'input.prometheus'), { recursive: true });
-  // The article's files, verbatim but for the local URLs, the token path and the writer.
+  // The article's files, verbatim but for the local URLs, the token path and the writer, and
+  // the kubelet's resource and probes endpoints beside its three targets (kubeletEndpointsToml).
   writeFileSync(
     join(conf, 'config.toml'),
     articleConfigToml(o.remoteWrite, Number(o.interval)) +
@@ -148,7 +165,8 @@ ${demoPodMetadataToml(sim.kubeletUrl, tokenFile)}`,
   );
   writeFileSync(
     join(conf, 'input.prometheus', 'prometheus.toml'),
-    articleInputToml(sim.kubeProxyUrl, sim.kubeletUrl, tokenFile),
+    articleInputToml(sim.kubeProxyUrl, sim.kubeletUrl, tokenFile) +
+      kubeletEndpointsToml(sim.kubeletUrl, tokenFile),
   );
   const env = { ...process.env, HOSTNAME: process.env.HOSTNAME || hostname() };
   const { config, warnings } = loadConfig(conf, { env });

@@ -61,7 +61,7 @@ describe('the deploy kit', { skip: kubectlMissing() }, () => {
     });
   }
 
-  test('the rendered ConfigMaps are a configuration nodegraf loads: kubelet, cAdvisor, kube-proxy, pod metadata', () => {
+  test("the rendered ConfigMaps are a configuration nodegraf loads: kubelet, cAdvisor, the kubelet's resource and probes endpoints, kube-proxy, pod metadata", () => {
     const objs = render('deploy/example-overlay');
     const conf = mkdtempSync(join(tmpdir(), 'nodegraf-kit-'));
     const ds = byKind(objs, 'DaemonSet')[0] as unknown as {
@@ -105,6 +105,8 @@ describe('the deploy kit', { skip: kubectlMissing() }, () => {
       'cadvisor https://127.0.0.1:10250/metrics/cadvisor',
       'kube-proxy http://127.0.0.1:10249/metrics',
       'kubelet https://127.0.0.1:10250/metrics',
+      'kubelet-probes https://127.0.0.1:10250/metrics/probes',
+      'kubelet-resource https://127.0.0.1:10250/metrics/resource',
       'nodegraf http://127.0.0.1:9101/metrics',
     ]);
     assert.equal(config.global.labels.cluster, 'prod-1');

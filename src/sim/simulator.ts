@@ -441,6 +441,20 @@ async function listenAll(opts: SimulatorOptions, host: string, srv: Servers, cer
 }
 
 /** Starts kube-proxy's two servers and the kubelet's on `host`. Port 0 picks a free port; `ports` reports the actual ones. */
+/** The response bodies of every endpoint, at the simulator's clock unless given a time. */
+function renderers(model: NodeModel, kubelet: KubeletMetrics, live: LiveState, nowMs: () => number): Render {
+  const cadvisor = new CadvisorRenderer(model);
+  const kubeProxy = new KubeProxyMetrics(model);
+  return {
+    kubeProxyMetrics: (ms = nowMs()) => kubeProxy.render(ms),
+    kubeletMetrics: (ms = nowMs()) => kubelet.render(ms),
+    cadvisor: (ms = nowMs()) => cadvisor.render(ms, { malformedLine: !!live.faults.cadvisorMalformedLine }),
+    resource: (ms = nowMs()) => renderResource(cadvisor, ms),
+    probes: (ms = nowMs()) => renderProbes(model, ms),
+    pods: (ms = nowMs()) => podListJson(model, ms / 1000),
+  };
+}
+
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const host = opts.host ?? '127.0.0.1';
   const now = opts.now ?? Date.now;
@@ -451,9 +465,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     user: opts.user ?? 'system:serviceaccount:nodegraf:nodegraf',
   };
   const model = buildModel(modelOptions(opts, now()));
-  const cadvisor = new CadvisorRenderer(model);
   const kubelet = new KubeletMetrics(model);
-  const kubeProxy = new KubeProxyMetrics(model);
   const cert = await servingCert(opts, host, model.nodeName);
   try {
     kubelet.certNotAfter = Date.parse(new X509Certificate(cert.certPem).validTo) / 1000;
@@ -461,14 +473,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     // not a parseable certificate: keep +Inf
   }
   const nowMs = () => Math.floor(now());
-  const render: Render = {
-    kubeProxyMetrics: (ms = nowMs()) => kubeProxy.render(ms),
-    kubeletMetrics: (ms = nowMs()) => kubelet.render(ms),
-    cadvisor: (ms = nowMs()) => cadvisor.render(ms, { malformedLine: !!live.faults.cadvisorMalformedLine }),
-    resource: (ms = nowMs()) => renderResource(cadvisor, ms),
-    probes: (ms = nowMs()) => renderProbes(model, ms),
-    pods: (ms = nowMs()) => podListJson(model, ms / 1000),
-  };
+  const render = renderers(model, kubelet, live, nowMs);
   const srv = createServers(live, kubelet, render, nowMs, cert);
   const { servers, ports } = await listenAll(opts, host, srv, cert);
   const h = host.includes(':') ? `[${host}]` : host;

@@ -9,7 +9,7 @@ import { loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
 import { startSimulator, type Simulator } from '../sim/simulator.js';
 import { demoToken } from '../cli/demo-token.js';
-import { articleInputToml, demoPodMetadataToml } from '../cli/demo.js';
+import { articleInputToml, demoPodMetadataToml, kubeletEndpointsToml } from '../cli/demo.js';
 import { Runtime } from '../cli/runtime.js';
 
 export interface BackfillOptions {
@@ -87,6 +87,7 @@ export async function startBackfill(o: BackfillOptions): Promise<Backfill> {
   writeFileSync(
     join(conf, 'input.prometheus', 'prometheus.toml'),
     articleInputToml(sim.kubeProxyUrl, sim.kubeletUrl, tokenFile) +
+      kubeletEndpointsToml(sim.kubeletUrl, tokenFile) +
       (typeof o.instances === 'function' ? o.instances(sim.kubeletUrl, tokenFile) : (o.instances ?? '')),
   );
   // no schedule: every scrape is driven here, at its simulated instant
