@@ -16,11 +16,11 @@
 import { IdTable } from './id-table.js';
 
 const EMPTY = Buffer.alloc(0);
-/** Garbage (freed sets) tolerated beside the live bytes before a sweep repacks the arena. */
+/** Garbage (freed runs) tolerated beside the live bytes before a sweep repacks the arena. */
 const SLACK = 64 * 1024;
 
 export class LabelArena {
-  /** The bytes; replaced when it grows or is repacked (read it again after `add` or `compact`). */
+  /** The bytes; replaced when it grows or is repacked (read it again after `add` or `compactIfSparse`). */
   buf: Buffer = EMPTY;
   /** Bytes written so far (live runs and the holes freed ones left). */
   private used = 0;
@@ -115,11 +115,6 @@ export class RunPool {
   /** Bytes reserved: the arena and the run columns. */
   get capacity(): number {
     return this.arena.capacity + 16 * this.off.length;
-  }
-
-  /** Distinct runs held. */
-  get runs(): number {
-    return this.table.size;
   }
 
   /** The run of bytes `start..end` of `labels`, or -1. */

@@ -36,9 +36,8 @@
 // numbers), a Map by hash and a holder record per label set; 549 with the columns but the labels as
 // strings in a Map; the figures after are in docs/performance.md. Typed arrays and Buffers live
 // outside the JS heap: no GC marking, no heap headroom.
-import type { EncodedLabels } from '../prompb/encode.js';
+import type { EncodedLabels, WriteRequestBuilder } from '../prompb/encode.js';
 import { IdTable } from './id-table.js';
-import type { WriteRequestBuilder } from '../prompb/encode.js';
 import { firstLabelEnd, RunPool } from './label-arena.js';
 
 /** What a cache miss built (series-labels.ts), before it becomes an entry. */
@@ -86,7 +85,7 @@ export class SeriesCache {
   scrapeTs = new Float64Array(INITIAL);
   /** Tap slot, -1 for none. */
   slot = new Int32Array(INITIAL);
-  /** Where the encoded final labels are in `labelBuf`; length -1 for a series dropped or invalid. */
+  /** Bytes of the encoded final labels (see appendTo); -1 for a series dropped or invalid. */
   labelLen = new Int32Array(INITIAL);
   /** The runs of the pool (label-arena.ts) that hold the first label and the rest. */
   private nameRun = new Int32Array(INITIAL);
@@ -249,8 +248,7 @@ export class SeriesCache {
       const split = firstLabelEnd(labels);
       const a = this.runs.acquire(labels, 0, split);
       const r = this.runs.acquire(labels, split, labels.length);
-      const h = setKey(a, r);
-      const other = this.holder(h, a, r, id);
+      const other = this.holder(a, r, id);
       if (other >= 0) {
         // another raw series has these labels: the set is shared. Becoming shared, the first
         // holder's claim is its last scrape (met in this very scrape, it was sent, and this one is not)
@@ -263,7 +261,7 @@ export class SeriesCache {
       this.nameRun[id] = a;
       this.restRun[id] = r;
       this.labelLen[id] = labels.length;
-      this.sets.insert(h, id);
+      this.sets.insert(setKey(a, r), id);
     } else this.labelLen[id] = -1;
     if (text === undefined) this.index.insert(lo, id);
     else {
@@ -277,7 +275,7 @@ export class SeriesCache {
 
   /** A shared entry met in scrape `seq`: true if it is the first with its labels (it is sent). */
   claim(id: number, seq: number): boolean {
-    if (this.claimedBy(id, seq)) return false;
+    if (this.holder(this.nameRun[id], this.restRun[id], id, seq) >= 0) return false;
     this.wonSeq[id] = seq;
     return true;
   }
@@ -298,7 +296,11 @@ export class SeriesCache {
         continue;
       }
       // gone: a marker, unless another series with the same labels was sent in its place
-      if ((f & DELIVERED) !== 0 && this.marked(id) && !((f & SHARED) !== 0 && this.claimedBy(id, seq)))
+      if (
+        (f & DELIVERED) !== 0 &&
+        this.marked(id) &&
+        !((f & SHARED) !== 0 && this.holder(this.nameRun[id], this.restRun[id], id, seq) >= 0)
+      )
         onStale(id);
       this.remove(id);
     }
@@ -352,37 +354,22 @@ export class SeriesCache {
     const split = firstLabelEnd(labels);
     const a = this.runs.find(labels, 0, split);
     const r = a < 0 ? -1 : this.runs.find(labels, split, labels.length);
-    return r >= 0 && this.holder(setKey(a, r), a, r, -1) >= 0;
+    return r >= 0 && this.holder(a, r, -1) >= 0;
   }
 
-  /** An entry other than `except` whose labels are the runs `a` and `r` (key `h`), or -1. */
-  private holder(h: number, a: number, r: number, except: number): number {
-    const { keys, ids, mask } = this.sets;
-    for (let i = h & mask; ids[i] !== 0; i = (i + 1) & mask) {
-      const id = ids[i] - 1;
-      if (keys[i] === h && id !== except && this.nameRun[id] === a && this.restRun[id] === r) return id;
-    }
-    return -1;
-  }
-
-  /** Whether another holder of the entry's (shared) labels was sent in scrape `seq`. */
-  private claimedBy(id: number, seq: number): boolean {
-    const a = this.nameRun[id];
-    const r = this.restRun[id];
+  /**
+   * An entry other than `except` whose labels are the runs `a` and `r`, or -1; with `wonIn`, only
+   * one that won the claim on them in that scrape (it was sent, see claim).
+   */
+  private holder(a: number, r: number, except: number, wonIn = -1): number {
     const h = setKey(a, r);
     const { keys, ids, mask } = this.sets;
     for (let i = h & mask; ids[i] !== 0; i = (i + 1) & mask) {
       const o = ids[i] - 1;
-      if (
-        keys[i] === h &&
-        o !== id &&
-        this.wonSeq[o] === seq &&
-        this.nameRun[o] === a &&
-        this.restRun[o] === r
-      )
-        return true;
+      if (keys[i] !== h || o === except || this.nameRun[o] !== a || this.restRun[o] !== r) continue;
+      if (wonIn < 0 || this.wonSeq[o] === wonIn) return o;
     }
-    return false;
+    return -1;
   }
 
   /**
