@@ -75,23 +75,27 @@ chan_size = 10000
 ${writer}`;
 }
 
+/** One [[instances]] table of the kubelet's port, as the article writes them (token, TLS unverified). */
+function kubeletInstanceToml(url: string, tokenFile: string, job: string, extra = ''): string {
+  return `[[instances]]
+urls = ["${url}"]
+bearer_token_file = "${tokenFile}"
+use_tls = true
+insecure_skip_verify = true
+labels = { job="${job}" }
+${extra}`;
+}
+
 /** The article's input.prometheus/prometheus.toml (SPEC §3.4) with local URLs and token file. */
 export function articleInputToml(
   kubeProxyMetricsUrl: string,
   kubeletBaseUrl: string,
   tokenFile: string,
 ): string {
-  const kubelet = (path: string, job: string) => `[[instances]]
-urls = ["${kubeletBaseUrl}${path}"]
-bearer_token_file = "${tokenFile}"
-use_tls = true
-insecure_skip_verify = true
-labels = { job="${job}" }
-`;
   return `[[instances]]
 urls = ["${kubeProxyMetricsUrl}"]
 labels = { job="kube-proxy" }
-${kubelet('/metrics', 'kubelet')}${kubelet('/metrics/cadvisor', 'cadvisor')}`;
+${kubeletInstanceToml(`${kubeletBaseUrl}/metrics`, tokenFile, 'kubelet')}${kubeletInstanceToml(`${kubeletBaseUrl}/metrics/cadvisor`, tokenFile, 'cadvisor')}`;
 }
 
 /**
@@ -100,16 +104,13 @@ ${kubelet('/metrics', 'kubelet')}${kubelet('/metrics/cadvisor', 'cadvisor')}`;
  * names, and kubelet-probes). The demo and the kit proof add them to the article's three.
  */
 export function kubeletEndpointsToml(kubeletBaseUrl: string, tokenFile: string): string {
-  const kubelet = (path: string, job: string, extra = '') => `[[instances]]
-urls = ["${kubeletBaseUrl}${path}"]
-bearer_token_file = "${tokenFile}"
-use_tls = true
-insecure_skip_verify = true
-labels = { job="${job}" }
-${extra}`;
   return (
-    kubelet('/metrics/resource', 'kubelet-resource', 'metrics_drop = ["container_*"]\n') +
-    kubelet('/metrics/probes', 'kubelet-probes')
+    kubeletInstanceToml(
+      `${kubeletBaseUrl}/metrics/resource`,
+      tokenFile,
+      'kubelet-resource',
+      'metrics_drop = ["container_*"]\n',
+    ) + kubeletInstanceToml(`${kubeletBaseUrl}/metrics/probes`, tokenFile, 'kubelet-probes')
   );
 }
 
