@@ -8,12 +8,14 @@ import { loadConfig } from '../config/load.js';
 import { TargetClient, jwtExpiry, tokenExpiryNote } from '../scrape/client.js';
 import { classifyNetworkError, ScrapeError } from '../scrape/errors.js';
 import { TextParser, Entry } from '../parse/text.js';
+import type { ExpositionFormat } from '../parse/format.js';
+import { ProtobufDecoder } from '../parse/protobuf.js';
 import { VERSION } from '../version.js';
 import { compileTarget } from '../scrape/compile.js';
 import { createLogger } from '../log.js';
 import { PodMetadata } from '../kube/pod-metadata.js';
 import { inputList, type ConfigOptions } from './options.js';
-import { errnoCode } from '../errno.js';
+import { errnoCode, errorMessage } from '../errno.js';
 
 export interface Diagnosis {
   ok: boolean;
@@ -24,10 +26,25 @@ export interface Diagnosis {
 
 function countSeries(
   body: Buffer,
-  openMetrics: boolean,
+  format: ExpositionFormat,
 ): { series: number; invalid: number; firstError: string } {
-  const p = new TextParser(body, openMetrics);
   let series = 0;
+  if (format === 'protobuf') {
+    // the series the protobuf page's text twin has, plus one per native histogram
+    const texts: Buffer[] = [];
+    try {
+      const d = new ProtobufDecoder(
+        (t) => texts.push(t),
+        () => series++,
+      );
+      d.push(body);
+      d.end();
+    } catch (err) {
+      return { series: 0, invalid: 1, firstError: `invalid protobuf page: ${errorMessage(err)}` };
+    }
+    body = Buffer.concat(texts);
+  }
+  const p = new TextParser(body, format === 'openmetrics');
   let invalid = 0;
   let firstError = '';
   for (let e = p.next(); e !== Entry.EOF; e = p.next()) {
@@ -73,7 +90,7 @@ export async function diagnoseTargets(config: Config): Promise<Diagnosis[]> {
             try {
               const res = await client.fetch();
               const ms = performance.now() - t0;
-              const c = countSeries(res.body, res.openMetrics);
+              const c = countSeries(res.body, res.format);
               if (c.series === 0) {
                 return {
                   ok: false,

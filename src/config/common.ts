@@ -4,6 +4,7 @@ import { accessSync, constants } from 'node:fs';
 import { errnoCode, errorMessage } from '../errno.js';
 import type { Table } from './reader.js';
 import type { ScrapeInstance, TlsOptions } from './types.js';
+import { DEFAULTS } from './keys.js';
 
 export const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 export const SA_TOKEN_FILE = `${SA_DIR}/token`;
@@ -129,6 +130,7 @@ export function scrapeInstance(
     urlLabelValue: '{{.Host}}',
     honorLabels: false,
     honorTimestamps: true,
+    scrapeProtocols: [...DEFAULTS.instances.scrape_protocols],
     headers: {},
     timeoutMs: 3000,
     intervalMs: 15_000,

@@ -57,6 +57,7 @@ function writer(w: WriterConfig): string[] {
     dial_timeout: w.dialTimeoutMs,
     max_idle_conns_per_host: w.maxIdleConnsPerHost,
     max_in_flight: w.maxInFlight,
+    native_histograms: w.nativeHistograms,
     ...tlsFields(w.tls),
   });
 }
@@ -84,6 +85,7 @@ function instance(i: ScrapeInstance): string[] {
       url_label_value: i.urlLabelValue,
       honor_labels: i.honorLabels,
       honor_timestamps: i.honorTimestamps,
+      scrape_protocols: i.scrapeProtocols,
       bearer_token_file: i.bearerTokenFile,
       bearer_token_string: shown(i.bearerTokenString),
       username: i.username,

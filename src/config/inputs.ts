@@ -15,7 +15,7 @@ import {
   stripUndefined,
 } from './common.js';
 import { isTable, Table } from './reader.js';
-import type { GlobalConfig, RelabelAction, RelabelConfig, ScrapeInstance } from './types.js';
+import { SCRAPE_PROTOCOLS, type GlobalConfig, type RelabelAction, type RelabelConfig, type ScrapeInstance } from './types.js';
 
 /** The defaults of an instance and of a relabel rule (config/keys.ts). */
 const I = DEFAULTS.instances;
@@ -95,6 +95,7 @@ function parseInstance(t: Table, base: InstanceBase, reportUnknown = true): Scra
     urlLabelValue,
     honorLabels: t.bool('honor_labels', I.honor_labels),
     honorTimestamps: t.bool('honor_timestamps', I.honor_timestamps),
+    scrapeProtocols: scrapeProtocols(t),
     bearerTokenFile: optPath(t, 'bearer_token_file'),
     bearerTokenString: secret(t.optStr('bearer_token_string')),
     username: t.optStr('username') || undefined,
@@ -132,6 +133,21 @@ function parseInstance(t: Table, base: InstanceBase, reportUnknown = true): Scra
     );
   }
   return stripUndefined(inst);
+}
+
+function scrapeProtocols(t: Table): string[] {
+  if (!t.has('scrape_protocols')) return [...I.scrape_protocols];
+  const list = t.strArray('scrape_protocols');
+  if (list.length === 0) throw t.error('scrape_protocols', 'is empty: name at least one exposition');
+  for (const p of list) {
+    if (!Object.hasOwn(SCRAPE_PROTOCOLS, p))
+      throw t.error(
+        'scrape_protocols',
+        `unknown protocol ${JSON.stringify(p)}; one of ${Object.keys(SCRAPE_PROTOCOLS).join(', ')}`,
+      );
+  }
+  if (new Set(list).size !== list.length) throw t.error('scrape_protocols', 'names a protocol twice');
+  return list;
 }
 
 function optPath(t: Table, key: string): string | undefined {

@@ -259,6 +259,7 @@ function parseWriter(w: Table): WriterConfig & { nameSet: boolean } {
     maxIdleConnsPerHost: w.int('max_idle_conns_per_host', D.writers.max_idle_conns_per_host),
     tls: parseTls(w),
     maxInFlight: w.int('max_in_flight', D.writers.max_in_flight),
+    nativeHistograms: w.bool('native_histograms', D.writers.native_histograms),
   };
   w.finish({
     ...ignoredKeys(['tls_key_pwd', 'tls_min_version', 'tls_max_version', 'tls_cipher_suites'], 'writers'),

@@ -57,6 +57,8 @@ export interface WriterConfig {
   tls: TlsOptions;
   /** Concurrent requests in flight (one per shard). nodegraf extension, default 4. */
   maxInFlight: number;
+  /** Send native histograms as such (Chunk.native); false: as classic series. nodegraf extension. */
+  nativeHistograms: boolean;
 }
 
 export interface QueueConfig {
@@ -108,6 +110,18 @@ export interface Origin {
   line: number;
 }
 
+/**
+ * Prometheus's `scrape_protocols` names and the media types they ask for, in the Accept header in
+ * the configured order (scrape/client.ts acceptHeader).
+ */
+export const SCRAPE_PROTOCOLS: Readonly<Record<string, string>> = {
+  PrometheusProto: 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited',
+  'OpenMetricsText1.0.0': 'application/openmetrics-text;version=1.0.0',
+  'OpenMetricsText0.0.1': 'application/openmetrics-text;version=0.0.1',
+  'PrometheusText0.0.4': 'text/plain;version=0.0.4',
+  'PrometheusText1.0.0': 'text/plain;version=1.0.0',
+};
+
 export interface ScrapeInstance {
   /** Stable name for logs and metrics: `input.prometheus/prometheus.toml#2`. */
   name: string;
@@ -119,6 +133,11 @@ export interface ScrapeInstance {
   urlLabelValue: string; // template
   honorLabels: boolean;
   honorTimestamps: boolean;
+  /**
+   * Expositions to ask for, preferred first (names of SCRAPE_PROTOCOLS). Default text first (what
+   * Categraf and vmagent ask for); `PrometheusProto` first reads native histograms.
+   */
+  scrapeProtocols: string[];
   bearerTokenFile?: string;
   bearerTokenString?: Secret;
   username?: string;

@@ -13,7 +13,7 @@ export function deriveTarget(hub: DeriveHub, global: GlobalConfig): InternalTarg
   return internalTarget('derive', DERIVE_URL, DERIVE_JOB, global, {
     tokenExpiry: NaN,
     async stream(start) {
-      start(false)(Buffer.from(hub.render()));
+      start('text')(Buffer.from(hub.render()));
     },
     abort() {},
     async close() {},

@@ -143,7 +143,7 @@ class HealthSource implements BodySource {
     private readonly opts: PodLabelOptions,
   ) {}
 
-  async stream(start: (openMetrics: boolean) => (piece: Buffer) => void): Promise<void> {
+  async stream(start: (format: 'text') => (piece: Buffer) => void): Promise<void> {
     const st = this.view.status;
     if (!st.synced) {
       throw new ScrapeError(
@@ -154,7 +154,7 @@ class HealthSource implements BodySource {
           : 'the pod health series need the kubelet /pods (RBAC: get on nodes/pods)',
       );
     }
-    start(false)(Buffer.from(renderHealth(this.view.all(), this.opts)));
+    start('text')(Buffer.from(renderHealth(this.view.all(), this.opts)));
   }
 
   abort(): void {}

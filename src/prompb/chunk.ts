@@ -15,6 +15,13 @@
 export interface Chunk {
   readonly body: Buffer;
   readonly samples: number;
+  /**
+   * Native histograms (scrape/native.ts): the same data with the histograms in remote write's
+   * `histograms` field, for writers that send them (`native_histograms = true`); `body` then holds
+   * what the other writers get instead — classic series converted from them, possibly none
+   * (`samples` 0, empty body). A consumer picks one of the two, never both.
+   */
+  readonly native?: Chunk;
 }
 
 /** Where scraped chunks go: the writers' fan-out, or the `--test` printer. */

@@ -52,6 +52,87 @@ export interface DecodedSample {
   value: number;
   timestampMs: number;
   stale: boolean;
+  /** A native histogram sample (TimeSeries field 4): `value` is then its count. */
+  histogram?: DecodedHistogram;
+}
+
+/** The fields of a remote write Histogram that tests and `--test` read. */
+export interface DecodedHistogram {
+  count: number;
+  sum: number;
+  schema: number;
+  zeroThreshold: number;
+  zeroCount: number;
+  /** Flat [offset, length] pairs. */
+  positiveSpans: number[];
+  /** Deltas (integer histograms) or absolute counts (float histograms). */
+  positive: number[];
+  negativeSpans: number[];
+  negative: number[];
+  resetHint: number;
+}
+
+function zigzagDecode(v: number): number {
+  return v % 2 === 0 ? v / 2 : -(v + 1) / 2;
+}
+
+/** Decode a Histogram message (see encodeHistogram) between p and end. */
+function decodeHistogram(b: Buffer, p: number, end: number): { h: DecodedHistogram; ts: number; stale: boolean } {
+  const h: DecodedHistogram = {
+    count: 0,
+    sum: 0,
+    schema: 0,
+    zeroThreshold: 0,
+    zeroCount: 0,
+    positiveSpans: [],
+    positive: [],
+    negativeSpans: [],
+    negative: [],
+    resetHint: 0,
+  };
+  let ts = 0;
+  let stale = false;
+  const v = (): number => {
+    const [x, next] = varintAt(b, p);
+    p = next;
+    return x;
+  };
+  const d = (): number => {
+    const x = b.readDoubleLE(p);
+    p += 8;
+    return x;
+  };
+  while (p < end) {
+    const tag = v();
+    const field = tag >>> 3;
+    if (field === 1) h.count = v();
+    else if (field === 2) h.count = d();
+    else if (field === 3) {
+      stale = b.subarray(p, p + 8).equals(STALE_NAN_BYTES);
+      h.sum = d();
+    } else if (field === 4) h.schema = zigzagDecode(v());
+    else if (field === 5) h.zeroThreshold = d();
+    else if (field === 6) h.zeroCount = v();
+    else if (field === 7) h.zeroCount = d();
+    else if (field === 8 || field === 11) {
+      const e = v() + p;
+      let offset = 0;
+      let length = 0;
+      while (p < e) {
+        const t = v();
+        if (t === 0x08) offset = zigzagDecode(v());
+        else length = v();
+      }
+      (field === 8 ? h.negativeSpans : h.positiveSpans).push(offset, length);
+    } else if (field === 9 || field === 12 || field === 10 || field === 13) {
+      const e = v() + p;
+      const out = field === 9 || field === 10 ? h.negative : h.positive;
+      while (p < e) out.push(field === 9 || field === 12 ? zigzagDecode(v()) : d());
+    } else if (field === 14) h.resetHint = v();
+    else if (field === 15) ts = v();
+    else throw new Error(`unexpected field in Histogram: ${field}`);
+  }
+  return { h, ts, stale };
 }
 
 /** Decode a WriteRequest body (uncompressed) produced by this module. */
@@ -71,9 +152,19 @@ export function decodeWriteRequest(body: Uint8Array): DecodedSample[] {
     let value = 0;
     let ts = 0;
     let stale = false;
+    let histogram: DecodedHistogram | undefined;
     while (p < end) {
       const tag = b[p++];
       const len = readVarint();
+      if (tag === 0x22) {
+        const r = decodeHistogram(b, p, p + len);
+        histogram = r.h;
+        value = r.h.count;
+        ts = r.ts;
+        stale = r.stale;
+        p += len;
+        continue;
+      }
       if (tag === 0x0a) {
         labelParts.push(Buffer.concat([Buffer.from([0x0a]), encodeVarint(len), b.subarray(p, p + len)]));
         p += len;
@@ -95,7 +186,9 @@ export function decodeWriteRequest(body: Uint8Array): DecodedSample[] {
         throw new Error(`unexpected field in TimeSeries: ${tag}`);
       }
     }
-    out.push({ labels: decodeLabels(Buffer.concat(labelParts)), value, timestampMs: ts, stale });
+    const sample: DecodedSample = { labels: decodeLabels(Buffer.concat(labelParts)), value, timestampMs: ts, stale };
+    if (histogram) sample.histogram = histogram;
+    out.push(sample);
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import { compressSync } from 'snappy';
+import type { NativeHistogram } from '../histogram.js';
 
 // Prometheus remote write 1.0 protobuf, hand-encoded (prometheus/prompb/types.proto). This module
 // is the wire format shared by the scrape side (which encodes) and the write side (which only moves
@@ -8,6 +9,7 @@ import { compressSync } from 'snappy';
 //   TimeSeries   { repeated Label labels = 1; repeated Sample samples = 2; }
 //   Label        { string name = 1; string value = 2; }
 //   Sample       { double value = 1; int64 timestamp = 2; }
+//   TimeSeries also has `repeated Histogram histograms = 4` (native histograms, encodeHistogram).
 // A series' labels are encoded once (on a scrape-cache miss) and the bytes are reused for every
 // later sample: a sample then costs one copy plus 16 bytes. Because a WriteRequest is nothing but
 // its repeated field, concatenating encoded TimeSeries entries yields a valid request body.
@@ -177,6 +179,25 @@ export class WriteRequestBuilder {
     this.sample(p, sampleLen, value, timestampMs, stale);
   }
 
+  /**
+   * Append one TimeSeries with a native histogram sample (field 4): not on the hot path (a few
+   * hundred per kubelet scrape), so built with a copy of the encoded histogram.
+   */
+  appendHistogram(labels: EncodedLabels, histogram: Buffer): void {
+    const n = labels.length;
+    const inner = n + 1 + varintLength(histogram.length) + histogram.length;
+    this.ensure(1 + 5 + inner);
+    const b = this.buf;
+    b[this.pos] = 0x0a;
+    let p = writeVarint(b, this.pos + 1, inner);
+    p += b.latin1Write(labels, p, n);
+    b[p++] = 0x22;
+    p = writeVarint(b, p, histogram.length);
+    p += histogram.copy(b, p);
+    this.pos = p;
+    this.samples++;
+  }
+
   /** Room for a series with `labelsLength` bytes of labels, and its header; returns where the labels go. */
   private open(labelsLength: number, sampleLen: number): number {
     const seriesLen = labelsLength + 1 + 1 + sampleLen; // sampleLen < 128: one-byte length
@@ -240,4 +261,114 @@ export class WriteRequestBuilder {
     this.pos = 0;
     this.samples = 0;
   }
+}
+
+/** A zigzag-encoded signed value (sint32/sint64) as an unsigned varint value. */
+function zigzag(v: number): number {
+  return v >= 0 ? 2 * v : -2 * v - 1;
+}
+
+/** Writes protobuf fields into a growing list of small buffers (encodeHistogram only). */
+class FieldWriter {
+  private parts: number[] = [];
+
+  varint(v: number): void {
+    while (v >= 128) {
+      this.parts.push((v % 128) | 128);
+      v = Math.floor(v / 128);
+    }
+    this.parts.push(v);
+  }
+
+  double(v: number, stale = false): void {
+    f64[0] = v;
+    const bytes = stale ? STALE_NAN_BYTES : f64bytes;
+    for (let i = 0; i < 8; i++) this.parts.push(bytes[i]!);
+  }
+
+  bytes(tag: number, sub: FieldWriter): void {
+    const b = sub.toBuffer();
+    this.varint(tag);
+    this.varint(b.length);
+    for (const x of b) this.parts.push(x);
+  }
+
+  toBuffer(): Buffer {
+    return Buffer.from(this.parts);
+  }
+}
+
+function spans(w: FieldWriter, tag: number, flat: number[]): void {
+  for (let i = 0; i < flat.length; i += 2) {
+    const s = new FieldWriter();
+    s.varint(0x08);
+    s.varint(zigzag(flat[i]!));
+    s.varint(0x10);
+    s.varint(flat[i + 1]!);
+    w.bytes(tag, s);
+  }
+}
+
+/**
+ * A remote write 1.0 Histogram message (prompb/types.proto):
+ *   count_int = 1 | count_float = 2; sum = 3; schema = 4 (sint32); zero_threshold = 5;
+ *   zero_count_int = 6 | zero_count_float = 7; negative_spans = 8; negative_deltas = 9 (packed
+ *   sint64); negative_counts = 10 (packed double); positive_spans = 11; positive_deltas = 12;
+ *   positive_counts = 13; reset_hint = 14 (GAUGE = 3); timestamp = 15.
+ * `stale`: Prometheus's staleness marker for a histogram series (sum = the stale NaN, no buckets).
+ */
+export function encodeHistogram(h: NativeHistogram, timestampMs: number, stale = false): Buffer {
+  const w = new FieldWriter();
+  if (stale) {
+    w.varint(0x08);
+    w.varint(0);
+    w.varint(0x19);
+    w.double(0, true);
+    w.varint(0x78);
+    w.varint(timestampMs);
+    return w.toBuffer();
+  }
+  if (h.float) {
+    w.varint(0x11);
+    w.double(h.count);
+  } else {
+    w.varint(0x08);
+    w.varint(h.count);
+  }
+  w.varint(0x19);
+  w.double(h.sum);
+  w.varint(0x20);
+  w.varint(zigzag(h.schema));
+  w.varint(0x29);
+  w.double(h.zeroThreshold);
+  if (h.float) {
+    w.varint(0x39);
+    w.double(h.zeroCount);
+  } else {
+    w.varint(0x30);
+    w.varint(h.zeroCount);
+  }
+  spans(w, 0x42, h.negativeSpans);
+  packed(w, 0x4a, h.float ? [] : h.negativeDeltas, false);
+  packed(w, 0x52, h.float ? h.negativeCounts : [], true);
+  spans(w, 0x5a, h.positiveSpans);
+  packed(w, 0x62, h.float ? [] : h.positiveDeltas, false);
+  packed(w, 0x6a, h.float ? h.positiveCounts : [], true);
+  if (h.gauge) {
+    w.varint(0x70);
+    w.varint(3);
+  }
+  w.varint(0x78);
+  w.varint(timestampMs);
+  return w.toBuffer();
+}
+
+function packed(w: FieldWriter, tag: number, values: number[], doubles: boolean): void {
+  if (values.length === 0) return;
+  const s = new FieldWriter();
+  for (const v of values) {
+    if (doubles) s.double(v);
+    else s.varint(zigzag(v));
+  }
+  w.bytes(tag, s);
 }

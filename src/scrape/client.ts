@@ -6,14 +6,28 @@ import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import { Agent, redirectInterceptor } from '../lean-imports.js';
-import type { TlsOptions } from '../config/types.js';
+import { SCRAPE_PROTOCOLS, type TlsOptions } from '../config/types.js';
+import { DEFAULTS } from '../config/keys.js';
+import { formatOf, type ExpositionFormat } from '../parse/format.js';
 import { classifyNetworkError, classifyStatus, ScrapeError } from './errors.js';
 import { connectOptions } from '../config/tls.js';
 import { kMaxLength } from 'node:buffer';
 import { errnoCode, errorMessage, isAbort } from '../errno.js';
 
-export const ACCEPT_HEADER =
-  'application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1';
+/**
+ * The Accept header for `scrape_protocols`, as Prometheus builds it (scrape.go acceptHeader):
+ * weights falling by 0.1 from 0.6 in the configured order, then anything at the next weight.
+ */
+export function acceptHeader(protocols: readonly string[]): string {
+  let weight = Object.keys(SCRAPE_PROTOCOLS).length + 1;
+  const parts: string[] = [];
+  for (const p of protocols) parts.push(`${SCRAPE_PROTOCOLS[p]};q=0.${weight--}`);
+  parts.push(`*/*;q=0.${weight}`);
+  return parts.join(',');
+}
+
+/** What a target is asked for unless its instance says otherwise (text first). */
+export const ACCEPT_HEADER = acceptHeader(DEFAULTS.instances.scrape_protocols);
 
 export interface ClientOptions {
   timeoutMs: number;
@@ -26,12 +40,14 @@ export interface ClientOptions {
   /** Credentials as Secret, revealed only into the request's headers. */
   headers: Record<string, HeaderValue>;
   userAgent: string;
+  /** The Accept header (acceptHeader of the instance's scrape_protocols); default ACCEPT_HEADER. */
+  accept?: string;
 }
 
 export interface FetchResult {
   status: number;
   body: Buffer;
-  openMetrics: boolean;
+  format: ExpositionFormat;
 }
 
 /** What a JWT's `exp` means now: `token in FILE expired at|valid until ISO (exp N)`. */
@@ -134,12 +150,12 @@ export class TargetClient {
   /** The whole (decompressed) body at once: for `doctor`. */
   async fetch(): Promise<FetchResult> {
     const parts: Buffer[] = [];
-    let openMetrics = false;
-    await this.stream((om) => {
-      openMetrics = om;
+    let format: ExpositionFormat = 'text';
+    await this.stream((f) => {
+      format = f;
       return (piece) => parts.push(piece);
     });
-    return { status: 200, body: Buffer.concat(parts), openMetrics };
+    return { status: 200, body: Buffer.concat(parts), format };
   }
 
   /**
@@ -148,7 +164,7 @@ export class TargetClient {
    * OpenMetrics, and returns the consumer. Throws a ScrapeError (nothing was consumed unless the
    * failure came half-way through the body: the caller discards the scrape then).
    */
-  async stream(start: (openMetrics: boolean) => (piece: Buffer) => void): Promise<void> {
+  async stream(start: (format: ExpositionFormat) => (piece: Buffer) => void): Promise<void> {
     // A projected token may have rotated between our read and the request: on 401, re-read, retry
     // once. Both requests share the scrape's one deadline: a scrape never outlives its timeout.
     const deadline = performance.now() + this.opts.timeoutMs;
@@ -158,12 +174,12 @@ export class TargetClient {
 
   private async fetchOnce(
     retryOn401: boolean,
-    start: (openMetrics: boolean) => (piece: Buffer) => void,
+    start: (format: ExpositionFormat) => (piece: Buffer) => void,
     deadline: number,
   ): Promise<200 | 401> {
     const { url, opts } = this;
     const headers: Record<string, string> = {
-      accept: ACCEPT_HEADER,
+      accept: opts.accept ?? ACCEPT_HEADER,
       'accept-encoding': 'gzip',
       'user-agent': opts.userAgent,
       'x-prometheus-scrape-timeout-seconds': String(opts.timeoutMs / 1000),
@@ -227,7 +243,7 @@ export class TargetClient {
         // gunzip on libuv's pool as the body streams in; a network error destroys the gunzip stream
         source = pipeline(res.body, createGunzip({ chunkSize: 256 * 1024 }), () => undefined);
       }
-      const consume = start(contentType.startsWith('application/openmetrics-text'));
+      const consume = start(formatOf(contentType));
       let size = 0;
       try {
         for await (const piece of source) {

@@ -8,7 +8,7 @@ import type { LabelPairs } from '../prompb/encode.js';
 import { compileGlobs } from '../relabel/glob.js';
 import { compileRelabel } from '../relabel/relabel.js';
 import { VERSION } from '../version.js';
-import type { ClientOptions } from './client.js';
+import { acceptHeader, type ClientOptions } from './client.js';
 import type { PipelineOptions } from './pipeline.js';
 import type { PipelinePlugins } from './plugins.js';
 import { syntheticLabels } from './report.js';
@@ -126,6 +126,7 @@ export function compileTarget(
       password: instance.password,
       headers: instance.headers,
       userAgent: `nodegraf/${VERSION}`,
+      accept: acceptHeader(instance.scrapeProtocols),
     },
     shard: key.readUInt32BE(0),
     offsetMs: key.readUInt32BE(4) % Math.max(1, instance.intervalMs),

@@ -9,6 +9,9 @@
 // This file: reassembling lines split between body pieces, the per-sample loop, the sample limit,
 // batching into chunks, and holding the chunks until the scrape is known good.
 import { Entry, TextParser, type Labels } from '../parse/text.js';
+import type { ExpositionFormat } from '../parse/format.js';
+import { ProtobufDecoder, ProtobufError, type NativeSample } from '../parse/protobuf.js';
+import { NativeHistograms } from './native.js';
 import type { Chunk } from '../prompb/chunk.js';
 import { WriteRequestBuilder, type EncodedLabels } from '../prompb/encode.js';
 import { ScrapeError } from './errors.js';
@@ -71,8 +74,11 @@ export class TargetPipeline {
 
   /** Series the last good scrape delivered (the target's current series). */
   get seriesCount(): number {
-    return this.cache.series;
+    return this.cache.series + (this.nh?.series ?? 0);
   }
+
+  /** The target's native histograms, once it answered a scrape in protobuf. */
+  private nh?: NativeHistograms;
 
   /** What the series cache holds: entries and the bytes of their encoded labels (/metrics). */
   get cacheSize(): { entries: number; labelBytes: number } {
@@ -83,8 +89,13 @@ export class TargetPipeline {
    * Process a whole payload (tests, benchmarks): `begin`, `feed`, `end`. A limit passed half-way
    * fails the scrape as a target does (`fail`) and is reported in `limitError`.
    */
-  process(body: Buffer, openMetrics: boolean, scrapeTimeMs: number, emit: (c: Chunk) => void): ScrapeStats {
-    this.begin(openMetrics, scrapeTimeMs);
+  process(
+    body: Buffer,
+    format: ExpositionFormat | boolean,
+    scrapeTimeMs: number,
+    emit: (c: Chunk) => void,
+  ): ScrapeStats {
+    this.begin(format, scrapeTimeMs);
     try {
       this.feed(body);
       return this.endSeries(emit); // its last line, without a newline, is parsed there
@@ -115,6 +126,8 @@ export class TargetPipeline {
     lines: number;
     /** OpenMetrics state carried from one segment's parser to the next. */
     sawEOF: boolean;
+    /** A protobuf scrape's decoder: it hands the text of its classic series to `parse`. */
+    proto?: ProtobufDecoder;
   };
 
   /**
@@ -123,12 +136,14 @@ export class TargetPipeline {
    * until `end`: a scrape that fails half-way (timeout, body too large, a limit) sends nothing of its
    * own, only staleness markers for what the last good scrape delivered (`fail`).
    */
-  begin(openMetrics: boolean, scrapeTimeMs: number): void {
+  begin(format: ExpositionFormat | boolean, scrapeTimeMs: number): void {
+    // a boolean is the text parser's flag (tests, benchmarks): OpenMetrics or not
+    const f = format === true ? 'openmetrics' : format === false ? 'text' : format;
     this.builder.reset();
     this.evictChangedGroups();
     this.cur = {
       seq: this.cache.begin(),
-      openMetrics,
+      openMetrics: f === 'openmetrics',
       now: scrapeTimeMs,
       st: {
         scraped: 0,
@@ -147,6 +162,14 @@ export class TargetPipeline {
       lines: 0,
       sawEOF: false,
     };
+    if (f === 'protobuf') {
+      this.nh ??= new NativeHistograms({ ...this.opts, tap: undefined });
+      this.cur.proto = new ProtobufDecoder(
+        (text) => this.parse(text, 0, text.length),
+        (s) => this.nativeSample(s),
+      );
+    }
+    this.nh?.begin();
   }
 
   /**
@@ -156,6 +179,14 @@ export class TargetPipeline {
    */
   feed(piece: Buffer): void {
     const c = this.cur;
+    if (c.proto) {
+      try {
+        c.proto.push(piece);
+      } catch (err) {
+        throw protobufFailure(err);
+      }
+      return;
+    }
     let start = 0;
     if (c.restBytes > 0) {
       const nl = piece.indexOf(10);
@@ -286,6 +317,23 @@ export class TargetPipeline {
     c.sawEOF = p.sawEOF;
   }
 
+  /** A native histogram of a protobuf scrape (native.ts): counted like a sample, limits included. */
+  private nativeSample(s: NativeSample): void {
+    const c = this.cur;
+    const st = c.st;
+    st.scraped++;
+    const ts = this.opts.honorTimestamps && s.timestampMs === s.timestampMs ? s.timestampMs : c.now;
+    st.postRelabel += this.nh!.add(s, ts);
+    if (this.opts.sampleLimit > 0 && st.postRelabel > this.opts.sampleLimit) {
+      throw new ScrapeError(
+        'limit',
+        `sample_limit exceeded: ${st.postRelabel} samples > ${this.opts.sampleLimit}`,
+        'raise the limit in the instance, or drop series with metrics_drop / relabel_configs',
+      );
+    }
+    if (!st.limitError && this.nh!.limitError) st.limitError = this.nh!.limitError;
+  }
+
   /** Not cached under its hash: a collided series, or a new one to build and cache. */
   private miss(p: TextParser, lo: number, hi: number, length: number): number {
     const cache = this.cache;
@@ -306,6 +354,13 @@ export class TargetPipeline {
    */
   private endSeries(emit: (c: Chunk) => void): ScrapeStats {
     const c = this.cur;
+    if (c.proto) {
+      try {
+        c.proto.end();
+      } catch (err) {
+        throw protobufFailure(err);
+      }
+    }
     if (c.restBytes > 0) {
       const rest = Buffer.concat(c.rest); // last line without a final newline
       c.rest = [];
@@ -321,6 +376,7 @@ export class TargetPipeline {
     }
     for (const h of c.held) emit(h);
     c.held = [];
+    if (this.nh) st.stale += this.nh.end(true, now, emit);
     const stale = this.staleWriter(now, st, emit);
     this.writeEvictedStale(stale, true);
     this.cache.endGood(stale.entry);
@@ -342,6 +398,7 @@ export class TargetPipeline {
     }
     this.builder.reset();
     const st = { stale: 0, emitted: 0 } as ScrapeStats;
+    if (this.nh) st.stale += this.nh.end(false, scrapeTimeMs, emit);
     const stale = this.staleWriter(scrapeTimeMs, st, emit);
     this.writeEvictedStale(stale, false);
     this.cache.endFailed(stale.entry);
@@ -426,6 +483,7 @@ export class TargetPipeline {
   private evictChangedGroups(): void {
     const changed = this.opts.enricher?.changed();
     if (changed === undefined) return;
+    this.nh?.forget();
     this.cache.evictGroups(changed, (id) => this.evicted.push(this.cache.labelsOf(id)!));
   }
 
@@ -469,6 +527,16 @@ export class TargetPipeline {
     st.invalidLines++;
     if (!st.firstError) st.firstError = `line ${line}: ${msg}`;
   }
+}
+
+/** A protobuf page that cannot be decoded fails the scrape (it cannot be resynchronised). */
+function protobufFailure(err: unknown): unknown {
+  if (!(err instanceof ProtobufError)) return err;
+  return new ScrapeError(
+    'other',
+    `invalid protobuf page: ${err.message}`,
+    'the target answered application/vnd.google.protobuf but the body is not a delimited MetricFamily stream; scrape it as text (scrape_protocols without PrometheusProto)',
+  );
 }
 
 interface StaleWriter {

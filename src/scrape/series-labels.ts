@@ -32,8 +32,11 @@ function dropped(error?: string): BuiltSeries {
   return { labels: null, error, slot: -1 };
 }
 
+/** Where a new series' name and scraped labels come from: the text parser's current entry, or a native histogram (native.ts). */
+export type SeriesSource = Pick<TextParser, 'labels' | 'metricName'>;
+
 /** Build what the cache keeps for the current Series entry of `p`. */
-export function buildSeries(o: LabelRules, p: TextParser, scratch: Labels): BuiltSeries {
+export function buildSeries(o: LabelRules, p: SeriesSource, scratch: Labels): BuiltSeries {
   scratch.length = 0;
   const err = p.labels(scratch);
   if (err !== undefined) return dropped(err);

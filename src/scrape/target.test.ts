@@ -625,9 +625,9 @@ async function scrapesWithStaleLoopTime(
   });
   let scrapes = 0;
   const source = {
-    stream: async (start: (openMetrics: boolean) => (piece: Buffer) => void) => {
+    stream: async (start: (format: 'text') => (piece: Buffer) => void) => {
       ahead = stale(++scrapes);
-      start(false)(Buffer.from('a 1\n'));
+      start('text')(Buffer.from('a 1\n'));
     },
     abort: () => undefined,
     close: async () => undefined,

@@ -7,6 +7,7 @@ import type { GlobalConfig, ScrapeInstance, WriterOptions } from '../config/type
 import type { LabelPairs } from '../prompb/encode.js';
 import type { Chunk, SampleSink } from '../prompb/chunk.js';
 import { TargetClient } from './client.js';
+import type { ExpositionFormat } from '../parse/format.js';
 import { compileTarget } from './compile.js';
 import { ScrapeError } from './errors.js';
 import { TargetPipeline } from './pipeline.js';
@@ -22,7 +23,7 @@ export type TargetHealth = 'unknown' | 'up' | 'down';
 /** Where a target's payload comes from: its HTTP client, or (pod health) the agent itself. */
 export interface BodySource {
   /** As TargetClient.stream: `start` once the payload is known good, then its pieces; throws a ScrapeError. */
-  stream(start: (openMetrics: boolean) => (piece: Buffer) => void): Promise<void>;
+  stream(start: (format: ExpositionFormat) => (piece: Buffer) => void): Promise<void>;
   abort(): void;
   close(): Promise<void>;
   readonly tokenExpiry: number;
@@ -131,8 +132,8 @@ export class ScrapeTarget {
     const pipeline = this.pipeline;
     let outcome: ScrapeOutcome;
     try {
-      await this.client.stream((openMetrics) => {
-        pipeline.begin(openMetrics, now);
+      await this.client.stream((format) => {
+        pipeline.begin(format, now);
         return (piece) => pipeline.feed(piece);
       });
       outcome = pipeline.end(emit, t0);

@@ -5,6 +5,7 @@
 import { API_HOST, BUILD_INFO, BUILD_INFO_HELP } from './components.js';
 import { buildInstruments, type KubeletInstruments } from './kubelet-instruments.js';
 import { isRunning } from './dynamics.js';
+import { protobufPage } from './protobuf.js';
 import { instanceAt, type NodeModel, type SimPod } from './model.js';
 import {
   MiB,
@@ -296,16 +297,38 @@ export class KubeletMetrics {
     this.served.set(path, (this.served.get(path) ?? 0) + 1);
   }
 
-  render(nowMs: number): string {
+  render(nowMs: number, histograms?: Map<string, SimHistogram>): string {
     const m = this.model;
     const out: string[] = [];
-    renderFamilies(out, FAMILIES, {
+    renderFamilies(
+      out,
+      FAMILIES,
+      {
       t: nowMs / 1000,
       m,
       k: this,
       i: this.instruments,
       running: m.pods.filter(isRunning),
-    });
+      },
+      histograms,
+    );
     return out.join('');
+  }
+
+  /**
+   * The page in protobuf, as a 1.36+ kubelet with native histograms on serves it: the latency
+   * histograms (`*_seconds`) get native buckets at schema 3 (component-base's bucket factor 1.1)
+   * beside their classic ones, or instead of them with `classic: false`.
+   */
+  renderProtobuf(nowMs: number, classic = true): Buffer {
+    const histograms = new Map<string, SimHistogram>();
+    const text = this.render(nowMs, histograms);
+    return protobufPage(text, {
+      histograms,
+      native: (name) => name.endsWith('_seconds'),
+      schema: 3,
+      classic,
+      t: nowMs / 1000,
+    });
   }
 }

@@ -32,6 +32,7 @@ import { buildModel, churnPods, type NodeModel } from './model.js';
 import { podListJson } from './pods-json.js';
 import { renderProbes, renderResource } from './kubelet-endpoints.js';
 import { rngFor } from './util.js';
+import { PROTOBUF_CT, wantsProtobuf } from './protobuf.js';
 import { goTimeString } from './util.js';
 
 /** Failure modes to exercise an agent's error handling. Mutable at run time with setFaults(). */
@@ -48,6 +49,11 @@ export interface SimulatorFaults {
   kubeProxyDelayMs?: number;
   /** Append one malformed sample line to /metrics/cadvisor. */
   cadvisorMalformedLine?: boolean;
+  /**
+   * The kubelet's protobuf /metrics leaves out the classic buckets of its native histograms (a
+   * client library configured for native histograms only), so only a conversion gives them back.
+   */
+  kubeletNativeOnly?: boolean;
 }
 
 export interface SimulatorOptions {
@@ -125,6 +131,8 @@ export interface Simulator {
   render: {
     kubeProxyMetrics(nowMs?: number): string;
     kubeletMetrics(nowMs?: number): string;
+    /** /metrics in protobuf (asked for with Accept), native histograms included (sim/protobuf.ts). */
+    kubeletMetricsProtobuf(nowMs?: number): Buffer;
     cadvisor(nowMs?: number): string;
     /** /metrics/resource and /metrics/probes (kubelet-endpoints.ts). */
     resource(nowMs?: number): string;
@@ -163,7 +171,7 @@ function send(
   req: http.IncomingMessage,
   res: http.ServerResponse,
   status: number,
-  body: string,
+  body: string | Buffer,
   contentType: string,
   gzipOk = true,
 ): void {
@@ -303,6 +311,8 @@ function kubeletHandler(live: LiveState, kubelet: KubeletMetrics, render: Render
       kubelet.countRequest(label);
       switch (label) {
         case 'metrics':
+          if (wantsProtobuf(req.headers.accept))
+            return send(req, res, 200, render.kubeletMetricsProtobuf(), PROTOBUF_CT);
           return send(req, res, 200, render.kubeletMetrics(), METRICS_CT);
         case 'metrics/cadvisor':
           return send(req, res, 200, render.cadvisor(), METRICS_CT);
@@ -448,6 +458,7 @@ function renderers(model: NodeModel, kubelet: KubeletMetrics, live: LiveState, n
   return {
     kubeProxyMetrics: (ms = nowMs()) => kubeProxy.render(ms),
     kubeletMetrics: (ms = nowMs()) => kubelet.render(ms),
+    kubeletMetricsProtobuf: (ms = nowMs()) => kubelet.renderProtobuf(ms, !live.faults.kubeletNativeOnly),
     cadvisor: (ms = nowMs()) => cadvisor.render(ms, { malformedLine: !!live.faults.cadvisorMalformedLine }),
     resource: (ms = nowMs()) => renderResource(cadvisor, ms),
     probes: (ms = nowMs()) => renderProbes(model, ms),

@@ -173,6 +173,9 @@ export interface HistComponent {
   cdf: number[];
   /** Mean observed value, for _sum. */
   mean: number;
+  /** The log-normal's parameters (component()): native buckets are computed from them. */
+  median?: number;
+  sigma?: number;
 }
 
 export function component(
@@ -181,7 +184,13 @@ export function component(
   median: number,
   sigma: number,
 ): HistComponent {
-  return { count, cdf: lognormalCdf(bounds, median, sigma), mean: median * Math.exp((sigma * sigma) / 2) };
+  return {
+    count,
+    cdf: lognormalCdf(bounds, median, sigma),
+    mean: median * Math.exp((sigma * sigma) / 2),
+    median,
+    sigma,
+  };
 }
 
 /**
@@ -218,6 +227,58 @@ export class SimHistogram {
     sample(out, name + '_sum', labels, sum);
     sample(out, name + '_count', labels, total);
   }
+}
+
+/** A native histogram of the simulator (integer counts): what sim/protobuf.ts encodes. */
+export interface SimNative {
+  count: number;
+  sum: number;
+  schema: number;
+  zeroThreshold: number;
+  /** One span: the first bucket's index and the counts from there (absolute, not deltas). */
+  offset: number;
+  counts: number[];
+}
+
+/** client_golang's default zero threshold of native histograms (2^-128). */
+const ZERO_THRESHOLD = 2.938735877055719e-39;
+
+/**
+ * The same observations as a native histogram at `schema` (bucket i covers (2^((i-1)/2^schema),
+ * 2^(i/2^schema)]): each component's count placed by its log-normal CDF, floored as the classic
+ * buckets are, over ±5 sigma (what lies outside goes to the first and last bucket), so _count and
+ * _sum equal the classic ones. Undefined when a component has no log-normal (a count histogram).
+ */
+export function nativeOf(h: SimHistogram, t: number, schema: number): SimNative | undefined {
+  const comps = h.components;
+  const f = Math.pow(2, schema);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const c of comps) {
+    if (c.median === undefined || c.sigma === undefined) return undefined;
+    lo = Math.min(lo, Math.floor(Math.log2(c.median * Math.exp(-5 * c.sigma)) * f));
+    hi = Math.max(hi, Math.ceil(Math.log2(c.median * Math.exp(5 * c.sigma)) * f));
+  }
+  const counts = comps.map((c) => Math.max(0, Math.floor(c.count(t))));
+  const bounds: number[] = [];
+  for (let i = lo; i < hi; i++) bounds.push(Math.pow(2, i / f));
+  const cdfs = comps.map((c) => lognormalCdf(bounds, c.median!, c.sigma!));
+  let total = 0;
+  let sum = 0;
+  for (let j = 0; j < comps.length; j++) {
+    total += counts[j]!;
+    sum += counts[j]! * comps[j]!.mean;
+  }
+  const out: number[] = [];
+  let prev = 0;
+  for (let i = 0; i < bounds.length; i++) {
+    let cum = 0;
+    for (let j = 0; j < comps.length; j++) cum += Math.floor(counts[j]! * cdfs[j]![i]!);
+    out.push(cum - prev);
+    prev = cum;
+  }
+  out.push(total - prev); // bucket hi: the rest
+  return { count: total, sum, schema, zeroThreshold: ZERO_THRESHOLD, offset: lo, counts: out };
 }
 
 /** Go's time.Time.String() for a UTC time with a monotonic reading, as kube-proxy's /healthz prints it. */
@@ -284,10 +345,15 @@ export function histogram<S extends { t: number }>(
   return { name, type: 'histogram', help, histograms };
 }
 
+/**
+ * Render a table. `histograms`, when given, receives each SimHistogram under its series text
+ * (`name{labels}`), for a protobuf page that adds native buckets (sim/protobuf.ts).
+ */
 export function renderFamilies<S extends { t: number }>(
   out: string[],
   table: readonly SimFamily<S>[],
   s: S,
+  histograms?: Map<string, SimHistogram>,
 ): void {
   for (const f of table) {
     if ('raw' in f) {
@@ -295,7 +361,12 @@ export function renderFamilies<S extends { t: number }>(
       continue;
     }
     family(out, f.name, f.type, f.help);
-    if ('histograms' in f) for (const [h, labels] of f.histograms(s)) h.write(out, f.name, labels, s.t);
+    if ('histograms' in f) {
+      for (const [h, labels] of f.histograms(s)) {
+        h.write(out, f.name, labels, s.t);
+        histograms?.set(labels ? `${f.name}{${labels}}` : f.name, h);
+      }
+    }
     else for (const [labels, v] of f.samples(s)) sample(out, f.name, labels, v);
   }
 }

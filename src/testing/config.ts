@@ -57,6 +57,7 @@ export function testWriter(
     maxIdleConnsPerHost: 100,
     tls: { useTls: false, insecureSkipVerify: false },
     maxInFlight: 4,
+    nativeHistograms: false,
     ...rest,
   };
 }

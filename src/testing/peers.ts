@@ -52,7 +52,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-async function startReceiver(kind: Receiver['kind']): Promise<Receiver> {
+async function startReceiver(kind: Receiver['kind'], flags: string[] = []): Promise<Receiver> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), `nodegraf-${kind}-`));
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -69,6 +69,7 @@ async function startReceiver(kind: Receiver['kind']): Promise<Receiver> {
           '-search.disableCache',
           '-dedup.minScrapeInterval=0',
           '-loggerLevel=ERROR',
+          ...flags,
         ],
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
@@ -84,6 +85,7 @@ async function startReceiver(kind: Receiver['kind']): Promise<Receiver> {
           '--web.enable-remote-write-receiver',
           '--log.level=error',
           '--storage.tsdb.retention.time=1d',
+          ...flags,
         ],
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
@@ -119,6 +121,8 @@ async function startReceiver(kind: Receiver['kind']): Promise<Receiver> {
 
 export const startVictoriaMetrics = () => startReceiver('victoria-metrics');
 export const startPrometheus = () => startReceiver('prometheus');
+/** Prometheus that stores native histograms (remote write's `histograms` field); 2.42 needs the flag. */
+export const startPrometheusNative = () => startReceiver('prometheus', ['--enable-feature=native-histograms']);
 
 /** VictoriaMetrics makes new samples searchable after a short delay: force it. */
 export async function flushVm(r: Receiver): Promise<void> {

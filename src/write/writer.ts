@@ -238,7 +238,10 @@ export class RemoteWriter {
   }
 
   /** Never blocks: the shard's queue keeps it in memory or on disk, or drops it with a counter. */
-  push(chunk: Chunk, shardKey: number): void {
+  push(given: Chunk, shardKey: number): void {
+    // a scrape's native histograms come in two forms: this writer's (prompb/chunk.ts)
+    const chunk = given.native !== undefined && this.config.nativeHistograms ? given.native : given;
+    if (chunk.samples === 0) return;
     if (this.stopped) {
       this.drop('shutdown', chunk.samples, 'pushed after shutdown');
     } else if (this.shards.length > 0) {
