@@ -76,7 +76,8 @@ ${writer}`;
 }
 
 /** One [[instances]] table of the kubelet's port, as the article writes them (token, TLS unverified). */
-function kubeletInstanceToml(url: string, tokenFile: string, job: string, extra = ''): string {
+/** One kubelet endpoint as an [[instances]] table (token, TLS without verification, job label). */
+export function kubeletInstanceToml(url: string, tokenFile: string, job: string, extra = ''): string {
   return `[[instances]]
 urls = ["${url}"]
 bearer_token_file = "${tokenFile}"

@@ -107,7 +107,9 @@ test("the loader's defaults (DEFAULTS) are declared keys and what the docs say t
       const shown =
         typeof value === 'number' && /duration/.test(doc.type) && !/\*\*ms\*\*/.test(doc.type)
           ? String(value / 1000)
-          : String(value);
+          : Array.isArray(value)
+            ? JSON.stringify(value).replace(/,/g, ', ')
+            : String(value);
       assert.ok(
         doc.default.includes(shown),
         `[${section}] ${key}: the docs say ${doc.default}, the loader uses ${shown}`,

@@ -247,6 +247,7 @@ timeout = "7s"
 dial_timeout = 1000
 max_idle_conns_per_host = 10
 max_in_flight = 2
+native_histograms = true
 use_tls = true
 tls_ca = "${PKI}/ca.pem"
 tls_cert = "${PKI}/c.pem"
@@ -317,6 +318,7 @@ health_metrics = false
     dialTimeoutMs: 1000,
     maxIdleConnsPerHost: 10,
     maxInFlight: 2,
+    nativeHistograms: true,
     tls: {
       useTls: true,
       caFile: `${PKI}/ca.pem`,
@@ -334,6 +336,7 @@ health_metrics = false
     dialTimeoutMs: 2500,
     maxIdleConnsPerHost: 100,
     maxInFlight: 4,
+    nativeHistograms: false,
     tls: { useTls: false, insecureSkipVerify: false },
   });
   assert.deepEqual(config.queue, { dir: '', maxBytes: 512 * 1024 ** 2 });
@@ -386,6 +389,7 @@ metrics_drop = ["node_scrape_*"]
 interval_times = 2
 duplication_allowed = true
 sample_limit = 1000
+scrape_protocols = ["PrometheusProto", "PrometheusText0.0.4"]
 label_limit = 30
 label_value_length_limit = 200
 body_size_limit = "10MB"
@@ -420,6 +424,7 @@ bearer_token_file = "/tok"
     relabelConfigs: [],
     duplicationAllowed: true,
     sampleLimit: 1000,
+    scrapeProtocols: ['PrometheusProto', 'PrometheusText0.0.4'],
     labelLimit: 30,
     labelValueLengthLimit: 200,
     bodySizeLimit: 10_000_000,
@@ -549,6 +554,20 @@ test('wrong types are errors naming file:line:key', () => {
       /expected true or false/,
     ],
     [{ 'config.toml': 'global = 3\n' }, 'config.toml', 1, 'global', /expected a table/],
+    [
+      { [PROM]: '[[instances]]\nurls = ["http://x"]\nscrape_protocols = ["Protobuf"]\n' },
+      PROM,
+      3,
+      'instances.scrape_protocols',
+      /unknown protocol "Protobuf"; one of PrometheusProto, /,
+    ],
+    [
+      { [PROM]: '[[instances]]\nurls = ["http://x"]\nscrape_protocols = []\n' },
+      PROM,
+      3,
+      'instances.scrape_protocols',
+      /is empty/,
+    ],
   ];
   for (const [files, file, line, key, msg] of cases) {
     const err = loadError(files);

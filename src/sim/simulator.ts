@@ -131,8 +131,11 @@ export interface Simulator {
   render: {
     kubeProxyMetrics(nowMs?: number): string;
     kubeletMetrics(nowMs?: number): string;
-    /** /metrics in protobuf (asked for with Accept), native histograms included (sim/protobuf.ts). */
-    kubeletMetricsProtobuf(nowMs?: number): Buffer;
+    /**
+     * /metrics in protobuf (asked for with Accept), native histograms included (sim/protobuf.ts);
+     * `nativeOnly`, or the fault kubeletNativeOnly, leaves their classic buckets out.
+     */
+    kubeletMetricsProtobuf(nowMs?: number, nativeOnly?: boolean): Buffer;
     cadvisor(nowMs?: number): string;
     /** /metrics/resource and /metrics/probes (kubelet-endpoints.ts). */
     resource(nowMs?: number): string;
@@ -145,6 +148,8 @@ export interface Simulator {
 
 export const DEFAULT_TOKEN = 'nodegraf-sim-token';
 const METRICS_CT = 'text/plain; version=0.0.4; charset=utf-8';
+/** A request header that asks the kubelet for its protobuf page with native-only histograms. */
+export const NATIVE_ONLY_HEADER = 'x-sim-native-only';
 const TEXT_CT = 'text/plain; charset=utf-8';
 const KEEP_ALIVE_MS = 120_000;
 const GO_HTTPS_400 = 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
@@ -311,8 +316,11 @@ function kubeletHandler(live: LiveState, kubelet: KubeletMetrics, render: Render
       kubelet.countRequest(label);
       switch (label) {
         case 'metrics':
-          if (wantsProtobuf(req.headers.accept))
-            return send(req, res, 200, render.kubeletMetricsProtobuf(), PROTOBUF_CT);
+          if (wantsProtobuf(req.headers.accept)) {
+            // a test knob per request: one simulator serves both kinds of page at once
+            const nativeOnly = req.headers[NATIVE_ONLY_HEADER] === '1';
+            return send(req, res, 200, render.kubeletMetricsProtobuf(undefined, nativeOnly), PROTOBUF_CT);
+          }
           return send(req, res, 200, render.kubeletMetrics(), METRICS_CT);
         case 'metrics/cadvisor':
           return send(req, res, 200, render.cadvisor(), METRICS_CT);
@@ -458,7 +466,8 @@ function renderers(model: NodeModel, kubelet: KubeletMetrics, live: LiveState, n
   return {
     kubeProxyMetrics: (ms = nowMs()) => kubeProxy.render(ms),
     kubeletMetrics: (ms = nowMs()) => kubelet.render(ms),
-    kubeletMetricsProtobuf: (ms = nowMs()) => kubelet.renderProtobuf(ms, !live.faults.kubeletNativeOnly),
+    kubeletMetricsProtobuf: (ms = nowMs(), nativeOnly = false) =>
+      kubelet.renderProtobuf(ms, !(nativeOnly || live.faults.kubeletNativeOnly)),
     cadvisor: (ms = nowMs()) => cadvisor.render(ms, { malformedLine: !!live.faults.cadvisorMalformedLine }),
     resource: (ms = nowMs()) => renderResource(cadvisor, ms),
     probes: (ms = nowMs()) => renderProbes(model, ms),

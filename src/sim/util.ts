@@ -194,9 +194,49 @@ export function component(
 }
 
 /**
- * A histogram whose buckets are consistent by construction: each component's
- * bucket count is floor(count · cdf), non-decreasing in le and in time; +Inf ==
- * _count. Pass `labels` as 'a="b",c="d"' (or '').
+ * The observations of a simulated histogram, as positions u in [0, 1) of its distribution (an
+ * observation is <= a bound b when u <= cdf(b)): the k-th is U[k mod PATTERN], a golden-ratio
+ * sequence, so any run of consecutive observations spreads evenly over the distribution. The
+ * counts below any bound are then those of one set of observations, at every bound and at every
+ * time: the increase of a window is cumulative in le, and classic and native buckets of one
+ * histogram agree (flooring count · cdf at each bound separately did not: over a short window a
+ * higher bound could gain less than a lower one, and the two bucket layouts disagreed on p99).
+ */
+const PATTERN = 1024;
+const GOLDEN = (Math.sqrt(5) - 1) / 2;
+const U = Float64Array.from({ length: PATTERN }, (_, k) => ((k + 0.5) * GOLDEN) % 1);
+const U_SORTED = Float64Array.from(U).sort();
+
+/** Elements of a sorted array that are <= c. */
+function atOrBelow(sorted: Float64Array, c: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= c) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The first n observations: how many lie at or below a cumulative share c. */
+export class Observations {
+  private readonly cycles: number;
+  private readonly rest: Float64Array;
+  constructor(readonly n: number) {
+    this.cycles = Math.floor(n / PATTERN);
+    this.rest = U.slice(0, n % PATTERN).sort();
+  }
+  below(c: number): number {
+    if (c >= 1) return this.n;
+    return this.cycles * atOrBelow(U_SORTED, c) + atOrBelow(this.rest, c);
+  }
+}
+
+/**
+ * A histogram whose buckets are consistent by construction (see Observations): non-decreasing in
+ * le and in time, and in the increase over any window; +Inf == _count. Pass `labels` as
+ * 'a="b",c="d"' (or '').
  */
 export class SimHistogram {
   readonly leLabels: string[];
@@ -218,9 +258,10 @@ export class SimHistogram {
       total += counts[j]!;
       sum += counts[j]! * comps[j]!.mean;
     }
+    const obs = counts.map((n) => new Observations(n));
     for (let i = 0; i < this.bounds.length; i++) {
       let n = 0;
-      for (let j = 0; j < comps.length; j++) n += Math.floor(counts[j]! * comps[j]!.cdf[i]!);
+      for (let j = 0; j < comps.length; j++) n += obs[j]!.below(comps[j]!.cdf[i]!);
       out.push(bucket, this.leLabels[i]!, '} ', fmt(n), '\n');
     }
     out.push(bucket, 'le="+Inf"} ', fmt(total), '\n');
@@ -245,9 +286,9 @@ const ZERO_THRESHOLD = 2.938735877055719e-39;
 
 /**
  * The same observations as a native histogram at `schema` (bucket i covers (2^((i-1)/2^schema),
- * 2^(i/2^schema)]): each component's count placed by its log-normal CDF, floored as the classic
- * buckets are, over ±5 sigma (what lies outside goes to the first and last bucket), so _count and
- * _sum equal the classic ones. Undefined when a component has no log-normal (a count histogram).
+ * 2^(i/2^schema)]): each component's observations (Observations) placed by its log-normal CDF over
+ * ±5 sigma (what lies outside goes to the first and last bucket), so _count and _sum equal the
+ * classic ones. Undefined when a component has no log-normal (a count histogram).
  */
 export function nativeOf(h: SimHistogram, t: number, schema: number): SimNative | undefined {
   const comps = h.components;
@@ -271,9 +312,10 @@ export function nativeOf(h: SimHistogram, t: number, schema: number): SimNative 
   }
   const out: number[] = [];
   let prev = 0;
+  const obs = counts.map((n) => new Observations(n));
   for (let i = 0; i < bounds.length; i++) {
     let cum = 0;
-    for (let j = 0; j < comps.length; j++) cum += Math.floor(counts[j]! * cdfs[j]![i]!);
+    for (let j = 0; j < comps.length; j++) cum += obs[j]!.below(cdfs[j]![i]!);
     out.push(cum - prev);
     prev = cum;
   }

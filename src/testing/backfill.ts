@@ -15,6 +15,8 @@ import { Runtime } from '../cli/runtime.js';
 export interface BackfillOptions {
   /** Remote-write URLs of the stores. */
   writeUrls: string[];
+  /** Those of writeUrls whose writer sends native histograms (`native_histograms = true`). */
+  nativeWriteUrls?: string[];
   /** Simulated time of the first scrape, ms. */
   startMs: number;
   stepMs: number;
@@ -75,7 +77,9 @@ export async function startBackfill(o: BackfillOptions): Promise<Backfill> {
       'hostname = "node-1"',
       `interval = ${Math.round(o.stepMs / 1000)}`,
       labels ? `labels = { ${labels} }` : '',
-      ...o.writeUrls.map((u) => `[[writers]]\nurl = "${u}"`),
+      ...o.writeUrls.map(
+        (u) => `[[writers]]\nurl = "${u}"${o.nativeWriteUrls?.includes(u) ? '\nnative_histograms = true' : ''}`,
+      ),
       // the on-disk queue in the run's own folder, not ./data/queue of whoever runs it
       `[queue]\ndir = "${join(dir, 'queue')}"`,
       '[http]',
