@@ -15,7 +15,13 @@ import {
   stripUndefined,
 } from './common.js';
 import { isTable, Table } from './reader.js';
-import { SCRAPE_PROTOCOLS, type GlobalConfig, type RelabelAction, type RelabelConfig, type ScrapeInstance } from './types.js';
+import {
+  SCRAPE_PROTOCOLS,
+  type GlobalConfig,
+  type RelabelAction,
+  type RelabelConfig,
+  type ScrapeInstance,
+} from './types.js';
 
 /** The defaults of an instance and of a relabel rule (config/keys.ts). */
 const I = DEFAULTS.instances;

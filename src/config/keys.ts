@@ -267,7 +267,7 @@ export const CONFIG_KEYS: Record<Section, KeyDoc[]> = {
       type: 'bool',
       default: '`false`',
       reload: 'yes',
-      doc: 'nodegraf: send native histograms (scraped in protobuf, see `scrape_protocols`) in remote write\'s `histograms` field — for Prometheus 2.40+ with native histograms enabled, Mimir. `false`: the store gets them as classic `_bucket`/`_sum`/`_count` series (VictoriaMetrics, Nightingale); a histogram that also exposed classic buckets sends those to every writer either way.',
+      doc: "nodegraf: send native histograms (scraped in protobuf, see `scrape_protocols`) in remote write's `histograms` field — for Prometheus 2.40+ with native histograms enabled, Mimir. `false`: the store gets them as classic `_bucket`/`_sum`/`_count` series (VictoriaMetrics, Nightingale); a histogram that also exposed classic buckets sends those to every writer either way.",
     },
     {
       keys: ['use_tls'],

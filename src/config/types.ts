@@ -115,7 +115,8 @@ export interface Origin {
  * the configured order (scrape/client.ts acceptHeader).
  */
 export const SCRAPE_PROTOCOLS: Readonly<Record<string, string>> = {
-  PrometheusProto: 'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited',
+  PrometheusProto:
+    'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited',
   'OpenMetricsText1.0.0': 'application/openmetrics-text;version=1.0.0',
   'OpenMetricsText0.0.1': 'application/openmetrics-text;version=0.0.1',
   'PrometheusText0.0.4': 'text/plain;version=0.0.4',

@@ -77,7 +77,11 @@ function zigzagDecode(v: number): number {
 }
 
 /** Decode a Histogram message (see encodeHistogram) between p and end. */
-function decodeHistogram(b: Buffer, p: number, end: number): { h: DecodedHistogram; ts: number; stale: boolean } {
+function decodeHistogram(
+  b: Buffer,
+  p: number,
+  end: number,
+): { h: DecodedHistogram; ts: number; stale: boolean } {
   const h: DecodedHistogram = {
     count: 0,
     sum: 0,
@@ -186,7 +190,12 @@ export function decodeWriteRequest(body: Uint8Array): DecodedSample[] {
         throw new Error(`unexpected field in TimeSeries: ${tag}`);
       }
     }
-    const sample: DecodedSample = { labels: decodeLabels(Buffer.concat(labelParts)), value, timestampMs: ts, stale };
+    const sample: DecodedSample = {
+      labels: decodeLabels(Buffer.concat(labelParts)),
+      value,
+      timestampMs: ts,
+      stale,
+    };
     if (histogram) sample.histogram = histogram;
     out.push(sample);
   }

@@ -304,11 +304,11 @@ export class KubeletMetrics {
       out,
       FAMILIES,
       {
-      t: nowMs / 1000,
-      m,
-      k: this,
-      i: this.instruments,
-      running: m.pods.filter(isRunning),
+        t: nowMs / 1000,
+        m,
+        k: this,
+        i: this.instruments,
+        running: m.pods.filter(isRunning),
       },
       histograms,
     );

@@ -408,7 +408,6 @@ export function renderFamilies<S extends { t: number }>(
         h.write(out, f.name, labels, s.t);
         histograms?.set(labels ? `${f.name}{${labels}}` : f.name, h);
       }
-    }
-    else for (const [labels, v] of f.samples(s)) sample(out, f.name, labels, v);
+    } else for (const [labels, v] of f.samples(s)) sample(out, f.name, labels, v);
   }
 }

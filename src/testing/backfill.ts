@@ -78,7 +78,8 @@ export async function startBackfill(o: BackfillOptions): Promise<Backfill> {
       `interval = ${Math.round(o.stepMs / 1000)}`,
       labels ? `labels = { ${labels} }` : '',
       ...o.writeUrls.map(
-        (u) => `[[writers]]\nurl = "${u}"${o.nativeWriteUrls?.includes(u) ? '\nnative_histograms = true' : ''}`,
+        (u) =>
+          `[[writers]]\nurl = "${u}"${o.nativeWriteUrls?.includes(u) ? '\nnative_histograms = true' : ''}`,
       ),
       // the on-disk queue in the run's own folder, not ./data/queue of whoever runs it
       `[queue]\ndir = "${join(dir, 'queue')}"`,

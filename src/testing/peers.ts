@@ -122,7 +122,8 @@ async function startReceiver(kind: Receiver['kind'], flags: string[] = []): Prom
 export const startVictoriaMetrics = () => startReceiver('victoria-metrics');
 export const startPrometheus = () => startReceiver('prometheus');
 /** Prometheus that stores native histograms (remote write's `histograms` field); 2.42 needs the flag. */
-export const startPrometheusNative = () => startReceiver('prometheus', ['--enable-feature=native-histograms']);
+export const startPrometheusNative = () =>
+  startReceiver('prometheus', ['--enable-feature=native-histograms']);
 
 /** VictoriaMetrics makes new samples searchable after a short delay: force it. */
 export async function flushVm(r: Receiver): Promise<void> {
