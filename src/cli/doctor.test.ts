@@ -88,6 +88,29 @@ describe('doctor: targets', () => {
     assert.match(ds[1].message, /valid until/);
   });
 
+  test('scrape_protocols with PrometheusProto: the kubelet answers in protobuf, native histograms counted', async () => {
+    const token = file('good', good);
+    const [text, proto] = await diagnoseTargets(
+      config([
+        testInstance({ urls: [`${sim.kubeletUrl}/metrics`], bearerTokenFile: token, tls }),
+        testInstance({
+          urls: [`${sim.kubeletUrl}/metrics`],
+          bearerTokenFile: token,
+          tls,
+          scrapeProtocols: ['PrometheusProto', 'PrometheusText0.0.4'],
+        }),
+      ]),
+    );
+    assert.equal(proto!.ok, true, formatDiagnosis(proto!));
+    const m = /^(\d+) series in \d+ ms \(protobuf, (\d+) native histograms\)/.exec(proto!.message);
+    assert.ok(m, proto!.message);
+    const textSeries = Number(/^(\d+) series/.exec(text!.message)![1]);
+    assert.doesNotMatch(text!.message, /protobuf/);
+    // the same classic series as the text page, plus one per native histogram
+    assert.equal(Number(m[1]), textSeries + Number(m[2]));
+    assert.ok(Number(m[2]) >= 5);
+  });
+
   test('connection refused: suggests $HOSTIP / metricsBindAddress', async () => {
     const port = await freePort();
     const d = await diagnose({ urls: [`http://127.0.0.1:${port}/metrics`] });

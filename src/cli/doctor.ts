@@ -27,20 +27,21 @@ export interface Diagnosis {
 function countSeries(
   body: Buffer,
   format: ExpositionFormat,
-): { series: number; invalid: number; firstError: string } {
+): { series: number; invalid: number; firstError: string; native: number } {
   let series = 0;
+  let native = 0;
   if (format === 'protobuf') {
     // the series the protobuf page's text twin has, plus one per native histogram
     const texts: Buffer[] = [];
     try {
       const d = new ProtobufDecoder(
         (t) => texts.push(t),
-        () => series++,
+        () => native++,
       );
       d.push(body);
       d.end();
     } catch (err) {
-      return { series: 0, invalid: 1, firstError: `invalid protobuf page: ${errorMessage(err)}` };
+      return { series: 0, invalid: 1, firstError: `invalid protobuf page: ${errorMessage(err)}`, native: 0 };
     }
     body = Buffer.concat(texts);
   }
@@ -54,7 +55,13 @@ function countSeries(
       if (!firstError) firstError = `line ${p.line}: ${p.error}`;
     }
   }
-  return { series, invalid, firstError };
+  return { series: series + native, invalid, firstError, native };
+}
+
+/** The exposition, when it is not the text format every target speaks. */
+function format(f: ExpositionFormat, native: number): string {
+  if (f === 'protobuf') return ` (protobuf, ${native} native histogram${native === 1 ? '' : 's'})`;
+  return f === 'openmetrics' ? ' (OpenMetrics)' : '';
 }
 
 /** What the token file says about itself: missing, empty, expired (with its exp), or fine. */
@@ -104,7 +111,7 @@ export async function diagnoseTargets(config: Config): Promise<Diagnosis[]> {
               return {
                 ok: true,
                 subject,
-                message: `${c.series} series in ${ms.toFixed(0)} ms${extra}${tok}`,
+                message: `${c.series} series in ${ms.toFixed(0)} ms${format(res.format, c.native)}${extra}${tok}`,
               };
             } catch (err) {
               const e =

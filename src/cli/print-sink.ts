@@ -49,6 +49,22 @@ export class PrintSink implements SampleSink {
       }
       this.samples++;
     }
+    // native histograms: what a writer with native_histograms = true gets instead of the
+    // conversions above, one comment line each (the text format has no native histograms)
+    for (const s of chunk.native ? decodeChunk(chunk.native.body) : []) {
+      if (!s.histogram) continue;
+      const name = s.labels.find(([k]) => k === '__name__')?.[1] ?? '';
+      const ls = s.labels
+        .filter(([k]) => k !== '__name__')
+        .map(([k, v]) => `${k}="${escapeValue(v)}"`)
+        .join(',');
+      const h = s.histogram;
+      const what = s.stale
+        ? 'stale'
+        : `count=${formatValue(h.count)} sum=${formatValue(h.sum)} schema=${h.schema} buckets=${h.positive.length + h.negative.length}`;
+      lines.push(`# native histogram ${name}${ls ? `{${ls}}` : ''} ${what} ${s.timestampMs}`);
+      this.samples++;
+    }
     if (lines.length) this.out.write(lines.join('\n') + '\n');
   }
 }

@@ -204,6 +204,8 @@ export function decodeWriteRequest(body: Uint8Array): DecodedSample[] {
 
 /** Decode a snappy-compressed WriteRequest (a Chunk body). */
 export function decodeChunk(body: Buffer): DecodedSample[] {
+  // a chunk whose other form carries its samples (Chunk.native) may have an empty body
+  if (body.length === 0) return [];
   return decodeWriteRequest(uncompressSync(body) as Buffer);
 }
 

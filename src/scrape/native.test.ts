@@ -8,6 +8,8 @@ import type { Chunk } from '../prompb/chunk.js';
 import { decodeChunk, type DecodedSample } from '../prompb/decode.js';
 import { startSimulator, type Simulator } from '../sim/simulator.js';
 import { pipelineOptions, TargetPipeline } from './pipeline.js';
+import { ACCEPT_HEADER, acceptHeader } from './client.js';
+import { wantsProtobuf } from '../sim/protobuf.js';
 
 let sim: Simulator;
 before(async () => {
@@ -120,4 +122,18 @@ test('a native histogram that goes away gets a staleness marker in both forms', 
   // and a third scrape has none left to mark
   const third = scrape(p, sim.render.kubeletMetrics(t + 20_000), 'text', t + 20_000);
   assert.equal(third.native.filter((s) => s.stale).length, 0);
+});
+
+test('scrape_protocols become an Accept header as Prometheus builds it; the simulator honours the ranking', () => {
+  assert.equal(
+    acceptHeader(['PrometheusProto', 'PrometheusText0.0.4']),
+    'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,text/plain;version=0.0.4;q=0.5,*/*;q=0.4',
+  );
+  assert.equal(
+    ACCEPT_HEADER,
+    'application/openmetrics-text;version=1.0.0;q=0.6,text/plain;version=0.0.4;q=0.5,*/*;q=0.4',
+  );
+  assert.equal(wantsProtobuf(acceptHeader(['PrometheusProto', 'PrometheusText0.0.4'])), true);
+  assert.equal(wantsProtobuf(acceptHeader(['PrometheusText0.0.4', 'PrometheusProto'])), false);
+  assert.equal(wantsProtobuf(ACCEPT_HEADER), false);
 });
