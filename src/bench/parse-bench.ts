@@ -12,6 +12,7 @@ import { PodLabeler } from '../scrape/pod-labels.js';
 import { parsePod, type Pod } from '../kube/pod.js';
 import { PodView } from '../kube/view.js';
 import { generatedPayload, shared } from './payload.js';
+import { ProtobufDecoder } from '../parse/protobuf.js';
 
 const minSeconds = Number(process.env.BENCH_SECONDS ?? 2);
 
@@ -165,6 +166,56 @@ if (existsSync(cadvisorDir)) {
 } else {
   out.push(`(skipped real cAdvisor captures: ${cadvisorDir} not found)`);
 }
+/**
+ * A protobuf page: first and repeated scrapes, and the same series as text (the decoder's own
+ * transcoding, so both rows carry identical series) for the ratio. MB are the protobuf body's.
+ */
+function benchProtobuf(name: string, body: Buffer): string[] {
+  const texts: Buffer[] = [];
+  const d = new ProtobufDecoder(
+    (t) => texts.push(Buffer.from(t)),
+    () => undefined,
+  );
+  d.push(body);
+  d.end();
+  const text = Buffer.concat(texts);
+  const sink = () => undefined;
+  const rows: string[] = [];
+  rows.push(
+    row(
+      name,
+      'protobuf: first scrape',
+      body.length,
+      timeIt(() => new TargetPipeline(options()).process(body, 'protobuf', Date.now(), sink).emitted),
+    ),
+  );
+  const pipe = new TargetPipeline(options());
+  pipe.process(body, 'protobuf', Date.now(), sink);
+  rows.push(
+    row(
+      name,
+      'protobuf: repeated scrape',
+      body.length,
+      timeIt(() => pipe.process(body, 'protobuf', Date.now(), sink).emitted),
+    ),
+  );
+  const tp = new TargetPipeline(options());
+  tp.process(text, 'text', Date.now(), sink);
+  rows.push(
+    row(
+      `${name} (as text, ${(text.length / 1e6).toFixed(2)} MB)`,
+      'text twin: repeated scrape',
+      body.length,
+      timeIt(() => tp.process(text, 'text', Date.now(), sink).emitted),
+    ),
+  );
+  return rows;
+}
+
+const pbFile = join(shared, 'fixtures', 'real', 'exposition', 'nri-kubelet-cadvisor-protobuf-delimited.bin');
+if (existsSync(pbFile)) out.push(...benchProtobuf('nri-kubelet-cadvisor protobuf', readFileSync(pbFile)));
+else out.push(`(skipped the protobuf capture: ${pbFile} not found)`);
+
 const gen = generatedPayload(Number(process.env.BENCH_SERIES ?? 200_000));
 if (gen) out.push(...bench(`generated ${process.env.BENCH_SERIES ?? 200_000} series`, gen));
 else out.push('(skipped generated payload: gen-payload.py not found)');

@@ -35,7 +35,7 @@ function countSeries(
     const texts: Buffer[] = [];
     try {
       const d = new ProtobufDecoder(
-        (t) => texts.push(t),
+        (t) => texts.push(Buffer.from(t)),
         () => native++,
       );
       d.push(body);

@@ -22,7 +22,7 @@ function decode(
   const texts: Buffer[] = [];
   const natives: NativeSample[] = [];
   const d = new ProtobufDecoder(
-    (t) => texts.push(t),
+    (t) => texts.push(Buffer.from(t)),
     (s) => natives.push(s),
   );
   for (let p = 0; p < body.length;) {
