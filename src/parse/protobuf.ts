@@ -495,8 +495,13 @@ export class ProtobufDecoder {
           const t = r.varint();
           if (t === 0x0a || t === 0x12) {
             const se = r.sub();
-            if (t === 0x0a) ((ns = r.p), (ne = se));
-            else ((vs = r.p), (ve = se));
+            if (t === 0x0a) {
+              ns = r.p;
+              ne = se;
+            } else {
+              vs = r.p;
+              ve = se;
+            }
             r.p = se;
           } else r.skip(t & 7);
         }
