@@ -817,6 +817,13 @@ export const CONFIG_KEYS: Record<Section, KeyDoc[]> = {
       doc: "also scrape `/metrics/probes` (job `kubelet-probes`): `prober_probe_total` per pod, container, probe type and result (Kubernetes 1.18+). Both are the `nodes/metrics` subresource: no RBAC beyond the kit's.",
     },
     {
+      keys: ['scrape_protocols'],
+      type: 'list of strings',
+      default: '`["OpenMetricsText1.0.0", "PrometheusText0.0.4"]`',
+      reload: 'yes',
+      doc: 'as in `[[instances]]`, for job `kubelet` only: `["PrometheusProto", "PrometheusText0.0.4"]` reads its native histograms (Kubernetes 1.36+). The other three endpoints have none and stay on text (cheaper to parse). See docs/kubernetes.md, "Native histograms".',
+    },
+    {
       keys: ['drop_pod_cgroup_rows'],
       type: 'bool',
       default: '`false`',

@@ -818,6 +818,21 @@ test('presets: kube_proxy and kubelet with defaults', () => {
   assert.equal(probes!.name, 'input.kubelet/kubelet.toml#kubelet-probes');
 });
 
+test('presets: scrape_protocols in the kubelet preset asks protobuf of job kubelet only', () => {
+  const insts = instancesOf({
+    'input.kubelet/kubelet.toml': 'scrape_protocols = ["PrometheusProto", "PrometheusText0.0.4"]\n',
+  });
+  assert.deepEqual(
+    insts.map((i) => [i.labels.job, i.scrapeProtocols[0]]),
+    [
+      ['kubelet', 'PrometheusProto'],
+      ['cadvisor', 'OpenMetricsText1.0.0'],
+      ['kubelet-resource', 'OpenMetricsText1.0.0'],
+      ['kubelet-probes', 'OpenMetricsText1.0.0'],
+    ],
+  );
+});
+
 test('presets: the kubelet preset turns /metrics/resource and /metrics/probes off one by one', () => {
   const jobs = (toml: string) => instancesOf({ 'input.kubelet/kubelet.toml': toml }).map((i) => i.labels.job);
   assert.deepEqual(jobs(''), ['kubelet', 'cadvisor', 'kubelet-resource', 'kubelet-probes']);
