@@ -20,6 +20,9 @@ import { agents } from './agents-dashboard.js';
 import type { Dashboard, Panel, Variable } from './model.js';
 import { clusterVar, identVar, node } from './vars.js';
 
+/** A kube_pod_container_* family and its kube_pod_init_container_* twin, as a __name__ regex. */
+const withInit = (suffix: string) => `kube_pod_container_${suffix}|kube_pod_init_container_${suffix}`;
+
 /** Go runtime and process panels every Kubernetes component has. */
 function processPanels(job: string): Panel[] {
   return [
@@ -836,11 +839,11 @@ export const containers: Dashboard = {
         {
           title: 'Restarts in the last hour',
           description:
-            'Container restarts (kube_pod_container_status_restarts_total). More than a few per hour is a crash loop.',
+            'Container restarts (kube_pod_container_status_restarts_total; init containers and native sidecars: kube_pod_init_container_status_restarts_total). More than a few per hour is a crash loop.',
           unit: 'none',
           queries: [
             {
-              expr: `max by (${byPodC}) (increase(kube_pod_container_status_restarts_total{${kp}}[1h]))`,
+              expr: `max by (${byPodC}) (increase({__name__=~"${withInit('status_restarts_total')}", ${kp}}[1h]))`,
               legend: '{{namespace}}/{{pod}}/{{container}}',
             },
           ],
@@ -848,11 +851,11 @@ export const containers: Dashboard = {
         {
           title: 'OOM-killed containers',
           description:
-            'Containers whose last termination was an OOM kill (kube_pod_container_status_last_terminated_reason, reason="OOMKilled"). Raise the memory limit or fix the leak.',
+            'Containers (and init containers, native sidecars among them) whose last termination was an OOM kill (kube_pod_container_status_last_terminated_reason, reason="OOMKilled"). Raise the memory limit or fix the leak.',
           unit: 'none',
           queries: [
             {
-              expr: `max by (${byPodC}) (kube_pod_container_status_last_terminated_reason{${kp}, reason="OOMKilled"})`,
+              expr: `max by (${byPodC}) ({__name__=~"${withInit('status_last_terminated_reason')}", ${kp}, reason="OOMKilled"})`,
               legend: '{{namespace}}/{{pod}}/{{container}}',
             },
           ],
@@ -872,11 +875,11 @@ export const containers: Dashboard = {
         {
           title: 'Waiting containers by reason',
           description:
-            'Containers waiting, by reason: CrashLoopBackOff, ImagePullBackOff, ErrImagePull, CreateContainerConfigError…',
+            'Containers and init containers (native sidecars among them) waiting, by reason: CrashLoopBackOff, ImagePullBackOff, ErrImagePull, CreateContainerConfigError…',
           unit: 'none',
           queries: [
             {
-              expr: `max by (${byPodC}, reason) (kube_pod_container_status_waiting_reason{${kp}}) > 0`,
+              expr: `max by (${byPodC}, reason) ({__name__=~"${withInit('status_waiting_reason')}", ${kp}}) > 0`,
               legend: '{{namespace}}/{{pod}}/{{container}} {{reason}}',
             },
           ],

@@ -8,6 +8,7 @@ import {
   sanitizeKubeName,
   type ContainerStatus,
   type Pod,
+  type PodContainer,
   type PodLabelOptions,
 } from './pod.js';
 
@@ -91,6 +92,62 @@ export const HEALTH_FAMILIES: Family[] = [
     type: 'gauge',
     help: 'The number of requested limit resource by a container.',
   },
+  // init containers, sidecars (restartPolicy Always) among them: kube-state-metrics' own families
+  {
+    name: 'kube_pod_init_container_info',
+    type: 'gauge',
+    help: 'Information about an init container in a pod.',
+  },
+  {
+    name: 'kube_pod_init_container_status_running',
+    type: 'gauge',
+    help: 'Describes whether the init container is currently in running state.',
+  },
+  {
+    name: 'kube_pod_init_container_status_waiting',
+    type: 'gauge',
+    help: 'Describes whether the init container is currently in waiting state.',
+  },
+  {
+    name: 'kube_pod_init_container_status_waiting_reason',
+    type: 'gauge',
+    help: 'Describes the reason the init container is currently in waiting state.',
+  },
+  {
+    name: 'kube_pod_init_container_status_terminated',
+    type: 'gauge',
+    help: 'Describes whether the init container is currently in terminated state.',
+  },
+  {
+    name: 'kube_pod_init_container_status_terminated_reason',
+    type: 'gauge',
+    help: 'Describes the reason the init container is currently in terminated state.',
+  },
+  {
+    name: 'kube_pod_init_container_status_last_terminated_reason',
+    type: 'gauge',
+    help: 'Describes the last reason the init container was in terminated state.',
+  },
+  {
+    name: 'kube_pod_init_container_status_restarts_total',
+    type: 'counter',
+    help: 'The number of restarts for the init container.',
+  },
+  {
+    name: 'kube_pod_init_container_status_ready',
+    type: 'gauge',
+    help: 'Describes whether the init containers readiness check succeeded.',
+  },
+  {
+    name: 'kube_pod_init_container_resource_requests',
+    type: 'gauge',
+    help: 'The number of requested request resource by an init container.',
+  },
+  {
+    name: 'kube_pod_init_container_resource_limits',
+    type: 'gauge',
+    help: 'The number of requested limit resource by an init container.',
+  },
 ];
 
 const PHASES = ['Pending', 'Succeeded', 'Failed', 'Unknown', 'Running'];
@@ -153,54 +210,65 @@ export function podHealth(p: Pod, o: PodLabelOptions): HealthSeries[] {
   }
   if (Number.isFinite(p.startTime)) add('kube_pod_start_time', [], p.startTime);
 
-  for (const c of p.containers) {
-    const cs = p.statuses.find((s) => s.name === c.name);
-    if (!cs) continue;
-    add(
-      'kube_pod_container_info',
-      [
+  containerSeries('kube_pod_container', p.containers, p.statuses, false);
+  containerSeries('kube_pod_init_container', p.initContainers, p.initStatuses, true);
+  return out;
+
+  /**
+   * The container families of `prefix` (kube_pod_container or kube_pod_init_container), as
+   * kube-state-metrics writes them; init containers' info carries their restart_policy (`Always`:
+   * a sidecar).
+   */
+  function containerSeries(
+    prefix: string,
+    containers: PodContainer[],
+    statuses: ContainerStatus[],
+    init: boolean,
+  ): void {
+    for (const c of containers) {
+      const cs = statuses.find((s) => s.name === c.name);
+      if (!cs) continue;
+      const info: [string, string][] = [
         ['container', cs.name],
         ['image_spec', c.imageSpec],
         ['image', cs.image],
         ['image_id', cs.imageID],
         ['container_id', cs.containerID],
-      ],
-      1,
-    );
-  }
-  const per = (name: string, v: (s: ContainerStatus) => number) => {
-    for (const s of p.statuses) add(name, [['container', s.name]], v(s));
-  };
-  // a `reason` series only for the containers that have one (value 1), as kube-state-metrics 2.x
-  const reason = (name: string, r: (s: ContainerStatus) => string | undefined) => {
-    for (const s of p.statuses) {
-      const why = r(s);
-      if (why !== undefined)
-        add(
-          name,
-          [
-            ['container', s.name],
-            ['reason', why],
-          ],
-          1,
-        );
+      ];
+      if (init) info.push(['restart_policy', c.restartPolicy ?? '']);
+      add(prefix + '_info', info, 1);
     }
-  };
-  per('kube_pod_container_status_running', (s) => b(s.state === 'running'));
-  per('kube_pod_container_status_waiting', (s) => b(s.state === 'waiting'));
-  reason('kube_pod_container_status_waiting_reason', (s) => (s.state === 'waiting' ? s.reason : undefined));
-  per('kube_pod_container_status_terminated', (s) => b(s.state === 'terminated'));
-  reason('kube_pod_container_status_terminated_reason', (s) =>
-    s.state === 'terminated' ? s.reason : undefined,
-  );
-  reason('kube_pod_container_status_last_terminated_reason', (s) => s.lastTerminatedReason);
-  per('kube_pod_container_status_restarts_total', (s) => s.restartCount);
-  per('kube_pod_container_status_ready', (s) => b(s.ready));
-  for (const c of p.containers) {
-    resources('kube_pod_container_resource_requests', c.name, c.requests);
-    resources('kube_pod_container_resource_limits', c.name, c.limits);
+    const per = (name: string, v: (s: ContainerStatus) => number) => {
+      for (const s of statuses) add(prefix + name, [['container', s.name]], v(s));
+    };
+    // a `reason` series only for the containers that have one (value 1), as kube-state-metrics 2.x
+    const reason = (name: string, r: (s: ContainerStatus) => string | undefined) => {
+      for (const s of statuses) {
+        const why = r(s);
+        if (why !== undefined)
+          add(
+            prefix + name,
+            [
+              ['container', s.name],
+              ['reason', why],
+            ],
+            1,
+          );
+      }
+    };
+    per('_status_running', (s) => b(s.state === 'running'));
+    per('_status_waiting', (s) => b(s.state === 'waiting'));
+    reason('_status_waiting_reason', (s) => (s.state === 'waiting' ? s.reason : undefined));
+    per('_status_terminated', (s) => b(s.state === 'terminated'));
+    reason('_status_terminated_reason', (s) => (s.state === 'terminated' ? s.reason : undefined));
+    reason('_status_last_terminated_reason', (s) => s.lastTerminatedReason);
+    per('_status_restarts_total', (s) => s.restartCount);
+    per('_status_ready', (s) => b(s.ready));
+    for (const c of containers) {
+      resources(prefix + '_resource_requests', c.name, c.requests);
+      resources(prefix + '_resource_limits', c.name, c.limits);
+    }
   }
-  return out;
 
   function resources(name: string, container: string, res: Record<string, string>): void {
     for (const [r, q] of Object.entries(res)) {

@@ -109,6 +109,9 @@ export class PodMetadata {
   pods(): PodSummary[] {
     return [...this.view.all()].map((p) => {
       const w = workloadOf(p);
+      // sidecars (init containers with restartPolicy Always) run beside the app: containers of the pod
+      const sidecars = new Set(p.initContainers.filter((c) => c.restartPolicy === 'Always').map((c) => c.name));
+      const statuses = [...p.statuses, ...p.initStatuses.filter((s) => sidecars.has(s.name))];
       return {
         namespace: p.namespace,
         name: p.name,
@@ -116,13 +119,13 @@ export class PodMetadata {
         workload: w.name,
         phase: p.phase,
         ready: p.ready === 'True',
-        restarts: p.statuses.reduce((n, s) => n + s.restartCount, 0),
-        waiting: p.statuses.filter((s) => s.state === 'waiting').map((s) => `${s.name}: ${s.reason}`),
-        lastTerminated: p.statuses
+        restarts: statuses.reduce((n, s) => n + s.restartCount, 0),
+        waiting: statuses.filter((s) => s.state === 'waiting').map((s) => `${s.name}: ${s.reason}`),
+        lastTerminated: statuses
           .filter((s) => s.lastTerminatedReason)
           .map((s) => `${s.name}: ${s.lastTerminatedReason}`),
         startTime: iso(p.startTime),
-        containers: p.statuses.map((s) => ({
+        containers: statuses.map((s) => ({
           name: s.name,
           ready: s.ready,
           restarts: s.restartCount,

@@ -10,6 +10,11 @@ export interface PodContainer {
   imageSpec: string;
   requests: Record<string, string>;
   limits: Record<string, string>;
+  /**
+   * An init container's own restartPolicy: `Always` makes it a sidecar (native sidecars, GA in
+   * 1.33), which starts before the app containers and runs beside them. '' for the others.
+   */
+  restartPolicy?: string;
 }
 
 export interface ContainerStatus {
@@ -53,6 +58,9 @@ export interface Pod {
   startTime: number;
   containers: PodContainer[];
   statuses: ContainerStatus[];
+  /** spec.initContainers (sidecars among them: restartPolicy Always) and their statuses. */
+  initContainers: PodContainer[];
+  initStatuses: ContainerStatus[];
   /** a static pod as the kubelet reports it (config source file/http), not through the API */
   static: boolean;
 }
@@ -111,41 +119,51 @@ export function parsePod(raw: unknown): Pod | undefined {
     podIP: str(status.podIP),
     ready,
     startTime: start ? Math.floor(Date.parse(start) / 1000) : NaN,
-    containers: arr(spec.containers).map((x) => {
-      const c = obj(x);
-      const res = obj(c.resources);
-      return {
-        name: str(c.name),
-        imageSpec: str(c.image),
-        requests: quantities(res.requests),
-        limits: quantities(res.limits),
-      };
-    }),
-    statuses: arr(status.containerStatuses).map((x) => {
-      const s = obj(x);
-      const st = obj(s.state);
-      const kind = st.running ? 'running' : st.waiting ? 'waiting' : st.terminated ? 'terminated' : '';
-      const last = obj(obj(s.lastState).terminated);
-      const cs: ContainerStatus = {
-        name: str(s.name),
-        image: str(s.image),
-        imageID: str(s.imageID),
-        containerID: str(s.containerID),
-        ready: s.ready === true,
-        restartCount: typeof s.restartCount === 'number' ? s.restartCount : 0,
-        state: kind,
-        reason: kind === 'waiting' || kind === 'terminated' ? str(obj(st[kind]).reason) : '',
-      };
-      if (obj(s.lastState).terminated !== undefined) {
-        cs.lastTerminatedReason = str(last.reason);
-        const at = Date.parse(str(last.finishedAt));
-        cs.lastTerminatedAt = Number.isFinite(at) ? Math.floor(at / 1000) : NaN;
-      }
-      return cs;
-    }),
+    containers: arr(spec.containers).map(container),
+    statuses: arr(status.containerStatuses).map(containerStatus),
+    initContainers: arr(spec.initContainers).map((x) => ({
+      ...container(x),
+      restartPolicy: str(obj(x).restartPolicy),
+    })),
+    initStatuses: arr(status.initContainerStatuses).map(containerStatus),
     static: isStatic,
   };
 }
+
+function container(x: unknown): PodContainer {
+  const c = obj(x);
+  const res = obj(c.resources);
+  return {
+    name: str(c.name),
+    imageSpec: str(c.image),
+    requests: quantities(res.requests),
+    limits: quantities(res.limits),
+  };
+}
+
+function containerStatus(x: unknown): ContainerStatus {
+  const s = obj(x);
+  const st = obj(s.state);
+  const kind = st.running ? 'running' : st.waiting ? 'waiting' : st.terminated ? 'terminated' : '';
+  const last = obj(obj(s.lastState).terminated);
+  const cs: ContainerStatus = {
+    name: str(s.name),
+    image: str(s.image),
+    imageID: str(s.imageID),
+    containerID: str(s.containerID),
+    ready: s.ready === true,
+    restartCount: typeof s.restartCount === 'number' ? s.restartCount : 0,
+    state: kind,
+    reason: kind === 'waiting' || kind === 'terminated' ? str(obj(st[kind]).reason) : '',
+  };
+  if (obj(s.lastState).terminated !== undefined) {
+    cs.lastTerminatedReason = str(last.reason);
+    const at = Date.parse(str(last.finishedAt));
+    cs.lastTerminatedAt = Number.isFinite(at) ? Math.floor(at / 1000) : NaN;
+  }
+  return cs;
+}
+
 
 /** Resource quantities as written (`100m`, `1Gi`), numbers included (old objects have them). */
 function quantities(v: unknown): Record<string, string> {

@@ -158,5 +158,36 @@ describe('pod metadata and pod health in real VictoriaMetrics and Prometheus', {
       const phase = await r.query('sum(kube_pod_status_phase{phase="Running"})');
       assert.ok(Number(phase[0].value[1]) >= 10, 'running pods');
     });
+
+    test(`${name}: the native sidecar of db-0 has its init-container series, cAdvisor rows and metadata`, async () => {
+      const r = name === 'victoria-metrics' ? vm : prom;
+      const info = await r.query('kube_pod_init_container_info{pod="db-0"}');
+      assert.deepEqual(
+        info.map((x) => [x.metric.container, x.metric.restart_policy, x.metric.image_spec]),
+        [['postgres-exporter', 'Always', 'quay.io/prometheuscommunity/postgres-exporter:v0.15.0']],
+      );
+      const running = await r.query('kube_pod_init_container_status_running{pod="db-0"} == 1');
+      assert.equal(running.length, 1);
+      const req = await r.query('kube_pod_init_container_resource_requests{pod="db-0", resource="cpu"}');
+      assert.equal(Number(req[0]!.value[1]), 0.05);
+      // the app container's families do not list it (as kube-state-metrics)
+      assert.equal((await r.query('kube_pod_container_info{pod="db-0"}')).length, 1);
+      // cAdvisor's rows of the sidecar are enriched like any container of the pod
+      const cpu = await r.query(
+        'container_cpu_usage_seconds_total{pod="db-0", container="postgres-exporter"}',
+      );
+      assert.ok(
+        cpu.length > 0 &&
+          cpu.every((x) => x.metric.workload === 'db' && x.metric.workload_kind === 'StatefulSet'),
+      );
+    });
   }
+
+  test('the node top (pod view summary) lists the sidecar as a container of its pod', () => {
+    const db = pods.pods().find((p) => p.name === 'db-0')!;
+    assert.deepEqual(
+      db.containers.map((c) => c.name),
+      ['postgres', 'postgres-exporter'],
+    );
+  });
 });

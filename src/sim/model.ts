@@ -70,6 +70,8 @@ export interface SimContainer {
   userFrac: number;
   /** cAdvisor housekeeping phase of this cgroup (ms) */
   phaseMs: number;
+  /** A native sidecar (an init container with restartPolicy Always): /pods lists it apart. */
+  sidecar: boolean;
   ids: Map<number, string>;
   seedKey: string;
 }
@@ -286,6 +288,7 @@ function makeContainer(
     res: t.res,
     behavior,
     pause,
+    sidecar: !!t.sidecar,
     cpuCores: t.cpu,
     memBytes: t.mem,
     readBps: t.read ?? 0,

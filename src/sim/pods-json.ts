@@ -180,22 +180,31 @@ const toleration = (key: string, seconds?: number) => ({
   ...(seconds !== undefined ? { tolerationSeconds: seconds } : {}),
 });
 
+function containerSpec(c: SimContainer, mounts: unknown[]): Record<string, unknown> {
+  return {
+    name: c.name,
+    image: c.image,
+    ...(c.ports.length ? { ports: c.ports } : {}),
+    resources: resourcesJson(c.res),
+    volumeMounts: mounts,
+    terminationMessagePath: '/dev/termination-log',
+    terminationMessagePolicy: 'File',
+    imagePullPolicy: 'IfNotPresent',
+    // a native sidecar: an init container that keeps running (and restarting) beside the app
+    ...(c.sidecar ? { restartPolicy: 'Always' } : {}),
+  };
+}
+
 function podSpec(model: NodeModel, pod: SimPod): Record<string, unknown> {
   const mounts = [
     { name: pod.tokenVolume, readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' },
   ];
   return {
     volumes: podVolumes(pod),
-    containers: pod.containers.map((c) => ({
-      name: c.name,
-      image: c.image,
-      ...(c.ports.length ? { ports: c.ports } : {}),
-      resources: resourcesJson(c.res),
-      volumeMounts: mounts,
-      terminationMessagePath: '/dev/termination-log',
-      terminationMessagePolicy: 'File',
-      imagePullPolicy: 'IfNotPresent',
-    })),
+    ...(pod.containers.some((c) => c.sidecar)
+      ? { initContainers: pod.containers.filter((c) => c.sidecar).map((c) => containerSpec(c, mounts)) }
+      : {}),
+    containers: pod.containers.filter((c) => !c.sidecar).map((c) => containerSpec(c, mounts)),
     restartPolicy: pod.restartPolicy,
     terminationGracePeriodSeconds: 30,
     dnsPolicy: pod.hostNetwork ? 'ClusterFirstWithHostNet' : 'ClusterFirst',
@@ -269,7 +278,10 @@ function podStatus(model: NodeModel, pod: SimPod, t: number): Record<string, unk
     podIP: pod.podIP,
     podIPs: [{ ip: pod.podIP }],
     startTime: rfc3339(pod.created + 1),
-    containerStatuses: statuses,
+    ...(pod.containers.some((c) => c.sidecar)
+      ? { initContainerStatuses: statuses.filter((_, i) => pod.containers[i]!.sidecar) }
+      : {}),
+    containerStatuses: statuses.filter((_, i) => !pod.containers[i]!.sidecar),
     qosClass: pod.qos,
   };
 }

@@ -19,6 +19,11 @@ export interface ContainerTemplate {
   fds?: number;
   sockets?: number;
   ports?: { name: string; containerPort: number; protocol: string }[];
+  /**
+   * A native sidecar: an init container with restartPolicy Always (GA in 1.33), started before
+   * the app containers and running beside them; the kubelet's /pods lists it under initContainers.
+   */
+  sidecar?: boolean;
 }
 
 export interface PodTemplate {
@@ -146,6 +151,21 @@ const db = (): PodTemplate => ({
       fds: 160,
       sockets: 24,
       ports: [{ name: 'postgres', containerPort: 5432, protocol: 'TCP' }],
+    },
+    {
+      // the metrics exporter as a native sidecar (Guaranteed like postgres: the pod keeps its QoS)
+      name: 'postgres-exporter',
+      image: 'quay.io/prometheuscommunity/postgres-exporter:v0.15.0',
+      res: { cpuReqM: 50, cpuLimM: 50, memReq: 64 * MiB, memLim: 64 * MiB },
+      sidecar: true,
+      cpu: 0.004,
+      mem: 21 * MiB,
+      write: 0.2 * KB,
+      procs: 1,
+      threads: 9,
+      fds: 11,
+      sockets: 3,
+      ports: [{ name: 'metrics', containerPort: 9187, protocol: 'TCP' }],
     },
   ],
   ageS: 2 * DAY + 5 * HOUR,

@@ -212,7 +212,14 @@ interface PodJson {
     labels: Record<string, string>;
     ownerReferences?: { kind: string; name: string }[];
   };
-  spec: { containers: { name: string; resources: { limits?: Record<string, string> } }[] };
+  spec: {
+    containers: { name: string; resources: { limits?: Record<string, string> } }[];
+    initContainers?: {
+      name: string;
+      restartPolicy?: string;
+      resources: { limits?: Record<string, string> };
+    }[];
+  };
   status: {
     phase: string;
     qosClass: string;
@@ -584,12 +591,29 @@ describe('node simulator', () => {
       assert.ok(p, `${k} from cAdvisor is a running pod in /pods`);
       seen.add(k);
       assert.ok(s.labels.id!.includes(p.metadata.uid), `cgroup id ${s.labels.id} contains the pod UID`);
+      // a native sidecar is an init container with restartPolicy Always, with a cgroup of its own
       if (s.labels.container)
         assert.ok(
-          p.spec.containers.some((c) => c.name === s.labels.container),
+          p.spec.containers.some((c) => c.name === s.labels.container) ||
+            p.spec.initContainers?.some((c) => c.name === s.labels.container && c.restartPolicy === 'Always'),
           `${s.labels.container} in ${k}`,
         );
     }
+    const db = pods.items.find((p) => p.metadata.name === 'db-0')!;
+    assert.deepEqual(
+      db.spec.initContainers?.map((c) => [c.name, c.restartPolicy]),
+      [['postgres-exporter', 'Always']],
+      'db-0 runs a native sidecar',
+    );
+    assert.deepEqual(
+      db.spec.containers.map((c) => c.name),
+      ['postgres'],
+    );
+    assert.ok(
+      series(cad, 'container_cpu_usage_seconds_total').some(
+        (s) => s.labels.container === 'postgres-exporter',
+      ),
+    );
     assert.deepEqual([...seen].sort(), [...running.keys()].sort(), 'every running pod has cAdvisor series');
 
     const find = (pred: (p: PodJson) => boolean) => pods.items.find(pred)!;
