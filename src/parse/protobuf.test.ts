@@ -242,3 +242,26 @@ test('bad bytes fail with a ProtobufError, never a crash or a hang', () => {
     }
   }
 });
+
+test('le and quantile are spelt as the client libraries spell them in text (Go %g): 1e-05, 1.048576e+06', () => {
+  const body = delimited({
+    name: 'op_seconds',
+    type: 4,
+    metric: [
+      {
+        histogram: {
+          sampleCount: 2,
+          sampleSum: 1,
+          bucket: [
+            { cumulativeCount: 1, upperBound: 0.00001 },
+            { cumulativeCount: 2, upperBound: 1048576 },
+          ],
+        },
+      },
+    ],
+  });
+  const { text } = decode(body);
+  assert.match(text.toString(), /^op_seconds_bucket\{le="1e-05"\} 1$/m);
+  assert.match(text.toString(), /^op_seconds_bucket\{le="1.048576e\+06"\} 2$/m);
+  assert.match(text.toString(), /^op_seconds_bucket\{le="\+Inf"\} 2$/m);
+});

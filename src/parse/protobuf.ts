@@ -142,12 +142,22 @@ interface Classic {
   buckets: Array<[number, number]>;
 }
 
-/** Prometheus's text formatting of a float (Go's 'g' with shortest digits). */
+/**
+ * A float as the client libraries write it in the text format (Go's strconv.FormatFloat(v, 'g',
+ * -1, 64)): shortest digits, the exponent form below 1e-4 and from 1e6 up, at least two exponent
+ * digits ("1e-05", "1.048576e+06"). It matters for `le` and `quantile`: they are label values, so
+ * the protobuf page's series must spell them as its text twin does.
+ */
 export function formatFloat(v: number): string {
   if (v !== v) return 'NaN';
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
-  return String(v);
+  const a = v < 0 ? -v : v;
+  if (a === 0 || (a >= 1e-4 && a < 1e6)) return String(v);
+  const s = v.toExponential();
+  const i = s.indexOf('e');
+  const digits = s.slice(i + 2);
+  return s.slice(0, i) + 'e' + s[i + 1] + (digits.length < 2 ? '0' + digits : digits);
 }
 
 const NEEDS_ESCAPE = /[\\"\n]/;
@@ -603,6 +613,7 @@ export class ProtobufDecoder {
       if (extra) w.ascii((labels.length > 0 ? ',' : '') + extra + '="' + extraValue + '"');
       w.ascii('}');
     }
-    w.ascii(' ' + formatFloat(v) + ts + '\n');
+    // a sample value is parsed, not compared as text: JavaScript's shortest form is enough
+    w.ascii(' ' + (v === v && v !== Infinity && v !== -Infinity ? String(v) : formatFloat(v)) + ts + '\n');
   }
 }
