@@ -110,7 +110,9 @@ export class PodMetadata {
     return [...this.view.all()].map((p) => {
       const w = workloadOf(p);
       // sidecars (init containers with restartPolicy Always) run beside the app: containers of the pod
-      const sidecars = new Set(p.initContainers.filter((c) => c.restartPolicy === 'Always').map((c) => c.name));
+      const sidecars = new Set(
+        p.initContainers.filter((c) => c.restartPolicy === 'Always').map((c) => c.name),
+      );
       const statuses = [...p.statuses, ...p.initStatuses.filter((s) => sidecars.has(s.name))];
       return {
         namespace: p.namespace,

@@ -164,7 +164,6 @@ function containerStatus(x: unknown): ContainerStatus {
   return cs;
 }
 
-
 /** Resource quantities as written (`100m`, `1Gi`), numbers included (old objects have them). */
 function quantities(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
