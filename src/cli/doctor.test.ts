@@ -34,6 +34,7 @@ function config(instances: ScrapeInstance[]): Config {
       podLabels: [],
       podAnnotations: [],
       healthMetrics: false,
+      dropStaleContainers: true,
     },
     derive: { enable: false },
     inputs: [{ name: 'prometheus', instances }],

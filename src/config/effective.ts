@@ -177,6 +177,7 @@ export function renderEffectiveConfig(config: Config): string {
       pod_labels: pm.podLabels,
       pod_annotations: pm.podAnnotations,
       health_metrics: pm.healthMetrics,
+      drop_stale_containers: pm.dropStaleContainers,
     }),
   );
   out.push('', '[derive]', ...lines({ enable: config.derive.enable }));

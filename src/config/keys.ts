@@ -64,6 +64,7 @@ export const DEFAULTS = {
     poll_interval: 5000,
     insecure_skip_verify: false,
     health_metrics: true,
+    drop_stale_containers: true,
   },
   derive: { enable: false },
   instances: {
@@ -452,6 +453,13 @@ export const CONFIG_KEYS: Record<Section, KeyDoc[]> = {
       default: '`true`',
       reload: 'restart',
       doc: 'emit the pod health series (`kube_pod_*`, job `pod-health`).',
+    },
+    {
+      keys: ['drop_stale_containers'],
+      type: 'bool',
+      default: '`true`',
+      reload: 'restart',
+      doc: "drop cAdvisor's series of containers the pod view saw end (a restart's old instance, a crash loop's last one, a finished init container) and of deleted or replaced pods, with staleness markers at once, instead of sending them until cAdvisor's housekeeping forgets the cgroup. Ids the view has not seen yet are kept. See docs/kubernetes.md, \"Dead containers\".",
     },
   ],
   derive: [

@@ -283,6 +283,7 @@ insecure_skip_verify = true
 pod_labels = ["region", "dept"]
 pod_annotations = ["owner"]
 health_metrics = false
+drop_stale_containers = false
 `,
     },
     {
@@ -360,6 +361,7 @@ health_metrics = false
     podLabels: ['region', 'dept'],
     podAnnotations: ['owner'],
     healthMetrics: false,
+    dropStaleContainers: false,
   });
 });
 

@@ -351,6 +351,7 @@ function parsePodMetadata(root: Table): PodMetadataConfig {
     podLabels: p.strArray('pod_labels'),
     podAnnotations: p.strArray('pod_annotations'),
     healthMetrics: p.bool('health_metrics', D.pod_metadata.health_metrics),
+    dropStaleContainers: p.bool('drop_stale_containers', D.pod_metadata.drop_stale_containers),
   };
   if (enable && source === 'kubelet') checkHttpUrl(p, 'kubelet_url', pm.kubeletUrl);
   if (enable && pm.tlsCa && !existsSync(pm.tlsCa)) {

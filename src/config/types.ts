@@ -102,6 +102,8 @@ export interface PodMetadataConfig {
   podLabels: string[];
   podAnnotations: string[];
   healthMetrics: boolean;
+  /** Drop the series of dead containers and deleted pods at the edge (issue 21). */
+  dropStaleContainers: boolean;
 }
 
 /** Where a value came from, for error messages: file and 1-based line. */

@@ -31,6 +31,8 @@ export interface ContainerStatus {
   lastTerminatedReason?: string;
   /** when the last termination ended (seconds since the epoch), NaN if unknown */
   lastTerminatedAt?: number;
+  /** the container id of the last termination (`lastState.terminated.containerID`), '' if none */
+  lastContainerID?: string;
 }
 
 export interface OwnerRef {
@@ -61,6 +63,8 @@ export interface Pod {
   /** spec.initContainers (sidecars among them: restartPolicy Always) and their statuses. */
   initContainers: PodContainer[];
   initStatuses: ContainerStatus[];
+  /** status.ephemeralContainerStatuses (`kubectl debug`): only their container ids are used. */
+  ephemeralStatuses: ContainerStatus[];
   /** a static pod as the kubelet reports it (config source file/http), not through the API */
   static: boolean;
 }
@@ -126,6 +130,7 @@ export function parsePod(raw: unknown): Pod | undefined {
       restartPolicy: str(obj(x).restartPolicy),
     })),
     initStatuses: arr(status.initContainerStatuses).map(containerStatus),
+    ephemeralStatuses: arr(status.ephemeralContainerStatuses).map(containerStatus),
     static: isStatic,
   };
 }
@@ -160,6 +165,8 @@ function containerStatus(x: unknown): ContainerStatus {
     cs.lastTerminatedReason = str(last.reason);
     const at = Date.parse(str(last.finishedAt));
     cs.lastTerminatedAt = Number.isFinite(at) ? Math.floor(at / 1000) : NaN;
+    const lastId = str(last.containerID);
+    if (lastId) cs.lastContainerID = lastId;
   }
   return cs;
 }
@@ -201,6 +208,35 @@ export function parseQuantity(q: string): number {
   if (m[2]) return Number(m[1] + m[2]);
   const s = m[3] ?? '';
   return s in DIVIDE ? base / DIVIDE[s] : base * SUFFIX[s];
+}
+
+/** The bare id of a runtime container id (`containerd://<id>`, `docker://<id>`, `cri-o://<id>`). */
+export function bareContainerId(id: string): string {
+  const i = id.indexOf('://');
+  return i < 0 ? id : id.slice(i + 3);
+}
+
+/**
+ * The pod's container ids, bare: `live` the current containers' (running, or about to run), `dead`
+ * those the status says have ended (`lastState.terminated`, a `terminated` state: a container of a
+ * crash loop, an OOM-killed instance, a finished init container or Job). App, init and ephemeral
+ * containers alike. An id in both (a container in CrashLoopBackOff keeps the id of its last, ended
+ * instance) is dead.
+ */
+export function containerIds(p: Pod): { live: Set<string>; dead: Set<string> } {
+  const live = new Set<string>();
+  const dead = new Set<string>();
+  for (const list of [p.statuses, p.initStatuses, p.ephemeralStatuses]) {
+    for (const s of list) {
+      if (s.lastContainerID) dead.add(bareContainerId(s.lastContainerID));
+      if (!s.containerID) continue;
+      const id = bareContainerId(s.containerID);
+      if (s.state === 'terminated') dead.add(id);
+      else live.add(id);
+    }
+  }
+  for (const id of dead) live.delete(id);
+  return { live, dead };
 }
 
 export interface Workload {

@@ -57,6 +57,7 @@ describe('pod metadata and pod health in real VictoriaMetrics and Prometheus', {
       podLabels: ['region', 'dept'],
       podAnnotations: [],
       healthMetrics: true,
+      dropStaleContainers: true,
     };
     const global = testGlobal({ labels: { cluster: 'e2e' } });
     pods = new PodMetadata(pm, global, log);

@@ -3,7 +3,15 @@
 // error the last good view is kept and the error is shown (own metrics, /pods, doctor).
 import type { LabelPairs } from '../prompb/encode.js';
 import type { PodEnrichment, PodLabelSource } from '../scrape/pod-labels.js';
-import { allowedLabels, workloadOf, type Pod, type PodLabelOptions } from './pod.js';
+import { allowedLabels, containerIds, workloadOf, type Pod, type PodLabelOptions } from './pod.js';
+
+/** How long a gone container id or pod UID is remembered (cAdvisor drops a dead cgroup long before). */
+const DEAD_KEEP_MS = 3600_000;
+
+export interface PodViewOptions extends PodLabelOptions {
+  /** `[pod_metadata] drop_stale_containers`: isDead answers (default true). */
+  dropStaleContainers?: boolean;
+}
 
 export interface PodViewStatus {
   source: 'apiserver' | 'kubelet';
@@ -21,11 +29,22 @@ export interface PodViewStatus {
   events: number;
   /** apiserver: the resourceVersion the watch resumes from */
   resourceVersion: string;
+  /** Container ids and pod UIDs the view saw gone (remembered an hour): see isDead. */
+  deadContainers: number;
+  deadPods: number;
+  /** Series builds dropped as a dead container's or deleted pod's (all targets). */
+  deadSeriesDropped: number;
 }
 
 export class PodView implements PodLabelSource {
   private readonly pods = new Map<string, Pod>();
   private readonly enrichments = new Map<string, PodEnrichment>();
+  /** The lifecycle signature each pod's enrichment was made with (uid, live and dead ids). */
+  private readonly lifecycle = new Map<string, string>();
+  /** Container ids and pod UIDs seen gone, and when (pruned after DEAD_KEEP_MS). */
+  private readonly deadContainers = new Map<string, number>();
+  private readonly deadPods = new Map<string, number>();
+  private lastPrune = 0;
   version = 0;
   readonly status: PodViewStatus;
   private resolveSynced!: () => void;
@@ -34,7 +53,7 @@ export class PodView implements PodLabelSource {
 
   constructor(
     source: 'apiserver' | 'kubelet',
-    private readonly opts: PodLabelOptions,
+    private readonly opts: PodViewOptions,
   ) {
     this.status = {
       source,
@@ -47,12 +66,24 @@ export class PodView implements PodLabelSource {
       lists: 0,
       events: 0,
       resourceVersion: '',
+      deadContainers: 0,
+      deadPods: 0,
+      deadSeriesDropped: 0,
     };
     this.synced = new Promise((r) => (this.resolveSynced = r));
   }
 
   lookup(key: string): PodEnrichment | undefined {
     return this.enrichments.get(key);
+  }
+
+  isDead(containerId: string | undefined, podUid: string | undefined): boolean {
+    if (this.opts.dropStaleContainers === false) return false;
+    const dead =
+      (containerId !== undefined && this.deadContainers.has(containerId)) ||
+      (podUid !== undefined && this.deadPods.has(podUid));
+    if (dead) this.status.deadSeriesDropped++;
+    return dead;
   }
 
   all(): IterableIterator<Pod> {
@@ -116,20 +147,62 @@ export class PodView implements PodLabelSource {
     this.status.lastUpdateMs = now;
     this.recovered();
     this.status.pods = this.pods.size;
+    this.status.deadContainers = this.deadContainers.size;
+    this.status.deadPods = this.deadPods.size;
   }
 
   private set(key: string, p: Pod): void {
+    const before = this.pods.get(key);
     this.pods.set(key, p);
+    const signature = this.track(before, p);
     const labels = enrichmentLabels(p, this.opts);
     const old = this.enrichments.get(key);
-    if (old !== undefined && sameLabels(old.labels, labels)) return;
+    if (old !== undefined && sameLabels(old.labels, labels) && this.lifecycle.get(key) === signature) return;
+    // a new object: the targets rebuild this pod's series (labels, or which of them are dead)
     this.enrichments.set(key, { labels });
+    this.lifecycle.set(key, signature);
     this.version++;
   }
 
   private delete(key: string): void {
+    const before = this.pods.get(key);
     this.pods.delete(key);
+    this.lifecycle.delete(key);
+    if (before) this.bury(before, new Set());
     if (this.enrichments.delete(key)) this.version++;
+  }
+
+  /**
+   * Container lifecycle: records what `p` says has ended, and what `before` (the same name's last
+   * state) had that `p` no longer has (a replaced pod, a restarted container). Returns the
+   * signature of `p`'s lifecycle: when it changes, the pod's series are rebuilt.
+   */
+  private track(before: Pod | undefined, p: Pod): string {
+    const now = Date.now();
+    const { live, dead } = containerIds(p);
+    for (const id of dead) if (!this.deadContainers.has(id)) this.deadContainers.set(id, now);
+    if (before) {
+      if (before.uid && before.uid !== p.uid) this.bury(before, new Set());
+      else this.bury(before, live, true);
+    }
+    this.deadPods.delete(p.uid); // a pod the view had buried is back (a relisted pod keeps its uid)
+    this.prune(now);
+    return `${p.uid}|${[...live].sort().join(',')}|${[...dead].sort().join(',')}`;
+  }
+
+  /** `p`'s container ids not in `keep` are gone; and its UID, unless `keepPod`. */
+  private bury(p: Pod, keep: Set<string>, keepPod = false): void {
+    const now = Date.now();
+    if (!keepPod && p.uid) this.deadPods.set(p.uid, now);
+    const { live, dead } = containerIds(p);
+    for (const id of [...live, ...dead]) if (!keep.has(id) && !this.deadContainers.has(id)) this.deadContainers.set(id, now);
+  }
+
+  private prune(now: number): void {
+    if (now - this.lastPrune < 60_000) return;
+    this.lastPrune = now;
+    for (const m of [this.deadContainers, this.deadPods])
+      for (const [id, at] of m) if (now - at > DEAD_KEEP_MS) m.delete(id);
   }
 }
 

@@ -484,10 +484,15 @@ export class TargetPipeline {
     const changed = this.opts.enricher?.changed();
     if (changed === undefined) return;
     this.nh?.forget();
-    this.cache.evictGroups(changed, (id) => this.evicted.push(this.cache.labelsOf(id)!));
+    this.cache.evictGroups(changed, (id) => {
+      this.evicted.push(this.cache.labelsOf(id)!);
+      this.evictedTs.push(this.cache.lastTs[id]!);
+    });
   }
 
   private evicted: EncodedLabels[] = [];
+  /** The last explicit timestamp each evicted series was sent with (-Infinity: none). */
+  private evictedTs: number[] = [];
 
   /**
    * Markers for the old series of changed groups, unless the good scrape sent the same labels
@@ -496,8 +501,16 @@ export class TargetPipeline {
    */
   private writeEvictedStale(stale: StaleWriter, good: boolean): void {
     if (this.evicted.length === 0 || !good) return;
-    for (const labels of this.evicted) if (!this.cache.holds(labels)) stale.labels(labels);
+    // A marker is stamped after the series' last sample, also when that sample's explicit
+    // (cAdvisor) timestamp is ahead of our clock: a store refuses an out-of-order marker. Safe
+    // because a label set that is not sent again here belongs to a gone container or an old
+    // pod label, which does not come back with an older timestamp.
+    for (let i = 0; i < this.evicted.length; i++) {
+      const labels = this.evicted[i]!;
+      if (!this.cache.holds(labels)) stale.labels(labels, this.evictedTs[i]! + 1);
+    }
     this.evicted = [];
+    this.evictedTs = [];
   }
 
   /** Staleness markers stamped `ts`, for cache entries (`entry`, an OnStale) or kept label sets. */
@@ -516,8 +529,8 @@ export class TargetPipeline {
         cache.appendTo(builder, id, 0, ts, true);
         written();
       },
-      labels: (labels) => {
-        builder.append(labels, 0, ts, true);
+      labels: (labels, after = -Infinity) => {
+        builder.append(labels, 0, Math.max(ts, after), true);
         written();
       },
     };
@@ -541,5 +554,6 @@ function protobufFailure(err: unknown): unknown {
 
 interface StaleWriter {
   entry: OnStale;
-  labels: (labels: EncodedLabels) => void;
+  /** A marker for a kept label set, at the scrape's time or `after` if later. */
+  labels: (labels: EncodedLabels, after?: number) => void;
 }

@@ -19,6 +19,11 @@ export interface SeriesEnricher {
    * return its group key, interned (entries share the string), or undefined for none.
    */
   enrich(labels: Map<string, string>): string | undefined;
+  /**
+   * After `enrich`: true = do not send this series (a dead container's). It stays in the cache,
+   * dropped, in its group: the group's next change builds it again.
+   */
+  dropped?(labels: Map<string, string>): boolean;
   /** Before a scrape: the groups whose labels changed since the last call (undefined: none). */
   changed(): Set<string> | undefined;
 }

@@ -18,6 +18,9 @@ class FakePods implements PodLabelSource {
   lookup(key: string): PodEnrichment | undefined {
     return this.m.get(key);
   }
+  isDead(): boolean {
+    return false;
+  }
 }
 
 function pipeline(pods: PodLabelSource) {

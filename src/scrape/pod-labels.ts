@@ -18,11 +18,39 @@ export interface PodEnrichment {
 
 /** The node's pods, as the scrape stage reads them (kube/view.ts implements it). */
 export interface PodLabelSource {
-  /** Grows whenever the enrichment of some pod changed (added, changed, removed). */
+  /**
+   * Grows whenever the enrichment of some pod changed (added, changed, removed), its containers'
+   * lifecycle included (an enrichment is a new object when a container id ends or a pod is
+   * replaced, so its series are rebuilt and asked `isDead` again).
+   */
   readonly version: number;
   /** The enrichment of pod `namespace/name`, undefined for a pod the view does not know. */
   lookup(key: string): PodEnrichment | undefined;
+  /**
+   * Whether a container id (bare, as in a cgroup path) or pod UID is known to be gone: the view
+   * reported it and since saw it end or be replaced. Never true for an id the view has not seen
+   * (a container that just started, before the view caught up), nor when the feature is off.
+   * Counts a true answer (the series builds it dropped) for the agent's own metrics.
+   */
+  isDead(containerId: string | undefined, podUid: string | undefined): boolean;
 }
+
+/**
+ * The container id and pod UID of a cAdvisor series, from its cgroup path (`id` label): cgroupfs
+ * `/kubepods/burstable/pod<uid>/<id>`, systemd
+ * `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid_with_underscores>.slice/cri-containerd-<id>.scope`
+ * (also `docker-`, `crio-`). The pod's own row has no container id.
+ */
+export function cgroupIds(path: string): { containerId?: string; podUid?: string } {
+  const out: { containerId?: string; podUid?: string } = {};
+  const pod = POD_IN_PATH.exec(path);
+  if (pod) out.podUid = pod[1]!.replace(/_/g, '-');
+  const c = CONTAINER_IN_PATH.exec(path);
+  if (c) out.containerId = c[1];
+  return out;
+}
+const POD_IN_PATH = /pod([0-9a-fA-F]{8}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{12})(?:\.slice)?(?:\/|$)/;
+const CONTAINER_IN_PATH = /\/(?:cri-containerd-|docker-|crio-|libpod-)?([0-9a-f]{64})(?:\.scope)?$/;
 
 interface ResolvedPod {
   readonly key: string;
@@ -56,6 +84,19 @@ export class PodLabeler implements SeriesEnricher {
     const r = this.resolve(ns, podName);
     if (r.enrichment !== undefined) fillMissing(m, r.enrichment.labels);
     return r.key;
+  }
+
+  /**
+   * A cAdvisor series of a container the pod view knows has ended, or of a deleted or replaced pod
+   * (issue 21): not sent. cAdvisor keeps such a cgroup's series, with their last values and
+   * timestamps, until its housekeeping notices; stores would count them beside the live ones. The
+   * entry keeps its group, so it is looked at again when its pod changes.
+   */
+  dropped(m: Map<string, string>): boolean {
+    const path = m.get('id');
+    if (!path || !path.includes('pod')) return false;
+    const { containerId, podUid } = cgroupIds(path);
+    return this.source.isDead(containerId, podUid);
   }
 
   /** Resolve a pod met on a cache miss; returns the interned key and its enrichment. */

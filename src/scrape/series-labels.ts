@@ -64,6 +64,11 @@ export function buildSeries(o: LabelRules, p: SeriesSource, scratch: Labels): Bu
   fillMissing(m, o.defaultLabels);
   // the enricher's labels come before relabeling, so rules can use them (keep only some workloads)
   const group = o.enricher?.enrich(m);
+  if (o.enricher?.dropped?.(m)) {
+    const d = dropped();
+    d.group = group;
+    return d;
+  }
   const built = finish(o, m, name);
   built.group = group;
   // relabel (in finish) edited m in place: the tap sees the final labels

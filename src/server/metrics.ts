@@ -212,6 +212,24 @@ export class OwnMetrics {
       'Watch events applied (apiserver source).',
       (s) => s.events,
     );
+    podView(
+      'gauge',
+      'nodegraf_pod_view_dead_containers',
+      'Container ids the pod view saw end or be replaced, remembered for an hour ([pod_metadata] drop_stale_containers).',
+      (s) => s.deadContainers,
+    );
+    podView(
+      'gauge',
+      'nodegraf_pod_view_dead_pods',
+      'Pod UIDs the pod view saw deleted or replaced, remembered for an hour.',
+      (s) => s.deadPods,
+    );
+    podView(
+      'counter',
+      'nodegraf_dead_container_series_dropped_total',
+      "cAdvisor series not sent because they belong to a dead container or a deleted pod (counted when the series is built: once, and again after each change of its pod); each got a staleness marker if it had been sent.",
+      (s) => s.deadSeriesDropped,
+    );
 
     const perWriter = (kind: Kind, name: string, help: string, get: (w: WriterJson) => number) =>
       family(reg, kind, name, help, ['writer'], () =>

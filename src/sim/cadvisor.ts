@@ -25,7 +25,9 @@ import {
   containerCgroup,
   containerId,
   instanceAt,
+  previousInstance,
   qosSlice,
+  type Instance,
   type NodeModel,
   type QosClass,
   type SimContainer,
@@ -141,6 +143,9 @@ export class CadvisorRenderer {
     const running = this.model.pods.filter(isRunning);
     this.nodeRows(nowMs, running, rows);
     for (const pod of running) this.podRows(nowMs, pod, rows);
+    // deleted pods whose cgroups cAdvisor still reports, frozen when they were deleted
+    for (const g of this.model.gone)
+      if (nowMs / 1000 - g.atS < this.model.lingerS) this.podRows(g.atS * 1000, g.pod, rows);
     rows.sort((a, b) => (a.L.sortKey < b.L.sortKey ? -1 : a.L.sortKey > b.L.sortKey ? 1 : 0));
     return rows;
   }
@@ -248,21 +253,38 @@ export class CadvisorRenderer {
       const ms = this.tick(nowMs, c.phaseMs);
       const t = ms / 1000;
       const inst = instanceAt(c, t);
-      if (!inst.running) continue;
-      const v = new Float64Array(V_LEN);
-      evalInstance(c, inst, t, v);
-      row(this.containerLabels(pod, c, inst.index), ms, v, {
-        quota: c.res.cpuLimM ? c.res.cpuLimM * 100 : 0,
-        io: true,
-        net: false,
-        ulimit: true,
-        aggregate: false,
-        shares: pod.qos === 'BestEffort' ? 2 : sharesOf(c.res.cpuReqM ?? c.res.cpuLimM ?? 0),
-        memLimit: c.res.memLim ?? 0,
-        start: Math.floor(inst.start),
-        owner: { level: 'container', namespace: pod.namespace, pod: pod.name, container: c.name },
-      });
+      // the instance that ended last, if cAdvisor still reports its cgroup (NodeModel.lingerS)
+      const ended = inst.running ? previousInstance(c, inst) : inst;
+      if (ended && t - ended.end < this.model.lingerS) {
+        const L = makeLabels(c.name, containerCgroup(this.model, pod, containerId(pod, c, ended.index)), c.image, containerId(pod, c, ended.index), pod.namespace, pod.name);
+        this.containerRow(pod, c, ended, Math.floor(ended.end * 1000), L, row);
+      }
+      if (inst.running) this.containerRow(pod, c, inst, ms, this.containerLabels(pod, c, inst.index), row);
     }
+  }
+
+  /** One container instance's row at `ms` (a lingering dead one: frozen at its end). */
+  private containerRow(
+    pod: SimPod,
+    c: SimContainer,
+    inst: Instance,
+    ms: number,
+    L: CgLabels,
+    row: (L: CgLabels, ms: number, v: Float64Array, spec: Omit<Row, 'L' | 'v' | 'ts' | 'swapLimit'>) => void,
+  ): void {
+    const v = new Float64Array(V_LEN);
+    evalInstance(c, inst, Math.min(ms / 1000, inst.running ? Infinity : inst.end), v);
+    row(L, ms, v, {
+      quota: c.res.cpuLimM ? c.res.cpuLimM * 100 : 0,
+      io: true,
+      net: false,
+      ulimit: true,
+      aggregate: false,
+      shares: pod.qos === 'BestEffort' ? 2 : sharesOf(c.res.cpuReqM ?? c.res.cpuLimM ?? 0),
+      memLimit: c.res.memLim ?? 0,
+      start: Math.floor(inst.start),
+      owner: { level: 'container', namespace: pod.namespace, pod: pod.name, container: c.name },
+    });
   }
 
   private rootDevices(root: Row, nowMs: number): RootDevice[] {

@@ -139,6 +139,13 @@ export interface NodeModel {
   hostNetWave: Wave;
   bootId: string;
   machineId: string;
+  /**
+   * Seconds cAdvisor keeps reporting a dead container's or a deleted pod's cgroup (its last values
+   * and timestamps), as it does until its housekeeping notices (google/cadvisor#2844). 0: never.
+   */
+  lingerS: number;
+  /** Pods deleted (churnPods, recreatePod) whose cgroups may still linger, and when. */
+  gone: Array<{ pod: SimPod; atS: number }>;
 }
 
 export interface ModelOptions {
@@ -153,6 +160,8 @@ export interface ModelOptions {
   memoryBytes?: number;
   /** epoch ms at which the simulator starts */
   startMs: number;
+  /** NodeModel.lingerS (default 0). */
+  deadCgroupLingerS?: number;
 }
 
 const FILLER_APPS: [string, string, string][] = [
@@ -375,6 +384,8 @@ export function buildModel(opts: ModelOptions): NodeModel {
     hostNetWave: new Wave(nodeRng, 0.3, 300, 3600),
     bootId: uuidFrom(nodeRng),
     machineId: uuidFrom(nodeRng).replace(/-/g, ''),
+    lingerS: Math.max(0, opts.deadCgroupLingerS ?? 0),
+    gone: [],
   };
 }
 
@@ -570,37 +581,58 @@ export function churnPods(model: NodeModel, count: number, t: number, rng: Rng):
   const replaced: string[] = [];
   for (let k = 0; k < count && eligible.length > 0; k++) {
     const { p: old, i } = eligible.splice(Math.floor(rng() * eligible.length), 1)[0]!;
-    const uid = uuidFrom(rng);
-    let name = old.name;
-    if (old.generateName !== undefined) {
-      const taken = new Set(model.pods.map((p) => `${p.namespace}/${p.name}`));
-      do name = old.generateName + k8sSuffix(rng, 5);
-      while (taken.has(`${old.namespace}/${name}`));
-    }
-    const started = Math.floor(t);
-    const fresh = (c: SimContainer, ci: number): SimContainer => ({
-      ...c,
-      firstStart: started + (c.pause ? 0 : 2 + ci),
-      ids: new Map(),
-      seedKey: `${c.seedKey}:${uid}`,
-    });
-    const pod: SimPod = {
-      ...old,
-      name,
-      uid,
-      containers: old.containers.map(fresh),
-      pauseC: fresh(old.pauseC, 0),
-      created: started - 1,
-      started,
-      cgroup: podCgroup(model.cgroupDriver, old.qos, uid),
-      sandboxId: sha256hex(`sandbox:${model.seed}:${uid}`),
-      pvc: old.pvc ? { ...old.pvc } : undefined,
-    };
-    if (pod.pvc === undefined) delete pod.pvc;
-    model.pods[i] = pod;
+    replacePod(model, i, t, rng);
     replaced.push(`${old.namespace}/${old.name}`);
   }
   return replaced;
+}
+
+/**
+ * Delete pod `namespace/name` and let its controller create the next one now: a StatefulSet's
+ * (or a bare pod's) under the same name, a Deployment's under a new one; new UID and container
+ * ids either way. Returns the new pod's name, undefined when there is no such pod.
+ */
+export function recreatePod(model: NodeModel, key: string, t: number, rng: Rng): string | undefined {
+  const i = model.pods.findIndex((p) => `${p.namespace}/${p.name}` === key);
+  return i < 0 ? undefined : replacePod(model, i, t, rng).name;
+}
+
+/** The pod at index i replaced by a new one started at t (its old cgroups may linger: gone). */
+function replacePod(model: NodeModel, i: number, t: number, rng: Rng): SimPod {
+  const old = model.pods[i]!;
+  const uid = uuidFrom(rng);
+  let name = old.name;
+  if (old.generateName !== undefined) {
+    const taken = new Set(model.pods.map((p) => `${p.namespace}/${p.name}`));
+    do name = old.generateName + k8sSuffix(rng, 5);
+    while (taken.has(`${old.namespace}/${name}`));
+  }
+  const started = Math.floor(t);
+  const fresh = (c: SimContainer, ci: number): SimContainer => ({
+    ...c,
+    firstStart: started + (c.pause ? 0 : 2 + ci),
+    ids: new Map(),
+    seedKey: `${c.seedKey}:${uid}`,
+  });
+  const pod: SimPod = {
+    ...old,
+    name,
+    uid,
+    containers: old.containers.map(fresh),
+    pauseC: fresh(old.pauseC, 0),
+    created: started - 1,
+    started,
+    cgroup: podCgroup(model.cgroupDriver, old.qos, uid),
+    sandboxId: sha256hex(`sandbox:${model.seed}:${uid}`),
+    pvc: old.pvc ? { ...old.pvc } : undefined,
+  };
+  if (pod.pvc === undefined) delete pod.pvc;
+  model.pods[i] = pod;
+  if (model.lingerS > 0) {
+    model.gone = model.gone.filter((g) => t - g.atS < model.lingerS);
+    model.gone.push({ pod: old, atS: t });
+  }
+  return pod;
 }
 
 // ---------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import { CadvisorRenderer } from './cadvisor.js';
 import { generateServingCert, loadServingCert, type ServingCert } from './cert.js';
 import { KubeletMetrics } from './kubelet.js';
 import { KubeProxyMetrics } from './kube-proxy.js';
-import { buildModel, churnPods, type NodeModel } from './model.js';
+import { buildModel, churnPods, recreatePod, type NodeModel } from './model.js';
 import { podListJson } from './pods-json.js';
 import { renderProbes, renderResource } from './kubelet-endpoints.js';
 import { rngFor } from './util.js';
@@ -100,6 +100,11 @@ export interface SimulatorOptions {
    * names, UIDs and container ids, see model.ts churnPods). Default 0. Needs the real clock.
    */
   churnPerMinute?: number;
+  /**
+   * Seconds cAdvisor goes on reporting a dead container's or a deleted pod's cgroup, frozen at its
+   * last values and timestamps (as cAdvisor does until its housekeeping notices). Default 0.
+   */
+  deadCgroupLingerS?: number;
 }
 
 export interface Simulator {
@@ -127,6 +132,11 @@ export interface Simulator {
   churn(count: number): string[];
   /** Pods replaced so far by churn. */
   readonly churned: number;
+  /**
+   * Deletes pod `namespace/name` now and starts its replacement (same name for a StatefulSet's),
+   * with a new UID and container ids; returns the new name (undefined: no such pod).
+   */
+  recreate(key: string): string | undefined;
   /** The response bodies, without HTTP (for benchmarks). nowMs defaults to the simulator's clock. */
   render: {
     kubeProxyMetrics(nowMs?: number): string;
@@ -380,6 +390,7 @@ function modelOptions(opts: SimulatorOptions, startMs: number): Parameters<typeo
     ...(opts.housekeepingIntervalMs !== undefined ? { housekeepingMs: opts.housekeepingIntervalMs } : {}),
     ...pick('cpuCores'),
     ...pick('memoryBytes'),
+    ...pick('deadCgroupLingerS'),
   };
 }
 
@@ -506,6 +517,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     return gone;
   };
   const timer = churnTimer(opts.churnPerMinute ?? 0, () => model.pods.length, churn);
+  const recreate = (key: string) => recreatePod(model, key, now() / 1000, churnRng);
   return {
     kubeProxyUrl: `http://${h}:${ports.kubeProxy}/metrics`,
     kubeProxyHealthUrl: `http://${h}:${ports.kubeProxyHealth}/healthz`,
@@ -529,6 +541,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       if (f) live.forbidden = new Set(f);
     },
     churn,
+    recreate,
     get churned() {
       return churned;
     },
