@@ -195,7 +195,8 @@ export class PodView implements PodLabelSource {
     const now = Date.now();
     if (!keepPod && p.uid) this.deadPods.set(p.uid, now);
     const { live, dead } = containerIds(p);
-    for (const id of [...live, ...dead]) if (!keep.has(id) && !this.deadContainers.has(id)) this.deadContainers.set(id, now);
+    for (const id of [...live, ...dead])
+      if (!keep.has(id) && !this.deadContainers.has(id)) this.deadContainers.set(id, now);
   }
 
   private prune(now: number): void {

@@ -49,7 +49,8 @@ export function cgroupIds(path: string): { containerId?: string; podUid?: string
   if (c) out.containerId = c[1];
   return out;
 }
-const POD_IN_PATH = /pod([0-9a-fA-F]{8}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{12})(?:\.slice)?(?:\/|$)/;
+const POD_IN_PATH =
+  /pod([0-9a-fA-F]{8}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{12})(?:\.slice)?(?:\/|$)/;
 const CONTAINER_IN_PATH = /\/(?:cri-containerd-|docker-|crio-|libpod-)?([0-9a-f]{64})(?:\.scope)?$/;
 
 interface ResolvedPod {

@@ -227,7 +227,7 @@ export class OwnMetrics {
     podView(
       'counter',
       'nodegraf_dead_container_series_dropped_total',
-      "cAdvisor series not sent because they belong to a dead container or a deleted pod (counted when the series is built: once, and again after each change of its pod); each got a staleness marker if it had been sent.",
+      'cAdvisor series not sent because they belong to a dead container or a deleted pod (counted when the series is built: once, and again after each change of its pod); each got a staleness marker if it had been sent.',
       (s) => s.deadSeriesDropped,
     );
 

@@ -256,7 +256,14 @@ export class CadvisorRenderer {
       // the instance that ended last, if cAdvisor still reports its cgroup (NodeModel.lingerS)
       const ended = inst.running ? previousInstance(c, inst) : inst;
       if (ended && t - ended.end < this.model.lingerS) {
-        const L = makeLabels(c.name, containerCgroup(this.model, pod, containerId(pod, c, ended.index)), c.image, containerId(pod, c, ended.index), pod.namespace, pod.name);
+        const L = makeLabels(
+          c.name,
+          containerCgroup(this.model, pod, containerId(pod, c, ended.index)),
+          c.image,
+          containerId(pod, c, ended.index),
+          pod.namespace,
+          pod.name,
+        );
         this.containerRow(pod, c, ended, Math.floor(ended.end * 1000), L, row);
       }
       if (inst.running) this.containerRow(pod, c, inst, ms, this.containerLabels(pod, c, inst.index), row);
