@@ -107,11 +107,16 @@ function requests(end: number): Buffer[] {
   return bodies;
 }
 
-/** The expression with every kube_pod_* selector restricted to nodegraf's series. */
+/**
+ * The expression with every kube_pod_* selector restricted to nodegraf's series: a bare name, and a
+ * `{__name__=~"kube_pod_…|kube_pod_init_…"}` selector (the names inside its regex are left alone).
+ */
 const nodegrafOnly = (expr: string) =>
-  expr.replace(/\b(kube_pod_[a-z_]+)(\{|\b(?!\{))/g, (_m, n: string, brace: string) =>
-    brace === '{' ? `${n}{job="pod-health", ` : `${n}{job="pod-health"}`,
-  );
+  expr
+    .replace(/(?<!["|])\b(kube_pod_[a-z_]+)(\{|\b(?!\{))/g, (_m, n: string, brace: string) =>
+      brace === '{' ? `${n}{job="pod-health", ` : `${n}{job="pod-health"}`,
+    )
+    .replace(/\{__name__=~"kube_pod_/g, '{job="pod-health", __name__=~"kube_pod_');
 
 type Series = { metric: Record<string, string>; value: [number, string] };
 const key = (s: Series) =>

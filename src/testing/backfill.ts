@@ -33,6 +33,10 @@ export interface BackfillOptions {
   http?: string;
   /** cAdvisor housekeeping interval of the simulator (default: its own, 10 s). */
   housekeepingMs?: number;
+  /** Seconds the simulator's dead cgroups linger in cAdvisor (default 0). */
+  deadCgroupLingerS?: number;
+  /** Extra keys of the `[pod_metadata]` section, e.g. `drop_stale_containers = false`. */
+  podMetadata?: string;
 }
 
 export interface Backfill {
@@ -61,6 +65,7 @@ export async function startBackfill(o: BackfillOptions): Promise<Backfill> {
     kubeletPort: 0,
     now: () => clock,
     ...(o.housekeepingMs !== undefined ? { housekeepingIntervalMs: o.housekeepingMs } : {}),
+    ...(o.deadCgroupLingerS !== undefined ? { deadCgroupLingerS: o.deadCgroupLingerS } : {}),
   });
   const dir = mkdtempSync(join(tmpdir(), 'nodegraf-backfill-'));
   const tokenFile = join(dir, 'token');
@@ -86,7 +91,7 @@ export async function startBackfill(o: BackfillOptions): Promise<Backfill> {
       '[http]',
       o.http ? `address = "${o.http}"` : 'enable = false',
       o.config ?? '',
-      demoPodMetadataToml(sim.kubeletUrl, tokenFile),
+      demoPodMetadataToml(sim.kubeletUrl, tokenFile) + (o.podMetadata ?? ''),
     ].join('\n'),
   );
   writeFileSync(
