@@ -266,3 +266,99 @@ test('doctor checks the pod view: listed pods, or the 403 with the RBAC rule to 
     await api.stop();
   }
 });
+
+test('doctor asks the API server what the ServiceAccount may do: least privilege, missing rules, nodes/proxy', async () => {
+  const { FakeApiServer } = await import('../testing/fake-apiserver.js');
+  const { diagnoseAccess } = await import('./doctor-access.js');
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const api = new FakeApiServer();
+  await api.start();
+  try {
+    const dir = mkdtempSync(join(tmpdir(), 'nodegraf-doctor-'));
+    const tokenFile = (name: string) => {
+      writeFileSync(join(dir, name), name + '\n');
+      api.tokens.add(name);
+      return join(dir, name);
+    };
+    const kit =
+      'RBAC: allowed by ClusterRoleBinding "nodegraf" of ClusterRole "nodegraf" to ServiceAccount "nodegraf/nodegraf"';
+    api.access.set(
+      'least',
+      new Map([
+        ['get nodes/metrics', kit],
+        ['list pods', kit],
+        ['watch pods', kit],
+      ]),
+    );
+    api.access.set(
+      'broad',
+      new Map([
+        ['get nodes/metrics', kit],
+        ['list pods', kit],
+        ['watch pods', kit],
+        [
+          'get nodes/proxy',
+          'RBAC: allowed by ClusterRoleBinding "monitoring-all" of ClusterRole "monitoring-all" to ServiceAccount "nodegraf/nodegraf"',
+        ],
+      ]),
+    );
+    api.access.set('narrow', new Map([['list pods', kit]]));
+    const c = config([]);
+    const as = (token: string) => {
+      c.podMetadata = {
+        ...c.podMetadata,
+        enable: true,
+        source: 'apiserver',
+        nodeName: 'node-1',
+        apiserverUrl: api.url,
+        bearerTokenFile: tokenFile(token),
+        tlsCa: api.cert.certFile,
+      };
+      return diagnoseAccess(c);
+    };
+    const print = (ds: Awaited<ReturnType<typeof as>>) => ds.map(formatDiagnosis).join('\n');
+    const least = await as('least');
+    console.log(`# doctor, least-privilege ServiceAccount:\n${print(least)}`);
+    assert.deepEqual(
+      least.map((d) => [d.subject, d.ok, d.warn ?? false]),
+      [
+        ['RBAC get nodes/metrics', true, false],
+        ['RBAC list pods', true, false],
+        ['RBAC watch pods', true, false],
+        ['RBAC get nodes/proxy', true, false],
+      ],
+    );
+    assert.match(least[0]!.message, /ClusterRole "nodegraf"/);
+    const broad = await as('broad');
+    console.log(`# doctor, over-privileged ServiceAccount:\n${print(broad)}`);
+    const proxy = broad.find((d) => d.subject === 'RBAC get nodes/proxy')!;
+    assert.equal(proxy.warn, true);
+    assert.match(proxy.message, /exec into every container.*CIS Kubernetes Benchmark 5\.1\.14/);
+    assert.match(
+      proxy.hint ?? '',
+      /remove "nodes\/proxy" from ClusterRole monitoring-all \(kubectl edit clusterrole monitoring-all\)/,
+    );
+    assert.match(formatDiagnosis(proxy), /^WARN {2}RBAC get nodes\/proxy/);
+    const narrow = await as('narrow');
+    const metrics = narrow.find((d) => d.subject === 'RBAC get nodes/metrics')!;
+    assert.equal(metrics.ok, false);
+    assert.match(metrics.message, /answer 403: the kubelet and container dashboards stay empty/);
+    // the kit's manifest line that grants it
+    assert.match(metrics.hint ?? '', /resources: \["nodes\/metrics"\].*deploy\/kubernetes\/rbac\.yaml:\d+/);
+    assert.equal(narrow.find((d) => d.subject === 'RBAC watch pods')!.ok, false);
+    // the kubelet pod source needs nodes/pods instead of list/watch
+    c.podMetadata = { ...c.podMetadata, source: 'kubelet' };
+    const kubeletSource = await diagnoseAccess(c);
+    assert.deepEqual(
+      kubeletSource.map((d) => d.subject),
+      ['RBAC get nodes/metrics', 'RBAC get nodes/pods', 'RBAC get nodes/proxy'],
+    );
+    // no API server to ask: nothing to say
+    c.podMetadata = { ...c.podMetadata, apiserverUrl: '' };
+    assert.deepEqual(await diagnoseAccess(c), []);
+  } finally {
+    await api.stop();
+  }
+});

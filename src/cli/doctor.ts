@@ -16,9 +16,12 @@ import { createLogger } from '../log.js';
 import { PodMetadata } from '../kube/pod-metadata.js';
 import { inputList, type ConfigOptions } from './options.js';
 import { errnoCode, errorMessage } from '../errno.js';
+import { diagnoseAccess } from './doctor-access.js';
 
 export interface Diagnosis {
   ok: boolean;
+  /** Works, but should be changed (printed WARN, not counted as a problem). */
+  warn?: boolean;
   subject: string;
   message: string;
   hint?: string;
@@ -162,6 +165,7 @@ export async function diagnoseWriter(w: WriterConfig): Promise<Diagnosis> {
 }
 
 export function formatDiagnosis(d: Diagnosis): string {
+  if (d.warn) return `WARN  ${d.subject}: ${d.message}${d.hint ? `\n      fix: ${d.hint}` : ''}`;
   return d.ok
     ? `OK    ${d.subject}: ${d.message}`
     : `FAIL  ${d.subject}: ${d.message}${d.hint ? `\n      fix: ${d.hint}` : ''}`;
@@ -198,6 +202,7 @@ export async function runDoctor(o: ConfigOptions): Promise<number> {
   ];
   const podView = await diagnosePodView(config);
   if (podView) results.push(podView);
+  results.push(...(await diagnoseAccess(config)));
   for (const d of results) process.stdout.write(formatDiagnosis(d) + '\n');
   if (config.writers.length === 0)
     process.stdout.write('WARN  no [[writers]] configured: nothing would be written\n');

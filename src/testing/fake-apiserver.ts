@@ -30,6 +30,11 @@ export class FakeApiServer {
   /** 403 for list and watch, with a Status body, while set. */
   forbidden = false;
   pageSize = 2;
+  /**
+   * RBAC for SelfSubjectAccessReview, per token: `verb resource[/subresource]` it may, and the
+   * binding that allows it (the reason text the RBAC authorizer gives). Absent: allowed nothing.
+   */
+  readonly access = new Map<string, Map<string, string>>();
   readonly requests: FakeRequest[] = [];
   private readonly pods = new Map<string, Pod>();
   private readonly watches = new Set<{ res: ServerResponse; node: string; tail: Promise<void> }>();
@@ -156,12 +161,35 @@ export class FakeApiServer {
     );
   }
 
+  /** A SelfSubjectAccessReview, answered from `access` as the RBAC authorizer would. */
+  private review(req: IncomingMessage, res: ServerResponse, token: string): void {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d));
+    req.on('end', () => {
+      const review = JSON.parse(body) as {
+        spec: { resourceAttributes: { verb: string; resource: string; subresource?: string } };
+      };
+      const a = review.spec.resourceAttributes;
+      const key = `${a.verb} ${a.resource}${a.subresource ? '/' + a.subresource : ''}`;
+      const reason = this.access.get(token)?.get(key);
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          ...review,
+          status: reason !== undefined ? { allowed: true, reason } : { allowed: false },
+        }),
+      );
+    });
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const u = new URL(req.url ?? '/', 'https://x');
     const query = Object.fromEntries(u.searchParams);
     const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
     this.requests.push({ path: u.pathname, query, token });
     if (!this.tokens.has(token)) return this.status(res, 401, 'Unauthorized', 'Unauthorized');
+    if (u.pathname === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews' && req.method === 'POST')
+      return this.review(req, res, token);
     if (u.pathname !== '/api/v1/pods')
       return this.status(res, 404, 'NotFound', 'the server could not find the requested resource');
     const node = /^spec\.nodeName=(.*)$/.exec(query.fieldSelector ?? '')?.[1] ?? '';
