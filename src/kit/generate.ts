@@ -15,14 +15,14 @@ import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { renderKeyTables } from '../config/keys.js';
 import { DASHBOARDS } from './dashboards.js';
+import { ALERT_FILES, ROOT } from './files.js';
+import { kitReadersModule } from './queries.js';
+
+export { ALERT_FILES, ROOT };
 import { grafanaDashboard } from './grafana.js';
 import { nightingaleDashboard } from './nightingale.js';
 
-export const ROOT = resolve(import.meta.dirname, '..', '..');
-
 const json = (o: unknown) => JSON.stringify(o, null, 2) + '\n';
-
-export const ALERT_FILES = ['nodegraf.yaml', 'kubernetes-node.yaml', 'pods.yaml', 'containers.yaml'];
 
 /** Where the shipped rules' runbook_url annotations point: docs/alerts.md of the project. */
 export const RUNBOOK_BASE_URL = 'https://github.com/nodegraf/nodegraf/blob/main/docs/alerts.md';
@@ -119,6 +119,7 @@ export function generated(): Map<string, string> {
     out.set(`dashboards/nightingale/${d.id}.json`, json(nightingaleDashboard(d)));
   }
   out.set('deploy/prometheus-rules/prometheusrule.yaml', prometheusRule());
+  out.set('src/scrape/kit-readers.ts', kitReadersModule(ROOT));
   // the configuration reference's key tables, from the one declaration of every key
   out.set(
     'docs/configuration.md',
