@@ -12,6 +12,8 @@ import type { ExpositionFormat } from '../parse/format.js';
 import { ProtobufDecoder } from '../parse/protobuf.js';
 import { VERSION } from '../version.js';
 import { compileTarget } from '../scrape/compile.js';
+import { TargetPipeline } from '../scrape/pipeline.js';
+import { missingFamilies } from '../scrape/contract.js';
 import { createLogger } from '../log.js';
 import { PodMetadata } from '../kube/pod-metadata.js';
 import { inputList, type ConfigOptions } from './options.js';
@@ -83,7 +85,7 @@ function tokenNote(file: string | undefined): string {
 }
 
 export async function diagnoseTargets(config: Config): Promise<Diagnosis[]> {
-  const probes: Array<Promise<Diagnosis>> = [];
+  const probes: Array<Promise<Diagnosis | Diagnosis[]>> = [];
   for (const input of config.inputs) {
     for (const inst of input.instances) {
       for (const u of inst.urls) {
@@ -91,7 +93,7 @@ export async function diagnoseTargets(config: Config): Promise<Diagnosis[]> {
         const target = compileTarget(inst, u.reveal(), config.global, config.writerOpt);
         const subject = `target ${target.job || '(no job label)'} ${u.shown}`;
         probes.push(
-          (async (): Promise<Diagnosis> => {
+          (async (): Promise<Diagnosis | Diagnosis[]> => {
             const client = new TargetClient(target.url, {
               ...target.client,
               userAgent: `nodegraf/${VERSION} (doctor)`,
@@ -111,11 +113,25 @@ export async function diagnoseTargets(config: Config): Promise<Diagnosis[]> {
               }
               const extra = c.invalid ? `, ${c.invalid} malformed line(s), first: ${c.firstError}` : '';
               const tok = inst.bearerTokenFile ? `; ${tokenNote(inst.bearerTokenFile)}` : '';
-              return {
+              const ok: Diagnosis = {
                 ok: true,
                 subject,
                 message: `${c.series} series in ${ms.toFixed(0)} ms${format(res.format, c.native)}${extra}${tok}`,
               };
+              // the kit's series contract, on what this instance would send (its filters applied)
+              const p = new TargetPipeline(target.pipeline);
+              p.process(res.body, res.format, Date.now(), () => undefined);
+              const missing = missingFamilies(target.job, new Set(p.families().keys()));
+              return [
+                ok,
+                ...missing.map((m) => ({
+                  ok: true,
+                  warn: true,
+                  subject,
+                  message: `${m.family} is missing: empties ${m.empties.join(', ') || 'no panel'}`,
+                  hint: `likely ${m.cause}`,
+                })),
+              ];
             } catch (err) {
               const e =
                 err instanceof ScrapeError ? err : classifyNetworkError(err, target.url, inst.timeoutMs);
@@ -129,7 +145,7 @@ export async function diagnoseTargets(config: Config): Promise<Diagnosis[]> {
       }
     }
   }
-  return Promise.all(probes);
+  return (await Promise.all(probes)).flat();
 }
 
 export async function diagnoseWriter(w: WriterConfig): Promise<Diagnosis> {

@@ -80,6 +80,11 @@ export class TargetPipeline {
   /** The target's native histograms, once it answered a scrape in protobuf. */
   private nh?: NativeHistograms;
 
+  /** The families the last good scrape delivered, with their series and label bytes. */
+  families(): Map<string, { series: number; labelBytes: number }> {
+    return this.cache.families();
+  }
+
   /** What the series cache holds: entries and the bytes of their encoded labels (/metrics). */
   get cacheSize(): { entries: number; labelBytes: number } {
     return { entries: this.cache.entries, labelBytes: this.cache.labelBytes };

@@ -36,6 +36,7 @@
 // numbers), a Map by hash and a holder record per label set; 549 with the columns but the labels as
 // strings in a Map; the figures after are in docs/performance.md. Typed arrays and Buffers live
 // outside the JS heap: no GC marking, no heap headroom.
+import { decodeLabels } from '../prompb/decode.js';
 import type { EncodedLabels, WriteRequestBuilder } from '../prompb/encode.js';
 import { IdTable } from './id-table.js';
 import { firstLabelEnd, RunPool } from './label-arena.js';
@@ -148,6 +149,48 @@ export class SeriesCache {
     const a = this.nameRun[id];
     const b = this.restRun[id];
     return buf.latin1Slice(off[a], off[a] + len[a]) + buf.latin1Slice(off[b], off[b] + len[b]);
+  }
+
+  /**
+   * The families the last good scrape delivered: name -> series and the bytes of their encoded
+   * labels. The name is the first label (__name__ sorts first among lowercase names), read once
+   * per distinct name run: O(entries) integer work, a string per family. Not on the hot path
+   * (the series contract asks once a minute, the cardinality report on request).
+   */
+  families(): Map<string, { series: number; labelBytes: number }> {
+    const byRun = new Map<number, { series: number; labelBytes: number }>();
+    const { flags, labelLen, nameRun } = this;
+    for (let id = 0; id < this.top; id++) {
+      if ((flags[id] & DELIVERED) === 0) continue;
+      const a = nameRun[id];
+      let e = byRun.get(a);
+      if (!e) byRun.set(a, (e = { series: 0, labelBytes: 0 }));
+      e.series++;
+      e.labelBytes += labelLen[id];
+    }
+    const out = new Map<string, { series: number; labelBytes: number }>();
+    const add = (name: string, series: number, labelBytes: number) => {
+      const cur = out.get(name);
+      if (cur) {
+        cur.series += series;
+        cur.labelBytes += labelBytes;
+      } else out.set(name, { series, labelBytes });
+    };
+    const { buf, off, len } = this.runs;
+    for (const [a, e] of byRun) {
+      const name = firstLabel(buf, off[a], len[a]);
+      if (name !== undefined) {
+        add(name, e.series, e.labelBytes);
+        continue;
+      }
+      // a label name that sorts before __name__ (uppercase): this run is not the name; per entry
+      for (let id = 0; id < this.top; id++) {
+        if ((flags[id] & DELIVERED) === 0 || nameRun[id] !== a) continue;
+        const name = decodeLabels(this.labelsOf(id)!).find(([k]) => k === '__name__')?.[1] ?? '';
+        add(name, 1, labelLen[id]);
+      }
+    }
+    return out;
   }
 
   /** Append a sample of the entry (labelLen[id] >= 0) to a request. */
@@ -479,4 +522,27 @@ export class SeriesCache {
 /** The key of a label set in the cache's `sets` index: its two run ids, mixed. */
 function setKey(a: number, r: number): number {
   return Math.imul(a, 0x9e3779b1) ^ r;
+}
+
+/** The metric name when the first Label of an encoded labels field is `__name__`, else undefined. */
+function firstLabel(buf: Buffer, start: number, length: number): string | undefined {
+  let p = start + 1; // 0x0a: Label
+  const varint = () => {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      const c = buf[p++]!;
+      v += (c & 0x7f) * mul;
+      if (c < 128) return v;
+      mul *= 128;
+    }
+  };
+  varint(); // the Label's length
+  p++; // 0x0a: name
+  const nameLength = varint();
+  if (nameLength !== 8 || buf.latin1Slice(p, p + 8) !== '__name__') return undefined;
+  p += nameLength;
+  p++; // 0x12: value
+  const n = varint();
+  return p + n <= start + length ? buf.toString('utf8', p, p + n) : undefined;
 }

@@ -11,6 +11,7 @@ import type { ExpositionFormat } from '../parse/format.js';
 import { compileTarget } from './compile.js';
 import { ScrapeError } from './errors.js';
 import { TargetPipeline } from './pipeline.js';
+import { missingFamilies, type MissingFamily } from './contract.js';
 import type { ScrapeOutcome, ScrapeReport } from './report.js';
 import type { SampleTap, TapFactory } from './sample-tap.js';
 import { PodLabeler, type PodLabelSource } from './pod-labels.js';
@@ -157,6 +158,19 @@ export class ScrapeTarget {
     return report;
   }
 
+  /**
+   * The kit's families this target's job should deliver and did not (contract.ts), from the last
+   * good scrape; checked after the first good scrape and then at most once a minute.
+   */
+  missingFamilies: MissingFamily[] = [];
+  private contractCheckedMs = 0;
+
+  private checkContract(now: number): void {
+    if (this.contractCheckedMs !== 0 && now - this.contractCheckedMs < 60_000) return;
+    this.contractCheckedMs = now;
+    this.missingFamilies = missingFamilies(this.job, new Set(this.pipeline.families().keys()));
+  }
+
   private record(r: ScrapeReport, now: number): void {
     this.scrapes++;
     this.lastScrapeMs = now;
@@ -169,6 +183,7 @@ export class ScrapeTarget {
       this.lastError = r.error?.describe() ?? 'unknown error';
     } else {
       this.lastError = '';
+      this.checkContract(now);
     }
   }
 

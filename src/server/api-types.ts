@@ -30,6 +30,8 @@ export interface TargetJson {
   failures: number;
   intervalSeconds: number;
   tokenExpiry: string | null;
+  /** Families the kit needs from this job that the target does not deliver (scrape/contract.ts). */
+  missingFamilies: Array<{ family: string; empties: string[]; cause: string }>;
 }
 
 export interface WriterJson {

@@ -97,6 +97,12 @@ export class OwnMetrics {
       (t) => t.series,
     );
     perTarget(
+      'gauge',
+      'nodegraf_target_missing_families',
+      "Families the kit's dashboards and alerts need from the target's job that its last good scrape did not deliver (checked at most once a minute; /targets and the status page name them, the panels they empty and the likely cause).",
+      (t) => t.missingFamilies.length,
+    );
+    perTarget(
       'counter',
       'nodegraf_target_scrapes_total',
       'Scrapes of the target since start.',

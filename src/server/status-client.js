@@ -256,6 +256,15 @@
     $('#targets tbody').replaceChildren(
       ...s.targets.map((t) => {
         const [msg, hint] = splitHint(t.lastError || t.lastWarning || '');
+        // a family the kit needs that this target does not deliver: which panels it empties, and why
+        const missing = (t.missingFamilies || []).map((m) =>
+          el(
+            'div',
+            { class: 'missing' },
+            'missing ' + m.family + ': empties ' + (m.empties.join(', ') || 'no panel'),
+            el('span', { class: 'hint' }, 'likely: ' + m.cause),
+          ),
+        );
         return el(
           'tr',
           { class: t.health, 'data-job': t.job, 'data-url': t.url },
@@ -265,7 +274,7 @@
           el('td', {}, t.lastScrape ? new Date(t.lastScrape).toLocaleTimeString() : '–'),
           el('td', { class: 'num' }, (t.lastScrapeDurationSeconds * 1000).toFixed(0) + ' ms'),
           el('td', { class: 'num' }, t.series),
-          el('td', { class: 'err' }, msg, hint ? el('span', { class: 'hint' }, hint) : ''),
+          el('td', { class: 'err' }, msg, hint ? el('span', { class: 'hint' }, hint) : '', ...missing),
         );
       }),
     );

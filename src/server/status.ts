@@ -49,6 +49,7 @@ export function targetsJson(rt: AgentView): TargetJson[] {
     failures: t.failures,
     intervalSeconds: t.instance.intervalMs / 1000,
     tokenExpiry: Number.isFinite(t.tokenExpiry) ? new Date(t.tokenExpiry * 1000).toISOString() : null,
+    missingFamilies: t.missingFamilies,
   }));
 }
 
