@@ -11,6 +11,7 @@ import { startFaultProxy } from '../testing/fault-proxy.js';
 import { freePort } from '../testing/net.js';
 import { demoToken } from './demo-token.js';
 import { diagnoseTargets, diagnoseWriter, formatDiagnosis, type Diagnosis } from './doctor.js';
+import { fixture, fixturesMissing } from '../testing/shared.js';
 
 function config(instances: ScrapeInstance[]): Config {
   return {
@@ -362,3 +363,37 @@ test('doctor asks the API server what the ServiceAccount may do: least privilege
     await api.stop();
   }
 });
+
+test(
+  'doctor names the families the kit needs that a target does not deliver (a 1.20 cAdvisor without CFS counters)',
+  { skip: fixturesMissing() },
+  async () => {
+    const { startFixtureServer } = await import('../testing/fixture-server.js');
+    const { readFileSync } = await import('node:fs');
+    const server = await startFixtureServer({
+      routes: {
+        '/metrics/cadvisor': () =>
+          readFileSync(fixture('cadvisor', 'nri-k8s-1_20-metrics-cadvisor.txt'), 'utf8'),
+      },
+    });
+    try {
+      const ds = await diagnoseTargets(
+        config([testInstance({ urls: [`${server.url}/metrics/cadvisor`], labels: { job: 'cadvisor' } })]),
+      );
+      console.log(`# doctor on a 1.20 cAdvisor:\n${ds.map(formatDiagnosis).join('\n')}`);
+      assert.equal(ds[0]!.ok, true);
+      const warns = ds.filter((d) => d.warn);
+      assert.deepEqual(
+        warns.map((d) => d.message.split(' is missing')[0]),
+        ['container_cpu_cfs_throttled_periods_total', 'container_cpu_cfs_periods_total'],
+      );
+      assert.match(warns[0]!.message, /empties alert ContainerCPUThrottled, nodegraf-containers: /);
+      assert.match(
+        formatDiagnosis(warns[0]!),
+        /^WARN .*\n {6}fix: likely no container on this node has a CPU limit/,
+      );
+    } finally {
+      await server.close();
+    }
+  },
+);
