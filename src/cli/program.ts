@@ -41,6 +41,10 @@ export function buildProgram(): Command {
     .option('--test', 'scrape and print samples to stdout instead of writing them (Categraf test mode)')
     .option('--inputs <list>', 'only these inputs, separated by ":" (e.g. prometheus)')
     .option('--once', 'with --test: scrape every target once, print, exit 0 only if every target was up')
+    .option(
+      '--cardinality',
+      'with --test --once: print what the series cost (per job, family, pod and label; the families no shipped dashboard or alert reads) instead of the samples',
+    )
     .addOption(
       new Option('--format <format>', 'with --test: output format')
         .choices(['categraf', 'prom'])
@@ -50,9 +54,9 @@ export function buildProgram(): Command {
       if (o.test) {
         const { runTest } = await import('./test-mode.js');
         process.exitCode = await runTest(o);
-      } else if (o.once || o.format !== 'categraf') {
+      } else if (o.once || o.format !== 'categraf' || o.cardinality) {
         throw new UsageError(
-          `${o.once ? '--once' : '--format'} works with --test only (e.g. nodegraf --test --once)`,
+          `${o.once ? '--once' : o.cardinality ? '--cardinality' : '--format'} works with --test only (e.g. nodegraf --test --once)`,
         );
       } else {
         const { runAgent } = await import('./run.js');

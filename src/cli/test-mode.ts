@@ -7,10 +7,14 @@ import { createLogger } from '../log.js';
 import { inputList, noTargetsMessage, type ConfigOptions } from './options.js';
 import { PrintSink, type PrintFormat } from './print-sink.js';
 import { startPodMetadata } from './pods.js';
+import { cardinalityReport, formatCardinality } from '../scrape/cardinality.js';
+import type { SampleSink } from '../prompb/chunk.js';
 
 export interface TestOptions extends ConfigOptions {
   once?: boolean;
   format: PrintFormat;
+  /** With once: the series report (scrape/cardinality.ts) instead of the samples. */
+  cardinality?: boolean;
 }
 
 function reportLine(r: ScrapeReport): string {
@@ -46,7 +50,13 @@ export async function runTest(o: TestOptions): Promise<number> {
   const log = createLogger(o.logLevel ?? 'warn', 'text');
   for (const w of warnings) process.stderr.write(`warning: ${w.file}:${w.line}: ${w.key}: ${w.message}\n`);
   skipOwnMetrics(config);
-  const sink = new PrintSink(process.stdout, o.format);
+  if (o.cardinality && !o.once) {
+    process.stderr.write('--cardinality works with --test --once\n');
+    return 2;
+  }
+  const sink: SampleSink = o.cardinality
+    ? { push: () => undefined }
+    : new PrintSink(process.stdout, o.format);
   // --inputs names inputs: the pod health series (not an input) are printed only without it
   const { pods, extras } = await startPodMetadata(config, log, { withHealth: !inputList(o) });
   const manager = new ScrapeManager(config, sink, log, extras);
@@ -58,6 +68,7 @@ export async function runTest(o: TestOptions): Promise<number> {
   if (o.once) {
     const reports = await manager.scrapeAll();
     for (const r of reports) process.stderr.write(reportLine(r) + '\n');
+    if (o.cardinality) process.stdout.write(formatCardinality(cardinalityReport(manager.targets)));
     await manager.stop();
     await pods?.stop();
     return reports.every((r) => r.up) ? 0 : 1;

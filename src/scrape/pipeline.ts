@@ -13,7 +13,7 @@ import type { ExpositionFormat } from '../parse/format.js';
 import { ProtobufDecoder, ProtobufError, type NativeSample } from '../parse/protobuf.js';
 import { NativeHistograms } from './native.js';
 import type { Chunk } from '../prompb/chunk.js';
-import { WriteRequestBuilder, type EncodedLabels } from '../prompb/encode.js';
+import { WriteRequestBuilder, type EncodedLabels, type LabelPairs } from '../prompb/encode.js';
 import { ScrapeError } from './errors.js';
 import { SeriesCache, type OnStale } from './series-cache.js';
 import { buildSeries, type LabelRules } from './series-labels.js';
@@ -79,6 +79,11 @@ export class TargetPipeline {
 
   /** The target's native histograms, once it answered a scrape in protobuf. */
   private nh?: NativeHistograms;
+
+  /** Every series the last good scrape delivered (SeriesCache.census). */
+  census(visit: (labels: LabelPairs, labelBytes: number) => void): void {
+    this.cache.census(visit);
+  }
 
   /** The families the last good scrape delivered, with their series and label bytes. */
   families(): Map<string, { series: number; labelBytes: number }> {

@@ -165,6 +165,11 @@ export class ScrapeTarget {
   missingFamilies: MissingFamily[] = [];
   private contractCheckedMs = 0;
 
+  /** Every series the last good scrape delivered (for the cardinality report). */
+  census(visit: (labels: LabelPairs, labelBytes: number) => void): void {
+    this.pipeline.census(visit);
+  }
+
   private checkContract(now: number): void {
     if (this.contractCheckedMs !== 0 && now - this.contractCheckedMs < 60_000) return;
     this.contractCheckedMs = now;

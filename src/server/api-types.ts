@@ -145,3 +145,25 @@ export interface ContainersJson {
   historyBytesPerContainer: number;
   containers: ContainerRowJson[];
 }
+
+/** /api/cardinality (scrape/cardinality.ts CardinalityReport). */
+export interface CardinalityJson {
+  series: number;
+  samplesPerSecond: number;
+  bytesPerSecond: number;
+  bytesPerSample: number;
+  jobs: Array<{ job: string; series: number; samplesPerSecond: number }>;
+  families: Array<{
+    family: string;
+    jobs: string[];
+    series: number;
+    samplesPerSecond: number;
+    bytesPerSample: number;
+    bytesPerSecond: number;
+    readers: string[];
+    savingShare: number;
+  }>;
+  unread: { families: number; series: number; share: number };
+  pods: Array<{ namespace: string; workload: string; pod: string; series: number }>;
+  labels: Array<{ label: string; values: number; capped: boolean }>;
+}

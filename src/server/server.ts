@@ -10,6 +10,8 @@
 //   and the rendered /metrics and /api/* answers are cached for CACHE_MS, so no request load can
 //   hold the event loop that scrapes run on (measured: 2,000 concurrent /metrics + /api/status
 //   requests held it ~5 s per wave without the cap and the cache).
+import { cardinalityReport } from '../scrape/cardinality.js';
+import type { CardinalityJson } from './api-types.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -250,6 +252,14 @@ export class AgentServer {
     } else if (path === '/api/status') {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(await this.cached('status', () => JSON.stringify(statusJson(rt))));
+    } else if (path === '/api/cardinality') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(
+        await this.cached('cardinality', () => {
+          const report: CardinalityJson = cardinalityReport(rt.targets);
+          return JSON.stringify(report);
+        }),
+      );
     } else if (path === '/api/containers') {
       const history = !/[?&]history=0\b/.test(req.url ?? '');
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });

@@ -5,6 +5,7 @@
 // textContent (no innerHTML of data), so labels and errors from targets cannot inject markup.
 
 /** @typedef {import('./api-types.js').StatusJson} StatusJson */
+/** @typedef {import('./api-types.js').CardinalityJson} CardinalityJson */
 /** @typedef {import('./api-types.js').ContainersJson} ContainersJson */
 /** @typedef {import('./api-types.js').ContainerRowJson} ContainerRowJson */
 /** @typedef {Required<ContainerRowJson>['history']} Sparks */
@@ -416,6 +417,44 @@
   $('#f-label').addEventListener('input', (e) => {
     state.label = /** @type {HTMLInputElement} */ (e.target).value;
     renderTop();
+  });
+  // the series report: on request (it walks every cached series)
+  $('#card-load').addEventListener('click', async () => {
+    const res = await fetch('/api/cardinality');
+    const r = /** @type {CardinalityJson} */ (await res.json());
+    $('#card-summary').textContent =
+      r.series +
+      ' series, ' +
+      r.samplesPerSecond.toFixed(0) +
+      ' samples/s, ' +
+      si(r.bytesPerSecond, 'B/s') +
+      ' before compression; read by no shipped dashboard or alert: ' +
+      r.unread.families +
+      ' families, ' +
+      r.unread.series +
+      ' series (' +
+      pct(r.unread.share) +
+      ')';
+    $('#card tbody').replaceChildren(
+      ...r.families
+        .slice(0, 30)
+        .map((f) =>
+          el(
+            'tr',
+            { 'data-family': f.family, class: f.readers.length ? 'read' : 'unread' },
+            el('td', {}, f.family),
+            el('td', {}, f.jobs.join(', ')),
+            el('td', { class: 'num' }, f.series),
+            el('td', { class: 'num' }, pct(f.savingShare)),
+            el('td', { class: 'num' }, f.bytesPerSample.toFixed(0)),
+            el(
+              'td',
+              {},
+              f.readers.length ? f.readers.join('; ') : 'no: metrics_drop saves ' + pct(f.savingShare),
+            ),
+          ),
+        ),
+    );
   });
   // one poll at a time: the next starts 2 s after the last answer, never on top of a slow one
   (async function loop() {

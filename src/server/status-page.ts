@@ -90,6 +90,12 @@ export function renderStatusPage(): string {
 <th scope="col" class="num">Sent</th><th scope="col" class="num">Retried</th><th scope="col">Dropped, by reason</th><th scope="col">Last error</th>
 </tr></thead><tbody></tbody></table></div></section>
 <section aria-labelledby="h-pods"><h2 id="h-pods">Pod view</h2><p id="podview" class="summary">–</p></section>
+<section aria-labelledby="h-card"><h2 id="h-card">Series and what they cost</h2>
+<p><button type="button" id="card-load">Count the series</button> <span id="card-summary" class="summary"></span></p>
+<div class="scroll"><table id="card"><thead><tr>
+<th scope="col">Family</th><th scope="col">Jobs</th><th scope="col" class="num">Series</th><th scope="col" class="num">Share</th>
+<th scope="col" class="num">Bytes a sample</th><th scope="col">Read by the kit</th>
+</tr></thead><tbody></tbody></table></div></section>
 </main>
 <script>${STATUS_SCRIPT}</script>
 </body></html>`;
