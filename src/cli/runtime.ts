@@ -68,6 +68,10 @@ export class Runtime implements AgentView {
     return this.manager?.targets ?? [];
   }
 
+  get budget(): ScrapeManager['budget'] | undefined {
+    return this.manager?.budget;
+  }
+
   private get graceMs(): number {
     return this.opts.graceMs ?? this.config.writerOpt.shutdownGraceMs;
   }

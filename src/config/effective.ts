@@ -130,6 +130,7 @@ export function renderEffectiveConfig(config: Config): string {
       precision: g.precision,
       concurrency: g.concurrency,
       print_configs: g.printConfigs,
+      series_limit: g.seriesLimit,
     }),
   );
   out.push(

@@ -44,6 +44,7 @@ export const DEFAULTS = {
     precision: 'ms',
     concurrency: -1,
     print_configs: false,
+    series_limit: 0,
   },
   writer_opt: { batch: 1000, chan_size: 1_000_000, shutdown_grace: 5000 },
   writers: {
@@ -177,6 +178,14 @@ export const CONFIG_KEYS: Record<Section, KeyDoc[]> = {
       default: '`false`',
       reload: 'yes',
       doc: 'accepted, no effect; use `nodegraf check`.',
+    },
+    {
+      keys: ['series_limit'],
+      type: 'int',
+      min: 0,
+      default: '`0` (none)',
+      reload: 'yes',
+      doc: "nodegraf: a budget of series for the node. Over it, whole metric families are dropped, the largest of those no shipped dashboard or alert reads first (a target's `up` and the kit's families never), with staleness markers; they come back once the node is under 90 % of it with them. Counted (`nodegraf_series_budget_*`), alerted (NodegrafSeriesBudgetExceeded). The trade-off: a family you query yourself may be the one dropped; `nodegraf --test --once --cardinality` shows what would go. See docs/scaling.md.",
     },
   ],
   writer_opt: [

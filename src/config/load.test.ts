@@ -228,6 +228,7 @@ providers = ["local"]
 precision = "s"
 concurrency = 8
 print_configs = true
+series_limit = 50000
 [global.labels]
 cluster = "prod"
 region = "$REGION"
@@ -307,6 +308,7 @@ drop_stale_containers = false
     precision: 's',
     concurrency: 8,
     printConfigs: true,
+    seriesLimit: 50000,
   });
   assert.deepEqual(config.writerOpt, { batch: 500, chanSize: 2000, shutdownGraceMs: 3000 });
   assert.deepEqual(revealAll(config.writers[0]), {

@@ -187,6 +187,7 @@ function parseGlobal(root: Table): GlobalConfig {
     precision: g.str('precision', D.global.precision),
     concurrency: g.int('concurrency', D.global.concurrency),
     printConfigs: g.bool('print_configs', D.global.print_configs),
+    seriesLimit: g.int('series_limit', D.global.series_limit),
   };
   g.finish();
   return global;

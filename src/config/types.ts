@@ -28,6 +28,8 @@ export interface GlobalConfig {
   precision: string;
   concurrency: number;
   printConfigs: boolean;
+  /** Series budget of the node (0 = none): scrape/budget.ts. nodegraf extension. */
+  seriesLimit: number;
 }
 
 export interface WriterOptions {

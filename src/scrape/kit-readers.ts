@@ -88,6 +88,7 @@ export const KIT_READERS: Readonly<Record<string, readonly string[]>> = {
   "kubeproxy_sync_proxy_rules_nftables_sync_failures_total": ["alert KubeProxyRulesSyncFailing","nodegraf-kube-proxy: Rule sync failures"],
   "node_memory_working_set_bytes": ["nodegraf-kubelet: Node working set (kubelet summary)"],
   "nodegraf_scraped_samples_total": ["nodegraf-agents: Samples scraped per second"],
+  "nodegraf_series_budget_dropped_families": ["alert NodegrafSeriesBudgetExceeded"],
   "nodegraf_target_missing_families": ["alert NodegrafTargetMissingFamilies"],
   "nodegraf_target_scrape_duration_seconds": ["nodegraf-agents: Scrape duration"],
   "nodegraf_target_token_expiry_timestamp_seconds": ["alert NodegrafTokenExpiringSoon"],

@@ -2,6 +2,7 @@
 // A reload (`update`) keeps every target whose settings did not change (its schedule, cache and
 // counters go on untouched), starts the new ones, and stops the removed ones with staleness markers
 // for everything they delivered.
+import { SeriesBudget } from './budget.js';
 import { SecretUrl } from '../config/secret.js';
 import { scrapeInstance } from '../config/common.js';
 import { redactUrl } from '../config/secret.js';
@@ -63,8 +64,10 @@ export interface ManagerExtras {
 /** What makes two targets the same across a reload: every setting that shapes what it sends. */
 export function targetKey(inst: ScrapeInstance, url: string, global: GlobalConfig, w: WriterOptions): string {
   // `origin` (file line) may move when other instances are edited; the rest is the target's behaviour.
+  // The series budget is the manager's: a new limit keeps every target (and its cache).
   const { origin: _origin, ...settings } = inst;
-  return JSON.stringify({ settings, url, global, batch: w.batch });
+  const { seriesLimit: _limit, ...g } = global;
+  return JSON.stringify({ settings, url, global: g, batch: w.batch });
 }
 
 function wantedTargets(config: Config, internal: InternalTarget[] = []): Wanted[] {
@@ -108,7 +111,45 @@ export class ScrapeManager {
     private readonly log: Logger,
     private readonly extras: ManagerExtras = {},
   ) {
+    this.budget = new SeriesBudget(config.global.seriesLimit);
     for (const w of wantedTargets(config, extras.internal)) this.targets.push(this.create(w, config));
+  }
+
+  /** The node's series budget (`[global] series_limit`). */
+  readonly budget: SeriesBudget;
+  private budgetPlannedMs = 0;
+
+  /**
+   * After scrapes, at most every 30 s: compare what the targets deliver with the budget and tell
+   * them which families to stop (or start again) sending.
+   */
+  private planBudget(now = Date.now()): void {
+    const b = this.budget;
+    if (b.limit <= 0 && b.dropped.size === 0) return;
+    if (now - this.budgetPlannedMs < 30_000) return;
+    this.budgetPlannedMs = now;
+    const delivered = new Map<string, number>();
+    for (const t of this.targets)
+      for (const [f, c] of t.families()) delivered.set(f, (delivered.get(f) ?? 0) + c.series);
+    const plan = b.plan(delivered);
+    if (plan.drop.length === 0 && plan.admit.length === 0) return;
+    const drop = plan.drop.map(([f]) => f);
+    for (const t of this.targets) t.budgetChanged(drop, plan.admit);
+    if (drop.length)
+      this.log.warn(
+        { limit: b.limit, families: drop, series: plan.drop.reduce((n, [, s]) => n + s, 0) },
+        'over [global] series_limit: not sending these families (read by no shipped dashboard or alert)',
+      );
+    if (plan.admit.length)
+      this.log.info(
+        { families: plan.admit },
+        'under [global] series_limit again: sending these families again',
+      );
+    if (b.overByKit)
+      this.log.warn(
+        { limit: b.limit },
+        "over [global] series_limit with the kit's own families alone: raise it",
+      );
   }
 
   private create(w: Wanted, config: Config): ScrapeTarget {
@@ -116,6 +157,7 @@ export class ScrapeManager {
       pods: this.extras.pods,
       source: w.source,
       taps: w.source ? undefined : this.extras.taps,
+      budget: w.source ? undefined : this.budget,
     });
     this.keys.set(t, w.key);
     return t;
@@ -131,12 +173,15 @@ export class ScrapeManager {
     t.start(this.sink, (r) => {
       this.logReport(t, r);
       this.onReport?.(r);
+      this.planBudget();
     });
   }
 
   /** Scrape every target once, concurrently (`--test --once`, `doctor`, first scrape of `demo`). */
-  scrapeAll(now = Date.now()): Promise<ScrapeReport[]> {
-    return Promise.all(this.targets.map((t) => t.scrape(this.sink, now)));
+  async scrapeAll(now = Date.now()): Promise<ScrapeReport[]> {
+    const reports = await Promise.all(this.targets.map((t) => t.scrape(this.sink, now)));
+    this.planBudget(now);
+    return reports;
   }
 
   /**
@@ -145,6 +190,8 @@ export class ScrapeManager {
    * instance and URL. `apply` then makes it current.
    */
   prepare(config: Config): UpdatePlan {
+    this.budget.limit = config.global.seriesLimit;
+    this.budgetPlannedMs = 0;
     const pool = new Map<string, ScrapeTarget[]>();
     for (const t of this.targets) {
       const k = this.keys.get(t)!;

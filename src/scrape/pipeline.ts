@@ -12,6 +12,7 @@ import { Entry, TextParser, type Labels } from '../parse/text.js';
 import type { ExpositionFormat } from '../parse/format.js';
 import { ProtobufDecoder, ProtobufError, type NativeSample } from '../parse/protobuf.js';
 import { NativeHistograms } from './native.js';
+import { BUDGET_GROUP } from './budget.js';
 import type { Chunk } from '../prompb/chunk.js';
 import { WriteRequestBuilder, type EncodedLabels, type LabelPairs } from '../prompb/encode.js';
 import { ScrapeError } from './errors.js';
@@ -491,6 +492,7 @@ export class TargetPipeline {
    * (`writeEvictedStale`).
    */
   private evictChangedGroups(): void {
+    this.applyBudget();
     const changed = this.opts.enricher?.changed();
     if (changed === undefined) return;
     this.nh?.forget();
@@ -498,6 +500,30 @@ export class TargetPipeline {
       this.evicted.push(this.cache.labelsOf(id)!);
       this.evictedTs.push(this.cache.lastTs[id]!);
     });
+  }
+
+  /** Budget changes waiting for the next scrape (budget.ts): families to drop, and to admit. */
+  private budgetDrop = new Set<string>();
+  private budgetAdmit = new Set<string>();
+
+  /** The series budget changed its plan: applied before the next scrape. */
+  budgetChanged(drop: Iterable<string>, admit: Iterable<string>): void {
+    for (const f of drop) this.budgetDrop.add(f);
+    for (const f of admit) {
+      this.budgetDrop.delete(f);
+      this.budgetAdmit.add(BUDGET_GROUP + f);
+    }
+  }
+
+  private applyBudget(): void {
+    const record = (id: number) => {
+      this.evicted.push(this.cache.labelsOf(id)!);
+      this.evictedTs.push(this.cache.lastTs[id]!);
+    };
+    if (this.budgetDrop.size > 0) this.cache.evictFamilies(this.budgetDrop, record);
+    if (this.budgetAdmit.size > 0) this.cache.evictGroups(this.budgetAdmit, record);
+    this.budgetDrop = new Set();
+    this.budgetAdmit = new Set();
   }
 
   private evicted: EncodedLabels[] = [];

@@ -32,4 +32,6 @@ export interface SeriesEnricher {
 export interface PipelinePlugins {
   enricher?: SeriesEnricher;
   tap?: SampleTap;
+  /** The node's series budget (budget.ts): on a cache miss, whether the family is not sent now. */
+  budget?: { drops(name: string): boolean };
 }

@@ -413,6 +413,40 @@ export class SeriesCache {
     return n;
   }
 
+  /**
+   * Forget the sent entries of these metric families (the series budget drops them, budget.ts);
+   * delivered ones get onStale. Their next miss asks the budget again.
+   */
+  evictFamilies(names: ReadonlySet<string>, onStale: OnStale): number {
+    let n = 0;
+    const { flags, labelLen, nameRun } = this;
+    const { buf, off, len } = this.runs;
+    const nameOf = new Map<number, string>();
+    for (let id = 0; id < this.top; id++) {
+      const f = flags[id];
+      if ((f & USED) === 0 || labelLen[id] < 0) continue;
+      const a = nameRun[id];
+      let name = nameOf.get(a);
+      if (name === undefined) {
+        name =
+          firstLabel(buf, off[a], len[a]) ??
+          decodeLabels(this.labelsOf(id)!).find(([k]) => k === '__name__')?.[1] ??
+          '';
+        // a run that is not the name (an uppercase label sorts first) is decoded per entry
+        if (firstLabel(buf, off[a], len[a]) !== undefined) nameOf.set(a, name);
+      }
+      if (!names.has(name)) continue;
+      if ((f & DELIVERED) !== 0) {
+        onStale(id);
+        this.deliveredCount--;
+      }
+      this.remove(id);
+      n++;
+    }
+    this.compactIfSparse();
+    return n;
+  }
+
   /** Whether some cached series has these final labels (it will be sent, so no marker for them). */
   holds(text: EncodedLabels): boolean {
     const labels = Buffer.from(text, 'latin1');

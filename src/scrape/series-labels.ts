@@ -8,6 +8,7 @@ import { encodeLabelBytes, type LabelPairs } from '../prompb/encode.js';
 import type { Relabeler } from '../relabel/relabel.js';
 import type { PipelinePlugins } from './plugins.js';
 import type { BuiltSeries } from './series-cache.js';
+import { BUDGET_GROUP } from './budget.js';
 
 /** How a new series' labels are built; the plug-ins (plugins.ts) join in on the miss. */
 export interface LabelRules extends PipelinePlugins {
@@ -42,6 +43,12 @@ export function buildSeries(o: LabelRules, p: SeriesSource, scratch: Labels): Bu
   if (err !== undefined) return dropped(err);
   const name = p.metricName();
   if (!o.keepMetric(name)) return dropped();
+  if (o.budget?.drops(name)) {
+    // in a group of its own: re-admitting the family evicts and so rebuilds it
+    const d = dropped();
+    d.group = BUDGET_GROUP + name;
+    return d;
+  }
   const m = new Map<string, string>();
   m.set('__name__', name);
   for (let i = 0; i < scratch.length; i++) {

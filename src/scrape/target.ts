@@ -12,6 +12,7 @@ import { compileTarget } from './compile.js';
 import { ScrapeError } from './errors.js';
 import { TargetPipeline } from './pipeline.js';
 import { missingFamilies, type MissingFamily } from './contract.js';
+import type { SeriesBudget } from './budget.js';
 import type { ScrapeOutcome, ScrapeReport } from './report.js';
 import type { SampleTap, TapFactory } from './sample-tap.js';
 import { PodLabeler, type PodLabelSource } from './pod-labels.js';
@@ -37,6 +38,8 @@ export interface TargetExtras {
   source?: BodySource;
   /** Makes this target's tap on its samples (the edge-derived container series). */
   taps?: TapFactory;
+  /** The node's series budget (budget.ts). */
+  budget?: SeriesBudget;
 }
 
 /**
@@ -92,7 +95,18 @@ export class ScrapeTarget {
       ...c.pipeline,
       enricher: extras.pods ? new PodLabeler(extras.pods) : undefined,
       tap: (this.tap = extras.taps?.({ url, job: this.job })),
+      budget: extras.budget,
     });
+  }
+
+  /** The families the last good scrape delivered (series and label bytes). */
+  families(): Map<string, { series: number; labelBytes: number }> {
+    return this.pipeline.families();
+  }
+
+  /** The series budget's new plan, applied before this target's next scrape. */
+  budgetChanged(drop: Iterable<string>, admit: Iterable<string>): void {
+    this.pipeline.budgetChanged(drop, admit);
   }
 
   get id(): string {

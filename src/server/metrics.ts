@@ -128,6 +128,24 @@ export class OwnMetrics {
     const single = (kind: Kind, name: string, help: string, get: () => number) =>
       family(reg, kind, name, help, [], () => [[{}, get()]]);
     single(
+      'gauge',
+      'nodegraf_series_budget_limit',
+      '[global] series_limit: the series budget of the node (0: none).',
+      () => rt.budget?.limit ?? 0,
+    );
+    single(
+      'gauge',
+      'nodegraf_series_budget_dropped_families',
+      'Metric families not sent because the node is over its series budget (the largest read by no shipped dashboard or alert).',
+      () => rt.budget?.dropped.size ?? 0,
+    );
+    single(
+      'gauge',
+      'nodegraf_series_budget_dropped_series',
+      'Series of the families the budget does not send (as many as they had when dropped).',
+      () => rt.budget?.droppedSeries ?? 0,
+    );
+    single(
       'counter',
       'nodegraf_scraped_samples_total',
       'Samples read from target payloads (synthetic up/scrape_* series not included).',

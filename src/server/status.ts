@@ -22,6 +22,12 @@ export interface AgentView {
   /** The edge-derived container values (node top). */
   readonly derive?: { containers(): ContainerView[]; readonly seriesCount: number };
   readonly targets: readonly ScrapeTarget[];
+  /** The node's series budget (`[global] series_limit`). */
+  readonly budget?: {
+    readonly limit: number;
+    readonly dropped: ReadonlyMap<string, number>;
+    readonly droppedSeries: number;
+  };
   readonly writers: readonly RemoteWriter[];
   /** Samples read from target payloads since start. */
   readonly scrapedSamples: number;

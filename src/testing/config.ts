@@ -14,6 +14,7 @@ export function testGlobal(o: Partial<GlobalConfig> = {}): GlobalConfig {
     precision: 'ms',
     concurrency: -1,
     printConfigs: false,
+    seriesLimit: 0,
     ...o,
   };
 }
