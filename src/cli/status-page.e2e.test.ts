@@ -260,6 +260,29 @@ describe('the status page in headless Chromium', { skip: chromiumMissing() }, ()
     );
   });
 
+  test('the series report: counted on request, the families the kit does not read marked', async () => {
+    await page.click('#card-load');
+    await page.waitForSelector('#card tbody tr', { timeout: 20_000 });
+    const summary = (await page.textContent('#card-summary')) ?? '';
+    assert.match(
+      summary,
+      /^\d+ series, \d+ samples\/s, .* read by no shipped dashboard or alert: \d+ families/,
+    );
+    const rows = await page.locator('#card tbody tr').evaluateAll((trs) =>
+      trs.map((tr) => ({
+        family: tr.getAttribute('data-family'),
+        cls: tr.className,
+        text: tr.textContent ?? '',
+      })),
+    );
+    assert.ok(
+      rows.some((r) => r.cls === 'unread' && /metrics_drop saves/.test(r.text)),
+      'an unread family',
+    );
+    const cpu = rows.find((r) => r.family === 'container_cpu_usage_seconds_total');
+    assert.ok(!cpu || cpu.cls === 'read', 'a family the kit reads is not offered for dropping');
+  });
+
   test('screenshots at desktop and phone width', async () => {
     mkdirSync(OUT, { recursive: true });
     await page.screenshot({ path: join(OUT, 'status-page-desktop.png'), fullPage: true });

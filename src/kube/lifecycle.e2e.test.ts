@@ -100,6 +100,11 @@ describe(
           doubled.some((k) => k.startsWith('db-0/')),
           `off: db-0's old pod lingers (${doubled.join(', ')})`,
         );
+        const total = async (c: string) =>
+          Number((await q(store(), `count({cluster="${c}", job="cadvisor"})`))[0]!.value[1]);
+        console.log(
+          `# ${name}: cAdvisor series at the end: on ${await total('on')}, off ${await total('off')}`,
+        );
         console.log(
           `# ${name}: containers with more than one memory series: on 0, off ${doubled.length} (${doubled.join(', ')})`,
         );
