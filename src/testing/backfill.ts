@@ -29,6 +29,8 @@ export interface BackfillOptions {
   instances?: string | ((kubeletUrl: string, tokenFile: string) => string);
   /** `[global] labels`, e.g. { cluster = "proof" }. */
   labels?: Record<string, string>;
+  /** More `[global]` keys, e.g. `series_limit = 5000`. */
+  global?: string;
   /** The agent's own server address ("" or absent: off). */
   http?: string;
   /** cAdvisor housekeeping interval of the simulator (default: its own, 10 s). */
@@ -82,6 +84,7 @@ export async function startBackfill(o: BackfillOptions): Promise<Backfill> {
       'hostname = "node-1"',
       `interval = ${Math.round(o.stepMs / 1000)}`,
       labels ? `labels = { ${labels} }` : '',
+      o.global ?? '',
       ...o.writeUrls.map(
         (u) =>
           `[[writers]]\nurl = "${u}"${o.nativeWriteUrls?.includes(u) ? '\nnative_histograms = true' : ''}`,
