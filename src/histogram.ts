@@ -25,6 +25,25 @@ export interface NativeHistogram {
   gauge: boolean;
 }
 
+/** A native histogram without observations (an integer one, exponential schema 0). */
+export function emptyHistogram(): NativeHistogram {
+  return {
+    float: false,
+    count: 0,
+    sum: 0,
+    schema: 0,
+    zeroThreshold: 0,
+    zeroCount: 0,
+    negativeSpans: [],
+    negativeDeltas: [],
+    negativeCounts: [],
+    positiveSpans: [],
+    positiveDeltas: [],
+    positiveCounts: [],
+    gauge: false,
+  };
+}
+
 /** Upper bound of native bucket `index` at `schema` (bucket i covers (base^(i-1), base^i]). */
 export function nativeBound(schema: number, index: number): number {
   return Math.pow(2, index * Math.pow(2, -schema));

@@ -24,7 +24,7 @@
 //               repeated double positive_count = 14; ... }
 //   Bucket { uint64 cumulative_count = 1; double cumulative_count_float = 4; double upper_bound = 2; }
 //   BucketSpan { sint32 offset = 1; uint32 length = 2; }
-import type { NativeHistogram } from '../histogram.js';
+import { emptyHistogram, type NativeHistogram } from '../histogram.js';
 import type { Labels } from './text.js';
 
 export const PROTOBUF_CONTENT_TYPE =
@@ -178,24 +178,6 @@ function labelText(labels: Labels, extra?: [string, string]): string {
   if (extra !== undefined)
     s += (labels.length > 0 ? ',' : '') + extra[0] + '="' + escapeValue(extra[1]) + '"';
   return s + '}';
-}
-
-function emptyHistogram(): NativeHistogram {
-  return {
-    float: false,
-    count: 0,
-    sum: 0,
-    schema: 0,
-    zeroThreshold: 0,
-    zeroCount: 0,
-    negativeSpans: [],
-    negativeDeltas: [],
-    negativeCounts: [],
-    positiveSpans: [],
-    positiveDeltas: [],
-    positiveCounts: [],
-    gauge: false,
-  };
 }
 
 function readSpans(r: Reader, out: number[]): void {

@@ -11,7 +11,7 @@
 // Not on the hot path: a kubelet has a few dozen native histograms. Labels are built as a text
 // series' are (filters, target labels, enrichment, relabeling: series-labels.ts) and cached by the
 // series text; the cache is dropped when the enricher's pod metadata changes.
-import { classicBuckets } from '../histogram.js';
+import { classicBuckets, emptyHistogram } from '../histogram.js';
 import type { Chunk } from '../prompb/chunk.js';
 import { encodeHistogram, WriteRequestBuilder, type EncodedLabels } from '../prompb/encode.js';
 import { formatFloat, type NativeSample } from '../parse/protobuf.js';
@@ -122,7 +122,7 @@ export class NativeHistograms {
     let stale = 0;
     for (const l of this.lastNative) {
       if (this.curNative.has(l)) continue;
-      this.native.appendHistogram(l, encodeHistogram(NO_HISTOGRAM, now, true));
+      this.native.appendHistogram(l, encodeHistogram(emptyHistogram(), now, true));
       stale++;
     }
     for (const l of this.lastClassic) {
@@ -148,19 +148,3 @@ export class NativeHistograms {
     return this.lastNative.size + this.lastClassic.size;
   }
 }
-
-const NO_HISTOGRAM = {
-  float: false,
-  count: 0,
-  sum: 0,
-  schema: 0,
-  zeroThreshold: 0,
-  zeroCount: 0,
-  negativeSpans: [],
-  negativeDeltas: [],
-  negativeCounts: [],
-  positiveSpans: [],
-  positiveDeltas: [],
-  positiveCounts: [],
-  gauge: false,
-};
