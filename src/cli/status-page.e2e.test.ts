@@ -54,7 +54,13 @@ describe('the status page in headless Chromium', { skip: chromiumMissing() }, ()
       kubeletPort: 0,
       housekeepingIntervalMs: 5000,
     });
-    extra = await startFixtureServer({ routes: { '/metrics': 'app_requests_total 1\n' } });
+    extra = await startFixtureServer({
+      routes: {
+        '/metrics': 'app_requests_total 1\n',
+        // a kube-proxy in userspace mode: no rule syncs, so the kit's sync latency panel is empty
+        '/userspace-kube-proxy': 'kubeproxy_network_programming_duration_seconds_count 3\n',
+      },
+    });
     const dir = mkdtempSync(join(tmpdir(), 'nodegraf-page-'));
     const tokenFile = join(dir, 'token');
     writeFileSync(tokenFile, token + '\n');
@@ -75,7 +81,9 @@ describe('the status page in headless Chromium', { skip: chromiumMissing() }, ()
       articleInputToml(sim.kubeProxyUrl, sim.kubeletUrl, tokenFile).replaceAll(
         '[[instances]]',
         '[[instances]]\ntimeout = 900',
-      ) + `[[instances]]\nurls = ["${extra.url}/metrics"]\nlabels = { job = "app" }\ntimeout = 500\n`,
+      ) +
+        `[[instances]]\nurls = ["${extra.url}/metrics"]\nlabels = { job = "app" }\ntimeout = 500\n` +
+        `[[instances]]\nurls = ["${extra.url}/userspace-kube-proxy"]\nlabels = { job = "kube-proxy" }\ntimeout = 500\n`,
     );
     const { config } = loadConfig(conf, { env: {} });
     rt = new Runtime({ configDir: conf, env: {}, scrapeAtStart: true }, createLogger('error', 'text'));
@@ -260,6 +268,19 @@ describe('the status page in headless Chromium', { skip: chromiumMissing() }, ()
     );
   });
 
+  test('a target that lacks a family the kit needs says so in its row: the panels it empties, the likely cause', async () => {
+    const row = '#targets tr[data-url$="/userspace-kube-proxy"]';
+    await page.waitForSelector(`${row} .missing`, { timeout: 20_000 });
+    const text = (await page.textContent(`${row} .missing`)) ?? '';
+    assert.match(
+      text,
+      /^missing kubeproxy_sync_proxy_rules_duration_seconds_bucket \| kubeproxy_sync_proxy_rules_latency_microseconds_bucket: empties .*nodegraf-kube-proxy: /,
+    );
+    assert.match(text, /likely: kube-proxy runs in userspace mode/);
+    // the simulator's kube-proxy has it all
+    assert.equal(await page.locator(`#targets tr[data-url="${sim.kubeProxyUrl}"] .missing`).count(), 0);
+  });
+
   test('the series report: counted on request, the families the kit does not read marked', async () => {
     await page.click('#card-load');
     await page.waitForSelector('#card tbody tr', { timeout: 20_000 });
@@ -279,6 +300,9 @@ describe('the status page in headless Chromium', { skip: chromiumMissing() }, ()
       rows.some((r) => r.cls === 'unread' && /metrics_drop saves/.test(r.text)),
       'an unread family',
     );
+    assert.match((await page.textContent('#card-jobs')) ?? '', /^By job: .*cadvisor \d+/);
+    assert.match((await page.textContent('#card-pods')) ?? '', /^Largest pods: \S+\/\S+/);
+    assert.match((await page.textContent('#card-labels')) ?? '', /^Labels with the most values: .*\bid \d+/);
     const cpu = rows.find((r) => r.family === 'container_cpu_usage_seconds_total');
     assert.ok(!cpu || cpu.cls === 'read', 'a family the kit reads is not offered for dropping');
   });

@@ -143,6 +143,17 @@ describe(
           );
         const cpuOn = byKey(await cpu('on'), 'pod');
         const cpuOff = byKey(await cpu('off'), 'pod');
+        const cpuLive = byKey(
+          await q(
+            store(),
+            `sum by (pod) (rate(container_cpu_usage_seconds_total{cluster="off", container!="", id=~".*${newUid}.*"}[1m]))`,
+          ),
+          'pod',
+        );
+        assert.ok(
+          Math.abs(cpuOn.get('db-0')! - cpuLive.get('db-0')!) < 1e-9,
+          'on: db-0 CPU is its live containers',
+        );
         console.log(
           `# ${name}: db-0 memory by the recipe: on ${(on.get('db-0')! / 2 ** 20).toFixed(0)} MiB, off ${(off.get('db-0')! / 2 ** 20).toFixed(0)} MiB; CPU on ${cpuOn.get('db-0')?.toFixed(3)}, off ${cpuOff.get('db-0')?.toFixed(3)} cores`,
         );

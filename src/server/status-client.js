@@ -435,6 +435,23 @@
       ' series (' +
       pct(r.unread.share) +
       ')';
+    $('#card-jobs').textContent =
+      'By job: ' +
+      r.jobs
+        .map((j) => (j.job || '(no job)') + ' ' + j.series + ' (' + j.samplesPerSecond.toFixed(1) + '/s)')
+        .join(', ');
+    $('#card-pods').textContent =
+      'Largest pods: ' +
+      r.pods
+        .slice(0, 10)
+        .map((p) => p.namespace + '/' + p.pod + (p.workload ? ' (' + p.workload + ')' : '') + ' ' + p.series)
+        .join(', ');
+    $('#card-labels').textContent =
+      'Labels with the most values: ' +
+      r.labels
+        .slice(0, 10)
+        .map((l) => l.label + ' ' + (l.capped ? '≥' : '') + l.values)
+        .join(', ');
     $('#card tbody').replaceChildren(
       ...r.families
         .slice(0, 30)

@@ -92,6 +92,7 @@ export function renderStatusPage(): string {
 <section aria-labelledby="h-pods"><h2 id="h-pods">Pod view</h2><p id="podview" class="summary">–</p></section>
 <section aria-labelledby="h-card"><h2 id="h-card">Series and what they cost</h2>
 <p><button type="button" id="card-load">Count the series</button> <span id="card-summary" class="summary"></span></p>
+<p id="card-jobs" class="summary"></p><p id="card-pods" class="summary"></p><p id="card-labels" class="summary"></p>
 <div class="scroll"><table id="card"><thead><tr>
 <th scope="col">Family</th><th scope="col">Jobs</th><th scope="col" class="num">Series</th><th scope="col" class="num">Share</th>
 <th scope="col" class="num">Bytes a sample</th><th scope="col">Read by the kit</th>
