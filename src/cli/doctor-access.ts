@@ -107,7 +107,7 @@ export async function diagnoseAccess(config: Config): Promise<Diagnosis[]> {
       warn: true,
       subject: subject(PROXY),
       message: `granted${proxy.reason ? ` (${proxy.reason})` : ''}: nodes/proxy lets this ServiceAccount exec into every container of the node (the kubelet authorizes exec, attach and portforward through it; CIS Kubernetes Benchmark 5.1.14). nodegraf needs only nodes/metrics${pm.source === 'kubelet' ? ' and nodes/pods' : ''}`,
-      hint: `remove "nodes/proxy" from ${role ? `ClusterRole ${role} (kubectl edit clusterrole ${role})` : 'the ClusterRole bound to this ServiceAccount'}; the kit grants it nowhere (${kitLine('nodes/metrics')} is its kubelet rule)`,
+      hint: `remove "nodes/proxy" from ${role ? `ClusterRole ${role} (kubectl edit clusterrole ${role})` : 'the ClusterRole bound to this ServiceAccount'}; the kit grants it nowhere (${kitLine('nodes/metrics')} is its kubelet rule). On kubelets without fine-grained authorization (before 1.33, or KubeletFineGrainedAuthz off) /pods is authorized through nodes/proxy only: with the kubelet pod source there, switch to [pod_metadata] source = "apiserver" before removing it`,
     });
   } else out.push({ ok: true, subject: subject(PROXY), message: 'not granted (as it should be)' });
   return out;

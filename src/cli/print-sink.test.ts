@@ -9,7 +9,7 @@ import { PrintSink } from './print-sink.js';
 
 let sim: Simulator;
 before(async () => {
-  sim = await startSimulator({ seed: 7, pods: 12 });
+  sim = await startSimulator({ seed: 7, pods: 12, kubeProxyPort: 0, kubeProxyHealthPort: 0, kubeletPort: 0 });
 });
 after(() => sim.close());
 

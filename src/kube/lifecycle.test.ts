@@ -28,6 +28,12 @@ const running = (id: string, last?: string) => ({
   lastState: last ? { terminated: { reason: 'OOMKilled', containerID: `containerd://${last}` } } : {},
 });
 
+const other = parsePod({
+  metadata: { namespace: 'shop', name: 'web-1', uid: 'uid-9' },
+  spec: { nodeName: 'n1', containers: [{ name: 'web', image: 'web:1' }] },
+  status: { phase: 'Running', containerStatuses: [running('e'.repeat(64))] },
+})!;
+
 test('the pod view: a replaced container id and a replaced or deleted pod are dead, a new id is not', () => {
   const view = new PodView('kubelet', OPTS);
   view.replace([pod('uid-1', [running('a'.repeat(64))])]);
@@ -45,10 +51,22 @@ test('the pod view: a replaced container id and a replaced or deleted pod are de
   assert.equal(view.isDead(undefined, 'uid-1'), true);
   assert.equal(view.isDead('b'.repeat(64), 'uid-2'), true);
   assert.equal(view.isDead('d'.repeat(64), 'uid-2'), false);
-  // deleted
+  // a status without a container id yet (a static pod the kubelet has no status for) buries nothing
+  view.replace([pod('uid-2', [{ name: 'postgres', state: { waiting: { reason: 'ContainerCreating' } } }])]);
+  assert.equal(view.isDead('d'.repeat(64), 'uid-2'), false);
+  view.replace([pod('uid-2', [running('d'.repeat(64))])]);
+  // an empty list (a kubelet restarting, before it knows its pods) buries nothing
   view.replace([]);
+  assert.equal(view.isDead('d'.repeat(64), 'uid-2'), false);
+  // deleted (gone from a list that has other pods)
+  view.replace([pod('uid-2', [running('d'.repeat(64))])]);
+  view.replace([other]);
   assert.equal(view.isDead('d'.repeat(64), 'uid-2'), true);
-  assert.equal(view.status.deadPods, 2);
+  assert.equal(view.isDead(undefined, 'uid-2'), true);
+  // and back (a mirror pod recreated, a relist): what runs is alive again
+  view.replace([pod('uid-2', [running('d'.repeat(64))]), other]);
+  assert.equal(view.isDead('d'.repeat(64), 'uid-2'), false);
+  assert.equal(view.isDead(undefined, 'uid-2'), false);
   assert.ok(view.status.deadSeriesDropped >= 4);
   // off: nothing is dead
   const off = new PodView('kubelet', { ...OPTS, dropStaleContainers: false });
@@ -79,7 +97,14 @@ describe('a target on the simulator with dead cgroups lingering', () => {
   let clock = 0;
   before(async () => {
     clock = Math.floor(Date.now() / 1000) * 1000;
-    sim = await startSimulator({ seed: 3, deadCgroupLingerS: 600, now: () => clock });
+    sim = await startSimulator({
+      seed: 3,
+      deadCgroupLingerS: 600,
+      now: () => clock,
+      kubeProxyPort: 0,
+      kubeProxyHealthPort: 0,
+      kubeletPort: 0,
+    });
   });
   after(() => sim.close());
 

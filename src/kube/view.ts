@@ -3,7 +3,14 @@
 // error the last good view is kept and the error is shown (own metrics, /pods, doctor).
 import type { LabelPairs } from '../prompb/encode.js';
 import type { PodEnrichment, PodLabelSource } from '../scrape/pod-labels.js';
-import { allowedLabels, containerIds, workloadOf, type Pod, type PodLabelOptions } from './pod.js';
+import {
+  allowedLabels,
+  bareContainerId,
+  containerIds,
+  workloadOf,
+  type Pod,
+  type PodLabelOptions,
+} from './pod.js';
 
 /** How long a gone container id or pod UID is remembered (cAdvisor drops a dead cgroup long before). */
 const DEAD_KEEP_MS = 3600_000;
@@ -108,7 +115,11 @@ export class PodView implements PodLabelSource {
       keep.add(key);
       this.set(key, p);
     }
-    for (const key of [...this.pods.keys()]) if (!keep.has(key)) this.delete(key);
+    // An empty list while the view has pods (a kubelet restarting, before it knows its pods again)
+    // removes them but buries nothing: were they buried, every container's series would end
+    // for a scrape or two. A node whose last pod really went leaves its cgroups to cAdvisor.
+    const bury = pods.length > 0;
+    for (const key of [...this.pods.keys()]) if (!keep.has(key)) this.delete(key, bury);
     this.status.lists++;
     this.ok(now);
     if (!this.status.synced) {
@@ -164,11 +175,11 @@ export class PodView implements PodLabelSource {
     this.version++;
   }
 
-  private delete(key: string): void {
+  private delete(key: string, bury = true): void {
     const before = this.pods.get(key);
     this.pods.delete(key);
     this.lifecycle.delete(key);
-    if (before) this.bury(before, new Set());
+    if (before && bury) this.bury(before, new Set());
     if (this.enrichments.delete(key)) this.version++;
   }
 
@@ -180,20 +191,44 @@ export class PodView implements PodLabelSource {
   private track(before: Pod | undefined, p: Pod): string {
     const now = Date.now();
     const { live, dead } = containerIds(p);
+    // what the status says runs is alive, whatever the view concluded before (a mirror pod
+    // deleted and recreated, a pod back in the list after a kubelet restart)
+    for (const id of live) this.deadContainers.delete(id);
     for (const id of dead) if (!this.deadContainers.has(id)) this.deadContainers.set(id, now);
     if (before) {
-      if (before.uid && before.uid !== p.uid) this.bury(before, new Set());
-      else this.bury(before, live, true);
+      if (before.uid && before.uid !== p.uid) this.bury(before, live);
+      else this.replaced(before, p, now);
     }
     this.deadPods.delete(p.uid); // a pod the view had buried is back (a relisted pod keeps its uid)
     this.prune(now);
     return `${p.uid}|${[...live].sort().join(',')}|${[...dead].sort().join(',')}`;
   }
 
-  /** `p`'s container ids not in `keep` are gone; and its UID, unless `keepPod`. */
-  private bury(p: Pod, keep: Set<string>, keepPod = false): void {
+  /**
+   * The same pod's new status: a container whose name now reports another id has replaced the old
+   * one. An id that merely went missing (a status without containerID yet) proves nothing.
+   */
+  private replaced(before: Pod, p: Pod, now: number): void {
+    const lists: Array<[Pod['statuses'], Pod['statuses']]> = [
+      [before.statuses, p.statuses],
+      [before.initStatuses, p.initStatuses],
+      [before.ephemeralStatuses, p.ephemeralStatuses],
+    ];
+    for (const [was, is] of lists) {
+      for (const s of was) {
+        if (!s.containerID) continue;
+        const next = is.find((x) => x.name === s.name)?.containerID;
+        if (!next || next === s.containerID) continue;
+        const id = bareContainerId(s.containerID);
+        if (!this.deadContainers.has(id)) this.deadContainers.set(id, now);
+      }
+    }
+  }
+
+  /** A deleted or replaced pod: its UID and its container ids not in `keep` are gone. */
+  private bury(p: Pod, keep: Set<string>): void {
     const now = Date.now();
-    if (!keepPod && p.uid) this.deadPods.set(p.uid, now);
+    if (p.uid) this.deadPods.set(p.uid, now);
     const { live, dead } = containerIds(p);
     for (const id of [...live, ...dead])
       if (!keep.has(id) && !this.deadContainers.has(id)) this.deadContainers.set(id, now);

@@ -265,3 +265,66 @@ test('le and quantile are spelt as the client libraries spell them in text (Go %
   assert.match(text.toString(), /^op_seconds_bucket\{le="1.048576e\+06"\} 2$/m);
   assert.match(text.toString(), /^op_seconds_bucket\{le="\+Inf"\} 2$/m);
 });
+
+test('an inconsistent native histogram fails with a ProtobufError at once (a span of 5 million buckets, one delta; schema 9)', () => {
+  const h = (histogram: object) => delimited({ name: 'x_seconds', type: 4, metric: [{ histogram }] });
+  const t0 = performance.now();
+  assert.throws(
+    () =>
+      decode(
+        h({
+          sampleCount: 1,
+          schema: 0,
+          positiveSpan: [{ offset: 0, length: 5_000_000 }],
+          positiveDelta: [1],
+        }),
+      ),
+    /spans describe 5000000 buckets but give 1 counts/,
+  );
+  assert.ok(performance.now() - t0 < 1000, 'no walk over the buckets');
+  assert.throws(
+    () =>
+      decode(h({ sampleCount: 1, schema: 9, positiveSpan: [{ offset: 0, length: 1 }], positiveDelta: [1] })),
+    /schema 9/,
+  );
+  assert.throws(
+    () =>
+      decode(
+        h({
+          sampleCount: 2,
+          schema: 0,
+          positiveSpan: [
+            { offset: 0, length: 1 },
+            { offset: -3, length: 1 },
+          ],
+          positiveDelta: [1, 0],
+        }),
+      ),
+    /negative positive span offset/,
+  );
+});
+
+test('negative timestamps decode exactly; a gauge histogram reads as a histogram; a name with a newline is one invalid line', () => {
+  const { text } = decode(
+    delimited(
+      { name: 'old', type: 1, metric: [{ gauge: { value: 1 }, timestampMs: -5000 }] },
+      {
+        name: 'g',
+        type: 5,
+        metric: [
+          { histogram: { sampleCount: 2, sampleSum: 3, bucket: [{ cumulativeCount: 2, upperBound: 1 }] } },
+        ],
+      },
+      { name: 'bad\nup', type: 1, metric: [{ label: [{ name: 'a"b', value: 'v' }], gauge: { value: 1 } }] },
+    ),
+  );
+  const page = parseAll(text, { openMetrics: false });
+  const lines = page.samples.map(
+    (s) => `${s.name} ${s.value}${s.timestampMs !== undefined ? ' @' + s.timestampMs : ''}`,
+  );
+  assert.ok(lines.includes('old 1 @-5000'), lines.join('\n'));
+  assert.ok(lines.includes('g_sum 3') && lines.includes('g_count 2'), lines.join('\n'));
+  assert.equal(page.families.find((f) => f.name === 'g')?.type, 'histogram');
+  assert.ok(!lines.some((l) => l.startsWith('up ')), 'no line injected by the name');
+  assert.ok(page.errors.length >= 1);
+});

@@ -80,9 +80,14 @@ class Reader {
   }
 
   /** An int64 varint: negative values are 10-byte two's complement. */
+  /** An int64 varint; a negative one (ten bytes, two's complement) exactly, through a BigInt. */
   int64(): number {
+    const start = this.p;
     const v = this.varint();
-    return v >= 2 ** 63 ? v - 2 ** 64 : v;
+    if (this.p - start < 10) return v;
+    let x = 0n;
+    for (let i = this.p - 1; i >= start; i--) x = (x << 7n) | BigInt(this.b[i]! & 0x7f);
+    return Number(BigInt.asIntN(64, x));
   }
 
   zigzag(): number {
@@ -274,7 +279,33 @@ function readHistogram(r: Reader, end: number): { classic: Classic; native: Nati
   // send one empty span for a native histogram without observations yet).
   const isNative =
     h.zeroThreshold !== 0 || h.zeroCount !== 0 || h.negativeSpans.length > 0 || h.positiveSpans.length > 0;
+  if (isNative) checkNative(h);
   return { classic, native: isNative ? h : null };
+}
+
+/**
+ * A native histogram must be consistent before anything walks its buckets: the schema one a store
+ * takes, spans after the first not going back, and exactly one delta (or count) per bucket the
+ * spans describe — a span length of 2^32 would otherwise make billions of converted buckets.
+ */
+function checkNative(h: NativeHistogram): void {
+  if (!Number.isInteger(h.schema) || h.schema < -4 || h.schema > 8)
+    throw new ProtobufError(`native histogram with schema ${h.schema} (a store takes -4 to 8)`);
+  for (const [spans, values, side] of [
+    [h.positiveSpans, h.float ? h.positiveCounts : h.positiveDeltas, 'positive'],
+    [h.negativeSpans, h.float ? h.negativeCounts : h.negativeDeltas, 'negative'],
+  ] as const) {
+    let buckets = 0;
+    for (let i = 0; i < spans.length; i += 2) {
+      if (i > 0 && spans[i]! < 0)
+        throw new ProtobufError(`native histogram with a negative ${side} span offset`);
+      buckets += spans[i + 1]!;
+    }
+    if (buckets !== values.length)
+      throw new ProtobufError(
+        `native histogram whose ${side} spans describe ${buckets} buckets but give ${values.length} counts`,
+      );
+  }
 }
 
 interface Family {
@@ -292,6 +323,11 @@ interface Family {
  * protobuf bytes without being decoded: making strings of them (utf8Slice) and joining lines was
  * 40 % of a repeated protobuf scrape (CPU profile of the nri-kubelet-cadvisor capture).
  */
+/** The bytes a metric or label name may have in the text format. */
+const NAME_BYTE = new Uint8Array(256);
+for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:')
+  NAME_BYTE[c.charCodeAt(0)] = 1;
+
 class ByteWriter {
   buf = Buffer.allocUnsafe(64 * 1024);
   pos = 0;
@@ -325,6 +361,22 @@ class ByteWriter {
     const out = this.buf;
     let p = this.pos;
     for (let i = start; i < end; i++) out[p++] = src[i]!;
+    this.pos = p;
+  }
+
+  /**
+   * A metric or label name: bytes outside the text format's name characters become `?`, so a name
+   * with a newline or a quote cannot make lines of its own: its line is one invalid line (a
+   * per-line error, as a bad text line is).
+   */
+  name(src: Buffer, start: number, end: number): void {
+    this.ensure(end - start);
+    const out = this.buf;
+    let p = this.pos;
+    for (let i = start; i < end; i++) {
+      const c = src[i]!;
+      out[p++] = NAME_BYTE[c] === 1 ? c : 0x3f;
+    }
     this.pos = p;
   }
 
@@ -442,12 +494,14 @@ export class ProtobufDecoder {
     const w = this.out;
     w.pos = 0;
     w.ascii('# HELP ');
-    w.bytes(b, f.nameStart, f.nameEnd);
+    w.name(b, f.nameStart, f.nameEnd);
     w.ascii(' ');
     w.escaped(b, helpStart, helpEnd, false);
     w.ascii('\n# TYPE ');
-    w.bytes(b, f.nameStart, f.nameEnd);
-    w.ascii(' ' + (TYPE_NAMES[f.type] ?? 'untyped') + '\n');
+    w.name(b, f.nameStart, f.nameEnd);
+    // the text format has no gauge histogram: its series are a histogram's (as Prometheus reads them)
+    const type = f.type === MetricType.GaugeHistogram ? 'histogram' : (TYPE_NAMES[f.type] ?? 'untyped');
+    w.ascii(' ' + type + '\n');
     for (let i = 0; i < metrics.length; i += 2) this.metric(f, new Reader(b, metrics[i]!, metrics[i + 1]!));
     // valid during the call only: the buffer is reused for the next family
     this.text(w.buf.subarray(0, w.pos));
@@ -568,9 +622,8 @@ export class ProtobufDecoder {
       }
       // as the text exposition of client libraries: the +Inf bucket is always there
       if (!inf) this.line(f, '_bucket', 'le', '+Inf', classic.count, tsText);
-      const gauge = f.type === MetricType.GaugeHistogram;
-      this.line(f, gauge ? '_gsum' : '_sum', '', '', classic.sum, tsText);
-      this.line(f, gauge ? '_gcount' : '_count', '', '', classic.count, tsText);
+      this.line(f, '_sum', '', '', classic.sum, tsText);
+      this.line(f, '_count', '', '', classic.count, tsText);
       return;
     }
     this.line(f, '', '', '', value, tsText);
@@ -581,13 +634,13 @@ export class ProtobufDecoder {
     const w = this.out;
     const b = f.b;
     const labels = this.labels;
-    w.bytes(b, f.nameStart, f.nameEnd);
+    w.name(b, f.nameStart, f.nameEnd);
     if (suffix) w.ascii(suffix);
     if (labels.length > 0 || extra) {
       w.ascii('{');
       for (let i = 0; i < labels.length; i += 4) {
         if (i > 0) w.ascii(',');
-        w.bytes(b, labels[i]!, labels[i + 1]!);
+        w.name(b, labels[i]!, labels[i + 1]!);
         w.ascii('="');
         w.escaped(b, labels[i + 2]!, labels[i + 3]!, true);
         w.ascii('"');

@@ -7,8 +7,17 @@ import { STALE_NAN_BYTES, varintLength, writeVarint, type EncodedLabels, type La
 function varintAt(b: Buffer, p: number): [number, number] {
   let v = 0;
   let mul = 1;
+  const start = p;
   for (;;) {
-    const c = b[p++];
+    if (p >= b.length) throw new Error(`truncated varint at ${start}`);
+    const c = b[p++]!;
+    if (p - start === 10 && c > 1) throw new Error(`varint longer than 64 bits at ${start}`);
+    if (p - start === 10) {
+      // a negative int64 (ten bytes): exactly, through a BigInt
+      let x = 0n;
+      for (let i = p - 1; i >= start; i--) x = (x << 7n) | BigInt(b[i]! & 0x7f);
+      return [Number(BigInt.asIntN(64, x)), p];
+    }
     v += (c & 0x7f) * mul;
     if (c < 128) return [v, p];
     mul *= 128;

@@ -151,3 +151,17 @@ test('builders share their buffers between scrapes: a released buffer serves ano
   b.release();
   a.release();
 });
+
+test('a negative timestamp (before 1970) is a ten-byte varint that decodes back exactly', () => {
+  const b = new WriteRequestBuilder();
+  b.append(encodeLabels([['__name__', 'old']]), 1, -5000);
+  b.append(encodeLabels([['__name__', 'new']]), 2, 1_700_000_000_000);
+  const got = decodeWriteRequest(b.take());
+  assert.deepEqual(
+    got.map((s) => [s.labels[0]![1], s.value, s.timestampMs]),
+    [
+      ['old', 1, -5000],
+      ['new', 2, 1_700_000_000_000],
+    ],
+  );
+});

@@ -27,6 +27,7 @@ export type EncodedLabels = string;
 export const STALE_NAN_BYTES = Buffer.from([0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
 
 export function varintLength(v: number): number {
+  if (v < 0) return 10; // an int64 below zero: ten bytes of two's complement
   let n = 1;
   while (v >= 128) {
     v = Math.floor(v / 128);
@@ -36,11 +37,26 @@ export function varintLength(v: number): number {
 }
 
 export function writeVarint(buf: Buffer, pos: number, v: number): number {
+  if (v < 0) return writeNegativeVarint(buf, pos, v);
   while (v >= 128) {
     buf[pos++] = (v % 128) | 128;
     v = Math.floor(v / 128);
   }
   buf[pos++] = v;
+  return pos;
+}
+
+/**
+ * A negative int64 (a timestamp before 1970 a target sent) as protobuf writes it: the ten-byte
+ * varint of its two's complement. Rare: through a BigInt.
+ */
+function writeNegativeVarint(buf: Buffer, pos: number, v: number): number {
+  let x = BigInt.asUintN(64, BigInt(Math.trunc(v)));
+  for (let i = 0; i < 9; i++) {
+    buf[pos++] = Number(x & 0x7fn) | 0x80;
+    x >>= 7n;
+  }
+  buf[pos++] = Number(x);
   return pos;
 }
 
@@ -273,6 +289,12 @@ class FieldWriter {
   private parts: number[] = [];
 
   varint(v: number): void {
+    if (v < 0) {
+      const b = Buffer.alloc(10);
+      writeNegativeVarint(b, 0, v);
+      for (const x of b) this.parts.push(x);
+      return;
+    }
     while (v >= 128) {
       this.parts.push((v % 128) | 128);
       v = Math.floor(v / 128);

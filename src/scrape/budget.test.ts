@@ -33,6 +33,8 @@ test("the plan drops the largest families nothing of the kit reads, never the ki
   assert.equal(b.drops('container_memory_failcnt'), true);
   assert.equal(b.drops(kit), false);
   assert.equal(b.droppedSeries, 300);
+  // planned again before the targets scraped (the dropped family still delivered): nothing more
+  assert.deepEqual(b.plan(delivered).drop, []);
   // over again after the node grew (1023): the next largest unread one
   delivered.delete('container_memory_failcnt');
   delivered.set(kit, 700);

@@ -47,8 +47,9 @@ export class SeriesBudget {
    * families absent from it). Applies the plan to `dropped`.
    */
   plan(delivered: ReadonlyMap<string, number>): BudgetPlan {
+    // a dropped family may still be delivered until its targets scrape again: not counted twice
     let total = 0;
-    for (const n of delivered.values()) total += n;
+    for (const [f, n] of delivered) if (!this.dropped.has(f)) total += n;
     const out: BudgetPlan = { drop: [], admit: [] };
     if (this.limit <= 0) {
       out.admit = [...this.dropped.keys()];

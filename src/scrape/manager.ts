@@ -91,6 +91,8 @@ export interface UpdatePlan {
   next: ScrapeTarget[];
   fresh: ScrapeTarget[];
   removed: ScrapeTarget[];
+  /** The new `[global] series_limit`, applied with the plan. */
+  seriesLimit?: number;
 }
 
 export interface UpdateResult {
@@ -118,6 +120,7 @@ export class ScrapeManager {
   /** The node's series budget (`[global] series_limit`). */
   readonly budget: SeriesBudget;
   private budgetPlannedMs = 0;
+  private readonly lastFamilies = new WeakMap<ScrapeTarget, Map<string, number>>();
 
   /**
    * After scrapes, at most every 30 s: compare what the targets deliver with the budget and tell
@@ -129,8 +132,16 @@ export class ScrapeManager {
     if (now - this.budgetPlannedMs < 30_000) return;
     this.budgetPlannedMs = now;
     const delivered = new Map<string, number>();
-    for (const t of this.targets)
-      for (const [f, c] of t.families()) delivered.set(f, (delivered.get(f) ?? 0) + c.series);
+    for (const t of this.targets) {
+      // a target that is down delivers nothing now: its last good families count (or one
+      // target's outage would re-admit what the budget dropped, and its return drop it again)
+      let fams = this.lastFamilies.get(t);
+      if (t.health === 'up' || !fams) {
+        fams = new Map([...t.families()].map(([f, c]) => [f, c.series]));
+        this.lastFamilies.set(t, fams);
+      }
+      for (const [f, n] of fams) delivered.set(f, (delivered.get(f) ?? 0) + n);
+    }
     const plan = b.plan(delivered);
     if (plan.drop.length === 0 && plan.admit.length === 0) return;
     const drop = plan.drop.map(([f]) => f);
@@ -190,8 +201,6 @@ export class ScrapeManager {
    * instance and URL. `apply` then makes it current.
    */
   prepare(config: Config): UpdatePlan {
-    this.budget.limit = config.global.seriesLimit;
-    this.budgetPlannedMs = 0;
     const pool = new Map<string, ScrapeTarget[]>();
     for (const t of this.targets) {
       const k = this.keys.get(t)!;
@@ -217,7 +226,7 @@ export class ScrapeManager {
       next.push(t);
       fresh.push(t);
     }
-    return { next, fresh, removed: [...pool.values()].flat() };
+    return { next, fresh, removed: [...pool.values()].flat(), seriesLimit: config.global.seriesLimit };
   }
 
   /**
@@ -226,6 +235,10 @@ export class ScrapeManager {
    */
   async apply(plan: UpdatePlan): Promise<UpdateResult> {
     const { next, fresh, removed } = plan;
+    if (plan.seriesLimit !== undefined && plan.seriesLimit !== this.budget.limit) {
+      this.budget.limit = plan.seriesLimit;
+      this.budgetPlannedMs = 0; // plan again at the next report
+    }
     await Promise.all(
       removed.map(async (t) => {
         await t.stop();

@@ -46,6 +46,8 @@ export class NativeHistograms {
   private curNative = new Set<EncodedLabels>();
   private curClassic = new Set<EncodedLabels>();
   private readonly scratch: Labels = [];
+  /** The timestamp each native series was last sent with. */
+  private readonly lastTs = new Map<EncodedLabels, number>();
   /** The scrape's error for a series that cannot be built (a label limit), reported once. */
   limitError = '';
 
@@ -77,13 +79,18 @@ export class NativeHistograms {
   }
 
   /** One native histogram sample; returns the samples it added (0 when its series is dropped). */
-  add(s: NativeSample, ts: number): number {
+  add(s: NativeSample, ts: number, explicit = false): number {
     let added = 0;
     const labels = this.labelsOf(s.key, s.name, s.labels);
     if (labels !== null && !this.curNative.has(labels)) {
-      this.native.appendHistogram(labels, encodeHistogram(s.h, ts));
       this.curNative.add(labels);
-      added++;
+      // an explicit timestamp that did not advance is not sent again (as a text series')
+      const last = this.lastTs.get(labels) ?? -Infinity;
+      if (!explicit || ts > last) {
+        this.native.appendHistogram(labels, encodeHistogram(s.h, ts));
+        this.lastTs.set(labels, ts);
+        added++;
+      }
     }
     if (s.hasClassic) return added;
     const rest = s.key.slice(s.name.length);
@@ -122,9 +129,16 @@ export class NativeHistograms {
     let stale = 0;
     for (const l of this.lastNative) {
       if (this.curNative.has(l)) continue;
-      this.native.appendHistogram(l, encodeHistogram(emptyHistogram(), now, true));
+      // after its last sample, also when that one's explicit timestamp is ahead of our clock
+      this.native.appendHistogram(
+        l,
+        encodeHistogram(emptyHistogram(), Math.max(now, (this.lastTs.get(l) ?? -Infinity) + 1), true),
+      );
+      this.lastTs.delete(l);
       stale++;
     }
+    // the label cache follows the series: rebuilt when churn left it far larger than what is sent
+    if (this.built.size > 4 * (this.curNative.size + this.curClassic.size) + 1000) this.built.clear();
     for (const l of this.lastClassic) {
       if (this.curClassic.has(l)) continue;
       this.classic.append(l, 0, now, true);

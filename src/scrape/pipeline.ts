@@ -333,8 +333,8 @@ export class TargetPipeline {
     const c = this.cur;
     const st = c.st;
     st.scraped++;
-    const ts = this.opts.honorTimestamps && s.timestampMs === s.timestampMs ? s.timestampMs : c.now;
-    st.postRelabel += this.nh!.add(s, ts);
+    const explicit = this.opts.honorTimestamps && s.timestampMs === s.timestampMs;
+    st.postRelabel += this.nh!.add(s, explicit ? s.timestampMs : c.now, explicit);
     if (this.opts.sampleLimit > 0 && st.postRelabel > this.opts.sampleLimit) {
       throw new ScrapeError(
         'limit',
@@ -512,6 +512,7 @@ export class TargetPipeline {
     for (const f of admit) {
       this.budgetDrop.delete(f);
       this.budgetAdmit.add(BUDGET_GROUP + f);
+      this.nh?.forget(); // a native histogram's labels built while dropped: built again
     }
   }
 

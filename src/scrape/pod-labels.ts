@@ -49,8 +49,10 @@ export function cgroupIds(path: string): { containerId?: string; podUid?: string
   if (c) out.containerId = c[1];
   return out;
 }
+// pod<uid>: an API pod's UUID (dashes, or underscores in systemd slice names), or a static pod's
+// 32 hex digits (the kubelet's hash of its manifest)
 const POD_IN_PATH =
-  /pod([0-9a-fA-F]{8}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{12})(?:\.slice)?(?:\/|$)/;
+  /pod([0-9a-fA-F]{8}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{12}|[0-9a-f]{32})(?:\.slice)?(?:\/|$)/;
 const CONTAINER_IN_PATH = /\/(?:cri-containerd-|docker-|crio-|libpod-)?([0-9a-f]{64})(?:\.scope)?$/;
 
 interface ResolvedPod {
@@ -118,7 +120,13 @@ export class PodLabeler implements SeriesEnricher {
     this.seenVersion = v;
     let out: Set<string> | undefined;
     for (const [key, r] of this.used) {
-      if (this.source.lookup(key) === r.enrichment) continue;
+      const now = this.source.lookup(key);
+      if (now === r.enrichment) {
+        // a pod the view does not know (deleted, or never a pod of this node): forgotten, so the
+        // map does not keep one entry per pod that ever passed; a new series of it resolves again
+        if (now === undefined) this.used.delete(key);
+        continue;
+      }
       (out ??= new Set()).add(key);
       // forgotten: the rebuilt entries resolve (and record) it again
       this.used.delete(key);
