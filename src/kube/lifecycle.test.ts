@@ -8,6 +8,7 @@ import type { Chunk } from '../prompb/chunk.js';
 import { decodeChunk, type DecodedSample } from '../prompb/decode.js';
 import { pipelineOptions, TargetPipeline } from '../scrape/pipeline.js';
 import { PodLabeler, cgroupIds } from '../scrape/pod-labels.js';
+import { ScrapeError } from '../scrape/errors.js';
 import { startSimulator, type Simulator } from '../sim/simulator.js';
 import { parsePod, type Pod } from './pod.js';
 import { PodView } from './view.js';
@@ -190,4 +191,25 @@ describe('a target on the simulator with dead cgroups lingering', () => {
       'cAdvisor still reports the old instance',
     );
   });
+});
+
+test('a target retired after a failed scrape still ends the series a pod change evicted', () => {
+  const view = new PodView('kubelet', OPTS);
+  const id = 'a'.repeat(64);
+  view.replace([pod('uid-1', [running(id)])]);
+  const p = new TargetPipeline(pipelineOptions({ enricher: new PodLabeler(view) }));
+  const page = `container_memory_working_set_bytes{namespace="shop",pod="db-0",container="postgres",id="/kubepods/pod0b1c2d3e-1111-2222-3333-444455556666/${id}"} 5 1000\n`;
+  const out: DecodedSample[] = [];
+  const emit = (c: Chunk) => out.push(...decodeChunk(c.body));
+  p.process(Buffer.from(page), false, 2000, emit);
+  p.flush(emit);
+  assert.equal(out.filter((s) => !s.stale).length, 1);
+  // the container restarts; the next scrape begins (evicting the old series) and fails
+  view.replace([pod('uid-1', [running('b'.repeat(64), id)])]);
+  p.begin(false, 12_000);
+  p.fail(emit, new ScrapeError('timeout', 'timeout after 3 s'), 12_000, 0);
+  out.length = 0;
+  p.retire(emit, 20_000, true);
+  const markers = out.filter((s) => s.stale && s.labels.some(([k, v]) => k === 'id' && v.endsWith(id)));
+  assert.ok(markers.length >= 1, JSON.stringify(out.map((s) => s.labels)));
 });

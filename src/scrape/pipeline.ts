@@ -463,6 +463,15 @@ export class TargetPipeline {
    */
   retire(emit: (c: Chunk) => void, scrapeTimeMs: number, reported: boolean): void {
     this.failSeries(scrapeTimeMs, emit);
+    // series a pod change or the budget evicted, whose markers waited for a good scrape that will
+    // not come now
+    for (let i = 0; i < this.evicted.length; i++) {
+      const labels = this.evicted[i]!;
+      if (!this.cache.holds(labels))
+        this.builder.append(labels, 0, Math.max(scrapeTimeMs, this.evictedTs[i]! + 1), true);
+    }
+    this.evicted = [];
+    this.evictedTs = [];
     if (reported)
       for (const labels of this.opts.synthetic ?? []) this.builder.append(labels, 0, scrapeTimeMs, true);
     this.flush(emit);
