@@ -13,6 +13,7 @@ import type { ExpositionFormat } from '../parse/format.js';
 import { ProtobufDecoder, ProtobufError, type NativeSample } from '../parse/protobuf.js';
 import { NativeHistograms } from './native.js';
 import { BUDGET_GROUP } from './budget.js';
+import { censusOf, familiesOf, familyNamer } from './series-census.js';
 import type { Chunk } from '../prompb/chunk.js';
 import { WriteRequestBuilder, type EncodedLabels, type LabelPairs } from '../prompb/encode.js';
 import { ScrapeError } from './errors.js';
@@ -83,12 +84,12 @@ export class TargetPipeline {
 
   /** Every series the last good scrape delivered (SeriesCache.census). */
   census(visit: (labels: LabelPairs, labelBytes: number) => void): void {
-    this.cache.census(visit);
+    censusOf(this.cache, visit);
   }
 
   /** The families the last good scrape delivered, with their series and label bytes. */
   families(): Map<string, { series: number; labelBytes: number }> {
-    return this.cache.families();
+    return familiesOf(this.cache);
   }
 
   /** What the series cache holds: entries and the bytes of their encoded labels (/metrics). */
@@ -530,7 +531,11 @@ export class TargetPipeline {
       this.evicted.push(this.cache.labelsOf(id)!);
       this.evictedTs.push(this.cache.lastTs[id]!);
     };
-    if (this.budgetDrop.size > 0) this.cache.evictFamilies(this.budgetDrop, record);
+    if (this.budgetDrop.size > 0) {
+      const drop = this.budgetDrop;
+      const name = familyNamer(this.cache);
+      this.cache.evictWhere((id) => drop.has(name(id)), record);
+    }
     if (this.budgetAdmit.size > 0) this.cache.evictGroups(this.budgetAdmit, record);
     this.budgetDrop = new Set();
     this.budgetAdmit = new Set();

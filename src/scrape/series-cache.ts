@@ -36,8 +36,7 @@
 // numbers), a Map by hash and a holder record per label set; 549 with the columns but the labels as
 // strings in a Map; the figures after are in docs/performance.md. Typed arrays and Buffers live
 // outside the JS heap: no GC marking, no heap headroom.
-import { decodeLabels } from '../prompb/decode.js';
-import type { EncodedLabels, LabelPairs, WriteRequestBuilder } from '../prompb/encode.js';
+import type { EncodedLabels, WriteRequestBuilder } from '../prompb/encode.js';
 import { IdTable } from './id-table.js';
 import { firstLabelEnd, RunPool } from './label-arena.js';
 
@@ -151,68 +150,29 @@ export class SeriesCache {
     return buf.latin1Slice(off[a], off[a] + len[a]) + buf.latin1Slice(off[b], off[b] + len[b]);
   }
 
-  /**
-   * The families the last good scrape delivered: name -> series and the bytes of their encoded
-   * labels. The name is the first label (__name__ sorts first among lowercase names), read once
-   * per distinct name run: O(entries) integer work, a string per family. Not on the hot path
-   * (the series contract asks once a minute, the cardinality report on request).
-   */
-  families(): Map<string, { series: number; labelBytes: number }> {
-    const byRun = new Map<number, { series: number; labelBytes: number }>();
-    const { flags, labelLen, nameRun } = this;
-    for (let id = 0; id < this.top; id++) {
-      if ((flags[id] & DELIVERED) === 0) continue;
-      const a = nameRun[id];
-      let e = byRun.get(a);
-      if (!e) byRun.set(a, (e = { series: 0, labelBytes: 0 }));
-      e.series++;
-      e.labelBytes += labelLen[id];
-    }
-    const out = new Map<string, { series: number; labelBytes: number }>();
-    const add = (name: string, series: number, labelBytes: number) => {
-      const cur = out.get(name);
-      if (cur) {
-        cur.series += series;
-        cur.labelBytes += labelBytes;
-      } else out.set(name, { series, labelBytes });
-    };
+  /** The entry's name run (its first label: `__name__` unless a label name sorts before it). */
+  nameRunOf(id: number): number {
+    return this.nameRun[id];
+  }
+
+  /** The entry's other run. */
+  restRunOf(id: number): number {
+    return this.restRun[id];
+  }
+
+  /** The bytes of an interned run (a view, valid until the cache changes). */
+  runBytes(r: number): Buffer {
     const { buf, off, len } = this.runs;
-    for (const [a, e] of byRun) {
-      const name = firstLabel(buf, off[a], len[a]);
-      if (name !== undefined) {
-        add(name, e.series, e.labelBytes);
-        continue;
-      }
-      // a label name that sorts before __name__ (uppercase): this run is not the name; per entry
-      for (let id = 0; id < this.top; id++) {
-        if ((flags[id] & DELIVERED) === 0 || nameRun[id] !== a) continue;
-        const name = decodeLabels(this.labelsOf(id)!).find(([k]) => k === '__name__')?.[1] ?? '';
-        add(name, 1, labelLen[id]);
-      }
-    }
-    return out;
+    return buf.subarray(off[r], off[r] + len[r]);
   }
 
   /**
-   * Every series the last good scrape delivered, as its decoded label pairs, grouped by the
-   * interned runs (each distinct run decoded once), `visit`ed once per series with its encoded
-   * size. For the cardinality report, on request only (a 40k-series target: tens of ms).
+   * Every entry the last good scrape delivered, with the bytes of its encoded labels: for the
+   * series contract and the cardinality report (series-census.ts), never on the hot path.
    */
-  census(visit: (labels: LabelPairs, labelBytes: number) => void): void {
+  forEachDelivered(visit: (id: number, labelBytes: number) => void): void {
     const { flags, labelLen } = this;
-    const decoded = new Map<number, LabelPairs>();
-    const run = (r: number): LabelPairs => {
-      let d = decoded.get(r);
-      if (!d) {
-        const { buf, off, len } = this.runs;
-        decoded.set(r, (d = decodeLabels(buf.subarray(off[r], off[r] + len[r]))));
-      }
-      return d;
-    };
-    for (let id = 0; id < this.top; id++) {
-      if ((flags[id] & DELIVERED) === 0) continue;
-      visit([...run(this.nameRun[id]), ...run(this.restRun[id])], labelLen[id]);
-    }
+    for (let id = 0; id < this.top; id++) if ((flags[id] & DELIVERED) !== 0) visit(id, labelLen[id]);
   }
 
   /** Append a sample of the entry (labelLen[id] >= 0) to a request. */
@@ -414,28 +374,15 @@ export class SeriesCache {
   }
 
   /**
-   * Forget the sent entries of these metric families (the series budget drops them, budget.ts);
-   * delivered ones get onStale. Their next miss asks the budget again.
+   * Forget the sent entries `which` picks (the series budget's families, budget.ts); delivered
+   * ones get onStale. Their next miss builds them again.
    */
-  evictFamilies(names: ReadonlySet<string>, onStale: OnStale): number {
+  evictWhere(which: (id: number) => boolean, onStale: OnStale): number {
     let n = 0;
-    const { flags, labelLen, nameRun } = this;
-    const { buf, off, len } = this.runs;
-    const nameOf = new Map<number, string>();
+    const { flags, labelLen } = this;
     for (let id = 0; id < this.top; id++) {
       const f = flags[id];
-      if ((f & USED) === 0 || labelLen[id] < 0) continue;
-      const a = nameRun[id];
-      let name = nameOf.get(a);
-      if (name === undefined) {
-        name =
-          firstLabel(buf, off[a], len[a]) ??
-          decodeLabels(this.labelsOf(id)!).find(([k]) => k === '__name__')?.[1] ??
-          '';
-        // a run that is not the name (an uppercase label sorts first) is decoded per entry
-        if (firstLabel(buf, off[a], len[a]) !== undefined) nameOf.set(a, name);
-      }
-      if (!names.has(name)) continue;
+      if ((f & USED) === 0 || labelLen[id] < 0 || !which(id)) continue;
       if ((f & DELIVERED) !== 0) {
         onStale(id);
         this.deliveredCount--;
@@ -578,27 +525,4 @@ export class SeriesCache {
 /** The key of a label set in the cache's `sets` index: its two run ids, mixed. */
 function setKey(a: number, r: number): number {
   return Math.imul(a, 0x9e3779b1) ^ r;
-}
-
-/** The metric name when the first Label of an encoded labels field is `__name__`, else undefined. */
-function firstLabel(buf: Buffer, start: number, length: number): string | undefined {
-  let p = start + 1; // 0x0a: Label
-  const varint = () => {
-    let v = 0;
-    let mul = 1;
-    for (;;) {
-      const c = buf[p++]!;
-      v += (c & 0x7f) * mul;
-      if (c < 128) return v;
-      mul *= 128;
-    }
-  };
-  varint(); // the Label's length
-  p++; // 0x0a: name
-  const nameLength = varint();
-  if (nameLength !== 8 || buf.latin1Slice(p, p + 8) !== '__name__') return undefined;
-  p += nameLength;
-  p++; // 0x12: value
-  const n = varint();
-  return p + n <= start + length ? buf.toString('utf8', p, p + n) : undefined;
 }
