@@ -12,8 +12,8 @@ import { Entry, TextParser, type Labels } from '../parse/text.js';
 import type { ExpositionFormat } from '../parse/format.js';
 import { ProtobufDecoder, ProtobufError, type NativeSample } from '../parse/protobuf.js';
 import { NativeHistograms } from './native.js';
-import { BUDGET_GROUP } from './budget.js';
-import { censusOf, familiesOf, familyNamer } from './series-census.js';
+import { censusOf, familiesOf } from './series-census.js';
+import { Evictions } from './evictions.js';
 import type { Chunk } from '../prompb/chunk.js';
 import { WriteRequestBuilder, type EncodedLabels, type LabelPairs } from '../prompb/encode.js';
 import { ScrapeError } from './errors.js';
@@ -466,13 +466,9 @@ export class TargetPipeline {
     this.failSeries(scrapeTimeMs, emit);
     // series a pod change or the budget evicted, whose markers waited for a good scrape that will
     // not come now
-    for (let i = 0; i < this.evicted.length; i++) {
-      const labels = this.evicted[i]!;
-      if (!this.cache.holds(labels))
-        this.builder.append(labels, 0, Math.max(scrapeTimeMs, this.evictedTs[i]! + 1), true);
-    }
-    this.evicted = [];
-    this.evictedTs = [];
+    this.evictions.markers((labels, after) =>
+      this.builder.append(labels, 0, Math.max(scrapeTimeMs, after), true),
+    );
     if (reported)
       for (const labels of this.opts.synthetic ?? []) this.builder.append(labels, 0, scrapeTimeMs, true);
     this.flush(emit);
@@ -497,71 +493,26 @@ export class TargetPipeline {
 
   /**
    * Before a scrape: forget the cached series of the enricher's groups that changed (the pods whose
-   * metadata changed, pod-labels.ts), so this scrape rebuilds them with the new labels. The old
-   * label sets the last good scrape delivered get their markers when the scrape ends
-   * (`writeEvictedStale`).
+   * metadata changed, pod-labels.ts) and of the budget's families, so this scrape rebuilds them.
+   * The old label sets get their markers when the scrape ends well (evictions.ts).
    */
   private evictChangedGroups(): void {
-    this.applyBudget();
     const changed = this.opts.enricher?.changed();
-    if (changed === undefined) return;
-    this.nh?.forget();
-    this.cache.evictGroups(changed, (id) => {
-      this.evicted.push(this.cache.labelsOf(id)!);
-      this.evictedTs.push(this.cache.lastTs[id]!);
-    });
+    if (changed !== undefined) this.nh?.forget();
+    this.evictions.beforeScrape(changed);
   }
 
-  /** Budget changes waiting for the next scrape (budget.ts): families to drop, and to admit. */
-  private budgetDrop = new Set<string>();
-  private budgetAdmit = new Set<string>();
+  private readonly evictions = new Evictions(this.cache);
 
   /** The series budget changed its plan: applied before the next scrape. */
   budgetChanged(drop: Iterable<string>, admit: Iterable<string>): void {
-    for (const f of drop) this.budgetDrop.add(f);
-    for (const f of admit) {
-      this.budgetDrop.delete(f);
-      this.budgetAdmit.add(BUDGET_GROUP + f);
-      this.nh?.forget(); // a native histogram's labels built while dropped: built again
-    }
+    // a native histogram's labels built while its family was dropped: built again
+    if (this.evictions.budgetChanged(drop, admit)) this.nh?.forget();
   }
 
-  private applyBudget(): void {
-    const record = (id: number) => {
-      this.evicted.push(this.cache.labelsOf(id)!);
-      this.evictedTs.push(this.cache.lastTs[id]!);
-    };
-    if (this.budgetDrop.size > 0) {
-      const drop = this.budgetDrop;
-      const name = familyNamer(this.cache);
-      this.cache.evictWhere((id) => drop.has(name(id)), record);
-    }
-    if (this.budgetAdmit.size > 0) this.cache.evictGroups(this.budgetAdmit, record);
-    this.budgetDrop = new Set();
-    this.budgetAdmit = new Set();
-  }
-
-  private evicted: EncodedLabels[] = [];
-  /** The last explicit timestamp each evicted series was sent with (-Infinity: none). */
-  private evictedTs: number[] = [];
-
-  /**
-   * Markers for the old series of changed groups, unless the good scrape sent the same labels
-   * again. After a failed scrape they wait for the next good one: a marker stamped now, for labels
-   * that come back with an older (cAdvisor) timestamp, would make that sample out of order.
-   */
+  /** Markers for the evicted series the scrape did not send again (after a good scrape only). */
   private writeEvictedStale(stale: StaleWriter, good: boolean): void {
-    if (this.evicted.length === 0 || !good) return;
-    // A marker is stamped after the series' last sample, also when that sample's explicit
-    // (cAdvisor) timestamp is ahead of our clock: a store refuses an out-of-order marker. Safe
-    // because a label set that is not sent again here belongs to a gone container or an old
-    // pod label, which does not come back with an older timestamp.
-    for (let i = 0; i < this.evicted.length; i++) {
-      const labels = this.evicted[i]!;
-      if (!this.cache.holds(labels)) stale.labels(labels, this.evictedTs[i]! + 1);
-    }
-    this.evicted = [];
-    this.evictedTs = [];
+    if (good) this.evictions.markers((labels, after) => stale.labels(labels, after));
   }
 
   /** Staleness markers stamped `ts`, for cache entries (`entry`, an OnStale) or kept label sets. */
