@@ -11,10 +11,12 @@ import type { Diagnosis } from './doctor.js';
 const KIT_RBAC = fileURLToPath(new URL('../../deploy/kubernetes/rbac.yaml', import.meta.url));
 const KIT_RBAC_NAME = 'deploy/kubernetes/rbac.yaml';
 
+let kitRbacLines: string[] | undefined;
+
 /** `deploy/kubernetes/rbac.yaml:18` for the line that names `resource`, or the file alone. */
 function kitLine(resource: string): string {
   if (!existsSync(KIT_RBAC)) return KIT_RBAC_NAME;
-  const lines = readFileSync(KIT_RBAC, 'utf8').split('\n');
+  const lines = (kitRbacLines ??= readFileSync(KIT_RBAC, 'utf8').split('\n'));
   const i = lines.findIndex((l) => !l.trim().startsWith('#') && l.includes(`"${resource}"`));
   return i < 0 ? KIT_RBAC_NAME : `${KIT_RBAC_NAME}:${i + 1}`;
 }

@@ -194,7 +194,7 @@ export class PodView implements PodLabelSource {
     // what the status says runs is alive, whatever the view concluded before (a mirror pod
     // deleted and recreated, a pod back in the list after a kubelet restart)
     for (const id of live) this.deadContainers.delete(id);
-    for (const id of dead) if (!this.deadContainers.has(id)) this.deadContainers.set(id, now);
+    for (const id of dead) this.markDead(id, now);
     if (before) {
       if (before.uid && before.uid !== p.uid) this.bury(before, live);
       else this.replaced(before, p, now);
@@ -219,8 +219,7 @@ export class PodView implements PodLabelSource {
         if (!s.containerID) continue;
         const next = is.find((x) => x.name === s.name)?.containerID;
         if (!next || next === s.containerID) continue;
-        const id = bareContainerId(s.containerID);
-        if (!this.deadContainers.has(id)) this.deadContainers.set(id, now);
+        this.markDead(bareContainerId(s.containerID), now);
       }
     }
   }
@@ -230,8 +229,12 @@ export class PodView implements PodLabelSource {
     const now = Date.now();
     if (p.uid) this.deadPods.set(p.uid, now);
     const { live, dead } = containerIds(p);
-    for (const id of [...live, ...dead])
-      if (!keep.has(id) && !this.deadContainers.has(id)) this.deadContainers.set(id, now);
+    for (const id of [...live, ...dead]) if (!keep.has(id)) this.markDead(id, now);
+  }
+
+  /** A container id seen gone, first at `now` (an earlier sighting keeps its time for prune). */
+  private markDead(id: string, now: number): void {
+    if (!this.deadContainers.has(id)) this.deadContainers.set(id, now);
   }
 
   private prune(now: number): void {

@@ -3,8 +3,8 @@
 import { uncompressSync } from 'snappy';
 import { STALE_NAN_BYTES, varintLength, writeVarint, type EncodedLabels, type LabelPairs } from './encode.js';
 
-/** The varint at `p` and the offset after it. */
-function varintAt(b: Buffer, p: number): [number, number] {
+/** The varint at `p` and the offset after it (an int64 of ten bytes as a negative number). */
+export function varintAt(b: Buffer, p: number): [number, number] {
   let v = 0;
   let mul = 1;
   const start = p;

@@ -289,17 +289,9 @@ class FieldWriter {
   private parts: number[] = [];
 
   varint(v: number): void {
-    if (v < 0) {
-      const b = Buffer.alloc(10);
-      writeNegativeVarint(b, 0, v);
-      for (const x of b) this.parts.push(x);
-      return;
-    }
-    while (v >= 128) {
-      this.parts.push((v % 128) | 128);
-      v = Math.floor(v / 128);
-    }
-    this.parts.push(v);
+    const b = Buffer.allocUnsafe(varintLength(v));
+    writeVarint(b, 0, v);
+    for (const x of b) this.parts.push(x);
   }
 
   double(v: number, stale = false): void {

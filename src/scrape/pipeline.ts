@@ -297,11 +297,7 @@ export class TargetPipeline {
         if (++st.postRelabel > sampleLimit) {
           // as Prometheus: the scrape fails as soon as the limit is passed, the rest is not read
           c.lines = base + p.line;
-          throw new ScrapeError(
-            'limit',
-            `sample_limit exceeded: ${st.postRelabel} samples > ${opts.sampleLimit}`,
-            'raise the limit in the instance, or drop series with metrics_drop / relabel_configs',
-          );
+          throw sampleLimitExceeded(st.postRelabel, opts.sampleLimit);
         }
         if (!st.limitError) {
           const limit = cache.limitOf(id);
@@ -336,13 +332,8 @@ export class TargetPipeline {
     st.scraped++;
     const explicit = this.opts.honorTimestamps && s.timestampMs === s.timestampMs;
     st.postRelabel += this.nh!.add(s, explicit ? s.timestampMs : c.now, explicit);
-    if (this.opts.sampleLimit > 0 && st.postRelabel > this.opts.sampleLimit) {
-      throw new ScrapeError(
-        'limit',
-        `sample_limit exceeded: ${st.postRelabel} samples > ${this.opts.sampleLimit}`,
-        'raise the limit in the instance, or drop series with metrics_drop / relabel_configs',
-      );
-    }
+    if (this.opts.sampleLimit > 0 && st.postRelabel > this.opts.sampleLimit)
+      throw sampleLimitExceeded(st.postRelabel, this.opts.sampleLimit);
     if (!st.limitError && this.nh!.limitError) st.limitError = this.nh!.limitError;
   }
 
@@ -542,6 +533,15 @@ export class TargetPipeline {
     st.invalidLines++;
     if (!st.firstError) st.firstError = `line ${line}: ${msg}`;
   }
+}
+
+/** The scrape's samples passed sample_limit: it fails (text and native samples alike). */
+function sampleLimitExceeded(samples: number, limit: number): ScrapeError {
+  return new ScrapeError(
+    'limit',
+    `sample_limit exceeded: ${samples} samples > ${limit}`,
+    'raise the limit in the instance, or drop series with metrics_drop / relabel_configs',
+  );
 }
 
 /** A protobuf page that cannot be decoded fails the scrape (it cannot be resynchronised). */

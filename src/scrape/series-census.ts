@@ -2,7 +2,7 @@
 // (contract.ts, once a minute), the cardinality report (cardinality.ts, on request) and the series
 // budget (budget.ts, which evicts whole families). Read from the cache's interned label runs
 // (series-cache.ts): O(entries) integer work and one decode per distinct run, never per sample.
-import { decodeLabels } from '../prompb/decode.js';
+import { decodeLabels, varintAt } from '../prompb/decode.js';
 import type { LabelPairs } from '../prompb/encode.js';
 import type { SeriesCache } from './series-cache.js';
 
@@ -61,14 +61,9 @@ export function censusOf(cache: SeriesCache, visit: (labels: LabelPairs, labelBy
 function metricNameOf(b: Buffer): string | undefined {
   let p = 1; // 0x0a: Label
   const varint = () => {
-    let v = 0;
-    let mul = 1;
-    for (;;) {
-      const c = b[p++]!;
-      v += (c & 0x7f) * mul;
-      if (c < 128) return v;
-      mul *= 128;
-    }
+    const [v, next] = varintAt(b, p);
+    p = next;
+    return v;
   };
   varint(); // the Label's length
   p++; // 0x0a: name
