@@ -1,5 +1,6 @@
 // `--test` output: every sample exactly as it would be written, in Categraf's line format
 // (`unix_ts HH:MM:SS metric k=v ... value`) or as exposition text (`--format prom`).
+import { escapeLabelValue } from '../text-format.js';
 import { decodeChunk } from '../prompb/decode.js';
 import type { Chunk } from '../prompb/chunk.js';
 import type { SampleSink } from '../prompb/chunk.js';
@@ -15,10 +16,6 @@ function formatValue(v: number): string {
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
   return String(v);
-}
-
-function escapeValue(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
 export class PrintSink implements SampleSink {
@@ -39,7 +36,7 @@ export class PrintSink implements SampleSink {
       }
       const value = s.stale ? 'stale' : formatValue(s.value);
       if (this.format === 'prom') {
-        const ls = rest.map(([k, v]) => `${k}="${escapeValue(v)}"`).join(',');
+        const ls = rest.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(',');
         lines.push(`${name}${ls ? `{${ls}}` : ''} ${s.stale ? 'NaN' : value} ${s.timestampMs}`);
       } else {
         const d = new Date(s.timestampMs);
@@ -56,7 +53,7 @@ export class PrintSink implements SampleSink {
       const name = s.labels.find(([k]) => k === '__name__')?.[1] ?? '';
       const ls = s.labels
         .filter(([k]) => k !== '__name__')
-        .map(([k, v]) => `${k}="${escapeValue(v)}"`)
+        .map(([k, v]) => `${k}="${escapeLabelValue(v)}"`)
         .join(',');
       const h = s.histogram;
       const what = s.stale

@@ -2,6 +2,7 @@
 // value semantics (its internal/store/pod.go), so that rules and joins written for
 // kube-state-metrics work on them unchanged. Only what a node-local view can see: pods bound to
 // this node (a pod not yet scheduled has no node; keep kube-state-metrics for those).
+import { escapeLabelValue } from '../text-format.js';
 import {
   allowedLabels,
   parseQuantity,
@@ -300,8 +301,6 @@ function resourceUnit(r: string): string | undefined {
   return undefined;
 }
 
-const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-
 /** The health series of all pods as a Prometheus text page (HELP and TYPE once per family). */
 export function renderHealth(pods: Iterable<Pod>, o: PodLabelOptions): string {
   const byFamily = new Map<string, string[]>();
@@ -310,7 +309,7 @@ export function renderHealth(pods: Iterable<Pod>, o: PodLabelOptions): string {
     for (const s of podHealth(p, o)) {
       const labels = s.labels
         .filter(([, v]) => v !== '')
-        .map(([k, v]) => `${k}="${escape(v)}"`)
+        .map(([k, v]) => `${k}="${escapeLabelValue(v)}"`)
         .join(',');
       byFamily.get(s.name)!.push(`${s.name}{${labels}} ${s.value}`);
     }

@@ -26,6 +26,7 @@
 //   BucketSpan { sint32 offset = 1; uint32 length = 2; }
 import { emptyHistogram, type NativeHistogram } from '../histogram.js';
 import type { Labels } from './text.js';
+import { escapeLabelValue, formatFloat } from '../text-format.js';
 
 export const PROTOBUF_CONTENT_TYPE =
   'application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited';
@@ -147,41 +148,15 @@ interface Classic {
   buckets: Array<[number, number]>;
 }
 
-/**
- * A float as the client libraries write it in the text format (Go's strconv.FormatFloat(v, 'g',
- * -1, 64)): shortest digits, the exponent form below 1e-4 and from 1e6 up, at least two exponent
- * digits ("1e-05", "1.048576e+06"). It matters for `le` and `quantile`: they are label values, so
- * the protobuf page's series must spell them as its text twin does.
- */
-export function formatFloat(v: number): string {
-  if (v !== v) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  const a = v < 0 ? -v : v;
-  if (a === 0 || (a >= 1e-4 && a < 1e6)) return String(v);
-  const s = v.toExponential();
-  const i = s.indexOf('e');
-  const digits = s.slice(i + 2);
-  return s.slice(0, i) + 'e' + s[i + 1] + (digits.length < 2 ? '0' + digits : digits);
-}
-
-const NEEDS_ESCAPE = /[\\"\n]/;
-
-function escapeValue(v: string): string {
-  // most values need no escaping: one test instead of three replaces
-  if (!NEEDS_ESCAPE.test(v)) return v;
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
-
 function labelText(labels: Labels, extra?: [string, string]): string {
   if (labels.length === 0 && extra === undefined) return '';
   let s = '{';
   for (let i = 0; i < labels.length; i++) {
     if (i > 0) s += ',';
-    s += labels[i]![0] + '="' + escapeValue(labels[i]![1]) + '"';
+    s += labels[i]![0] + '="' + escapeLabelValue(labels[i]![1]) + '"';
   }
   if (extra !== undefined)
-    s += (labels.length > 0 ? ',' : '') + extra[0] + '="' + escapeValue(extra[1]) + '"';
+    s += (labels.length > 0 ? ',' : '') + extra[0] + '="' + escapeLabelValue(extra[1]) + '"';
   return s + '}';
 }
 

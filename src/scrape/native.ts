@@ -14,7 +14,8 @@
 import { classicBuckets, emptyHistogram } from '../histogram.js';
 import type { Chunk } from '../prompb/chunk.js';
 import { encodeHistogram, WriteRequestBuilder, type EncodedLabels } from '../prompb/encode.js';
-import { formatFloat, type NativeSample } from '../parse/protobuf.js';
+import type { NativeSample } from '../parse/protobuf.js';
+import { formatFloat } from '../text-format.js';
 import type { Labels } from '../parse/text.js';
 import { buildSeries, type LabelRules } from './series-labels.js';
 

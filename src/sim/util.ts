@@ -61,30 +61,11 @@ export function k8sSuffix(rng: Rng, n: number): string {
 }
 
 /**
- * Formats a float exactly like Go's strconv.FormatFloat(v, 'g', -1, 64), which is
- * what the Prometheus client libraries use in the text format: shortest digits,
- * exponent form when the decimal exponent is < -4 or >= 6 ("1.048576e+06").
+ * Numbers and label values as the client libraries write them in the text format (Go's
+ * FormatFloat 'g', "1.048576e+06"; backslash, quote and newline escaped): text-format.ts.
  */
-export function fmt(v: number): string {
-  if (Number.isInteger(v)) {
-    if (v < 1e6 && v > -1e6) return v === 0 ? '0' : String(v);
-  } else if (Number.isFinite(v)) {
-    const a = v < 0 ? -v : v;
-    if (a >= 1e-4 && a < 1e6) return String(v);
-  } else {
-    return v !== v ? 'NaN' : v > 0 ? '+Inf' : '-Inf';
-  }
-  const s = v.toExponential();
-  const i = s.indexOf('e');
-  const sign = s[i + 1]!;
-  const digits = s.slice(i + 2);
-  return s.slice(0, i) + 'e' + sign + (digits.length < 2 ? '0' + digits : digits);
-}
-
-/** Escapes a label value for the Prometheus text format. */
-export function esc(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
+export { formatFloat as fmt, escapeLabelValue as esc } from '../text-format.js';
+import { formatFloat as fmt, escapeLabelValue as esc } from '../text-format.js';
 
 /** Formats `name="value"` pairs in the given order (callers pass them sorted by name). */
 export function labelPairs(pairs: [string, string][]): string {
