@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startBackfill, type Backfill } from '../testing/backfill.js';
+import { waitFor } from '../testing/net.js';
 import {
   flushVm,
   peerMissing,
@@ -56,7 +57,7 @@ describe(
           assert.equal(bf.sim.recreate('shop/db-0'), 'db-0');
           newUid = bf.sim.model.pods.find((p) => p.name === 'db-0')!.uid;
         });
-        for (let i = 0; i < 600 && !bf.drained(); i++) await new Promise((r) => setTimeout(r, 50));
+        await waitFor('the writers to drain', () => bf.drained());
       } finally {
         await bf.stop();
       }

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startBackfill, type Backfill } from '../testing/backfill.js';
+import { waitFor } from '../testing/net.js';
 import {
   flushVm,
   peerMissing,
@@ -43,7 +44,7 @@ describe('a node over its series budget in Prometheus and VictoriaMetrics', { sk
     });
     await bf.run();
     dropped = [...bf.rt.manager.budget.dropped.keys()];
-    for (let i = 0; i < 600 && !bf.drained(); i++) await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the writers to drain', () => bf.drained());
     await waitQueryable([vm, prom], 'up{cluster="budget"}', end / 1000);
     await flushVm(vm);
   });

@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { kubeletInstanceToml } from '../cli/demo.js';
 import { NATIVE_ONLY_HEADER } from '../sim/simulator.js';
 import { startBackfill, type Backfill } from '../testing/backfill.js';
+import { waitFor } from '../testing/net.js';
 import {
   peerMissing,
   PROMETHEUS_BIN,
@@ -98,7 +99,7 @@ describe(
           ),
       });
       await bf.run();
-      await waitFor(() => bf.drained());
+      await waitFor('the writers to drain', () => bf.drained());
       const pleg = PANELS[0]!.family;
       await waitQueryable([vm], classicP99(pleg, '', 'kubelet-native-only'), at);
       await waitQueryable([prom], nativeP99(pleg, '', 'kubelet-native-only'), at);
@@ -164,7 +165,3 @@ describe(
     });
   },
 );
-
-async function waitFor(ok: () => boolean): Promise<void> {
-  for (let i = 0; i < 600 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
-}
